@@ -1,0 +1,262 @@
+"""Activation functions: plain functions with their derivatives (for plots and the deep-dives) and the
+same functions as layers.
+
+Each ``f(x)`` has ``f_derivative(x) = f'(x)``, elementwise. ``ACTIVATIONS`` maps a name to
+``(f, f_derivative)`` and ``LAYERS`` a name to the layer class, so a playground can offer them by name.
+
+GELU uses the tanh approximation (Hendrycks & Gimpel 2016), as GPT-2 and BERT did; it matches
+``torch.nn.GELU(approximate="tanh")``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validation import check_array, check_positive
+from .layers import Layer
+
+SELU_LAMBDA = 1.0507009873554805
+SELU_ALPHA = 1.6732632423543772
+_GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def sigmoid(x):
+    # exp(-|x|) never overflows, so both branches are stable at ±1e4.
+    x = np.asarray(x)
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+
+def sigmoid_derivative(x):
+    s = sigmoid(x)
+    return s * (1.0 - s)
+
+
+def tanh(x):
+    return np.tanh(x)
+
+
+def tanh_derivative(x):
+    return 1.0 - np.tanh(x) ** 2
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def relu_derivative(x):
+    # The subgradient at 0 is taken as 0, as PyTorch does.
+    return (np.asarray(x) > 0).astype(np.result_type(x, np.float32))
+
+
+def leaky_relu(x, alpha: float = 0.01):
+    return np.where(np.asarray(x) > 0, x, alpha * np.asarray(x))
+
+
+def leaky_relu_derivative(x, alpha: float = 0.01):
+    return np.where(np.asarray(x) > 0, 1.0, alpha).astype(np.result_type(x, np.float32))
+
+
+def elu(x, alpha: float = 1.0):
+    x = np.asarray(x)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def elu_derivative(x, alpha: float = 1.0):
+    x = np.asarray(x)
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0))).astype(np.result_type(x, np.float32))
+
+
+def selu(x):
+    return SELU_LAMBDA * elu(x, SELU_ALPHA)
+
+
+def selu_derivative(x):
+    return SELU_LAMBDA * elu_derivative(x, SELU_ALPHA)
+
+
+def gelu(x):
+    x = np.asarray(x)
+    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x ** 3)))
+
+
+def gelu_derivative(x):
+    x = np.asarray(x)
+    t = np.tanh(_GELU_C * (x + 0.044715 * x ** 3))
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
+
+
+def softmax(x, axis: int = -1):
+    """Softmax along ``axis``, shifted by the max so ``exp`` never overflows."""
+    x = np.asarray(x)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def identity(x):
+    return np.asarray(x)
+
+
+def identity_derivative(x):
+    return np.ones_like(np.asarray(x, dtype=np.result_type(x, np.float32)))
+
+
+ACTIVATIONS = {
+    "sigmoid": (sigmoid, sigmoid_derivative),
+    "tanh": (tanh, tanh_derivative),
+    "relu": (relu, relu_derivative),
+    "leaky_relu": (leaky_relu, leaky_relu_derivative),
+    "elu": (elu, elu_derivative),
+    "selu": (selu, selu_derivative),
+    "gelu": (gelu, gelu_derivative),
+    "identity": (identity, identity_derivative),
+}
+
+
+class _Elementwise(Layer):
+    """An activation applied elementwise: ``out = f(x)``, ``dx = dout · f'(x)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._x = None
+
+    def forward(self, x, training=False):
+        self._x = check_array("x", x)
+        return self._f(self._x)
+
+    def backward(self, dout):
+        self._require_cache(self._x)
+        return dout * self._df(self._x)
+
+
+class ReLU(_Elementwise):
+    """``max(x, 0)``; ``f'(x) = 1[x > 0]``."""
+
+    def forward(self, x, training=False):
+        self._x = check_array("x", x)
+        self._mask = self._x > 0
+        return np.maximum(self._x, 0)
+
+    def backward(self, dout):
+        self._require_cache(self._x)
+        return dout * self._mask
+
+
+class Sigmoid(_Elementwise):
+    """``σ(x) = 1/(1+e^{-x})``; ``f'(x) = σ(x)(1-σ(x))``, computed from the saved output."""
+
+    def forward(self, x, training=False):
+        self._x = check_array("x", x)
+        self._out = sigmoid(self._x).astype(self._x.dtype, copy=False)
+        return self._out
+
+    def backward(self, dout):
+        self._require_cache(self._x)
+        return dout * self._out * (1 - self._out)
+
+
+class Tanh(_Elementwise):
+    """``tanh(x)``; ``f'(x) = 1 - tanh²(x)``, computed from the saved output."""
+
+    def forward(self, x, training=False):
+        self._x = check_array("x", x)
+        self._out = np.tanh(self._x)
+        return self._out
+
+    def backward(self, dout):
+        self._require_cache(self._x)
+        return dout * (1 - self._out * self._out)
+
+
+class LeakyReLU(_Elementwise):
+    """``x`` for x > 0 else ``αx``."""
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        super().__init__()
+        check_positive("alpha", alpha, allow_zero=True)
+        self.alpha = alpha
+
+    def _f(self, x):
+        return leaky_relu(x, self.alpha).astype(x.dtype, copy=False)
+
+    def _df(self, x):
+        return leaky_relu_derivative(x, self.alpha).astype(x.dtype, copy=False)
+
+    def __repr__(self):
+        return f"LeakyReLU(alpha={self.alpha})"
+
+
+class ELU(_Elementwise):
+    """``x`` for x > 0 else ``α(eˣ - 1)``."""
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        check_positive("alpha", alpha)
+        self.alpha = alpha
+
+    def _f(self, x):
+        return elu(x, self.alpha).astype(x.dtype, copy=False)
+
+    def _df(self, x):
+        return elu_derivative(x, self.alpha).astype(x.dtype, copy=False)
+
+    def __repr__(self):
+        return f"ELU(alpha={self.alpha})"
+
+
+class SELU(_Elementwise):
+    """``λ·ELU_α(x)`` with the self-normalising constants λ ≈ 1.0507, α ≈ 1.6733 (Klambauer et al. 2017)."""
+
+    def _f(self, x):
+        return selu(x).astype(x.dtype, copy=False)
+
+    def _df(self, x):
+        return selu_derivative(x).astype(x.dtype, copy=False)
+
+
+class GELU(_Elementwise):
+    """``0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))`` (the tanh approximation)."""
+
+    def _f(self, x):
+        return gelu(x).astype(x.dtype, copy=False)
+
+    def _df(self, x):
+        return gelu_derivative(x).astype(x.dtype, copy=False)
+
+
+class Softmax(Layer):
+    """Softmax over the last axis. Shapes: x: (N, C); out: (N, C).
+
+    Notes
+    -----
+    ``s = softmax(x)``; the Jacobian is ``diag(s) - s sᵀ``, so ``dx = s ⊙ (dout - Σⱼ doutⱼ sⱼ)``.
+    For training a classifier use ``losses.softmax_cross_entropy`` on logits instead: fused, it is cheaper
+    and stable.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._out = None
+
+    def forward(self, x, training=False):
+        x = check_array("x", x)
+        self._out = softmax(x, axis=-1)
+        return self._out
+
+    def backward(self, dout):
+        self._require_cache(self._out)
+        s = self._out
+        return s * (dout - (dout * s).sum(axis=-1, keepdims=True))
+
+
+LAYERS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "leaky_relu": LeakyReLU, "elu": ELU,
+          "selu": SELU, "gelu": GELU}
+
+
+def get_layer(name: str) -> Layer:
+    """A new activation layer by name (one of ``LAYERS``)."""
+    if name not in LAYERS:
+        raise ValueError(f"activation must be one of {sorted(LAYERS)}, got {name!r}")
+    return LAYERS[name]()

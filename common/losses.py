@@ -1,0 +1,104 @@
+"""Losses. Each returns ``(loss, dlogits)``: the mean loss over the batch and its gradient with respect
+to the model's raw output, ready for ``model.backward``.
+
+Fusing the final activation into the loss (softmax with cross-entropy, sigmoid with binary
+cross-entropy) gives the famously simple gradient ``p - y`` and lets the loss use log-sum-exp, so logits
+of ±1e4 produce finite numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_array
+
+
+def _check_labels(y, n: int, num_classes: int) -> np.ndarray:
+    y = check_array("y", y, ndim=1)
+    if len(y) != n:
+        raise ValueError(f"y must have one label per row of logits ({n}), got {len(y)}")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if n and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"y must hold labels in [0, {num_classes - 1}], got range [{y.min()}, {y.max()}]")
+    return y
+
+
+def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """``z - logsumexp(z)``, computed with the max shifted out."""
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of softmax(logits) against integer labels.
+
+    Shapes: logits: (N, C); y: (N,) integers in [0, C); dlogits: (N, C).
+
+    Notes
+    -----
+    ``L = -(1/N) Σₙ log softmax(zₙ)[yₙ]`` and ``∂L/∂z = (softmax(z) - onehot(y)) / N``.
+    """
+    logits = check_array("logits", logits, ndim=2)
+    n, c = logits.shape
+    y = _check_labels(y, n, c)
+    logp = log_softmax(logits)
+    rows = np.arange(n)
+    loss = -logp[rows, y].mean()
+    dlogits = np.exp(logp)
+    dlogits[rows, y] -= 1
+    dlogits /= n
+    return float(loss), dlogits
+
+
+def binary_cross_entropy_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean binary cross-entropy of sigmoid(logits) against 0/1 targets.
+
+    Shapes: logits: (N,) or (N, 1) or (N, K); y: the same shape (or (N,) for (N, 1) logits).
+
+    Notes
+    -----
+    ``L = mean(max(z, 0) - z·y + log(1 + e^{-|z|}))`` (the stable form of
+    ``-y log σ(z) - (1-y) log(1-σ(z))``) and ``∂L/∂z = (σ(z) - y) / (number of elements)``.
+    """
+    logits = check_array("logits", logits)
+    y = check_array("y", y)
+    if y.shape != logits.shape:
+        if logits.ndim == 2 and logits.shape[1] == 1 and y.shape == logits.shape[:1]:
+            y = y.reshape(-1, 1)
+        else:
+            raise ValueError(f"y must have the shape of logits {logits.shape}, got {y.shape}")
+    if y.size and (y.min() < 0 or y.max() > 1):
+        raise ValueError(f"y must hold targets in [0, 1], got range [{y.min()}, {y.max()}]")
+    y = y.astype(logits.dtype, copy=False)
+    loss = np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))
+    z = np.exp(-np.abs(logits))
+    prob = np.where(logits >= 0, 1 / (1 + z), z / (1 + z))
+    return float(loss.mean()), ((prob - y) / logits.size).astype(logits.dtype, copy=False)
+
+
+def mse(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean squared error over all elements.
+
+    Shapes: pred and target: the same shape (target (N,) is accepted for pred (N, 1)).
+
+    Notes
+    -----
+    ``L = mean((p - t)²)`` and ``∂L/∂p = 2(p - t) / (number of elements)``.
+    """
+    pred = check_array("pred", pred)
+    target = check_array("target", target)
+    if target.shape != pred.shape:
+        if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == pred.shape[:1]:
+            target = target.reshape(-1, 1)
+        else:
+            raise ValueError(f"target must have the shape of pred {pred.shape}, got {target.shape}")
+    diff = pred - target
+    return float(np.mean(diff * diff)), (2.0 * diff / diff.size).astype(pred.dtype, copy=False)
+
+
+LOSSES = {
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "mse": mse,
+}

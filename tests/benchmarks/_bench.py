@@ -1,0 +1,56 @@
+"""Shared plumbing for the benchmark scripts: thread settings, timing, the torch subprocess.
+
+Import this before NumPy: ``set_threads`` must run before NumPy loads its BLAS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def set_threads(n: int | None) -> None:
+    """Pin BLAS (and torch intra-op) threads; ``None`` keeps the library defaults."""
+    if n:
+        for var in THREAD_VARS:
+            os.environ[var] = str(n)
+
+
+def add_common_args(parser) -> None:
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS/torch threads (0 = library default); 1 was as fast and steadier on 2 cores")
+    parser.add_argument("--data-dir", default=None, help="MNIST directory (default: the loader's search order)")
+    parser.add_argument("--json", action="store_true", help="print one JSON line (used for the torch subprocess)")
+
+
+def run_reference(script: str, args) -> dict:
+    """Run the PyTorch twin of a benchmark in its own process (never in the same one: on 2 cores the two
+    BLAS thread pools fight) and return its JSON result."""
+    cmd = [sys.executable, str(HERE / script), "--epochs", str(args.epochs), "--threads", str(args.threads), "--json"]
+    if args.data_dir:
+        cmd += ["--data-dir", args.data_dir]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"the torch reference failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def report(name: str, epoch_times: list[float], accuracy: float, as_json: bool) -> dict:
+    result = {"name": name, "epoch_times": epoch_times, "median_epoch": statistics.median(epoch_times),
+              "test_accuracy": accuracy}
+    if as_json:
+        print(json.dumps(result))
+    else:
+        times = ", ".join(f"{t:.3f}" for t in epoch_times)
+        print(f"{name}: median {result['median_epoch']:.3f} s/epoch (epochs: {times}); "
+              f"test accuracy {accuracy:.2%}")
+    return result

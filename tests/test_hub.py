@@ -1,0 +1,49 @@
+"""The hub page: the chapter map it shows and the pages it registers."""
+
+import re
+from pathlib import Path
+
+from common.chapters import CHAPTERS, ROOT
+
+
+def test_home_page_shows_the_chapter_map(app_test):
+    at = app_test("app.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Perceptrons to Transformers"
+    table = at.dataframe[0].value
+    assert list(table["chapter"]) == [ch.label for ch in CHAPTERS]
+    expected = ["ready" if ch.playground.exists() else "coming soon" for ch in CHAPTERS]
+    assert list(table["status"]) == expected
+
+
+def test_chapter_modules_and_url_paths_are_unique():
+    modules = [ch.module for ch in CHAPTERS]
+    assert len(set(modules)) == len(modules)
+    assert len({ch.url_path for ch in CHAPTERS}) == len(CHAPTERS)
+    # No two chapter folders may define a module with the same name: the hub runs them in one process.
+    seen = {}
+    for ch in CHAPTERS:
+        for path in (ROOT / ch.folder).glob("*.py"):
+            assert path.name not in seen, f"{path} and {seen[path.name]} share a module name"
+            seen[path.name] = path
+
+
+def test_every_chapter_folder_exists_with_a_readme_linking_its_post():
+    for ch in CHAPTERS:
+        readme = (ROOT / ch.folder / "README.md").read_text()
+        assert ch.post_url in readme, ch.folder
+
+
+def test_readme_chapter_map_matches_the_catalogue():
+    readme = (ROOT / "README.md").read_text()
+    for ch in CHAPTERS:
+        assert f"[`{ch.folder}`]({ch.folder})" in readme, ch.folder
+        assert ch.post_url in readme, ch.folder
+
+
+def test_readme_gives_the_test_command_that_ci_runs():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = re.search(r"```(?:bash|sh)?\n(.*?)\n```", readme.split("## Run the tests")[0], re.S)
+    assert command, "README must open with the set-up commands"
+    assert re.search(r"^pytest$", ci, re.M), ".ci/run must run plain `pytest`"
