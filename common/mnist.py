@@ -210,10 +210,11 @@ def download_file(url: str, target: Path, sha256: str, progress=None, timeout: f
             tmp.unlink()
 
 
-def download_mnist(directory, mirrors=MIRRORS, progress=None) -> Path:
-    """Download the four files into ``directory`` from the first mirror that serves a verified copy.
-    Raises ``OSError`` listing every mirror's failure if none does."""
+def download_mnist(directory, mirrors=None, progress=None) -> Path:
+    """Download the four files into ``directory`` from the first mirror (default ``MIRRORS``) that serves
+    a verified copy. Raises ``OSError`` listing every mirror's failure if none does."""
     directory = Path(directory)
+    mirrors = MIRRORS if mirrors is None else mirrors
     for stem, sha in FILES.values():
         if _find(directory, stem) is not None:
             continue

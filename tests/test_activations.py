@@ -1,0 +1,42 @@
+"""The activation functions and their derivatives as plain functions."""
+
+import math
+
+import numpy as np
+import pytest
+
+from common import activations as A
+from common.gradcheck import numerical_gradient, rel_error
+
+
+@pytest.mark.parametrize("name", [n for n in A.ACTIVATIONS])
+def test_derivative_matches_finite_differences(name):
+    f, df = A.ACTIVATIONS[name]
+    x = np.linspace(-4, 4, 81)
+    x = x[np.abs(x) > 0.05]          # off the kink at 0
+    num = numerical_gradient(lambda: f(x), x, np.ones_like(x))
+    assert rel_error(df(x), num) < 1e-8
+
+
+def test_known_values():
+    assert A.sigmoid(0.0) == 0.5
+    assert A.relu(-2.0) == 0 and A.relu(3.0) == 3
+    assert A.leaky_relu(-2.0, 0.1) == pytest.approx(-0.2)
+    assert A.elu(-1.0) == pytest.approx(math.exp(-1) - 1)
+    assert A.selu(1.0) == pytest.approx(1.0507009873554805)
+    assert A.gelu(1.0) == pytest.approx(0.8411919906082768)   # tanh approximation
+    assert A.tanh_derivative(0.0) == 1.0 and A.sigmoid_derivative(0.0) == 0.25
+
+
+def test_functions_are_finite_at_extreme_inputs():
+    x = np.array([-1e4, -50.0, 0.0, 50.0, 1e4])
+    for name, (f, df) in A.ACTIVATIONS.items():
+        with np.errstate(over="raise", invalid="raise"):
+            assert np.all(np.isfinite(f(x))), name
+            assert np.all(np.isfinite(df(x))), name
+
+
+def test_softmax_is_shift_invariant_and_stable():
+    x = np.array([[1000.0, 1001.0, 1002.0]])
+    np.testing.assert_allclose(A.softmax(x), A.softmax(x - 1000))
+    assert np.isclose(A.softmax(x).sum(), 1.0)

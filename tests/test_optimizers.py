@@ -1,0 +1,155 @@
+"""Each optimizer for several steps on f(θ) = ½‖θ‖² (so g = θ) against its update rule written out by
+hand, plus weight decay, schedules and argument checks."""
+
+import math
+
+import numpy as np
+import pytest
+
+from common import optimizers as O
+
+THETA0 = np.array([[1.0, -2.0], [0.5, 3.0]])
+STEPS = 4
+
+
+def run(opt_cls, theta0=THETA0, steps=STEPS, **kwargs):
+    p = theta0.copy()
+    g = np.zeros_like(p)
+    opt = opt_cls([(p, g)], **kwargs)
+    path = []
+    for _ in range(steps):
+        opt.zero_grad()
+        g += p                      # ∇ ½‖θ‖² = θ
+        opt.step()
+        path.append(p.copy())
+    return path
+
+
+def test_sgd():
+    theta, lr = THETA0.copy(), 0.1
+    for got in run(O.SGD, lr=lr):
+        theta = theta - lr * theta
+        np.testing.assert_allclose(got, theta)
+
+
+def test_momentum():
+    theta, v, lr, mu = THETA0.copy(), np.zeros_like(THETA0), 0.1, 0.9
+    for got in run(O.Momentum, lr=lr, momentum=mu):
+        v = mu * v + theta
+        theta = theta - lr * v
+        np.testing.assert_allclose(got, theta)
+
+
+def test_nesterov():
+    theta, v, lr, mu = THETA0.copy(), np.zeros_like(THETA0), 0.1, 0.9
+    for got in run(O.Nesterov, lr=lr, momentum=mu):
+        g = theta
+        v = mu * v + g
+        theta = theta - lr * (g + mu * v)
+        np.testing.assert_allclose(got, theta)
+
+
+def test_adagrad():
+    theta, G, lr, eps = THETA0.copy(), np.zeros_like(THETA0), 0.5, 1e-10
+    for got in run(O.Adagrad, lr=lr):
+        G = G + theta ** 2
+        theta = theta - lr * theta / (np.sqrt(G) + eps)
+        np.testing.assert_allclose(got, theta)
+
+
+def test_rmsprop():
+    theta, s, lr, rho, eps = THETA0.copy(), np.zeros_like(THETA0), 0.01, 0.9, 1e-8
+    for got in run(O.RMSProp, lr=lr, rho=rho):
+        s = rho * s + (1 - rho) * theta ** 2
+        theta = theta - lr * theta / (np.sqrt(s) + eps)
+        np.testing.assert_allclose(got, theta)
+
+
+def test_adam_with_bias_correction():
+    theta, m, v = THETA0.copy(), np.zeros_like(THETA0), np.zeros_like(THETA0)
+    lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+    for t, got in enumerate(run(O.Adam, lr=lr), start=1):
+        g = theta
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
+        np.testing.assert_allclose(got, theta, rtol=1e-12)
+    # The first bias-corrected step moves every coordinate by ≈ lr, whatever the gradient's size.
+    first = run(O.Adam, steps=1, lr=lr)[0]
+    np.testing.assert_allclose(np.abs(THETA0 - first), lr, rtol=1e-6)
+
+
+def test_adamw_decays_decoupled():
+    theta, m, v = THETA0.copy(), np.zeros_like(THETA0), np.zeros_like(THETA0)
+    lr, wd, b1, b2, eps = 0.1, 0.1, 0.9, 0.999, 1e-8
+    for t, got in enumerate(run(O.AdamW, lr=lr, weight_decay=wd), start=1):
+        g = theta.copy()               # the gradient at the pre-decay point
+        theta = theta * (1 - lr * wd)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        theta = theta - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+        np.testing.assert_allclose(got, theta, rtol=1e-12)
+
+
+def test_l2_weight_decay_applies_to_matrices_only():
+    W, b = np.ones((2, 2)), np.ones(2)
+    gW, gb = np.zeros_like(W), np.zeros_like(b)
+    O.SGD([(W, gW), (b, gb)], lr=0.1, weight_decay=0.5).step()
+    np.testing.assert_allclose(W, 1 - 0.1 * 0.5)     # g + λθ with g = 0
+    np.testing.assert_array_equal(b, 1.0)            # bias untouched
+    W, b = np.ones((2, 2)), np.ones(2)
+    O.AdamW([(W, np.zeros_like(W)), (b, np.zeros_like(b))], lr=0.1, weight_decay=0.5).step()
+    np.testing.assert_allclose(W, 1 - 0.1 * 0.5)
+    np.testing.assert_array_equal(b, 1.0)
+
+
+def test_coupled_l2_in_adam_is_normalised_away_but_adamw_is_not():
+    # With g = 0 and L2 only, Adam's step is ≈ lr·sign(θ) (the decay is divided by √v̂);
+    # AdamW shrinks θ by the factor (1 - ηλ) exactly.
+    W = np.full((2, 2), 10.0)
+    O.Adam([(W, np.zeros_like(W))], lr=0.01, weight_decay=0.01).step()
+    np.testing.assert_allclose(W, 10 - 0.01, rtol=1e-6)
+    W = np.full((2, 2), 10.0)
+    O.AdamW([(W, np.zeros_like(W))], lr=0.01, weight_decay=0.01).step()
+    np.testing.assert_allclose(W, 10 * (1 - 1e-4))
+
+
+def test_optimizer_accepts_a_model_and_updates_in_place():
+    from common import Dense, Sequential
+    model = Sequential(Dense(2, 2, np.random.default_rng(0), dtype=np.float64))
+    before = model.params["0.W"].copy()
+    opt = O.SGD(model, lr=1.0)
+    model.grads["0.W"][...] = 1.0
+    opt.step()
+    np.testing.assert_allclose(model.params["0.W"], before - 1.0)
+    opt.zero_grad()
+    assert not model.grads["0.W"].any()
+
+
+def test_schedules():
+    p = np.zeros(1)
+    opt = O.SGD([(p, np.zeros(1))], lr=1.0)
+    step = O.StepLR(opt, step_size=2, gamma=0.5)
+    assert [step.step() for _ in range(5)] == [1.0, 0.5, 0.5, 0.25, 0.25]
+    opt = O.SGD([(p, np.zeros(1))], lr=1.0)
+    cos = O.CosineLR(opt, total_epochs=4, lr_min=0.0)
+    lrs = [cos.step() for _ in range(5)]
+    np.testing.assert_allclose(lrs, [0.5 * (1 + math.cos(math.pi * e / 4)) for e in (1, 2, 3, 4, 4)], atol=1e-15)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: O.SGD([], lr=-0.1), "lr must be > 0"),
+    (lambda: O.SGD([], lr=0), "lr must be > 0"),
+    (lambda: O.Momentum([], lr=0.1, momentum=1.0), r"momentum must be in \[0.0, 1.0\)"),
+    (lambda: O.Adam([], beta1=1.2), r"beta1 must be in"),
+    (lambda: O.Adam([], eps=0), "eps must be > 0"),
+    (lambda: O.SGD([], lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
+    (lambda: O.SGD([np.zeros(2)], lr=0.1), r"params\[0\] must be a \(param, grad\) pair"),
+    (lambda: O.SGD([(np.zeros(2), np.zeros(3))], lr=0.1), "same shape"),
+    (lambda: O.get("LBFGS"), "optimizer must be one of"),
+    (lambda: O.StepLR(O.SGD([], lr=1), step_size=0), "step_size must be >= 1"),
+])
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -1,0 +1,183 @@
+"""The training loop: it learns, it is deterministic, its callbacks work, its arguments are checked."""
+
+import numpy as np
+import pytest
+
+from common import (Adam, Dense, Dropout, EarlyStopping, ProgressCallback, ReLU, Sequential, StopWhen, Tanh,
+                    binary_cross_entropy_with_logits, datasets, fit, softmax_cross_entropy)
+from common.optimizers import SGD
+from common.training import Callback, accuracy, evaluate
+
+
+def _xor_model(seed=0):
+    rng = np.random.default_rng(seed)
+    return Sequential(Dense(2, 8, rng, init="xavier_normal", dtype=np.float64), Tanh(),
+                      Dense(8, 1, rng, init="xavier_normal", dtype=np.float64))
+
+
+def test_fit_solves_xor():
+    X, y = datasets.xor()
+    model = _xor_model()
+    h = fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=Adam(model, lr=0.05),
+            epochs=300, batch_size=None, rng=np.random.default_rng(0))
+    assert h.train_acc[-1] == 1.0
+    assert h.train_loss[-1] < 0.01
+    assert accuracy(model.predict(X), y) == 1.0
+
+
+def test_fit_separates_two_spirals():
+    X, y = datasets.spirals(400, np.random.default_rng(1))
+    Xtr, ytr, Xte, yte = datasets.train_test_split(X, y, 0.25, np.random.default_rng(2))
+    rng = np.random.default_rng(0)
+    model = Sequential(Dense(2, 64, rng), Tanh(), Dense(64, 64, rng), Tanh(), Dense(64, 1, rng))
+    h = fit(model, Xtr.astype(np.float32), ytr, loss_fn=binary_cross_entropy_with_logits,
+            optimizer=Adam(model, lr=0.01), epochs=300, batch_size=32, rng=rng,
+            X_val=Xte.astype(np.float32), y_val=yte)
+    assert h.train_acc[-1] > 0.95
+    assert h.val_acc[-1] > 0.95
+
+
+def _run(seed):
+    X, y = datasets.moons(200, np.random.default_rng(0))
+    rng = np.random.default_rng(seed)
+    model = Sequential(Dense(2, 16, rng), ReLU(), Dropout(0.2, rng), Dense(16, 2, rng))
+    return fit(model, X.astype(np.float32), y, loss_fn=softmax_cross_entropy, optimizer=Adam(model, lr=0.01),
+               epochs=5, batch_size=16, rng=rng, X_val=X[:50].astype(np.float32), y_val=y[:50])
+
+
+def test_same_seed_gives_bitwise_the_same_history():
+    a, b = _run(7), _run(7)
+    for field in ("train_loss", "train_acc", "val_loss", "val_acc", "batch_loss"):
+        assert getattr(a, field) == getattr(b, field), field
+    assert _run(8).batch_loss != a.batch_loss
+
+
+def test_batch_modes_count_steps():
+    X, y = datasets.moons(50, np.random.default_rng(0))
+    for batch_size, steps in ((None, 1), (1, 50), (16, 4), (100, 1)):
+        model = _xor_model()
+        h = fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=2,
+                batch_size=batch_size, rng=np.random.default_rng(0))
+        assert len(h.batch_loss) == 2 * steps
+        assert len(h.epoch_time) == 2 and h.wall_time[1] >= h.wall_time[0] > 0
+
+
+def test_minibatches_cover_every_sample_once_per_epoch():
+    seen = []
+
+    class Recorder(Sequential):
+        def forward(self, x, training=False):
+            if training:
+                seen.extend(x[:, 0].tolist())
+            return super().forward(x, training)
+
+    X = np.c_[np.arange(10.0), np.zeros(10)]
+    y = np.zeros(10, dtype=np.int64)
+    model = Recorder(Dense(2, 1, np.random.default_rng(0), dtype=np.float64))
+    fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=2,
+        batch_size=3, rng=np.random.default_rng(0))
+    assert sorted(seen[:10]) == list(range(10)) and sorted(seen[10:]) == list(range(10))
+
+
+def test_early_stopping_restores_the_best_epoch():
+    X, y = datasets.moons(200, np.random.default_rng(0))
+    Xv, yv = datasets.moons(100, np.random.default_rng(1), noise=0.6)   # noisy: val loss turns up
+    rng = np.random.default_rng(0)
+    model = Sequential(Dense(2, 64, rng), ReLU(), Dense(64, 2, rng)).astype(np.float64)
+    stopper = EarlyStopping(patience=3, monitor="val_loss")
+    h = fit(model, X, y, loss_fn=softmax_cross_entropy, optimizer=Adam(model, lr=0.05), epochs=200,
+            batch_size=16, rng=rng, X_val=Xv, y_val=yv, callbacks=[stopper])
+    assert h.stop_reason and h.stop_reason.startswith("early stopping")
+    assert h.best_epoch == int(np.argmin(h.val_loss))
+    assert h.epochs == h.best_epoch + 1 + 3
+    restored_loss, _ = evaluate(model, Xv, yv, softmax_cross_entropy)
+    assert restored_loss == pytest.approx(min(h.val_loss), rel=1e-12)
+
+
+def test_stop_when_and_progress():
+    X, y = datasets.moons(100, np.random.default_rng(0))
+    model = _xor_model()
+    reports = []
+    stop_after = {"n": 0}
+
+    def should_stop():
+        stop_after["n"] += 1
+        return stop_after["n"] >= 7
+
+    h = fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=10,
+            batch_size=10, rng=np.random.default_rng(0),
+            callbacks=[ProgressCallback(lambda f, m: reports.append((f, m)), min_interval=0), StopWhen(should_stop)])
+    assert h.stop_reason == "stop requested"
+    assert len(h.batch_loss) == 7 and h.epochs == 1       # the partial epoch is recorded
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] == pytest.approx(0.07)
+    assert "epoch 1/10" in reports[-1][1]
+
+
+def test_callback_hooks_are_called_in_order():
+    calls = []
+
+    class Spy(Callback):
+        def on_train_begin(self, s): calls.append("begin")
+        def on_epoch_end(self, s): calls.append(f"epoch{s.epoch}")
+        def on_train_end(self, s): calls.append("end")
+
+    X, y = datasets.xor()
+    model = _xor_model()
+    fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=2,
+        batch_size=None, rng=np.random.default_rng(0), callbacks=[Spy()])
+    assert calls == ["begin", "epoch0", "epoch1", "end"]
+
+
+def test_eval_train_recomputes_on_the_whole_set_in_eval_mode():
+    X, y = datasets.moons(100, np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    model = Sequential(Dense(2, 16, rng, dtype=np.float64), ReLU(), Dropout(0.5, rng), Dense(16, 2, rng, dtype=np.float64))
+    h = fit(model, X, y, loss_fn=softmax_cross_entropy, optimizer=Adam(model, lr=0.01), epochs=3, batch_size=10,
+            rng=rng, eval_train=True)
+    assert h.train_loss[-1] == pytest.approx(evaluate(model, X, y, softmax_cross_entropy)[0])
+
+
+def test_accuracy_conventions():
+    assert accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 1])) == 1.0
+    assert accuracy(np.array([0.5, -0.5, 2.0]), np.array([1, 0, 0])) == pytest.approx(2 / 3)
+    assert accuracy(np.array([[0.5], [-0.5]]), np.array([1, 1])) == 0.5
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch_size": 0}, "batch_size must be >= 1"),
+    ({"batch_size": -5}, "batch_size must be >= 1"),
+    ({"epochs": 0}, "epochs must be >= 1"),
+    ({"rng": 0}, "rng must be a numpy.random.Generator"),
+    ({"X_val": np.zeros((2, 2))}, "X_val and y_val must be given together"),
+    ({"X_val": np.zeros((2, 2)), "y_val": np.zeros(3)}, "X_val and y_val must have the same number of rows"),
+])
+def test_fit_rejects_bad_arguments(kwargs, message):
+    X, y = datasets.xor()
+    model = _xor_model()
+    args = dict(loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=1,
+                batch_size=2, rng=np.random.default_rng(0))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        fit(model, X, y, **args)
+
+
+def test_fit_rejects_mismatched_or_empty_data():
+    X, y = datasets.xor()
+    model = _xor_model()
+    args = dict(loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=1,
+                batch_size=2, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="X and y must have the same number of rows"):
+        fit(model, X, y[:3], **args)
+    with pytest.raises(ValueError, match="at least one row"):
+        fit(model, X[:0], y[:0], **args)
+
+
+def test_early_stopping_needs_what_it_monitors():
+    X, y = datasets.xor()
+    model = _xor_model()
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        EarlyStopping(monitor="val_f1")
+    with pytest.raises(ValueError, match="pass X_val and y_val"):
+        fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=2,
+            batch_size=None, rng=np.random.default_rng(0), callbacks=[EarlyStopping()])
