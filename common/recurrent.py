@@ -1,0 +1,545 @@
+"""Recurrent layers: the vanilla (tanh) RNN, the LSTM and the GRU, one step at a time (cells) and over a
+whole sequence (sequence layers, backpropagation through time), plus ``Embedding`` and gradient clipping
+by global norm. Introduced in chapter 08; the encoder–decoder of chapter 09 reuses them.
+
+Shapes (batch first, like ``torch.nn.LSTM(batch_first=True)``): x: (N, T, D) inputs, hs: (N, T, H) every
+hidden state, a state is ``h: (N, H)`` (RNN, GRU) or ``(h, c)`` (LSTM).
+
+Two things make the sequence layers fast without changing the maths:
+
+- the input projection ``x_t W_x + b`` does not depend on the recurrence, so it is computed for all T
+  steps in one matrix multiply before the time loop (and its gradients ``∂L/∂W_x``, ``∂L/∂b``, ``∂L/∂x``
+  in one multiply after the backward loop);
+- likewise ``∂L/∂W_h = Σ_t h_{t-1}ᵀ ∂L/∂a_t`` is one multiply over the stacked steps instead of T small
+  ones. Only ``h_{t-1} W_h`` and the gates are computed inside the loop: they are what is sequential.
+
+Gradients accumulate across time steps (the same weights are used at every step), and across calls:
+``backward`` adds into ``grads``; ``zero_grad`` is its own call.
+
+Parameter layout and the mapping to PyTorch (the parity tests do exactly this):
+
+=====  ===========================================  ==================================================
+layer  ours                                         torch.nn (batch_first=True)
+=====  ===========================================  ==================================================
+RNN    Wx (D, H), Wh (H, H), b (H,)                 weight_ih_l0 = Wxᵀ, weight_hh_l0 = Whᵀ,
+                                                    bias_ih_l0 + bias_hh_l0 = b
+LSTM   Wx (D, 4H), Wh (H, 4H), b (4H,), gate        torch orders the blocks i, f, g, o: permute, then
+       blocks in the order i, f, o, g               transpose; bias_ih + bias_hh = b
+GRU    Wx (D, 3H), Wh (H, 3H), bx (3H,), bh (3H,),  weight_ih_l0 = Wxᵀ, weight_hh_l0 = Whᵀ, biases as is,
+       blocks r, z, n; h = (1-z)·h_prev + z·n       except the z block is negated: torch's update gate
+                                                    is our 1 - z (σ(-a) = 1 - σ(a))
+=====  ===========================================  ==================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import init as initializers
+from ._validation import check_array, check_generator, check_positive, check_positive_int
+from .layers import Layer
+
+
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``σ(x) = ½(1 + tanh(x/2))``: the same function as ``1/(1+e^{-x})`` without overflow for large |x|."""
+    out = np.multiply(x, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1
+    out *= 0.5
+    return out
+
+
+def _check_sequence(x, in_features: int, name: str = "x") -> np.ndarray:
+    x = check_array(name, x)
+    if x.ndim != 3 or x.shape[2] != in_features:
+        raise ValueError(f"{name} must have shape (N, T, {in_features}), got {x.shape}")
+    if x.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one time step, got shape {x.shape}")
+    return x
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Cells: the step equations, forward and backward
+# ----------------------------------------------------------------------------------------------------------
+
+class _Cell(Layer):
+    """Shared machinery. A cell's ``forward(x_t, state=None)`` is one step and returns the new ``h``, so a
+    cell is also an ordinary layer (and gradient-checks like one); ``step``/``step_backward`` are the
+    explicit-cache form a decoder uses when it runs the recurrence itself."""
+
+    n_gates = 1
+    has_cell_state = False
+
+    def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32,
+                 init: str = "xavier_uniform") -> None:
+        super().__init__()
+        check_positive_int("input_size", input_size)
+        check_positive_int("hidden_size", hidden_size)
+        check_generator("rng", rng)
+        self.input_size, self.hidden_size = input_size, hidden_size
+        init_fn = initializers.get(init)
+        G, H = self.n_gates, hidden_size
+        # One matrix per gate block, each initialised as its own (D, H) / (H, H) matrix so the scale does
+        # not depend on how many gates are stacked side by side.
+        self.params["Wx"] = np.concatenate([init_fn((input_size, H), rng, dtype=dtype) for _ in range(G)], axis=1)
+        self.params["Wh"] = np.concatenate([_orthogonal(H, rng, dtype) for _ in range(G)], axis=1)
+        self._init_biases(dtype)
+        for k, v in self.params.items():
+            self.grads[k] = np.zeros_like(v)
+        self._cache = None
+
+    def _init_biases(self, dtype) -> None:
+        self.params["b"] = np.zeros(self.n_gates * self.hidden_size, dtype=dtype)
+
+    # --- state helpers -------------------------------------------------------------------------------
+    def zero_state(self, n: int, dtype) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        h = np.zeros((n, self.hidden_size), dtype=dtype)
+        return (h, h.copy()) if self.has_cell_state else h
+
+    def _check_state(self, state, n: int, dtype):
+        if state is None:
+            return self.zero_state(n, dtype)
+        parts = state if self.has_cell_state else (state,)
+        if self.has_cell_state and not (isinstance(state, tuple) and len(state) == 2):
+            raise ValueError("state must be a tuple (h, c) for an LSTM")
+        for name, p in zip(("h", "c"), parts):
+            p = np.asarray(p)
+            if p.shape != (n, self.hidden_size):
+                raise ValueError(f"state {name} must have shape ({n}, {self.hidden_size}), got {p.shape}")
+        return state
+
+    # --- projected step (what the sequence layer uses) ------------------------------------------------
+    def _project_input(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.params["Wx"] + self.params["b"]
+
+    def _step(self, xp, state):                       # (N, G·H), state → state, cache
+        raise NotImplementedError
+
+    def _step_backward(self, dstate, cache):          # → dxp (N, G·H), dah (N, G·H), dstate_prev
+        raise NotImplementedError
+
+    # --- full step with its own cache (decoders) -------------------------------------------------------
+    def step(self, x_t: np.ndarray, state=None):
+        """One step: ``(new_state, cache)``. x_t: (N, D)."""
+        x_t = check_array("x_t", x_t)
+        if x_t.ndim != 2 or x_t.shape[1] != self.input_size:
+            raise ValueError(f"x_t must have shape (N, {self.input_size}), got {x_t.shape}")
+        state = self._check_state(state, x_t.shape[0], x_t.dtype)
+        new_state, cache = self._step(self._project_input(x_t), state)
+        return new_state, (x_t, state, cache)
+
+    def step_backward(self, dstate, cache):
+        """Backward of one ``step``: adds into ``grads``; returns ``(dx_t, dstate_prev)``.
+
+        ``dstate`` is ``dh`` or ``(dh, dc)`` for the LSTM (``dc`` may be ``None``)."""
+        x_t, state, inner = cache
+        dxp, dah, dprev = self._step_backward(dstate, inner)
+        h_prev = state[0] if self.has_cell_state else state
+        self.grads["Wx"] += x_t.T @ dxp
+        self.grads["Wh"] += h_prev.T @ dah
+        self._accumulate_bias(dxp, dah)
+        return dxp @ self.params["Wx"].T, dprev
+
+    def _accumulate_bias(self, dxp, dah) -> None:
+        self.grads["b"] += dxp.sum(axis=0)
+
+    # --- Layer contract: one step ---------------------------------------------------------------------
+    def forward(self, x, training=False, state=None):
+        """One step as a layer: x: (N, D) → h: (N, H). The full new state is kept in ``self.state``."""
+        new_state, self._cache = self.step(x, state)
+        self.state = new_state
+        return new_state[0] if self.has_cell_state else new_state
+
+    def backward(self, dout, dstate=None):
+        """dout: (N, H) gradient of the returned h (plus ``dstate`` for the new state, if it is used
+        elsewhere). Returns dx; the gradient with respect to the initial state is in ``self.dstate0``."""
+        self._require_cache(self._cache)
+        if self.has_cell_state:
+            dh = dout if dstate is None or dstate[0] is None else dout + dstate[0]
+            ds = (dh, None if dstate is None else dstate[1])
+        else:
+            ds = dout if dstate is None else dout + dstate
+        dx, self.dstate0 = self.step_backward(ds, self._cache)
+        return dx
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.input_size} → {self.hidden_size})"
+
+
+def _orthogonal(n: int, rng: np.random.Generator, dtype) -> np.ndarray:
+    """A random orthogonal (n, n) matrix: all singular values 1, so ``h W_h`` neither shrinks nor grows
+    the state at initialisation (Saxe et al. 2014), the usual choice for recurrent weights."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return (q * np.sign(np.diag(r))).astype(dtype)
+
+
+class RNNCell(_Cell):
+    """Vanilla (Elman) recurrence ``h_t = tanh(x_t W_x + h_{t-1} W_h + b)``.
+
+    Shapes: x_t: (N, D); h: (N, H); Wx: (D, H); Wh: (H, H); b: (H,).
+
+    Notes
+    -----
+    Forward ``a_t = x_t W_x + h_{t-1} W_h + b``, ``h_t = tanh(a_t)``. Backward, with ``δh_t`` the total
+    gradient reaching ``h_t`` (from the output at t and from step t+1)::
+
+        δa_t = δh_t ⊙ (1 - h_t²)        δh_{t-1} = δa_t W_hᵀ        ∂L/∂W_h += h_{t-1}ᵀ δa_t
+
+    so ``∂h_t/∂h_{t-1} = diag(1 - h_t²) W_hᵀ``: the product of T of these is why gradients vanish.
+    """
+
+    def _step(self, xp, h_prev):
+        h = np.tanh(xp + h_prev @ self.params["Wh"])
+        return h, h
+
+    def _step_backward(self, dh, h):
+        da = dh * (1 - h * h)
+        return da, da, da @ self.params["Wh"].T
+
+
+class LSTMCell(_Cell):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000).
+
+    Shapes: x_t: (N, D); h, c: (N, H); Wx: (D, 4H); Wh: (H, 4H); b: (4H,), blocks in the order i, f, o, g.
+
+    ``forget_bias`` initialises the forget-gate block of ``b`` (1.0 is the common choice: the cell starts
+    out remembering, Jozefowicz et al. 2015; 0 matches PyTorch's initialisation).
+
+    Notes
+    -----
+    Forward, with ``a = x_t W_x + h_{t-1} W_h + b`` split into four blocks::
+
+        i = σ(a_i)   f = σ(a_f)   o = σ(a_o)   g = tanh(a_g)
+        c_t = f ⊙ c_{t-1} + i ⊙ g          h_t = o ⊙ tanh(c_t)
+
+    Backward, with ``δh`` and ``δc`` the gradients reaching h_t and c_t from later steps and outputs::
+
+        δo = δh ⊙ tanh(c_t)            δc ← δc + δh ⊙ o ⊙ (1 - tanh²(c_t))
+        δi = δc ⊙ g    δg = δc ⊙ i     δf = δc ⊙ c_{t-1}        δc_{t-1} = δc ⊙ f
+        δa = [δi·i(1-i), δf·f(1-f), δo·o(1-o), δg·(1-g²)]        δh_{t-1} = δa W_hᵀ
+
+    ``δc_{t-1} = δc ⊙ f``: along the cell path the gradient is only scaled by the forget gate, no
+    weight matrix and no squashing derivative, which is why it survives many steps.
+    """
+
+    n_gates = 4
+    has_cell_state = True
+
+    def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32,
+                 init: str = "xavier_uniform", forget_bias: float = 1.0) -> None:
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
+            raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
+        self.forget_bias = float(forget_bias)
+        super().__init__(input_size, hidden_size, rng, dtype=dtype, init=init)
+
+    def _init_biases(self, dtype):
+        H = self.hidden_size
+        b = np.zeros(4 * H, dtype=dtype)
+        b[H:2 * H] = self.forget_bias
+        self.params["b"] = b
+
+    def _step(self, xp, state):
+        h_prev, c_prev = state
+        H = self.hidden_size
+        a = h_prev @ self.params["Wh"]
+        a += xp
+        sig = sigmoid(a[:, :3 * H])                        # i, f, o in one call
+        g = np.tanh(a[:, 3 * H:])
+        i, f, o = sig[:, :H], sig[:, H:2 * H], sig[:, 2 * H:]
+        c = f * c_prev
+        c += i * g
+        tc = np.tanh(c)
+        h = o * tc
+        return (h, c), (c_prev, sig, g, tc)
+
+    def _step_backward(self, dstate, cache):
+        dh, dc_next = dstate
+        c_prev, sig, g, tc = cache
+        H = self.hidden_size
+        i, f, o = sig[:, :H], sig[:, H:2 * H], sig[:, 2 * H:]
+        da = np.empty((dh.shape[0], 4 * H), dtype=dh.dtype)
+        dc = dh * o
+        dc *= 1 - tc * tc
+        if dc_next is not None:
+            dc += dc_next
+        np.multiply(dc, g, out=da[:, :H])                  # δi
+        np.multiply(dc, c_prev, out=da[:, H:2 * H])        # δf
+        np.multiply(dh, tc, out=da[:, 2 * H:3 * H])        # δo
+        np.multiply(dc, i, out=da[:, 3 * H:])              # δg
+        da[:, :3 * H] *= sig * (1 - sig)
+        da[:, 3 * H:] *= 1 - g * g
+        return da, da, (da @ self.params["Wh"].T, dc * f)
+
+    def __repr__(self):
+        return f"LSTMCell({self.input_size} → {self.hidden_size}, forget_bias={self.forget_bias:g})"
+
+
+class GRUCell(_Cell):
+    """Gated recurrent unit (Cho et al. 2014), in the form cuDNN and PyTorch use (the reset gate scales
+    ``h_{t-1} W_hn + b_hn`` rather than ``h_{t-1}``), with the post's convention for the update gate.
+
+    Shapes: x_t: (N, D); h: (N, H); Wx: (D, 3H); Wh: (H, 3H); bx, bh: (3H,), blocks r, z, n.
+
+    Notes
+    -----
+    Forward, with ``ax = x_t W_x + b_x`` and ``ah = h_{t-1} W_h + b_h``::
+
+        r = σ(ax_r + ah_r)     z = σ(ax_z + ah_z)     n = tanh(ax_n + r ⊙ ah_n)
+        h_t = (1 - z) ⊙ h_{t-1} + z ⊙ n
+
+    Backward::
+
+        δn = δh ⊙ z      δz = δh ⊙ (n - h_{t-1})      δh_{t-1} = δh ⊙ (1 - z) + δah W_hᵀ
+        δa_n = δn ⊙ (1 - n²)   δr = δa_n ⊙ ah_n
+        δax = [δr·r(1-r), δz·z(1-z), δa_n]     δah = [δr·r(1-r), δz·z(1-z), δa_n ⊙ r]
+    """
+
+    n_gates = 3
+
+    def _init_biases(self, dtype):
+        self.params["bx"] = np.zeros(3 * self.hidden_size, dtype=dtype)
+        self.params["bh"] = np.zeros(3 * self.hidden_size, dtype=dtype)
+
+    def _project_input(self, x):
+        return x @ self.params["Wx"] + self.params["bx"]
+
+    def _accumulate_bias(self, dxp, dah):
+        self.grads["bx"] += dxp.sum(axis=0)
+        self.grads["bh"] += dah.sum(axis=0)
+
+    def _step(self, xp, h_prev):
+        H = self.hidden_size
+        ah = h_prev @ self.params["Wh"]
+        ah += self.params["bh"]
+        rz = sigmoid(xp[:, :2 * H] + ah[:, :2 * H])
+        r, z = rz[:, :H], rz[:, H:]
+        ahn = ah[:, 2 * H:]
+        n = np.tanh(xp[:, 2 * H:] + r * ahn)
+        h = h_prev + z * (n - h_prev)
+        return h, (h_prev, rz, n, ahn)
+
+    def _step_backward(self, dh, cache):
+        h_prev, rz, n, ahn = cache
+        H = self.hidden_size
+        r, z = rz[:, :H], rz[:, H:]
+        dxp = np.empty((dh.shape[0], 3 * H), dtype=dh.dtype)
+        dan = dh * z
+        dan *= 1 - n * n
+        dxp[:, 2 * H:] = dan
+        np.multiply(dan, ahn, out=dxp[:, :H])                 # δr
+        np.multiply(dh, n - h_prev, out=dxp[:, H:2 * H])      # δz
+        dxp[:, :2 * H] *= rz * (1 - rz)
+        dah = dxp.copy()
+        dah[:, 2 * H:] *= r
+        dprev = dh * (1 - z)
+        dprev += dah @ self.params["Wh"].T
+        return dxp, dah, dprev
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Sequence layers: backpropagation through time
+# ----------------------------------------------------------------------------------------------------------
+
+class _Sequence(Layer):
+    """A cell run over every step of a sequence. ``params``/``grads`` are the cell's own dicts."""
+
+    cell_class = _Cell
+
+    def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32,
+                 **cell_kwargs) -> None:
+        super().__init__()
+        self.cell = self.cell_class(input_size, hidden_size, rng, dtype=dtype, **cell_kwargs)
+        self.params, self.grads = self.cell.params, self.cell.grads
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.final_state = None
+        self.dstate0 = None
+        self.dh = None
+        self._cache = None
+
+    def astype(self, dtype):
+        self.cell.astype(dtype)
+        self.params, self.grads = self.cell.params, self.cell.grads
+        return self
+
+    def forward(self, x, training=False, state=None):
+        """Run the recurrence. x: (N, T, D) → hs: (N, T, H), every hidden state.
+
+        ``state`` is the initial state (zeros by default); the final one is kept in ``self.final_state``
+        (``h`` or ``(h, c)``), and is ``hs[:, -1]`` for h."""
+        x = _check_sequence(x, self.input_size)
+        N, T, _ = x.shape
+        cell = self.cell
+        state = cell._check_state(state, N, x.dtype)
+        xt = np.ascontiguousarray(x.transpose(1, 0, 2))                  # (T, N, D)
+        XP = cell._project_input(xt.reshape(T * N, -1)).reshape(T, N, -1)  # all input projections at once
+        hs = np.empty((T, N, self.hidden_size), dtype=np.result_type(x.dtype, cell.params["Wh"].dtype))
+        state0, caches = state, []
+        for t in range(T):
+            state, cache = cell._step(XP[t], state)
+            hs[t] = state[0] if cell.has_cell_state else state
+            caches.append(cache)
+        self.final_state = state
+        self._cache = (xt, hs, caches, state0)
+        return hs.transpose(1, 0, 2)
+
+    def backward(self, dout, dstate=None):
+        """dout: (N, T, H) gradient of every hidden state (zeros where unused); ``dstate`` the gradient of
+        the final state (``dh`` or ``(dh, dc)``), if it is used (a decoder's initial state).
+
+        Returns dx: (N, T, D). Also sets ``self.dstate0`` (gradient of the initial state) and ``self.dh``:
+        (N, T, H), the total gradient that reached each h_t (from its output and from step t+1), which is
+        what "how far back does the gradient survive" measures."""
+        self._require_cache(self._cache)
+        xt, hs, caches, _ = self._cache
+        T, N, H = hs.shape
+        dout = check_array("dout", dout)
+        if dout.shape != (N, T, H):
+            raise ValueError(f"dout must have shape ({N}, {T}, {H}), got {dout.shape}")
+        cell = self.cell
+        dout_t = dout.transpose(1, 0, 2)
+        dXP = np.empty((T, N, cell.params["Wh"].shape[1]), dtype=hs.dtype)
+        dAH = dXP if not isinstance(cell, GRUCell) else np.empty_like(dXP)
+        dh_all = np.empty((T, N, H), dtype=hs.dtype)
+        if cell.has_cell_state:
+            dh_next, dc_next = (None, None) if dstate is None else dstate
+        else:
+            dh_next, dc_next = dstate, None
+        for t in range(T - 1, -1, -1):
+            dh = dout_t[t] if dh_next is None else dout_t[t] + dh_next
+            dh_all[t] = dh
+            if cell.has_cell_state:
+                dxp, dah, (dh_next, dc_next) = cell._step_backward((dh, dc_next), caches[t])
+            else:
+                dxp, dah, dh_next = cell._step_backward(dh, caches[t])
+            dXP[t] = dxp
+            if dAH is not dXP:
+                dAH[t] = dah
+        self.dh = dh_all.transpose(1, 0, 2)
+        self.dstate0 = (dh_next, dc_next) if cell.has_cell_state else dh_next
+        # Parameter gradients for all steps at once.
+        h0 = self._cache[3][0] if cell.has_cell_state else self._cache[3]
+        h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * N, H)   # (T·N, H)
+        G = dXP.shape[2]
+        dXP2, dAH2 = dXP.reshape(T * N, G), dAH.reshape(T * N, G)
+        cell.grads["Wh"] += h_prev.T @ dAH2
+        cell.grads["Wx"] += xt.reshape(T * N, -1).T @ dXP2
+        cell._accumulate_bias(dXP2, dAH2)
+        dx = (dXP2 @ cell.params["Wx"].T).reshape(T, N, -1)
+        return dx.transpose(1, 0, 2)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.input_size} → {self.hidden_size})"
+
+
+class RNN(_Sequence):
+    """A tanh ``RNNCell`` over a sequence (backpropagation through time). See ``RNNCell`` for the step
+    equations. x: (N, T, D) → hs: (N, T, H)."""
+
+    cell_class = RNNCell
+
+
+class LSTM(_Sequence):
+    """An ``LSTMCell`` over a sequence. x: (N, T, D) → hs: (N, T, H); ``final_state`` is ``(h_T, c_T)``.
+    ``forget_bias`` is passed to the cell."""
+
+    cell_class = LSTMCell
+
+    def gate_activations(self) -> dict[str, np.ndarray]:
+        """The last forward pass's gates and cell state, each (N, T, H): i, f, o, g and c."""
+        self._require_cache(self._cache)
+        _, _, caches, _ = self._cache
+        H = self.hidden_size
+        sig = np.stack([c[1] for c in caches], axis=1)                  # (N, T, 3H)
+        g = np.stack([c[2] for c in caches], axis=1)
+        c_prev = np.stack([c[0] for c in caches], axis=1)
+        c = np.concatenate([c_prev[:, 1:], self.final_state[1][:, None]], axis=1)
+        return {"i": sig[..., :H], "f": sig[..., H:2 * H], "o": sig[..., 2 * H:], "g": g, "c": c}
+
+
+class GRU(_Sequence):
+    """A ``GRUCell`` over a sequence. x: (N, T, D) → hs: (N, T, H)."""
+
+    cell_class = GRUCell
+
+    def gate_activations(self) -> dict[str, np.ndarray]:
+        """The last forward pass's gates, each (N, T, H): r, z and the candidate n."""
+        self._require_cache(self._cache)
+        _, _, caches, _ = self._cache
+        H = self.hidden_size
+        rz = np.stack([c[1] for c in caches], axis=1)
+        n = np.stack([c[2] for c in caches], axis=1)
+        return {"r": rz[..., :H], "z": rz[..., H:], "n": n}
+
+
+RECURRENT_LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Embedding and gradient clipping
+# ----------------------------------------------------------------------------------------------------------
+
+class Embedding(Layer):
+    """A lookup table: token ids → vectors, ``out[n, t] = W[ids[n, t]]``.
+
+    Shapes: ids: (N, T) (or any shape) integers in [0, V); W: (V, D); out: ids.shape + (D,).
+
+    Notes
+    -----
+    Equivalent to ``onehot(ids) @ W`` without building the one-hot matrix. Backward: row ``v`` of
+    ``∂L/∂W`` is the sum of ``dout`` over every position holding token ``v`` (a token used twice gets
+    both contributions). The input is discrete, so ``backward`` returns ``None``.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, rng: np.random.Generator,
+                 dtype=np.float32, std: float = 1.0) -> None:
+        super().__init__()
+        check_positive_int("num_embeddings", num_embeddings)
+        check_positive_int("embedding_dim", embedding_dim)
+        check_generator("rng", rng)
+        check_positive("std", std)
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.params["W"] = (rng.standard_normal((num_embeddings, embedding_dim)) * std).astype(dtype)
+        self.grads["W"] = np.zeros_like(self.params["W"])
+        self._ids = None
+
+    def forward(self, ids, training=False):
+        ids = check_array("ids", ids)
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"ids must hold integer token ids, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
+            raise ValueError(f"ids must be in [0, {self.num_embeddings - 1}], got range [{ids.min()}, {ids.max()}]")
+        self._ids = ids
+        return self.params["W"][ids]
+
+    def backward(self, dout):
+        self._require_cache(self._ids)
+        np.add.at(self.grads["W"], self._ids.reshape(-1), dout.reshape(-1, self.embedding_dim))
+        return None
+
+    def __repr__(self):
+        return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
+
+
+def global_grad_norm(params) -> float:
+    """``‖g‖ = sqrt(Σ over every gradient array of Σ g²)``. ``params``: (param, grad) pairs or a layer."""
+    pairs = params.parameters() if hasattr(params, "parameters") else list(params)
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for _, g in pairs)))
+
+
+def clip_grad_norm(params, max_norm: float) -> float:
+    """Rescale all gradients together so their global norm is at most ``max_norm``; returns the norm
+    before clipping (as ``torch.nn.utils.clip_grad_norm_`` does).
+
+    Notes
+    -----
+    ``g ← g · min(1, max_norm / ‖g‖)``. Scaling every gradient by the same factor keeps the update's
+    direction and only shortens it: the cure for the rare exploding step of BPTT.
+    """
+    check_positive("max_norm", max_norm)
+    pairs = params.parameters() if hasattr(params, "parameters") else list(params)
+    total = global_grad_norm(pairs)
+    if total > max_norm:
+        scale = max_norm / (total + 1e-6)
+        for _, g in pairs:
+            g *= scale
+    return total

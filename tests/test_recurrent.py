@@ -1,0 +1,325 @@
+"""common.recurrent: gradient checks (float64) for every cell, sequence layer and Embedding, including the
+initial and final states; gradient accumulation across time steps; the batched projections against a
+step-by-step loop; clipping; torch parity (optional)."""
+
+import numpy as np
+import pytest
+
+from common.gradcheck import check_layer, numerical_gradient, rel_error
+from common.recurrent import (GRU, LSTM, RNN, Embedding, GRUCell, LSTMCell, RNNCell, clip_grad_norm,
+                              global_grad_norm, sigmoid)
+
+SEQ = [RNN, LSTM, GRU]
+CELLS = [RNNCell, LSTMCell, GRUCell]
+TOL = 1e-8
+
+
+def _state(cls, rng, n, h):
+    if cls in (LSTM, LSTMCell):
+        return (rng.standard_normal((n, h)), rng.standard_normal((n, h)))
+    return rng.standard_normal((n, h))
+
+
+@pytest.mark.parametrize("cls", SEQ)
+def test_sequence_gradcheck_input_and_params(cls):
+    rng = np.random.default_rng(0)
+    layer = cls(3, 4, rng).astype(np.float64)
+    errors = check_layer(layer, rng.standard_normal((2, 5, 3)), rng)
+    assert set(errors) == {"x", *layer.params}
+    assert max(errors.values()) < TOL, errors
+
+
+@pytest.mark.parametrize("cls", SEQ)
+def test_sequence_gradcheck_through_initial_and_final_state(cls):
+    """A non-zero initial state and a loss on the final state too (as in an encoder–decoder)."""
+    rng = np.random.default_rng(1)
+    layer = cls(3, 4, rng).astype(np.float64)
+    x = rng.standard_normal((2, 6, 3))
+    s0 = _state(cls, rng, 2, 4)
+    parts0 = s0 if isinstance(s0, tuple) else (s0,)
+    dout = rng.standard_normal((2, 6, 4))
+    dfin = [rng.standard_normal((2, 4)) for _ in parts0]
+
+    def f():
+        hs = layer.forward(x, state=s0)
+        fin = layer.final_state if isinstance(layer.final_state, tuple) else (layer.final_state,)
+        return np.sum(hs * dout) + sum(np.sum(a * b) for a, b in zip(fin, dfin))
+
+    layer.zero_grad()
+    layer.forward(x, state=s0)
+    dx = layer.backward(dout, dstate=tuple(dfin) if len(dfin) == 2 else dfin[0])
+    ds0 = layer.dstate0 if isinstance(layer.dstate0, tuple) else (layer.dstate0,)
+    one = np.ones(())
+    assert rel_error(dx, numerical_gradient(f, x, one)) < TOL
+    for p0, d in zip(parts0, ds0):
+        assert rel_error(d, numerical_gradient(f, p0, one)) < TOL
+    for name, p in layer.params.items():
+        assert rel_error(layer.grads[name], numerical_gradient(f, p, one)) < TOL, name
+
+
+@pytest.mark.parametrize("cls", CELLS)
+def test_cell_gradcheck_with_state(cls):
+    rng = np.random.default_rng(2)
+    cell = cls(3, 4, rng).astype(np.float64)
+    x = rng.standard_normal((3, 3))
+    s = _state(cls, rng, 3, 4)
+    errors = check_layer(_WithState(cell, s), x, rng)
+    assert max(errors.values()) < TOL, errors
+
+
+class _WithState:
+    """A cell with a fixed non-zero incoming state, for check_layer."""
+
+    def __init__(self, cell, state):
+        self.cell, self.state = cell, state
+        self.params, self.grads = cell.params, cell.grads
+
+    def forward(self, x, training=False):
+        return self.cell.forward(x, state=self.state)
+
+    def backward(self, dout):
+        return self.cell.backward(dout)
+
+    def zero_grad(self):
+        self.cell.zero_grad()
+
+
+@pytest.mark.parametrize("cls,cell_cls", zip(SEQ, CELLS))
+def test_sequence_equals_cell_steps_and_grads_accumulate_over_steps(cls, cell_cls):
+    """The batched projection (one matmul for all steps) gives what stepping the cell gives, and the
+    sequence's weight gradient is the sum of the per-step gradients."""
+    rng = np.random.default_rng(3)
+    seq = cls(3, 5, rng).astype(np.float64)
+    x = rng.standard_normal((4, 7, 3))
+    dout = rng.standard_normal((4, 7, 5))
+    hs = seq.forward(x)
+    seq.zero_grad()
+    dx = seq.backward(dout)
+    cell = cell_cls(3, 5, np.random.default_rng(0)).astype(np.float64)
+    for k in cell.params:
+        cell.params[k][...] = seq.params[k]
+    state, caches = None, []
+    for t in range(7):
+        state, cache = cell.step(x[:, t], state)
+        caches.append(cache)
+        h = state[0] if isinstance(state, tuple) else state
+        np.testing.assert_allclose(h, hs[:, t], rtol=1e-12, atol=1e-12)
+    dprev, dxs = None, []
+    per_step_wh = []
+    for t in range(6, -1, -1):
+        before = cell.grads["Wh"].copy()
+        if isinstance(state, tuple):
+            dh = dout[:, t] if dprev is None else dout[:, t] + dprev[0]
+            dxt, dprev = cell.step_backward((dh, None if dprev is None else dprev[1]), caches[t])
+        else:
+            dh = dout[:, t] if dprev is None else dout[:, t] + dprev
+            dxt, dprev = cell.step_backward(dh, caches[t])
+        per_step_wh.append(cell.grads["Wh"] - before)
+        dxs.append(dxt)
+    np.testing.assert_allclose(np.stack(dxs[::-1], axis=1), dx, rtol=1e-10, atol=1e-12)
+    for k in seq.grads:
+        np.testing.assert_allclose(cell.grads[k], seq.grads[k], rtol=1e-10, atol=1e-12)
+    # more than one step contributed to W_h: accumulation across time, not overwriting
+    assert sum(np.linalg.norm(g) > 1e-8 for g in per_step_wh) >= 6
+
+
+@pytest.mark.parametrize("cls", SEQ)
+def test_backward_accumulates_across_calls(cls):
+    rng = np.random.default_rng(4)
+    layer = cls(2, 3, rng).astype(np.float64)
+    x = rng.standard_normal((2, 4, 2))
+    dout = rng.standard_normal((2, 4, 3))
+    layer.forward(x)
+    layer.zero_grad()
+    layer.backward(dout)
+    once = {k: g.copy() for k, g in layer.grads.items()}
+    layer.backward(dout)
+    for k in once:
+        np.testing.assert_allclose(layer.grads[k], 2 * once[k], rtol=1e-12)
+    layer.zero_grad()
+    assert all(not g.any() for g in layer.grads.values())
+
+
+def test_final_state_and_hidden_states():
+    rng = np.random.default_rng(5)
+    lstm = LSTM(3, 4, rng)
+    hs = lstm.forward(rng.standard_normal((2, 6, 3)).astype(np.float32))
+    assert hs.shape == (2, 6, 4) and hs.dtype == np.float32
+    np.testing.assert_array_equal(lstm.final_state[0], hs[:, -1])
+    gates = lstm.gate_activations()
+    assert set(gates) == {"i", "f", "o", "g", "c"}
+    np.testing.assert_allclose(gates["o"] * np.tanh(gates["c"]), hs, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(gates["c"][:, -1], lstm.final_state[1])
+    gru = GRU(3, 4, rng)
+    hs = gru.forward(rng.standard_normal((2, 6, 3)))
+    np.testing.assert_array_equal(gru.final_state, hs[:, -1])
+    g = gru.gate_activations()
+    assert g["z"].shape == (2, 6, 4) and (g["z"] > 0).all() and (g["z"] < 1).all()
+
+
+def test_forget_bias_and_defaults():
+    rng = np.random.default_rng(0)
+    H = 5
+    lstm = LSTM(2, H, rng, forget_bias=1.0)
+    b = lstm.params["b"]
+    np.testing.assert_array_equal(b[H:2 * H], 1.0)
+    assert not b[:H].any() and not b[2 * H:].any()
+    assert not LSTM(2, H, rng, forget_bias=0.0).params["b"].any()
+    # recurrent weights start orthogonal: W_hᵀ W_h = I for each gate block
+    wh = RNN(2, H, rng).params["Wh"].astype(np.float64)
+    np.testing.assert_allclose(wh.T @ wh, np.eye(H), atol=1e-6)
+
+
+def test_dh_records_gradient_reaching_each_step():
+    """``layer.dh[:, t]`` is ∂L/∂h_t: with a loss on the last step only, it equals the numerical
+    derivative of the loss with respect to a perturbation added to h_t... checked at t = T-1 and via the
+    recurrence dh_{t-1} = (dh_t ⊙ (1 - h_t²)) W_hᵀ for the RNN."""
+    rng = np.random.default_rng(6)
+    rnn = RNN(2, 3, rng).astype(np.float64)
+    hs = rnn.forward(rng.standard_normal((1, 5, 2)))
+    dout = np.zeros_like(hs)
+    dout[:, -1] = rng.standard_normal((1, 3))
+    rnn.backward(dout)
+    np.testing.assert_array_equal(rnn.dh[:, -1], dout[:, -1])
+    for t in range(4, 0, -1):
+        expect = (rnn.dh[:, t] * (1 - hs[:, t] ** 2)) @ rnn.params["Wh"].T
+        np.testing.assert_allclose(rnn.dh[:, t - 1], expect, rtol=1e-12)
+
+
+def test_embedding_forward_backward():
+    rng = np.random.default_rng(7)
+    emb = Embedding(6, 3, rng).astype(np.float64)
+    ids = np.array([[0, 2, 2], [5, 0, 1]])
+    out = emb.forward(ids)
+    np.testing.assert_array_equal(out[1, 0], emb.params["W"][5])
+    dout = rng.standard_normal(out.shape)
+    emb.zero_grad()
+    assert emb.backward(dout) is None
+    num = numerical_gradient(lambda: emb.forward(ids), emb.params["W"], dout)
+    assert rel_error(emb.grads["W"], num) < 1e-9
+    np.testing.assert_allclose(emb.grads["W"][2], dout[0, 1] + dout[0, 2])   # used twice: both summed
+    assert not emb.grads["W"][3].any()
+
+
+def test_sigmoid_is_stable():
+    x = np.array([-1000.0, -5.0, 0.0, 5.0, 1000.0])
+    np.testing.assert_allclose(sigmoid(x), 1 / (1 + np.exp(-np.clip(x, -700, 700))), rtol=1e-12, atol=1e-300)
+
+
+def test_clip_grad_norm():
+    g1, g2 = np.array([3.0, 0.0]), np.array([[4.0]])
+    pairs = [(np.zeros(2), g1), (np.zeros((1, 1)), g2)]
+    assert global_grad_norm(pairs) == pytest.approx(5.0)
+    assert clip_grad_norm(pairs, 10.0) == pytest.approx(5.0)
+    np.testing.assert_array_equal(g1, [3.0, 0.0])                  # under the limit: untouched
+    assert clip_grad_norm(pairs, 1.0) == pytest.approx(5.0)
+    assert global_grad_norm(pairs) == pytest.approx(1.0, rel=1e-5)
+    assert g1[0] / g2[0, 0] == pytest.approx(3 / 4) and g1[1] == 0     # direction kept
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: LSTM(0, 3, np.random.default_rng(0)), "input_size"),
+    (lambda: GRU(2, -1, np.random.default_rng(0)), "hidden_size"),
+    (lambda: RNN(2, 3, None), "rng"),
+    (lambda: LSTM(2, 3, np.random.default_rng(0), forget_bias=float("nan")), "forget_bias"),
+    (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 3))), "x must have shape"),
+    (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 5))), "x must have shape"),
+    (lambda: LSTM(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 2)), state=np.zeros((2, 3))),
+     "tuple"),
+    (lambda: GRU(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 2)), state=np.zeros((1, 3))),
+     "state h"),
+    (lambda: Embedding(5, 2, np.random.default_rng(0)).forward(np.array([[5]])), "ids must be in"),
+    (lambda: Embedding(5, 2, np.random.default_rng(0)).forward(np.array([[0.5]])), "integer"),
+    (lambda: clip_grad_norm([], -1.0), "max_norm"),
+    (lambda: RNN(2, 3, np.random.default_rng(0)).backward(np.zeros((1, 1, 3))), "before forward"),
+])
+def test_bad_input_raises_valueerror(call, match):
+    with pytest.raises((ValueError, RuntimeError), match=match):
+        call()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PyTorch parity (float64)
+# ---------------------------------------------------------------------------------------------------------
+
+def _to_torch(layer, kind):
+    torch = pytest.importorskip("torch")
+    D, H = layer.input_size, layer.hidden_size
+    p = {k: torch.from_numpy(v.astype(np.float64)) for k, v in layer.params.items()}
+    if kind == "rnn":
+        m = torch.nn.RNN(D, H, batch_first=True).double()
+        wx, wh, bih, bhh = p["Wx"].T, p["Wh"].T, p["b"], torch.zeros(H, dtype=torch.float64)
+    elif kind == "lstm":
+        m = torch.nn.LSTM(D, H, batch_first=True).double()
+        order = np.r_[0:H, H:2 * H, 3 * H:4 * H, 2 * H:3 * H]      # ours i,f,o,g → torch i,f,g,o
+        wx, wh, bih = p["Wx"][:, order].T, p["Wh"][:, order].T, p["b"][order]
+        bhh = torch.zeros(4 * H, dtype=torch.float64)
+    else:
+        m = torch.nn.GRU(D, H, batch_first=True).double()
+        sign = torch.ones(3 * H, dtype=torch.float64)
+        sign[H:2 * H] = -1                                          # torch's z is our 1 - z
+        wx, wh, bih, bhh = (p["Wx"] * sign).T, (p["Wh"] * sign).T, p["bx"] * sign, p["bh"] * sign
+    with torch.no_grad():
+        m.weight_ih_l0.copy_(wx)
+        m.weight_hh_l0.copy_(wh)
+        m.bias_ih_l0.copy_(bih)
+        m.bias_hh_l0.copy_(bhh)
+    return torch, m
+
+
+@pytest.mark.parametrize("kind,cls", [("rnn", RNN), ("lstm", LSTM), ("gru", GRU)])
+def test_torch_parity_forward_and_backward(kind, cls):
+    rng = np.random.default_rng(8)
+    layer = cls(3, 4, rng).astype(np.float64)
+    if kind == "gru":
+        for k in ("bx", "bh"):
+            layer.params[k][...] = rng.standard_normal(12) * 0.3
+    else:
+        layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.3
+    torch, m = _to_torch(layer, kind)
+    x = rng.standard_normal((2, 6, 3))
+    dout = rng.standard_normal((2, 6, 4))
+    hs = layer.forward(x)
+    layer.zero_grad()
+    dx = layer.backward(dout)
+    xt = torch.from_numpy(x).requires_grad_(True)
+    out, _ = m(xt)
+    out.backward(torch.from_numpy(dout))
+    np.testing.assert_allclose(hs, out.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    H = 4
+    if kind == "lstm":
+        order = np.r_[0:H, H:2 * H, 3 * H:4 * H, 2 * H:3 * H]
+        inv = np.argsort(order)
+        np.testing.assert_allclose(layer.grads["Wx"], m.weight_ih_l0.grad.numpy().T[:, inv], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["Wh"], m.weight_hh_l0.grad.numpy().T[:, inv], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["b"], m.bias_ih_l0.grad.numpy()[inv], rtol=1e-9, atol=1e-12)
+    elif kind == "gru":
+        sign = np.ones(3 * H)
+        sign[H:2 * H] = -1
+        np.testing.assert_allclose(layer.grads["Wx"], m.weight_ih_l0.grad.numpy().T * sign, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["Wh"], m.weight_hh_l0.grad.numpy().T * sign, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["bh"], m.bias_hh_l0.grad.numpy() * sign, rtol=1e-9, atol=1e-12)
+    else:
+        np.testing.assert_allclose(layer.grads["Wx"], m.weight_ih_l0.grad.numpy().T, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["Wh"], m.weight_hh_l0.grad.numpy().T, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.grads["b"], m.bias_ih_l0.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_torch_parity_embedding_and_clipping():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    emb = Embedding(7, 3, rng).astype(np.float64)
+    ids = rng.integers(0, 7, size=(4, 5))
+    dout = rng.standard_normal((4, 5, 3))
+    emb.forward(ids)
+    emb.backward(dout)
+    te = torch.nn.Embedding(7, 3).double()
+    with torch.no_grad():
+        te.weight.copy_(torch.from_numpy(emb.params["W"]))
+    te(torch.from_numpy(ids)).backward(torch.from_numpy(dout))
+    np.testing.assert_allclose(emb.grads["W"], te.weight.grad.numpy(), rtol=1e-12)
+    norm_t = torch.nn.utils.clip_grad_norm_([te.weight], 0.5)
+    norm = clip_grad_norm(emb, 0.5)
+    assert norm == pytest.approx(float(norm_t), rel=1e-12)
+    np.testing.assert_allclose(emb.grads["W"], te.weight.grad.numpy(), rtol=1e-9)
