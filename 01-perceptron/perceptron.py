@@ -1,0 +1,242 @@
+"""Rosenblatt's perceptron (1958): a weighted sum, a step, and a rule that moves the line after each mistake.
+
+The weighted sum is a ``common.Dense(D, 1)`` layer (``z = x W + b``); what this chapter adds is the
+step activation and the perceptron learning rule, which needs no gradient:
+
+    ŷ = step(z) = 1 if z > 0 else 0
+    on a mistake (ŷ ≠ y):   W ← W + η (y - ŷ) x,   b ← b + η (y - ŷ)
+
+Training is *online*: samples are visited one at a time and the weights change right after each mistake.
+An epoch with no mistake means every sample is classified correctly, so training stops there. For
+linearly separable data this always happens after finitely many updates (Novikoff's theorem, see
+``PERCEPTRON_DEEP_DIVE.md``); for XOR it never does.
+
+The model keeps the weights after every update (``weight_history``/``bias_history``), so a playground or
+a notebook can replay training mistake by mistake.
+
+>>> import numpy as np
+>>> from common.datasets import logic_gate
+>>> X, y = logic_gate("AND")
+>>> p = Perceptron().fit(X, y)
+>>> p.converged, p.predict(X).tolist()
+(True, [0, 0, 0, 1])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.layers import Dense
+from common._validation import check_array, check_generator, check_positive, check_positive_int
+
+
+def step(z: np.ndarray) -> np.ndarray:
+    """Heaviside step: 1 where ``z > 0``, else 0 (so a point exactly on the line is class 0)."""
+    return (np.asarray(z) > 0).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Update:
+    """One application of the learning rule: which sample caused it and the weights after it."""
+
+    number: int          # 1-based count of updates so far
+    epoch: int           # 1-based epoch in which the mistake happened
+    sample: int          # index of the misclassified sample in X
+    x: tuple             # that sample
+    y: int               # its label
+    y_hat: int           # what the perceptron predicted
+    w: tuple             # weights after the update
+    b: float             # bias after the update
+
+
+class Perceptron:
+    """A single step-activation neuron trained by the perceptron rule.
+
+    Shapes: X: (N, D); y: (N,) labels in {0, 1}; W: (D, 1); b: (1,).
+
+    Parameters
+    ----------
+    lr : learning rate η > 0 (default 1, Rosenblatt's choice, which keeps integer data exact). Starting
+        from zero weights η only rescales W and b, so in exact arithmetic the mistakes are the same for
+        every η; in floating point 0.1 is not exact and a point lying exactly on the line (z = 0) can
+        fall on either side, so runs may differ (NAND: 11 updates with η = 1, 8 with η = 0.1).
+    max_epochs : passes over the data before giving up (XOR always uses them all).
+    init : "zeros" (Rosenblatt's start) or "normal" (small random weights, needs ``rng``).
+    shuffle : visit the samples in a new random order each epoch (needs ``rng``); default is the given order.
+    rng : ``numpy.random.Generator`` for ``init="normal"`` or ``shuffle=True``.
+
+    Notes
+    -----
+    ``z = x·w + b``, ``ŷ = 1[z > 0]``. Update on a mistake: ``w ← w + η(y-ŷ)x``, ``b ← b + η(y-ŷ)``;
+    ``y - ŷ`` is +1 when the point should have been on the positive side and -1 otherwise, so the update
+    rotates and shifts the line towards classifying that point correctly.
+    """
+
+    def __init__(self, n_features: int = 2, lr: float = 1.0, max_epochs: int = 100, *, init: str = "zeros",
+                 shuffle: bool = False, rng: np.random.Generator | None = None) -> None:
+        check_positive_int("n_features", n_features)
+        check_positive("lr", lr)
+        check_positive_int("max_epochs", max_epochs)
+        if init not in ("zeros", "normal"):
+            raise ValueError(f"init must be one of ['normal', 'zeros'], got {init!r}")
+        if init == "normal" or shuffle:
+            check_generator("rng", rng)
+        self.n_features, self.lr, self.max_epochs = n_features, float(lr), max_epochs
+        self.init, self.shuffle, self.rng = init, bool(shuffle), rng
+        self._reset()
+
+    def _reset(self) -> None:
+        init = "zeros" if self.init == "zeros" else "normal"
+        self.layer = Dense(self.n_features, 1, self.rng, init=init, dtype=np.float64)
+        self.updates: list[Update] = []
+        self.errors_per_epoch: list[int] = []
+        self.converged = False
+        self._history_w = [self.w.copy()]
+        self._history_b = [self.b]
+
+    # --- the parameters, as a vector and a number ---------------------------------------------------
+    @property
+    def w(self) -> np.ndarray:
+        """Weights as a vector (D,) (a view of the Dense layer's W)."""
+        return self.layer.params["W"][:, 0]
+
+    @property
+    def b(self) -> float:
+        return float(self.layer.params["b"][0])
+
+    @property
+    def weight_history(self) -> np.ndarray:
+        """(U+1, D): the initial weights, then the weights after each of the U updates."""
+        return np.array(self._history_w)
+
+    @property
+    def bias_history(self) -> np.ndarray:
+        """(U+1,): the initial bias, then the bias after each update."""
+        return np.array(self._history_b)
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.errors_per_epoch)
+
+    # --- inference -----------------------------------------------------------------------------------
+    def _check_X(self, X) -> np.ndarray:
+        X = check_array("X", X, ndim=2)
+        if X.shape[1] != self.n_features:
+            raise ValueError(f"X must have shape (N, {self.n_features}), got {X.shape}")
+        return X.astype(np.float64, copy=False)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Signed score ``z = X w + b``: (N, D) → (N,). Positive means class 1; ``z / ‖w‖`` is the
+        signed distance to the boundary."""
+        return self.layer.forward(self._check_X(X))[:, 0]
+
+    def predict(self, X) -> np.ndarray:
+        """Class labels (N,) in {0, 1}: ``step(z)``."""
+        return step(self.decision_function(X))
+
+    def score(self, X, y) -> float:
+        """Accuracy: the fraction of samples predicted correctly."""
+        y = self._check_y(y, len(self._check_X(X)))
+        return float(np.mean(self.predict(X) == y))
+
+    @staticmethod
+    def _check_y(y, n: int) -> np.ndarray:
+        y = check_array("y", y, ndim=1)
+        if len(y) != n:
+            raise ValueError(f"y must have one label per row of X ({n}), got {len(y)}")
+        if not np.all(np.isin(y, (0, 1))):
+            raise ValueError(f"y must hold labels in {{0, 1}}, got values {sorted(set(np.unique(y).tolist()))}")
+        return y.astype(np.int64)
+
+    # --- learning ------------------------------------------------------------------------------------
+    def fit(self, X, y) -> "Perceptron":
+        """Train from the initial weights with the online perceptron rule; returns ``self``.
+
+        Stops after the first epoch without a mistake (``converged = True``) or after ``max_epochs``.
+        The loop over samples is the algorithm itself: each prediction depends on the update made by the
+        previous sample, so it cannot be vectorised.
+        """
+        X = self._check_X(X)
+        y = self._check_y(y, len(X))
+        self._reset()
+        W, b = self.layer.params["W"], self.layer.params["b"]
+        for epoch in range(1, self.max_epochs + 1):
+            order = self.rng.permutation(len(X)) if self.shuffle else range(len(X))
+            errors = 0
+            for i in order:
+                z = float(X[i] @ W[:, 0] + b[0])
+                y_hat = int(z > 0)
+                if y_hat != y[i]:
+                    delta = self.lr * (y[i] - y_hat)
+                    W[:, 0] += delta * X[i]
+                    b[0] += delta
+                    errors += 1
+                    self._history_w.append(W[:, 0].copy())
+                    self._history_b.append(float(b[0]))
+                    self.updates.append(Update(len(self.updates) + 1, epoch, int(i), tuple(X[i].tolist()),
+                                               int(y[i]), y_hat, tuple(W[:, 0].tolist()), float(b[0])))
+            self.errors_per_epoch.append(errors)
+            if errors == 0:
+                self.converged = True
+                break
+        return self
+
+    # --- geometry ------------------------------------------------------------------------------------
+    def boundary_equation(self, w=None, b=None, digits: int = 3) -> str:
+        """The decision boundary ``w₁x₁ + w₂x₂ + b = 0`` as a LaTeX string (2 features only)."""
+        w = self.w if w is None else np.asarray(w, dtype=float)
+        b = self.b if b is None else float(b)
+        return boundary_latex(w, b, digits)
+
+
+def boundary_latex(w, b: float, digits: int = 3) -> str:
+    """``w₁x₁ + w₂x₂ + b = 0`` in LaTeX, with signs written properly; a note when w = 0 (no line)."""
+    w = np.asarray(w, dtype=float)
+    if w.shape != (2,):
+        raise ValueError(f"w must have shape (2,) to write a line, got {w.shape}")
+    if np.allclose(w, 0):
+        return r"w = 0:\ \text{no boundary yet (every point scores } b = " + f"{b:.{digits}g}" + ")"
+    terms, first = [], True
+    for coef, name in ((w[0], "x_1"), (w[1], "x_2"), (b, "")):
+        if coef == 0:
+            continue
+        mag = f"{abs(coef):.{digits}g}"
+        sign = ("-" if coef < 0 else "") if first else (" - " if coef < 0 else " + ")
+        terms.append(f"{sign}{mag}{name}")
+        first = False
+    return "".join(terms) + " = 0"
+
+
+def boundary_points(w, b: float, xlim=(-0.5, 1.5)) -> tuple[np.ndarray, np.ndarray] | None:
+    """Two points (xs, ys) on the line ``w·x + b = 0`` for drawing, or None when w = 0."""
+    w = np.asarray(w, dtype=float)
+    if np.allclose(w, 0):
+        return None
+    if abs(w[1]) > 1e-12:
+        xs = np.array(xlim, dtype=float)
+        return xs, -(w[0] * xs + b) / w[1]
+    x = -b / w[0]
+    return np.array([x, x]), np.array(xlim, dtype=float)
+
+
+def margin(w, b: float, X, y) -> float:
+    """Geometric margin ``min_n y±ₙ (w·xₙ + b) / ‖(w, b)‖`` with labels mapped to ±1, in the augmented
+    space (x, 1) where the convergence theorem lives. Positive iff (w, b) separates the data."""
+    X = np.asarray(X, dtype=float)
+    s = 2 * np.asarray(y) - 1
+    wb = np.r_[np.asarray(w, dtype=float), float(b)]
+    return float(np.min(s * (X @ wb[:-1] + wb[-1])) / np.linalg.norm(wb))
+
+
+def mistake_bound(w, b: float, X, y) -> float:
+    """Novikoff's bound ``(R/γ)²`` on the number of updates from zero weights, where ``R = max‖(xₙ, 1)‖``
+    and ``γ`` is the margin of the separator (w, b). Any separator gives a valid bound; a wider margin a
+    tighter one. Raises ``ValueError`` if (w, b) does not separate the data."""
+    gamma = margin(w, b, X, y)
+    if gamma <= 0:
+        raise ValueError(f"(w, b) must separate the data (positive margin), got margin {gamma:.4g}")
+    X = np.asarray(X, dtype=float)
+    R = float(np.max(np.linalg.norm(np.c_[X, np.ones(len(X))], axis=1)))
+    return (R / gamma) ** 2
