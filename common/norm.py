@@ -1,0 +1,263 @@
+"""Normalisation layers and the residual connection: ``BatchNorm1d``, ``BatchNorm2d``, ``LayerNorm``,
+``Residual``.
+
+Introduced in chapter 07 (normalization and residual connections); chapter 06's architectures use them
+too (ResNet). Shapes: N batch, D features, C channels, H×W pixels.
+
+BatchNorm normalises each feature over the **batch** (and, for images, over all positions): in training
+it uses the mini-batch's statistics and updates running averages, kept in ``buffers`` (never seen by an
+optimizer); in evaluation it uses those running averages, so one image gives the same answer whatever
+batch it comes in. LayerNorm normalises each **sample** over its own features, so it has no batch
+dependence and no train/eval difference.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import check_array, check_in_range, check_positive, check_positive_int
+from .layers import Layer
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "Residual", "batchnorm_backward"]
+
+
+def batchnorm_backward(dout: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray,
+                       axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(dx, dγ, dβ)`` of ``out = γ·x̂ + β`` with ``x̂ = (x - μ)/σ`` and μ, σ computed from x itself over
+    ``axes`` (M values per feature). Shared by BatchNorm (axes = batch [+ positions]) and LayerNorm
+    (axes = features).
+
+    Notes
+    -----
+    With ``g = ∂L/∂x̂ = dout·γ`` (derivation in the chapter 07 deep-dive)::
+
+        ∂L/∂γ = Σ dout·x̂      ∂L/∂β = Σ dout
+        ∂L/∂x = (1/(M σ)) · (M g - Σ g - x̂ Σ g·x̂)
+
+    The two subtracted terms are the paths through μ and σ: the mean and the spread of the batch both
+    depend on every x.
+    """
+    m = int(np.prod([xhat.shape[a] for a in axes]))
+    dgamma = (dout * xhat).sum(axis=axes, keepdims=True)
+    dbeta = dout.sum(axis=axes, keepdims=True)
+    g = dout * gamma
+    sum_g = g.sum(axis=axes, keepdims=True)               # Σ g
+    sum_gx = (g * xhat).sum(axis=axes, keepdims=True)     # Σ g·x̂
+    dx = (inv_std / m) * (m * g - sum_g - xhat * sum_gx)
+    return dx, dgamma, dbeta
+
+
+class _BatchNorm(Layer):
+    _axes: tuple[int, ...] = (0,)
+    _ndim: int = 2
+    _shape_text = "(N, D)"
+
+    def __init__(self, num_features: int, *, momentum: float = 0.1, eps: float = 1e-5, dtype=np.float32) -> None:
+        super().__init__()
+        check_positive_int("num_features", num_features)
+        check_in_range("momentum", momentum, 0.0, 1.0, include_high=True)
+        check_positive("eps", eps)
+        self.num_features, self.momentum, self.eps = num_features, float(momentum), float(eps)
+        self.params["gamma"] = np.ones(num_features, dtype=dtype)
+        self.params["beta"] = np.zeros(num_features, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.buffers["running_mean"] = np.zeros(num_features, dtype=dtype)
+        self.buffers["running_var"] = np.ones(num_features, dtype=dtype)
+        self.buffers["num_batches_tracked"] = np.zeros((), dtype=np.int64)
+        self._cache = None
+
+    def _bshape(self) -> tuple[int, ...]:
+        shape = [1] * self._ndim
+        shape[1] = self.num_features
+        return tuple(shape)
+
+    def astype(self, dtype):
+        count = self.buffers["num_batches_tracked"]
+        super().astype(dtype)
+        self.buffers["num_batches_tracked"] = count      # a counter stays an integer
+        return self
+
+    def forward(self, x, training=False):
+        x = check_array("x", x)
+        if x.ndim != self._ndim or x.shape[1] != self.num_features:
+            raise ValueError(f"x must have shape {self._shape_text} with {self.num_features} features on axis 1 "
+                             f"for {self!r}, got shape {x.shape}")
+        bs = self._bshape()
+        gamma, beta = self.params["gamma"].reshape(bs), self.params["beta"].reshape(bs)
+        if training:
+            m = int(np.prod([x.shape[a] for a in self._axes]))
+            mu = x.mean(axis=self._axes, keepdims=True)
+            xc = x - mu
+            var = (xc * xc).mean(axis=self._axes, keepdims=True)
+            inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
+            xhat = xc * inv_std
+            # Running averages (in place: containers hold views of these arrays). The variance stored is
+            # the unbiased one, m/(m-1)·var, as in PyTorch; with a single value it stays var (= 0).
+            mom = self.momentum
+            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+            rm *= 1 - mom
+            rm += mom * mu.reshape(-1).astype(rm.dtype)
+            rv *= 1 - mom
+            rv += mom * (var.reshape(-1) * (m / (m - 1) if m > 1 else 1.0)).astype(rv.dtype)
+            self.buffers["num_batches_tracked"] += 1
+        else:
+            inv_std = 1.0 / np.sqrt(self.buffers["running_var"].reshape(bs).astype(x.dtype) + x.dtype.type(self.eps))
+            xhat = (x - self.buffers["running_mean"].reshape(bs).astype(x.dtype)) * inv_std
+        self._cache = (xhat, inv_std, training)
+        return gamma * xhat + beta
+
+    def backward(self, dout):
+        self._require_cache(self._cache)
+        xhat, inv_std, training = self._cache
+        gamma = self.params["gamma"].reshape(self._bshape())
+        if training:
+            dx, dgamma, dbeta = batchnorm_backward(dout, xhat, inv_std, gamma, self._axes)
+        else:
+            # Running statistics are constants: BN is then an affine map, x ↦ γ(x - μ_run)/σ_run + β.
+            dx = dout * (gamma * inv_std)
+            dgamma = (dout * xhat).sum(axis=self._axes)
+            dbeta = dout.sum(axis=self._axes)
+        self.grads["gamma"] += dgamma.reshape(-1)
+        self.grads["beta"] += dbeta.reshape(-1)
+        return dx
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.num_features})"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of features (``torch.nn.BatchNorm1d`` on (N, D)).
+
+    Shapes: x: (N, D); γ, β, running_mean, running_var: (D,); out: (N, D).
+
+    Notes
+    -----
+    Training: ``μ = mean_n x``, ``σ² = mean_n (x - μ)²``, ``x̂ = (x - μ)/√(σ² + ε)``, ``out = γ x̂ + β``;
+    running averages ``r ← (1 - m) r + m·stat`` with momentum m = 0.1 (the variance unbiased).
+    Evaluation: the same with the running averages in place of μ, σ². Backward: ``batchnorm_backward``.
+    A batch of one in training mode has σ² = 0 and x̂ = 0: every input comes out as β.
+    """
+
+    _axes, _ndim, _shape_text = (0,), 2, "(N, D)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of channels (``torch.nn.BatchNorm2d``): each channel's statistics over the batch
+    **and** all positions, so M = N·H·W values per channel.
+
+    Shapes: x: (N, C, H, W); γ, β, running stats: (C,); out: (N, C, H, W). Equations as ``BatchNorm1d``.
+    """
+
+    _axes, _ndim, _shape_text = (0, 2, 3), 4, "(N, C, H, W)"
+
+
+class LayerNorm(Layer):
+    """Layer normalisation (``torch.nn.LayerNorm(D)``): each sample normalised over its own last axis.
+
+    Shapes: x: (..., D); γ, β: (D,); out: same as x.
+
+    Notes
+    -----
+    ``μ = mean_d x``, ``σ² = mean_d (x - μ)²`` per sample, ``out = γ (x - μ)/√(σ² + ε) + β``. Same
+    backward as BatchNorm with the roles of the axes swapped (``batchnorm_backward`` over the last axis).
+    No running statistics: training and evaluation compute the same thing.
+    """
+
+    def __init__(self, num_features: int, *, eps: float = 1e-5, dtype=np.float32) -> None:
+        super().__init__()
+        check_positive_int("num_features", num_features)
+        check_positive("eps", eps)
+        self.num_features, self.eps = num_features, float(eps)
+        self.params["gamma"] = np.ones(num_features, dtype=dtype)
+        self.params["beta"] = np.zeros(num_features, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self._cache = None
+
+    def forward(self, x, training=False):
+        x = check_array("x", x)
+        if x.ndim < 1 or x.shape[-1] != self.num_features:
+            raise ValueError(f"x must have shape (..., {self.num_features}) for {self!r}, got shape {x.shape}")
+        mu = x.mean(axis=-1, keepdims=True)
+        xc = x - mu
+        var = (xc * xc).mean(axis=-1, keepdims=True)
+        inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
+        xhat = xc * inv_std
+        self._cache = (xhat, inv_std)
+        return self.params["gamma"] * xhat + self.params["beta"]
+
+    def backward(self, dout):
+        self._require_cache(self._cache)
+        xhat, inv_std = self._cache
+        dx, _, _ = batchnorm_backward(dout, xhat, inv_std, self.params["gamma"], (xhat.ndim - 1,))
+        lead = tuple(range(dout.ndim - 1))
+        self.grads["gamma"] += (dout * xhat).sum(axis=lead)
+        self.grads["beta"] += dout.sum(axis=lead)
+        return dx
+
+    def __repr__(self):
+        return f"LayerNorm({self.num_features})"
+
+
+class Residual(Layer):
+    """A residual block ``out = F(x) + shortcut(x)``: the shortcut is the identity, or ``projection(x)``
+    when F changes the shape (a 1×1 convolution or a bias-free Dense, as in ResNet).
+
+    Shapes: x: any shape F accepts; out: F's output shape (the identity shortcut needs it to equal x's).
+
+    Notes
+    -----
+    ``∂L/∂x = F'(x)ᵀ ∂L/∂out + ∂L/∂out`` (identity) or ``+ P'ᵀ ∂L/∂out`` (projection): the two
+    branches' gradients are **added**. The ``+ ∂L/∂out`` term is the gradient highway: however small
+    F′ gets, the gradient reaching x is at least the one that left the block.
+
+    ``params``/``grads``/``buffers`` are views keyed ``"body.{name}"`` and ``"projection.{name}"``.
+    """
+
+    def __init__(self, body: Layer, projection: Layer | None = None) -> None:
+        super().__init__()
+        if not isinstance(body, Layer):
+            raise ValueError(f"body must be a Layer, got {type(body).__name__}")
+        if projection is not None and not isinstance(projection, Layer):
+            raise ValueError(f"projection must be a Layer or None, got {type(projection).__name__}")
+        self.body, self.projection = body, projection
+        self._sync_views()
+
+    def _branches(self):
+        return [("body", self.body)] + ([("projection", self.projection)] if self.projection is not None else [])
+
+    def _sync_views(self) -> None:
+        self.params = {f"{n}.{k}": v for n, l in self._branches() for k, v in l.params.items()}
+        self.grads = {f"{n}.{k}": v for n, l in self._branches() for k, v in l.grads.items()}
+        self.buffers = {f"{n}.{k}": v for n, l in self._branches() for k, v in l.buffers.items()}
+
+    def forward(self, x, training=False):
+        x = check_array("x", x)
+        fx = self.body.forward(x, training=training)
+        skip = x if self.projection is None else self.projection.forward(x, training=training)
+        if fx.shape != skip.shape:
+            raise ValueError(f"the residual body maps shape {x.shape} to {fx.shape}, which cannot be added to "
+                             f"the shortcut's {skip.shape}; pass projection= a layer mapping x to {fx.shape}")
+        return fx + skip
+
+    def backward(self, dout):
+        dx = self.body.backward(dout)
+        if self.projection is None:
+            return dx + dout
+        return dx + self.projection.backward(dout)
+
+    def zero_grad(self):
+        for _, layer in self._branches():
+            layer.zero_grad()
+
+    def parameters(self):
+        return [pair for _, layer in self._branches() for pair in layer.parameters()]
+
+    def astype(self, dtype):
+        for _, layer in self._branches():
+            layer.astype(dtype)
+        self._sync_views()
+        return self
+
+    def __repr__(self):
+        proj = "" if self.projection is None else f", projection={self.projection!r}"
+        return f"Residual({self.body!r}{proj})"

@@ -1,0 +1,251 @@
+"""common/conv.py: output sizes, gradient checks, naive vs fast, PyTorch parity, bad input."""
+
+import numpy as np
+import pytest
+
+from common.conv import (AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D, avg_pool2d_backward,
+                         avg_pool2d_backward_naive, avg_pool2d_forward, avg_pool2d_forward_naive, col2im,
+                         conv2d_backward, conv2d_backward_naive, conv2d_forward, conv2d_forward_naive,
+                         conv_output_size, im2col, max_pool2d_backward, max_pool2d_backward_naive,
+                         max_pool2d_forward, max_pool2d_forward_naive)
+from common.gradcheck import check_layer, rel_error
+
+# ------------------------------------------------------------------------------------ output size
+
+
+@pytest.mark.parametrize("size, k, s, p, expected", [
+    (28, 3, 1, 1, 28), (28, 3, 1, 0, 26), (28, 5, 1, 0, 24), (28, 5, 1, 2, 28), (28, 2, 2, 0, 14),
+    (7, 2, 2, 0, 3), (227, 11, 4, 0, 55), (224, 7, 2, 3, 112), (112, 3, 2, 1, 56), (5, 5, 1, 0, 1),
+])
+def test_conv_output_size_formula(size, k, s, p, expected):
+    assert conv_output_size(size, k, s, p) == expected == (size + 2 * p - k) // s + 1
+
+
+def test_conv_output_size_rejects_what_does_not_fit():
+    with pytest.raises(ValueError, match="kernel 7 does not fit an input of size 5 with padding 0"):
+        conv_output_size(5, 7)
+    assert conv_output_size(5, 7, padding=1) == 1
+    with pytest.raises(ValueError, match="stride 2 does not fit.*last 1 row"):
+        conv_output_size(6, 3, 2, exact=True)
+    assert conv_output_size(7, 3, 2, exact=True) == 3
+    for name, args in (("size", (0, 3)), ("kernel", (5, 0)), ("stride", (5, 3, 0)), ("padding", (5, 3, 1, -1))):
+        with pytest.raises(ValueError, match=name):
+            conv_output_size(*args)
+    with pytest.raises(ValueError, match="kernel must be an integer"):
+        conv_output_size(5, 2.5)
+
+
+# -------------------------------------------------------------------------------- gradient checks
+
+def _conv(c, f, k, s, p, bias=True):
+    return lambda rng: Conv2D(c, f, k, rng, stride=s, padding=p, bias=bias, dtype=np.float64)
+
+
+LAYERS = {
+    "conv 3x3 s1 p0": (_conv(2, 3, 3, 1, 0), (2, 2, 6, 6)),
+    "conv 3x3 s1 p1": (_conv(3, 4, 3, 1, 1), (2, 3, 5, 5)),
+    "conv 3x3 s2 p1": (_conv(2, 3, 3, 2, 1), (2, 2, 7, 7)),
+    "conv 5x5 s1 p2": (_conv(1, 2, 5, 1, 2), (2, 1, 6, 6)),
+    "conv 2x2 s2 p0 non-square": (_conv(2, 2, 2, 2, 0), (2, 2, 6, 8)),
+    "conv 1x1 no bias": (_conv(4, 3, 1, 1, 0, bias=False), (2, 4, 3, 3)),
+    "conv 3x3 s3 p0 uneven": (_conv(1, 2, 3, 3, 0), (1, 1, 8, 8)),
+    "maxpool 2 s2": (lambda rng: MaxPool2D(2), (2, 3, 6, 6)),
+    "maxpool 3 s2 p1": (lambda rng: MaxPool2D(3, 2, 1), (2, 2, 7, 7)),
+    "maxpool 3 s1 overlapping": (lambda rng: MaxPool2D(3, 1), (1, 2, 5, 5)),
+    "avgpool 2 s2": (lambda rng: AvgPool2D(2), (2, 3, 6, 6)),
+    "avgpool 3 s2 p1": (lambda rng: AvgPool2D(3, 2, 1), (2, 2, 7, 7)),
+    "global avgpool": (lambda rng: GlobalAvgPool2D(), (3, 4, 5, 5)),
+}
+
+# Max observed on this machine: ~1e-10 (conv), ~1e-11 (pooling). 1e-8 leaves room for other BLAS builds.
+TOL = 1e-8
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_gradients_match_finite_differences(name):
+    make, shape = LAYERS[name]
+    rng = np.random.default_rng(0)
+    layer = make(rng)
+    x = rng.standard_normal(shape)
+    errors = check_layer(layer, x, rng)
+    expected_keys = {"x"} | set(layer.params)
+    assert set(errors) == expected_keys
+    assert max(errors.values()) < TOL, errors
+
+
+def test_backward_accumulates_and_backward_params_skips_dx():
+    rng = np.random.default_rng(1)
+    layer = Conv2D(2, 3, 3, rng, padding=1, dtype=np.float64)
+    x = rng.standard_normal((2, 2, 5, 5))
+    dout = rng.standard_normal((2, 3, 5, 5))
+    layer.forward(x)
+    layer.backward(dout)
+    once = {k: g.copy() for k, g in layer.grads.items()}
+    layer.backward(dout)
+    for k in once:
+        np.testing.assert_allclose(layer.grads[k], 2 * once[k])
+    layer.zero_grad()
+    assert layer.backward_params(dout) is None
+    for k in once:
+        np.testing.assert_allclose(layer.grads[k], once[k])
+
+
+# ---------------------------------------------------------------------------------- naive vs fast
+
+@pytest.mark.parametrize("k, s, p", [(3, 1, 0), (3, 1, 1), (3, 2, 1), (5, 2, 2), (2, 2, 0), (4, 3, 1)])
+def test_conv_fast_agrees_with_naive(k, s, p):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 9, 8))
+    W = rng.standard_normal((4, 3, k, k))
+    b = rng.standard_normal(4)
+    out, cols = conv2d_forward(x, W, b, s, p)
+    ref = conv2d_forward_naive(x, W, b, s, p)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    dx, dW, db = conv2d_backward(dout, cols, x.shape, W, s, p)
+    rdx, rdW, rdb = conv2d_backward_naive(dout, x, W, s, p)
+    for a, r in ((dx, rdx), (dW, rdW), (db, rdb)):
+        np.testing.assert_allclose(a, r, rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("k, s, p", [(2, 2, 0), (3, 2, 1), (3, 1, 0), (2, 1, 1)])
+def test_pooling_fast_agrees_with_naive(k, s, p):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 7, 6))
+    x[0, 0, :2, :2] = 0.0               # ties: both must send the gradient to the first maximum
+    out = max_pool2d_forward(x, k, s, p)
+    np.testing.assert_array_equal(out, max_pool2d_forward_naive(x, k, s, p))
+    dout = rng.standard_normal(out.shape)
+    np.testing.assert_allclose(max_pool2d_backward(dout, x, out, k, s, p),
+                               max_pool2d_backward_naive(dout, x, k, s, p), rtol=1e-13, atol=1e-13)
+    avg = avg_pool2d_forward(x, k, s, p)
+    np.testing.assert_allclose(avg, avg_pool2d_forward_naive(x, k, s, p), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(avg_pool2d_backward(dout, x.shape, k, s, p),
+                               avg_pool2d_backward_naive(dout, x.shape, k, s, p), rtol=1e-13, atol=1e-13)
+
+
+def test_max_pool_of_the_posts_example():
+    fmap = np.array([[1, 3, 2, 4], [5, 6, 1, 2], [3, 8, 4, 7], [1, 2, 6, 3]], dtype=float)[None, None]
+    np.testing.assert_array_equal(max_pool2d_forward(fmap, 2)[0, 0], [[6, 4], [8, 7]])
+
+
+def test_col2im_is_the_adjoint_of_im2col():
+    # <im2col(x), c> = <x, col2im(c)> for every x and c: the definition of the adjoint.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 7, 7))
+    cols = im2col(x, 3, 2, 1)
+    c = rng.standard_normal(cols.shape)
+    assert np.sum(cols * c) == pytest.approx(np.sum(x * col2im(c, x.shape, 3, 2, 1)), rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------ dtypes, bad input
+
+def test_float32_by_default_and_float64_throughout():
+    rng = np.random.default_rng(5)
+    layer = Conv2D(1, 2, 3, rng, padding=1)
+    assert layer.params["W"].dtype == np.float32
+    assert layer.forward(np.ones((1, 1, 4, 4), np.float32)).dtype == np.float32
+    layer.astype(np.float64)
+    assert layer.forward(np.ones((1, 1, 4, 4))).dtype == np.float64
+    assert MaxPool2D(2).forward(np.ones((1, 1, 4, 4), np.float32)).dtype == np.float32
+    assert AvgPool2D(2).forward(np.ones((1, 1, 4, 4), np.float32)).dtype == np.float32
+
+
+def test_bad_input_raises_value_errors_naming_the_argument():
+    rng = np.random.default_rng(6)
+    conv = Conv2D(3, 4, 3, rng)
+    with pytest.raises(ValueError, match=r"x must have 3 channels"):
+        conv.forward(np.zeros((1, 1, 5, 5)))
+    with pytest.raises(ValueError, match=r"x must have shape \(N, C, H, W\)"):
+        conv.forward(np.zeros((3, 5, 5)))
+    with pytest.raises(ValueError, match="kernel 3 does not fit an input of size 2"):
+        conv.forward(np.zeros((1, 3, 2, 2)))
+    with pytest.raises(ValueError, match="kernel_size must be >= 1"):
+        Conv2D(1, 1, 0, rng)
+    with pytest.raises(ValueError, match="stride must be >= 1"):
+        Conv2D(1, 1, 3, rng, stride=0)
+    with pytest.raises(ValueError, match="padding must be >= 0"):
+        Conv2D(1, 1, 3, rng, padding=-1)
+    with pytest.raises(ValueError, match="rng must be a numpy.random.Generator"):
+        Conv2D(1, 1, 3, None)
+    with pytest.raises(ValueError, match="init must be one of"):
+        Conv2D(1, 1, 3, rng, init="bogus")
+    with pytest.raises(ValueError, match=r"padding must be <= kernel_size // 2 = 1"):
+        MaxPool2D(2, padding=2)
+    with pytest.raises(ValueError, match="kernel 2 does not fit an input of size 1"):
+        MaxPool2D(2).forward(np.zeros((1, 1, 1, 1)))
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        MaxPool2D(2).backward(np.zeros((1, 1, 1, 1)))
+
+
+def test_output_shape_helpers_match_forward():
+    rng = np.random.default_rng(7)
+    conv = Conv2D(3, 5, 3, rng, stride=2, padding=1)
+    x = np.zeros((1, 3, 11, 9), np.float32)
+    assert conv.forward(x).shape[1:] == conv.output_shape((3, 11, 9)) == (5, 6, 5)
+    pool = MaxPool2D(3, 2, 1)
+    assert pool.forward(x).shape[1:] == pool.output_shape((3, 11, 9)) == (3, 6, 5)
+
+
+# --------------------------------------------------------------------------------- PyTorch parity
+
+@pytest.mark.parametrize("k, s, p", [(3, 1, 1), (3, 2, 0), (5, 2, 2), (1, 1, 0)])
+def test_conv_matches_torch(k, s, p):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    layer = Conv2D(3, 4, k, rng, stride=s, padding=p, dtype=np.float64)
+    layer.params["b"][:] = rng.standard_normal(4)
+    x = rng.standard_normal((2, 3, 9, 9))
+    ref = torch.nn.Conv2d(3, 4, k, stride=s, padding=p).double()
+    with torch.no_grad():
+        ref.weight.copy_(torch.from_numpy(layer.params["W"]))
+        ref.bias.copy_(torch.from_numpy(layer.params["b"]))
+    xt = torch.from_numpy(x).requires_grad_()
+    out_t = ref(xt)
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal(out.shape)
+    out_t.backward(torch.from_numpy(dout))
+    dx = layer.backward(dout)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(layer.grads["W"], ref.weight.grad.numpy(), rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(layer.grads["b"], ref.bias.grad.numpy(), rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("kind, k, s, p", [("max", 2, 2, 0), ("max", 3, 2, 1), ("avg", 2, 2, 0),
+                                           ("avg", 3, 2, 1), ("max", 3, 1, 0)])
+def test_pooling_matches_torch(kind, k, s, p):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    x = np.maximum(rng.standard_normal((2, 3, 8, 7)), 0)   # a ReLU output: many tied zeros
+    layer = MaxPool2D(k, s, p) if kind == "max" else AvgPool2D(k, s, p)
+    ref = torch.nn.MaxPool2d(k, s, p) if kind == "max" else torch.nn.AvgPool2d(k, s, p)
+    xt = torch.from_numpy(x).requires_grad_()
+    out_t = ref(xt)
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-13, atol=1e-13)
+    dout = rng.standard_normal(out.shape)
+    out_t.backward(torch.from_numpy(dout))
+    np.testing.assert_allclose(layer.backward(dout), xt.grad.numpy(), rtol=1e-13, atol=1e-13)
+
+
+def test_global_avg_pool_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 3, 4, 5))
+    xt = torch.from_numpy(x).requires_grad_()
+    out_t = torch.nn.AdaptiveAvgPool2d(1)(xt).flatten(1)
+    layer = GlobalAvgPool2D()
+    np.testing.assert_allclose(layer.forward(x), out_t.detach().numpy(), rtol=1e-13)
+    dout = rng.standard_normal((2, 3))
+    out_t.backward(torch.from_numpy(dout))
+    np.testing.assert_allclose(layer.backward(dout), xt.grad.numpy(), rtol=1e-13)
+
+
+def test_rel_error_of_conv_gradient_is_tiny_in_float64():
+    # A direct statement of the number the report quotes: the largest conv gradient-check error.
+    rng = np.random.default_rng(11)
+    layer = Conv2D(2, 3, 3, rng, stride=2, padding=1, dtype=np.float64)
+    errors = check_layer(layer, rng.standard_normal((2, 2, 7, 7)), rng)
+    assert max(errors.values()) < 1e-8
+    assert rel_error(np.ones(3), np.ones(3)) == 0.0
