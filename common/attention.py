@@ -1,0 +1,635 @@
+"""Attention: scaled dot-product attention with padding and causal masks, multi-head attention, the
+additive (Bahdanau) and multiplicative (Luong: dot, general, concat) scores, and an encoder–decoder with
+attention trained with teacher forcing and decoded greedily. Introduced in chapter 09.
+
+Shapes: N batch, Tq query positions, Tk key positions, d (d_k) the query/key width, d_v the value width,
+h heads. A mask is boolean and broadcastable to the scores ``(…, Tq, Tk)``; ``True`` means "may attend".
+A query whose every key is masked gets all-zero weights (and a zero output) rather than NaN.
+
+Every forward keeps what its backward needs; every backward adds into ``grads`` and returns the input
+gradients. The softmax backward used throughout::
+
+    w = softmax(s)  ⇒  ∂L/∂s = w ⊙ (∂L/∂w - Σ_j w_j ∂L/∂w_j)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import init as initializers
+from ._validation import check_array, check_choice, check_generator, check_positive_int
+from .layers import Dense, Layer
+from .losses import softmax_cross_entropy
+from .recurrent import LSTM, Embedding, LSTMCell
+
+# --------------------------------------------------------------------------------------------------------
+# Masks and the masked softmax
+# --------------------------------------------------------------------------------------------------------
+
+
+def causal_mask(T: int, Tk: int | None = None) -> np.ndarray:
+    """(T, Tk) boolean, True on and below the diagonal: position i may look at positions ≤ i only."""
+    check_positive_int("T", T)
+    Tk = T if Tk is None else Tk
+    check_positive_int("Tk", Tk)
+    return np.tril(np.ones((T, Tk), dtype=bool))
+
+
+def padding_mask(lengths, T: int) -> np.ndarray:
+    """(N, 1, T) boolean key mask from the true lengths: position j is valid when j < lengths[n].
+    Broadcasts against scores (N, Tq, T); add an axis for heads: ``mask[:, None]``."""
+    lengths = check_array("lengths", lengths, ndim=1)
+    check_positive_int("T", T)
+    if not np.issubdtype(lengths.dtype, np.integer) or lengths.min(initial=0) < 0 or lengths.max(initial=0) > T:
+        raise ValueError(f"lengths must be integers in [0, {T}], got {lengths}")
+    return (np.arange(T)[None, :] < lengths[:, None])[:, None, :]
+
+
+def masked_softmax(scores: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Softmax over the last axis; entries where ``mask`` is False get weight exactly 0."""
+    if mask is None:
+        z = scores - scores.max(axis=-1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=-1, keepdims=True)
+        return z
+    mask = np.asarray(mask, dtype=bool)
+    z = np.where(mask, scores, -np.inf)
+    m = z.max(axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    z = np.exp(z - m)                                     # exp(-inf) = 0 at masked entries
+    s = z.sum(axis=-1, keepdims=True)
+    return z / np.where(s > 0, s, 1)
+
+
+def softmax_backward(w: np.ndarray, dw: np.ndarray) -> np.ndarray:
+    """∂L/∂s from ∂L/∂w for ``w = softmax(s)`` over the last axis: ``w ⊙ (dw - Σ w·dw)``."""
+    return w * (dw - (w * dw).sum(axis=-1, keepdims=True))
+
+
+def _check_mask(mask, scores_shape, name="mask"):
+    if mask is None:
+        return None
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise ValueError(f"{name} must be a boolean array (True = may attend), got dtype {mask.dtype}")
+    try:
+        np.broadcast_shapes(mask.shape, scores_shape)
+    except ValueError:
+        raise ValueError(f"{name} of shape {mask.shape} does not broadcast to the scores {scores_shape}") from None
+    return mask
+
+
+# --------------------------------------------------------------------------------------------------------
+# Scaled dot-product attention
+# --------------------------------------------------------------------------------------------------------
+
+
+def scaled_dot_product_attention(q, k, v, mask=None, *, scale: bool | float = True):
+    """``softmax(q kᵀ / √d) v`` with an optional mask. Returns ``(out, weights, cache)``.
+
+    Shapes: q: (…, Tq, d); k: (…, Tk, d); v: (…, Tk, d_v); mask: broadcastable to (…, Tq, Tk);
+    out: (…, Tq, d_v); weights: (…, Tq, Tk), each row sums to 1 over the allowed keys.
+
+    ``scale=True`` divides by √d, ``False`` does not (to measure what the scaling buys), a number uses
+    that factor.
+
+    Notes
+    -----
+    ``S = c·QKᵀ`` (c = 1/√d), ``W = softmax(S)``, ``O = WV``. Backward::
+
+        ∂L/∂V = Wᵀ dO      ∂L/∂W = dO Vᵀ      ∂L/∂S = W ⊙ (∂L/∂W - rowsum(W ⊙ ∂L/∂W))
+        ∂L/∂Q = c·(∂L/∂S) K      ∂L/∂K = c·(∂L/∂S)ᵀ Q
+    """
+    q, k, v = check_array("q", q), check_array("k", k), check_array("v", v)
+    if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
+        raise ValueError(f"q, k, v must have the same number (≥ 2) of dimensions, got {q.shape}, {k.shape}, {v.shape}")
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(f"q and k must have the same last dimension d, got {q.shape[-1]} and {k.shape[-1]}")
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(f"k and v must have the same number of positions Tk, got {k.shape[-2]} and {v.shape[-2]}")
+    c = (1.0 / math.sqrt(q.shape[-1]) if scale is True else 1.0 if scale is False else float(scale))
+    scores = np.matmul(q, np.swapaxes(k, -1, -2))
+    if c != 1.0:
+        scores *= c
+    mask = _check_mask(mask, scores.shape)
+    w = masked_softmax(scores, mask)
+    out = np.matmul(w, v)
+    return out, w, (q, k, v, w, c)
+
+
+def scaled_dot_product_attention_backward(dout, cache):
+    """(dq, dk, dv) for ``scaled_dot_product_attention``'s ``cache``. dout: (…, Tq, d_v)."""
+    q, k, v, w, c = cache
+    dv = np.matmul(np.swapaxes(w, -1, -2), dout)
+    ds = softmax_backward(w, np.matmul(dout, np.swapaxes(v, -1, -2)))
+    if c != 1.0:
+        ds *= c
+    dq = np.matmul(ds, k)
+    dk = np.matmul(np.swapaxes(ds, -1, -2), q)
+    # Broadcast batch dimensions (a shared k or v) sum their gradient back to the original shape.
+    return _unbroadcast(dq, q.shape), _unbroadcast(dk, k.shape), _unbroadcast(dv, v.shape)
+
+
+def _unbroadcast(g, shape):
+    while g.ndim > len(shape):
+        g = g.sum(axis=0)
+    for ax, n in enumerate(shape):
+        if n == 1 and g.shape[ax] != 1:
+            g = g.sum(axis=ax, keepdims=True)
+    return g
+
+
+# --------------------------------------------------------------------------------------------------------
+# Multi-head attention
+# --------------------------------------------------------------------------------------------------------
+
+
+class MultiHeadAttention(Layer):
+    """``Concat(head_1 … head_h) W_O`` with ``head_i = Attention(X W_Q^i, C W_K^i, C W_V^i)``.
+
+    Shapes: x: (N, Tq, d_model); context (cross-attention; default x itself): (N, Tk, d_model);
+    W_Q, W_K, W_V, W_O: (d_model, d_model), each head using a d_k = d_model / h slice of the columns;
+    b_Q, b_K, b_V, b_O: (d_model,); mask broadcastable to (N, h, Tq, Tk) — a (Tq, Tk) causal mask or an
+    (N, 1, 1, Tk) padding mask both work; out: (N, Tq, d_model). ``self.weights``: (N, h, Tq, Tk).
+
+    ``backward`` returns dx; with a ``context`` its gradient is in ``self.dcontext``. For
+    self-attention dx includes all three paths (x feeds the queries, the keys and the values).
+
+    Notes
+    -----
+    Splitting W_Q into h column blocks is the same as h separate (d_model, d_k) projections, so the
+    cost of h heads is that of one full-width attention. The backward pass is the scaled dot-product
+    backward per head, then each projection's ``∂L/∂W = inputᵀ dZ``, ``∂L/∂input = dZ Wᵀ``.
+    Maps to ``torch.nn.MultiheadAttention(batch_first=True)``: ``in_proj_weight = [W_Qᵀ; W_Kᵀ; W_Vᵀ]``,
+    ``out_proj.weight = W_Oᵀ``.
+    """
+
+    def __init__(self, d_model: int, num_heads: int, rng: np.random.Generator, *, bias: bool = True,
+                 dtype=np.float32, init: str = "xavier_uniform") -> None:
+        super().__init__()
+        check_positive_int("d_model", d_model)
+        check_positive_int("num_heads", num_heads)
+        if d_model % num_heads:
+            raise ValueError(f"num_heads must divide d_model={d_model}, got {num_heads}")
+        check_generator("rng", rng)
+        init_fn = initializers.get(init)
+        self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
+        self.bias = bias
+        for name in ("Q", "K", "V", "O"):
+            self.params[f"W_{name}"] = init_fn((d_model, d_model), rng, dtype=dtype)
+            if bias:
+                self.params[f"b_{name}"] = np.zeros(d_model, dtype=dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.weights = None
+        self.dcontext = None
+        self._cache = None
+
+    def _proj(self, x, name):
+        out = x @ self.params[f"W_{name}"]
+        if self.bias:
+            out += self.params[f"b_{name}"]
+        return out
+
+    def _split(self, z):                                   # (N, T, d_model) → (N, h, T, d_k)
+        N, T, _ = z.shape
+        return z.reshape(N, T, self.num_heads, self.d_k).transpose(0, 2, 1, 3)
+
+    def _merge(self, z):                                   # (N, h, T, d_k) → (N, T, d_model)
+        N, h, T, dk = z.shape
+        return z.transpose(0, 2, 1, 3).reshape(N, T, h * dk)
+
+    def forward(self, x, training=False, *, mask=None, context=None):
+        x = check_array("x", x)
+        if x.ndim != 3 or x.shape[2] != self.d_model:
+            raise ValueError(f"x must have shape (N, T, {self.d_model}), got {x.shape}")
+        c = x if context is None else check_array("context", context)
+        if c.ndim != 3 or c.shape[0] != x.shape[0] or c.shape[2] != self.d_model:
+            raise ValueError(f"context must have shape ({x.shape[0]}, Tk, {self.d_model}), got {c.shape}")
+        q, k, v = self._split(self._proj(x, "Q")), self._split(self._proj(c, "K")), self._split(self._proj(c, "V"))
+        heads, w, attn_cache = scaled_dot_product_attention(q, k, v, mask)
+        merged = self._merge(heads)                        # (N, Tq, d_model)
+        self.weights = w
+        self._cache = (x, c, context is None, merged, attn_cache)
+        return self._proj(merged, "O")
+
+    def backward(self, dout):
+        self._require_cache(self._cache)
+        x, c, is_self, merged, attn_cache = self._cache
+        d = self.d_model
+        self.grads["W_O"] += merged.reshape(-1, d).T @ dout.reshape(-1, d)
+        if self.bias:
+            self.grads["b_O"] += dout.reshape(-1, d).sum(axis=0)
+        dmerged = dout @ self.params["W_O"].T
+        dq, dk, dv = scaled_dot_product_attention_backward(self._split(dmerged), attn_cache)
+        dx = np.zeros_like(x, dtype=dout.dtype)
+        dc = dx if is_self else np.zeros_like(c, dtype=dout.dtype)
+        for name, dz, inp, dinp in (("Q", dq, x, dx), ("K", dk, c, dc), ("V", dv, c, dc)):
+            dz = self._merge(dz)
+            self.grads[f"W_{name}"] += inp.reshape(-1, d).T @ dz.reshape(-1, d)
+            if self.bias:
+                self.grads[f"b_{name}"] += dz.reshape(-1, d).sum(axis=0)
+            dinp += dz @ self.params[f"W_{name}"].T
+        self.dcontext = None if is_self else dc
+        return dx
+
+    def __repr__(self):
+        return f"MultiHeadAttention(d_model={self.d_model}, heads={self.num_heads})"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Scores for encoder–decoder attention: Bahdanau (additive) and Luong (dot, general, concat)
+# --------------------------------------------------------------------------------------------------------
+
+class _ScoreAttention(Layer):
+    """Attention of decoder queries over encoder states, which serve as both keys and values (as in
+    both papers). ``attend`` returns ``(context, weights, cache)``; ``attend_backward(dcontext, cache)``
+    adds into ``grads`` and returns ``(dquery, dkeys)``; ``forward``/``backward`` wrap them for one call.
+
+    Shapes: query: (N, Tq, Hq); keys: (N, Tk, Hk); mask: (N, Tk) or broadcastable to (N, Tq, Tk);
+    context: (N, Tq, Hk); weights: (N, Tq, Tk).
+    """
+
+    def __init__(self, query_size: int, key_size: int) -> None:
+        super().__init__()
+        check_positive_int("query_size", query_size)
+        check_positive_int("key_size", key_size)
+        self.query_size, self.key_size = query_size, key_size
+        self.weights = None
+        self._cache = None
+
+    def _scores(self, q, k):                 # → scores (N, Tq, Tk), cache
+        raise NotImplementedError
+
+    def _scores_backward(self, ds, cache):   # → dq, dk
+        raise NotImplementedError
+
+    def attend(self, query, keys, mask=None):
+        query, keys = check_array("query", query), check_array("keys", keys)
+        if query.ndim != 3 or query.shape[2] != self.query_size:
+            raise ValueError(f"query must have shape (N, Tq, {self.query_size}), got {query.shape}")
+        if keys.ndim != 3 or keys.shape[2] != self.key_size or keys.shape[0] != query.shape[0]:
+            raise ValueError(f"keys must have shape ({query.shape[0]}, Tk, {self.key_size}), got {keys.shape}")
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.ndim == 2:
+                mask = mask[:, None, :]
+        N, Tq, Tk = query.shape[0], query.shape[1], keys.shape[1]
+        mask = _check_mask(mask, (N, Tq, Tk))
+        scores, sc = self._scores(query, keys)
+        w = masked_softmax(scores, mask)
+        context = w @ keys
+        return context, w, (keys, w, sc)
+
+    def attend_backward(self, dcontext, cache):
+        keys, w, sc = cache
+        dkeys = np.swapaxes(w, 1, 2) @ dcontext
+        ds = softmax_backward(w, dcontext @ np.swapaxes(keys, 1, 2))
+        dq, dk = self._scores_backward(ds, sc)
+        return dq, dkeys + dk
+
+    def forward(self, query, training=False, *, keys=None, mask=None):
+        """context: (N, Tq, Hk) for ``query`` over ``keys``; weights in ``self.weights``."""
+        if keys is None:
+            raise ValueError("keys must be given (the encoder states to attend over)")
+        context, self.weights, self._cache = self.attend(query, keys, mask)
+        return context
+
+    def backward(self, dout):
+        """Returns dquery; the gradient of the keys is in ``self.dkeys``."""
+        self._require_cache(self._cache)
+        dq, self.dkeys = self.attend_backward(dout, self._cache)
+        return dq
+
+
+class AdditiveAttention(_ScoreAttention):
+    """Bahdanau et al. (2015): ``score(q, k_j) = vᵀ tanh(q W_q + k_j W_k + b)``, a one-hidden-layer
+    network scoring each (query, key) pair.
+
+    Shapes: W_q: (Hq, A); W_k: (Hk, A); b: (A,); v: (A,) with A = ``attn_size``.
+
+    Notes
+    -----
+    ``E_ij = tanh(q_i W_q + k_j W_k + b)`` (N, Tq, Tk, A), ``s_ij = E_ij · v``. Backward with δs::
+
+        ∂L/∂v = Σ δs_ij E_ij      δP_ij = δs_ij v ⊙ (1 - E_ij²)
+        ∂L/∂q_i = (Σ_j δP_ij) W_qᵀ      ∂L/∂k_j = (Σ_i δP_ij) W_kᵀ
+    """
+
+    def __init__(self, query_size: int, key_size: int, attn_size: int, rng: np.random.Generator, *,
+                 bias: bool = True, dtype=np.float32) -> None:
+        super().__init__(query_size, key_size)
+        check_positive_int("attn_size", attn_size)
+        check_generator("rng", rng)
+        self.attn_size = attn_size
+        self.params["W_q"] = initializers.xavier_uniform((query_size, attn_size), rng, dtype=dtype)
+        self.params["W_k"] = initializers.xavier_uniform((key_size, attn_size), rng, dtype=dtype)
+        if bias:
+            self.params["b"] = np.zeros(attn_size, dtype=dtype)
+        self.params["v"] = initializers.xavier_uniform((attn_size, 1), rng, dtype=dtype).ravel()
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def _scores(self, q, k):
+        pq = q @ self.params["W_q"]                               # (N, Tq, A)
+        pk = k @ self.params["W_k"]                               # (N, Tk, A)
+        if "b" in self.params:
+            pk += self.params["b"]
+        E = np.tanh(pq[:, :, None, :] + pk[:, None, :, :])        # (N, Tq, Tk, A)
+        return E @ self.params["v"], (q, k, E)
+
+    def _scores_backward(self, ds, cache):
+        q, k, E = cache
+        A = self.attn_size
+        self.grads["v"] += np.einsum("nij,nija->a", ds, E, optimize=True)
+        dP = ds[..., None] * self.params["v"]
+        dP *= 1 - E * E                                           # (N, Tq, Tk, A)
+        dpq, dpk = dP.sum(axis=2), dP.sum(axis=1)
+        self.grads["W_q"] += q.reshape(-1, self.query_size).T @ dpq.reshape(-1, A)
+        self.grads["W_k"] += k.reshape(-1, self.key_size).T @ dpk.reshape(-1, A)
+        if "b" in self.params:
+            self.grads["b"] += dpk.reshape(-1, A).sum(axis=0)
+        return dpq @ self.params["W_q"].T, dpk @ self.params["W_k"].T
+
+    def __repr__(self):
+        return f"AdditiveAttention(q={self.query_size}, k={self.key_size}, A={self.attn_size})"
+
+
+class LuongAttention(_ScoreAttention):
+    """Luong et al. (2015) scores between the decoder state h_t and each encoder state h̄_s:
+
+    - ``dot``:     ``h_t · h̄_s`` (needs Hq = Hk; no parameters)
+    - ``general``: ``h_t W_a h̄_sᵀ`` with W_a: (Hq, Hk)
+    - ``concat``:  ``vᵀ tanh([h_t; h̄_s] W_a)``, i.e. W_a split into a query and a key block — the additive
+      form without a bias.
+
+    Notes
+    -----
+    dot: ``∂L/∂q_i = Σ_j δs_ij k_j``, ``∂L/∂k_j = Σ_i δs_ij q_i``. general: the same with ``k W_aᵀ`` in
+    place of k, and ``∂L/∂W_a = Σ qᵀ δs k``.
+    """
+
+    SCORES = ("dot", "general", "concat")
+
+    def __init__(self, query_size: int, key_size: int, rng: np.random.Generator | None = None, *,
+                 score: str = "general", attn_size: int | None = None, dtype=np.float32) -> None:
+        super().__init__(query_size, key_size)
+        check_choice("score", score, self.SCORES)
+        self.score = score
+        if score == "dot" and query_size != key_size:
+            raise ValueError(f"score='dot' needs query_size == key_size, got {query_size} and {key_size}")
+        if score == "general":
+            check_generator("rng", rng)
+            self.params["W_a"] = initializers.xavier_uniform((query_size, key_size), rng, dtype=dtype)
+        elif score == "concat":
+            check_generator("rng", rng)
+            self._additive = AdditiveAttention(query_size, key_size, attn_size or key_size, rng, bias=False,
+                                               dtype=dtype)
+            self.params = self._additive.params
+        self.grads = self._additive.grads if score == "concat" else {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def astype(self, dtype):
+        if self.score == "concat":
+            self._additive.astype(dtype)
+            self.params, self.grads = self._additive.params, self._additive.grads
+            return self
+        return super().astype(dtype)
+
+    def _scores(self, q, k):
+        if self.score == "concat":
+            return self._additive._scores(q, k)
+        kk = k if self.score == "dot" else k @ self.params["W_a"].T         # (N, Tk, Hq)
+        return q @ np.swapaxes(kk, 1, 2), (q, k, kk)
+
+    def _scores_backward(self, ds, cache):
+        if self.score == "concat":
+            return self._additive._scores_backward(ds, cache)
+        q, k, kk = cache
+        dq = ds @ kk
+        dkk = np.swapaxes(ds, 1, 2) @ q                                   # (N, Tk, Hq)
+        if self.score == "dot":
+            return dq, dkk
+        self.grads["W_a"] += dkk.reshape(-1, self.query_size).T @ k.reshape(-1, self.key_size)
+        return dq, dkk @ self.params["W_a"]
+
+    def __repr__(self):
+        return f"LuongAttention(score={self.score!r}, q={self.query_size}, k={self.key_size})"
+
+
+# --------------------------------------------------------------------------------------------------------
+# Encoder–decoder
+# --------------------------------------------------------------------------------------------------------
+
+class Seq2Seq:
+    """An LSTM encoder–decoder, with or without attention, trained with teacher forcing.
+
+    ``attention``:
+
+    - ``None``: the decoder starts from the encoder's final state and sees nothing else (the bottleneck);
+      ``logits_t = s_t W_out + b``.
+    - ``"bahdanau"``: at step t the previous decoder state s_{t-1} scores every encoder state
+      (additive score), the context c_t joins the input: ``s_t = LSTM([emb(y_{t-1}); c_t], s_{t-1})``.
+    - ``"luong-dot"``, ``"luong-general"``, ``"luong-concat"``: the decoder runs first, then its
+      current state s_t scores the encoder states: ``c_t = Σ_j a_tj h̄_j``.
+
+    With attention the output is ``h̃_t = tanh([c_t; s_t] W_c + b_c)``, ``logits_t = h̃_t W_out + b``
+    (Luong's attentional hidden state; used for both so they differ only in the score and in where
+    attention sits). Simplifications, said plainly: one unidirectional encoder layer (Bahdanau used a
+    bidirectional one), no input feeding in the Luong variants (so their decoder runs as one sequence
+    layer), and a batch shares one source length and one target length (the task generators bucket by
+    length), so only attention needs a padding mask (``src_mask``).
+
+    Shapes: src: (N, Ts) ints; tgt_in: (N, Tt) ints (BOS then the target shifted right: teacher
+    forcing feeds the true previous token); tgt_out: (N, Tt) ints; logits: (N, Tt, V_tgt);
+    ``attention_weights``: (N, Tt, Ts) from the last forward or decode.
+    """
+
+    ATTENTIONS = (None, "bahdanau", "luong-dot", "luong-general", "luong-concat")
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, rng: np.random.Generator, *, embed_size: int = 32,
+                 hidden_size: int = 64, attention: str | None = "bahdanau", dtype=np.float32) -> None:
+        if attention not in self.ATTENTIONS:     # (check_choice sorts its choices, which fails with None)
+            raise ValueError(f"attention must be one of {list(self.ATTENTIONS)}, got {attention!r}")
+        for name, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("embed_size", embed_size),
+                        ("hidden_size", hidden_size)):
+            check_positive_int(name, v)
+        check_generator("rng", rng)
+        E, H = embed_size, hidden_size
+        self.attention, self.src_vocab, self.tgt_vocab = attention, src_vocab, tgt_vocab
+        self.embed_size, self.hidden_size = E, H
+        self.layers: dict[str, Layer] = {
+            "src_emb": Embedding(src_vocab, E, rng, dtype=dtype, std=0.5),
+            "encoder": LSTM(E, H, rng, dtype=dtype),
+            "tgt_emb": Embedding(tgt_vocab, E, rng, dtype=dtype, std=0.5),
+        }
+        if attention == "bahdanau":
+            self.layers["decoder"] = LSTMCell(E + H, H, rng, dtype=dtype)
+            self.layers["attn"] = AdditiveAttention(H, H, H, rng, dtype=dtype)
+        else:
+            self.layers["decoder"] = LSTM(E, H, rng, dtype=dtype)
+            if attention is not None:
+                self.layers["attn"] = LuongAttention(H, H, rng, score=attention.split("-")[1], dtype=dtype)
+        if attention is not None:
+            self.layers["combine"] = Dense(2 * H, H, rng, init="xavier_uniform", dtype=dtype)
+        self.layers["out"] = Dense(H, tgt_vocab, rng, init="xavier_uniform", dtype=dtype)
+        self.attention_weights = None
+        self._cache = None
+
+    # ---- parameters ----
+    @property
+    def params(self):
+        return {f"{n}.{k}": v for n, l in self.layers.items() for k, v in l.params.items()}
+
+    @property
+    def grads(self):
+        return {f"{n}.{k}": v for n, l in self.layers.items() for k, v in l.grads.items()}
+
+    def parameters(self):
+        return [pair for l in self.layers.values() for pair in l.parameters()]
+
+    def zero_grad(self):
+        for l in self.layers.values():
+            l.zero_grad()
+
+    def num_params(self) -> int:
+        return int(sum(p.size for p, _ in self.parameters()))
+
+    def astype(self, dtype):
+        for l in self.layers.values():
+            l.astype(dtype)
+        return self
+
+    def _check_ids(self, name, ids, vocab):
+        ids = check_array(name, ids, ndim=2)
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= vocab):
+            raise ValueError(f"{name} must hold ids in [0, {vocab - 1}], got range [{ids.min()}, {ids.max()}]")
+        return ids
+
+    # ---- encoder ----
+    def encode(self, src):
+        """Encoder states (N, Ts, H) and final state (h, c)."""
+        src = self._check_ids("src", src, self.src_vocab)
+        enc_hs = self.layers["encoder"].forward(self.layers["src_emb"].forward(src))
+        return enc_hs, self.layers["encoder"].final_state
+
+    # ---- teacher-forced forward / backward ----
+    def forward(self, src, tgt_in, src_mask=None):
+        """Logits (N, Tt, V_tgt) with teacher forcing."""
+        tgt_in = self._check_ids("tgt_in", tgt_in, self.tgt_vocab)
+        enc_hs, enc_state = self.encode(src)
+        if src_mask is not None and np.asarray(src_mask).shape != enc_hs.shape[:2]:
+            raise ValueError(f"src_mask must have shape {enc_hs.shape[:2]}, got {np.asarray(src_mask).shape}")
+        emb = self.layers["tgt_emb"].forward(tgt_in)                    # (N, Tt, E)
+        L = self.layers
+        if self.attention == "bahdanau":
+            cell, attn = L["decoder"], L["attn"]
+            state, steps, states, contexts, weights = enc_state, [], [], [], []
+            for t in range(emb.shape[1]):
+                ctx, w, acache = attn.attend(state[0][:, None, :], enc_hs, src_mask)
+                state, ccache = cell.step(np.concatenate([emb[:, t], ctx[:, 0]], axis=1), state)
+                steps.append((acache, ccache))
+                states.append(state[0])
+                contexts.append(ctx[:, 0])
+                weights.append(w[:, 0])
+            dec_hs = np.stack(states, axis=1)                           # (N, Tt, H)
+            ctx = np.stack(contexts, axis=1)
+            self.attention_weights = np.stack(weights, axis=1)
+            extra = steps
+        else:
+            dec_hs = L["decoder"].forward(emb, state=enc_state)
+            extra = None
+            if self.attention is not None:
+                ctx, self.attention_weights, extra = L["attn"].attend(dec_hs, enc_hs, src_mask)
+        if self.attention is None:
+            logits = L["out"].forward(dec_hs)
+            self.attention_weights = None
+        else:
+            ht = np.tanh(L["combine"].forward(np.concatenate([ctx, dec_hs], axis=2)))
+            logits = L["out"].forward(ht)
+            extra = (extra, ht)
+        self._cache = (enc_hs, extra)
+        return logits
+
+    def backward(self, dlogits):
+        """Backpropagate dlogits: (N, Tt, V_tgt) through the whole model (adds into every layer's grads)."""
+        if self._cache is None:
+            raise RuntimeError("Seq2Seq.backward called before forward")
+        enc_hs, extra = self._cache
+        L, H = self.layers, self.hidden_size
+        d = L["out"].backward(dlogits)
+        denc = np.zeros_like(enc_hs, dtype=d.dtype)
+        if self.attention is None:
+            demb = L["decoder"].backward(d)
+            dstate = L["decoder"].dstate0
+        else:
+            inner, ht = extra
+            dcat = L["combine"].backward(d * (1 - ht * ht))
+            dctx, ddec = dcat[..., :H], dcat[..., H:]
+            if self.attention == "bahdanau":
+                cell, attn = L["decoder"], L["attn"]
+                Tt = ddec.shape[1]
+                demb = np.empty((ddec.shape[0], Tt, self.embed_size), dtype=ddec.dtype)
+                dh_carry, dc_carry = None, None
+                for t in range(Tt - 1, -1, -1):
+                    acache, ccache = inner[t]
+                    dh = ddec[:, t] if dh_carry is None else ddec[:, t] + dh_carry
+                    dinp, (dh_prev, dc_carry) = cell.step_backward((dh, dc_carry), ccache)
+                    demb[:, t] = dinp[:, :self.embed_size]
+                    dq, dk = attn.attend_backward((dctx[:, t] + dinp[:, self.embed_size:])[:, None, :], acache)
+                    denc += dk
+                    dh_carry = dh_prev + dq[:, 0]
+                dstate = (dh_carry, dc_carry)
+            else:
+                dq, dk = L["attn"].attend_backward(dctx, inner)
+                denc += dk
+                demb = L["decoder"].backward(ddec + dq)
+                dstate = L["decoder"].dstate0
+        L["tgt_emb"].backward(demb)
+        L["src_emb"].backward(L["encoder"].backward(denc, dstate))
+
+    def loss(self, src, tgt_in, tgt_out, src_mask=None, *, backward: bool = True) -> float:
+        """Mean token cross-entropy under teacher forcing; with ``backward`` the gradients are added."""
+        logits = self.forward(src, tgt_in, src_mask)
+        tgt_out = self._check_ids("tgt_out", tgt_out, self.tgt_vocab)
+        if tgt_out.shape != logits.shape[:2]:
+            raise ValueError(f"tgt_out must have shape {logits.shape[:2]}, got {tgt_out.shape}")
+        N, Tt, V = logits.shape
+        loss, dlog = softmax_cross_entropy(logits.reshape(N * Tt, V), tgt_out.reshape(-1))
+        if backward:
+            self.backward(dlog.reshape(N, Tt, V))
+        return loss
+
+    # ---- greedy decoding ----
+    def greedy_decode(self, src, max_len: int, bos: int, src_mask=None) -> np.ndarray:
+        """Feed back the argmax token each step (no teacher). Returns tokens (N, max_len); the attention
+        weights are in ``self.attention_weights`` (N, max_len, Ts), None without attention."""
+        check_positive_int("max_len", max_len)
+        enc_hs, state = self.encode(src)
+        L, N = self.layers, enc_hs.shape[0]
+        y = np.full(N, bos, dtype=np.int64)
+        out, weights = np.empty((N, max_len), dtype=np.int64), []
+        cell = L["decoder"] if self.attention == "bahdanau" else L["decoder"].cell
+        for t in range(max_len):
+            e = L["tgt_emb"].params["W"][y]
+            if self.attention == "bahdanau":
+                ctx, w, _ = L["attn"].attend(state[0][:, None, :], enc_hs, src_mask)
+                state, _ = cell.step(np.concatenate([e, ctx[:, 0]], axis=1), state)
+            else:
+                state, _ = cell.step(e, state)
+                if self.attention is not None:
+                    ctx, w, _ = L["attn"].attend(state[0][:, None, :], enc_hs, src_mask)
+            h = state[0]
+            if self.attention is not None:
+                weights.append(w[:, 0])
+                h = np.tanh(np.concatenate([ctx[:, 0], h], axis=1) @ L["combine"].params["W"]
+                            + L["combine"].params["b"])
+            y = (h @ L["out"].params["W"] + L["out"].params["b"]).argmax(axis=1)
+            out[:, t] = y
+        self.attention_weights = np.stack(weights, axis=1) if weights else None
+        return out
+
+    def __repr__(self):
+        return (f"Seq2Seq(attention={self.attention!r}, E={self.embed_size}, H={self.hidden_size}, "
+                f"params={self.num_params()})")
