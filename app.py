@@ -31,18 +31,12 @@ def home() -> None:
         "gradient checked, every number on these pages computed by the code. Each chapter follows one post "
         "of the series *From Perceptrons to Transformers*; read the post, then play with the idea here."
     )
-    rows = []
+    lines = ["| chapter | blog post | the playground shows | status |", "|---|---|---|---|"]
     for ch in CHAPTERS:
-        ready = ch.playground.exists()
-        rows.append({
-            "chapter": ch.label,
-            "part": ch.part,
-            "blog post": ch.post_title,
-            "the playground shows": ch.shows,
-            "status": "ready" if ready else "coming soon",
-        })
+        status = "ready" if ch.playground.exists() else "coming soon"
+        lines.append(f"| {ch.label} | [{ch.post_title}]({ch.post_url}) | {ch.shows} | {status} |")
     st.subheader("The chapter map")
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.markdown("\n".join(lines))
     st.subheader("Open a chapter")
     for part in dict.fromkeys(ch.part for ch in CHAPTERS):
         st.markdown(f"**{part}**")
