@@ -8,8 +8,8 @@ Output size (``conv_output_size``), for convolution and pooling alike::
 
     H_out = ⌊(H + 2P - K) / S⌋ + 1
 
-The fast layers are vectorised: convolution is **im2col + one matrix product** (every K×K×C window
-becomes a row of a matrix, so the whole layer is ``cols @ Wᵀ``), pooling is the max/mean of the K×K
+The fast layers are vectorised: convolution is **im2col + a matrix product** (every C×K×K window
+becomes a column of a matrix, so the whole layer is ``W @ cols``), pooling is the max/mean of the K×K
 strided slices of the input (K² whole-array operations instead of one per output pixel). The loops
 that remain run over kernel offsets (K² ≤ 49 iterations), never over samples, pixels or filters.
 
@@ -83,34 +83,34 @@ def _check_images(name: str, x, channels: int | None = None) -> np.ndarray:
 # ------------------------------------------------------------------------------- im2col / col2im
 
 def im2col(x: np.ndarray, kernel: int, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """Every K×K window of every channel as one row.
+    """Every K×K window of every channel as one column, per sample.
 
-    Shapes: x: (N, C, H, W) → cols: (N·H_out·W_out, C·K·K), rows ordered (n, i, j), columns (c, ki, kj)
-    so that ``cols @ W.reshape(F, -1).T`` is the convolution.
+    Shapes: x: (N, C, H, W) → cols: (N, C·K·K, H_out·W_out); rows ordered (c, ki, kj), columns (i, j),
+    so that ``W.reshape(F, -1) @ cols`` is the convolution, already in (N, F, H_out·W_out) order.
     """
     n, c, h, w = x.shape
     ho = conv_output_size(h, kernel, stride, padding)
     wo = conv_output_size(w, kernel, stride, padding)
     xp = _pad(x, padding)
     win = sliding_window_view(xp, (kernel, kernel), axis=(2, 3))[:, :, ::stride, ::stride]  # (N, C, Ho, Wo, K, K) view
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kernel * kernel)        # the one copy
+    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel * kernel, ho * wo)          # the one copy
 
 
 def col2im(dcols: np.ndarray, x_shape: tuple[int, int, int, int], kernel: int, stride: int = 1,
            padding: int = 0) -> np.ndarray:
-    """The adjoint of ``im2col``: add every row's values back to the pixels its window covered.
+    """The adjoint of ``im2col``: add every column's values back to the pixels its window covered.
 
-    Shapes: dcols: (N·H_out·W_out, C·K·K) → dx: x_shape = (N, C, H, W). Overlapping windows add up,
+    Shapes: dcols: (N, C·K·K, H_out·W_out) → dx: x_shape = (N, C, H, W). Overlapping windows add up,
     which is exactly the gradient of a pixel used by several windows.
     """
     n, c, h, w = x_shape
     ho = conv_output_size(h, kernel, stride, padding)
     wo = conv_output_size(w, kernel, stride, padding)
-    d = dcols.reshape(n, ho, wo, c, kernel, kernel).transpose(4, 5, 0, 3, 1, 2)  # (K, K, N, C, Ho, Wo)
+    d = dcols.reshape(n, c, kernel, kernel, ho, wo)
     dxp = np.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=dcols.dtype)
     for ki in range(kernel):              # K² whole-array additions, one per kernel offset
         for kj in range(kernel):
-            dxp[:, :, ki:ki + stride * (ho - 1) + 1:stride, kj:kj + stride * (wo - 1) + 1:stride] += d[ki, kj]
+            dxp[:, :, ki:ki + stride * (ho - 1) + 1:stride, kj:kj + stride * (wo - 1) + 1:stride] += d[:, :, ki, kj]
     if padding:
         return dxp[:, :, padding:-padding, padding:-padding]
     return dxp
@@ -123,41 +123,42 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = None, st
     """Vectorised convolution (cross-correlation, as every deep-learning library computes it).
 
     Shapes: x: (N, C, H, W); W: (F, C, K, K); b: (F,) or None → out: (N, F, H_out, W_out), and the
-    im2col matrix cols: (N·H_out·W_out, C·K·K) that the backward pass reuses.
+    im2col matrix cols: (N, C·K·K, H_out·W_out) that the backward pass reuses.
 
     Notes
     -----
     ``out[n, f, i, j] = b[f] + Σ_c Σ_ki Σ_kj x_pad[n, c, S·i + ki, S·j + kj] · W[f, c, ki, kj]``,
-    i.e. ``out = cols · Wᵀ + b`` with ``W`` flattened to (F, C·K·K).
+    i.e. ``out[n] = W cols[n] + b`` with ``W`` flattened to (F, C·K·K): one matrix product per sample,
+    batched by ``matmul``, whose result is already laid out (N, F, H_out·W_out).
     """
     n = x.shape[0]
     f, _, k, _ = W.shape
-    cols = im2col(x, k, stride, padding)                                  # (N·Ho·Wo, C·K·K)
+    cols = im2col(x, k, stride, padding)                                  # (N, C·K·K, Ho·Wo)
     ho = conv_output_size(x.shape[2], k, stride, padding)
     wo = conv_output_size(x.shape[3], k, stride, padding)
-    out = cols @ W.reshape(f, -1).T                                       # (N·Ho·Wo, F)
+    out = W.reshape(f, -1) @ cols                                         # (N, F, Ho·Wo)
     if b is not None:
-        out += b
-    return out.reshape(n, ho, wo, f).transpose(0, 3, 1, 2), cols          # (N, F, Ho, Wo)
+        out += b[:, None]
+    return out.reshape(n, f, ho, wo), cols
 
 
 def conv2d_backward(dout: np.ndarray, cols: np.ndarray, x_shape, W: np.ndarray, stride: int = 1,
                     padding: int = 0, *, input_grad: bool = True):
     """Gradients of ``conv2d_forward``: returns ``(dx, dW, db)`` (``dx`` is None with ``input_grad=False``).
 
-    Shapes: dout: (N, F, H_out, W_out); cols: (N·H_out·W_out, C·K·K) from the forward pass.
+    Shapes: dout: (N, F, H_out, W_out); cols: (N, C·K·K, H_out·W_out) from the forward pass.
 
     Notes
     -----
-    With ``dO`` = dout flattened to (N·H_out·W_out, F)::
+    With ``dO[n]`` = dout[n] flattened to (F, H_out·W_out)::
 
-        ∂L/∂W = dOᵀ · cols        ∂L/∂b = Σ_rows dO        ∂L/∂cols = dO · W  → col2im → ∂L/∂x
+        ∂L/∂W = Σₙ dO[n] · cols[n]ᵀ      ∂L/∂b = Σ_{n,i,j} dO      ∂L/∂cols[n] = Wᵀ dO[n]  → col2im → ∂L/∂x
     """
     f, c, k, _ = W.shape
-    d2 = dout.transpose(0, 2, 3, 1).reshape(-1, f)                        # (N·Ho·Wo, F)
-    dW = (d2.T @ cols).reshape(W.shape)
-    db = d2.sum(axis=0)
-    dx = col2im(d2 @ W.reshape(f, -1), x_shape, k, stride, padding) if input_grad else None
+    d2 = dout.reshape(dout.shape[0], f, -1)                               # (N, F, Ho·Wo)
+    dW = (d2 @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)      # batched products, then Σₙ
+    db = d2.sum(axis=(0, 2))
+    dx = col2im(W.reshape(f, -1).T @ d2, x_shape, k, stride, padding) if input_grad else None
     return dx, dW, db
 
 
@@ -249,13 +250,21 @@ def max_pool2d_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, kernel
     stride = _check_pool(kernel, stride, padding)
     ho, wo = out.shape[2], out.shape[3]
     xp = _pad(x, padding, -np.inf)
-    dxp = np.zeros(xp.shape, dtype=dout.dtype)
+    # Windows that tile the input exactly (the usual K = S): each pixel is in one window, so every slice
+    # of dx is written once, with no zero-fill and no read-add (1.5x faster on the benchmark CNN).
+    tiles = stride == kernel and xp.shape[2] == ho * kernel and xp.shape[3] == wo * kernel
+    dxp = np.empty(xp.shape, dtype=dout.dtype) if tiles else np.zeros(xp.shape, dtype=dout.dtype)
     claimed = np.zeros(out.shape, dtype=bool)    # windows whose winner has been found
-    for _, _, rs, cs in _pool_slices(ho, wo, kernel, stride):
-        win = xp[:, :, rs, cs] == out
-        win &= ~claimed
+    win = np.empty(out.shape, dtype=bool)
+    for ki, kj, rs, cs in _pool_slices(ho, wo, kernel, stride):
+        np.equal(xp[:, :, rs, cs], out, out=win)
+        if ki or kj:
+            win &= ~claimed
         claimed |= win
-        dxp[:, :, rs, cs] += dout * win
+        if tiles:
+            np.multiply(dout, win, out=dxp[:, :, rs, cs])
+        else:
+            dxp[:, :, rs, cs] += dout * win
     if padding:
         return dxp[:, :, padding:-padding, padding:-padding]
     return dxp
@@ -363,9 +372,9 @@ class Conv2D(Layer):
     Notes
     -----
     Forward ``out[n,f,i,j] = b[f] + Σ_{c,ki,kj} x_pad[n,c,S·i+ki,S·j+kj] W[f,c,ki,kj]`` via im2col:
-    ``out = cols Wᵀ + b``. Backward, with dO the upstream gradient as (N·H_out·W_out, F)::
+    ``out[n] = W cols[n] + b``. Backward, with dO[n] the upstream gradient as (F, H_out·W_out)::
 
-        ∂L/∂W = dOᵀ cols      ∂L/∂b = Σ dO      ∂L/∂x = col2im(dO W)
+        ∂L/∂W = Σₙ dO[n] cols[n]ᵀ      ∂L/∂b = Σ dO      ∂L/∂x = col2im(Wᵀ dO)
 
     The weights are shared by every position, which is why a conv layer has F·(C·K·K + 1) parameters
     whatever the image size.
