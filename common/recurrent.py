@@ -13,6 +13,10 @@ Two things make the sequence layers fast without changing the maths:
 - likewise ``∂L/∂W_h = Σ_t h_{t-1}ᵀ ∂L/∂a_t`` is one multiply over the stacked steps instead of T small
   ones. Only ``h_{t-1} W_h`` and the gates are computed inside the loop: they are what is sequential.
 
+``layer_norm=True`` (any cell) layer-normalises the recurrent term ``h_{t-1} W_h`` per gate block with a
+learned gain ``ln_g`` and shift ``ln_b`` (G·H,): statistics over the features of one sample at one step,
+so they do not depend on the batch or on the sequence length, unlike BatchNorm's.
+
 Gradients accumulate across time steps (the same weights are used at every step), and across calls:
 ``backward`` adds into ``grads``; ``zero_grad`` is its own call.
 
@@ -38,6 +42,9 @@ import numpy as np
 from . import init as initializers
 from ._validation import check_array, check_generator, check_positive, check_positive_int
 from .layers import Layer
+
+
+_LN_EPS = 1e-5
 
 
 def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -71,8 +78,11 @@ class _Cell(Layer):
     has_cell_state = False
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32,
-                 init: str = "xavier_uniform") -> None:
+                 init: str = "xavier_uniform", layer_norm: bool = False) -> None:
         super().__init__()
+        if not isinstance(layer_norm, bool):
+            raise ValueError(f"layer_norm must be True or False, got {layer_norm!r}")
+        self.layer_norm = layer_norm
         check_positive_int("input_size", input_size)
         check_positive_int("hidden_size", hidden_size)
         check_generator("rng", rng)
@@ -84,6 +94,9 @@ class _Cell(Layer):
         self.params["Wx"] = np.concatenate([init_fn((input_size, H), rng, dtype=dtype) for _ in range(G)], axis=1)
         self.params["Wh"] = np.concatenate([_orthogonal(H, rng, dtype) for _ in range(G)], axis=1)
         self._init_biases(dtype)
+        if layer_norm:
+            self.params["ln_g"] = np.ones(G * H, dtype=dtype)
+            self.params["ln_b"] = np.zeros(G * H, dtype=dtype)
         for k, v in self.params.items():
             self.grads[k] = np.zeros_like(v)
         self._cache = None
@@ -107,6 +120,34 @@ class _Cell(Layer):
             if p.shape != (n, self.hidden_size):
                 raise ValueError(f"state {name} must have shape ({n}, {self.hidden_size}), got {p.shape}")
         return state
+
+    # --- the recurrent term h_{t-1} W_h, optionally layer-normalised ------------------------------------
+    def _recurrent(self, h_prev):
+        """``r = h_{t-1} W_h``, then, with ``layer_norm``, each gate block normalised over its H units and
+        rescaled: ``r ← γ ⊙ (r - μ)/σ + β`` (Ba et al. 2016 normalise the input term too; normalising the
+        recurrent term is the part that matters for the recurrence). Returns (r, cache for the backward)."""
+        r = h_prev @ self.params["Wh"]
+        if not self.layer_norm:
+            return r, None
+        N, H = r.shape[0], self.hidden_size
+        rb = r.reshape(N, -1, H)                                          # (N, G, H)
+        mu = rb.mean(axis=2, keepdims=True)
+        inv = 1.0 / np.sqrt(rb.var(axis=2, keepdims=True) + _LN_EPS)
+        xhat = ((rb - mu) * inv).reshape(N, -1)
+        return xhat * self.params["ln_g"] + self.params["ln_b"], (xhat, inv)
+
+    def _recurrent_backward(self, dr, cache):
+        """Gradient of the raw ``h_{t-1} W_h`` from that of the normalised term (adds γ, β grads)."""
+        if cache is None:
+            return dr
+        xhat, inv = cache
+        self.grads["ln_g"] += (dr * xhat).sum(axis=0)
+        self.grads["ln_b"] += dr.sum(axis=0)
+        N, H = dr.shape[0], self.hidden_size
+        dxh = (dr * self.params["ln_g"]).reshape(N, -1, H)
+        xh = xhat.reshape(N, -1, H)
+        dx = inv * (dxh - dxh.mean(axis=2, keepdims=True) - xh * (dxh * xh).mean(axis=2, keepdims=True))
+        return dx.reshape(N, -1)
 
     # --- projected step (what the sequence layer uses) ------------------------------------------------
     def _project_input(self, x: np.ndarray) -> np.ndarray:
@@ -189,12 +230,16 @@ class RNNCell(_Cell):
     """
 
     def _step(self, xp, h_prev):
-        h = np.tanh(xp + h_prev @ self.params["Wh"])
-        return h, h
+        r, ln = self._recurrent(h_prev)
+        r += xp
+        h = np.tanh(r, out=r)
+        return h, (h, ln)
 
-    def _step_backward(self, dh, h):
+    def _step_backward(self, dh, cache):
+        h, ln = cache
         da = dh * (1 - h * h)
-        return da, da, da @ self.params["Wh"].T
+        dah = self._recurrent_backward(da, ln)
+        return da, dah, dah @ self.params["Wh"].T
 
 
 class LSTMCell(_Cell):
@@ -226,11 +271,11 @@ class LSTMCell(_Cell):
     has_cell_state = True
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32,
-                 init: str = "xavier_uniform", forget_bias: float = 1.0) -> None:
+                 init: str = "xavier_uniform", forget_bias: float = 1.0, layer_norm: bool = False) -> None:
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
             raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
         self.forget_bias = float(forget_bias)
-        super().__init__(input_size, hidden_size, rng, dtype=dtype, init=init)
+        super().__init__(input_size, hidden_size, rng, dtype=dtype, init=init, layer_norm=layer_norm)
 
     def _init_biases(self, dtype):
         H = self.hidden_size
@@ -241,7 +286,7 @@ class LSTMCell(_Cell):
     def _step(self, xp, state):
         h_prev, c_prev = state
         H = self.hidden_size
-        a = h_prev @ self.params["Wh"]
+        a, ln = self._recurrent(h_prev)
         a += xp
         sig = sigmoid(a[:, :3 * H])                        # i, f, o in one call
         g = np.tanh(a[:, 3 * H:])
@@ -250,11 +295,11 @@ class LSTMCell(_Cell):
         c += i * g
         tc = np.tanh(c)
         h = o * tc
-        return (h, c), (c_prev, sig, g, tc)
+        return (h, c), (c_prev, sig, g, tc, ln)
 
     def _step_backward(self, dstate, cache):
         dh, dc_next = dstate
-        c_prev, sig, g, tc = cache
+        c_prev, sig, g, tc, ln = cache
         H = self.hidden_size
         i, f, o = sig[:, :H], sig[:, H:2 * H], sig[:, 2 * H:]
         da = np.empty((dh.shape[0], 4 * H), dtype=dh.dtype)
@@ -268,7 +313,8 @@ class LSTMCell(_Cell):
         np.multiply(dc, i, out=da[:, 3 * H:])              # δg
         da[:, :3 * H] *= sig * (1 - sig)
         da[:, 3 * H:] *= 1 - g * g
-        return da, da, (da @ self.params["Wh"].T, dc * f)
+        dah = self._recurrent_backward(da, ln)
+        return da, dah, (dah @ self.params["Wh"].T, dc * f)
 
     def __repr__(self):
         return f"LSTMCell({self.input_size} → {self.hidden_size}, forget_bias={self.forget_bias:g})"
@@ -305,21 +351,22 @@ class GRUCell(_Cell):
 
     def _accumulate_bias(self, dxp, dah):
         self.grads["bx"] += dxp.sum(axis=0)
-        self.grads["bh"] += dah.sum(axis=0)
+        if not self.layer_norm:                      # (with LayerNorm, _step_backward adds it per step)
+            self.grads["bh"] += dah.sum(axis=0)
 
     def _step(self, xp, h_prev):
         H = self.hidden_size
-        ah = h_prev @ self.params["Wh"]
+        ah, ln = self._recurrent(h_prev)
         ah += self.params["bh"]
         rz = sigmoid(xp[:, :2 * H] + ah[:, :2 * H])
         r, z = rz[:, :H], rz[:, H:]
         ahn = ah[:, 2 * H:]
         n = np.tanh(xp[:, 2 * H:] + r * ahn)
         h = h_prev + z * (n - h_prev)
-        return h, (h_prev, rz, n, ahn)
+        return h, (h_prev, rz, n, ahn, ln)
 
     def _step_backward(self, dh, cache):
-        h_prev, rz, n, ahn = cache
+        h_prev, rz, n, ahn, ln = cache
         H = self.hidden_size
         r, z = rz[:, :H], rz[:, H:]
         dxp = np.empty((dh.shape[0], 3 * H), dtype=dh.dtype)
@@ -331,6 +378,9 @@ class GRUCell(_Cell):
         dxp[:, :2 * H] *= rz * (1 - rz)
         dah = dxp.copy()
         dah[:, 2 * H:] *= r
+        if ln is not None:
+            self.grads["bh"] += dah.sum(axis=0)        # b_h is added after the LayerNorm
+            dah = self._recurrent_backward(dah, ln)
         dprev = dh * (1 - z)
         dprev += dah @ self.params["Wh"].T
         return dxp, dah, dprev
@@ -398,7 +448,7 @@ class _Sequence(Layer):
         cell = self.cell
         dout_t = dout.transpose(1, 0, 2)
         dXP = np.empty((T, N, cell.params["Wh"].shape[1]), dtype=hs.dtype)
-        dAH = dXP if not isinstance(cell, GRUCell) else np.empty_like(dXP)
+        dAH = dXP if not (isinstance(cell, GRUCell) or cell.layer_norm) else np.empty_like(dXP)
         dh_all = np.empty((T, N, H), dtype=hs.dtype)
         if cell.has_cell_state:
             dh_next, dc_next = (None, None) if dstate is None else dstate
