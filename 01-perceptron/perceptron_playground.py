@@ -75,83 +75,88 @@ def plot_state(w, b, title, highlight=None):
 
 
 tab_train, tab_replay, tab_errors, tab_gates = st.tabs(
-    ["Result", "Replay the updates", "Errors per epoch", "All gates: who converges?"])
+    ["Result", "Replay the updates", "Errors per epoch", "All gates: who converges?"], key="tab", on_change="rerun")
+# Only the open tab runs (on_change="rerun"), so a page with many figures stays quick.
 
-with tab_train:
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Accuracy", f"{model.score(X, y):.0%}")
-    c2.metric("Epochs run", model.epochs_run)
-    c3.metric("Updates (mistakes)", len(model.updates))
-    c4.metric("Converged", "yes" if model.converged else "no")
-    st.markdown("**The learned boundary** (class 1 where the left side is > 0):")
-    st.latex(model.boundary_equation())
-    left, right = st.columns([3, 2])
-    with left:
-        st.pyplot(plot_state(model.w, model.b, f"after {len(model.updates)} updates"))
-    with right:
-        z = model.decision_function(X)
-        if len(X) <= 8:
-            st.dataframe({"x₁": X[:, 0], "x₂": X[:, 1], "z = w·x + b": np.round(z, 4),
-                          "prediction": model.predict(X), "label": y}, hide_index=True)
-        if dataset == "XOR":
-            st.error(f"XOR never reaches zero errors: after {model.epochs_run} epochs the last epoch still had "
-                     f"{model.errors_per_epoch[-1]} mistakes (fewest in any epoch: {min(model.errors_per_epoch)}). "
-                     "No line puts (0,1) and (1,0) on one side and (0,0) and (1,1) on the other, so every "
-                     "update that fixes one point breaks another; the weights cycle forever.")
-        elif model.converged:
-            st.success(f"Converged: epoch {model.epochs_run} had no mistakes, after {len(model.updates)} updates.")
-        else:
-            st.warning(f"Not converged in {model.epochs_run} epochs: the last epoch had "
-                       f"{model.errors_per_epoch[-1]} mistakes. "
-                       + ("These labels are not linearly separable, so it never will."
-                          if dataset == "random non-separable" else "Try more epochs."))
-    st.caption("What to try: AND, OR, NAND converge in a handful of updates; XOR never does. Change η and "
-               "notice the line stays put while its numbers scale.")
+if tab_train.open:
+    with tab_train:
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric("Accuracy", f"{model.score(X, y):.0%}")
+        c2.metric("Epochs run", model.epochs_run)
+        c3.metric("Updates (mistakes)", len(model.updates))
+        c4.metric("Converged", "yes" if model.converged else "no")
+        st.markdown("**The learned boundary** (class 1 where the left side is > 0):")
+        st.latex(model.boundary_equation())
+        left, right = st.columns([3, 2])
+        with left:
+            st.pyplot(plot_state(model.w, model.b, f"after {len(model.updates)} updates"))
+        with right:
+            z = model.decision_function(X)
+            if len(X) <= 8:
+                st.dataframe({"x₁": X[:, 0], "x₂": X[:, 1], "z = w·x + b": np.round(z, 4),
+                              "prediction": model.predict(X), "label": y}, hide_index=True)
+            if dataset == "XOR":
+                st.error(f"XOR never reaches zero errors: after {model.epochs_run} epochs the last epoch still had "
+                         f"{model.errors_per_epoch[-1]} mistakes (fewest in any epoch: {min(model.errors_per_epoch)}). "
+                         "No line puts (0,1) and (1,0) on one side and (0,0) and (1,1) on the other, so every "
+                         "update that fixes one point breaks another; the weights cycle forever.")
+            elif model.converged:
+                st.success(f"Converged: epoch {model.epochs_run} had no mistakes, after {len(model.updates)} updates.")
+            else:
+                st.warning(f"Not converged in {model.epochs_run} epochs: the last epoch had "
+                           f"{model.errors_per_epoch[-1]} mistakes. "
+                           + ("These labels are not linearly separable, so it never will."
+                              if dataset == "random non-separable" else "Try more epochs."))
+        st.caption("What to try: AND, OR, NAND converge in a handful of updates; XOR never does. Change η and "
+                   "notice the line stays put while its numbers scale.")
 
-with tab_replay:
-    n_updates = len(model.updates)
-    if n_updates == 0:
-        st.info("No mistakes, no updates: the initial weights already classify everything.")
-    else:
-        k = st.slider("Update number (0 = before training)", 0, n_updates, n_updates if n_updates < 3 else 1,
-                      key="replay_k", help="Step through training: each update follows one mistake.")
-        w_k, b_k = model.weight_history[k], model.bias_history[k]
-        if k == 0:
-            st.markdown("**Before training**: all weights are 0, so every point scores 0 and is predicted 0.")
-            hl = None
+if tab_replay.open:
+    with tab_replay:
+        n_updates = len(model.updates)
+        if n_updates == 0:
+            st.info("No mistakes, no updates: the initial weights already classify everything.")
         else:
-            u = model.updates[k - 1]
-            sign = "+" if u.y > u.y_hat else "−"
-            st.markdown(f"**Update {k}** (epoch {u.epoch}): sample {u.sample} at x = {u.x} has label {u.y} but "
-                        f"was predicted {u.y_hat}, so w ← w {sign} η·x and b ← b {sign} η.")
-            hl = u.x
-        st.latex(pc.boundary_latex(w_k, b_k))
-        st.pyplot(plot_state(w_k, b_k, f"after update {k} of {n_updates}", highlight=hl))
-        rows = [{"update": u.number, "epoch": u.epoch, "sample": u.sample, "x": str(u.x), "label": u.y,
-                 "predicted": u.y_hat, "w after": str(tuple(round(v, 4) for v in u.w)), "b after": round(u.b, 4)}
-                for u in model.updates[:200]]
+            k = st.slider("Update number (0 = before training)", 0, n_updates, n_updates if n_updates < 3 else 1,
+                          key="replay_k", help="Step through training: each update follows one mistake.")
+            w_k, b_k = model.weight_history[k], model.bias_history[k]
+            if k == 0:
+                st.markdown("**Before training**: all weights are 0, so every point scores 0 and is predicted 0.")
+                hl = None
+            else:
+                u = model.updates[k - 1]
+                sign = "+" if u.y > u.y_hat else "−"
+                st.markdown(f"**Update {k}** (epoch {u.epoch}): sample {u.sample} at x = {u.x} has label {u.y} but "
+                            f"was predicted {u.y_hat}, so w ← w {sign} η·x and b ← b {sign} η.")
+                hl = u.x
+            st.latex(pc.boundary_latex(w_k, b_k))
+            st.pyplot(plot_state(w_k, b_k, f"after update {k} of {n_updates}", highlight=hl))
+            rows = [{"update": u.number, "epoch": u.epoch, "sample": u.sample, "x": str(u.x), "label": u.y,
+                     "predicted": u.y_hat, "w after": str(tuple(round(v, 4) for v in u.w)), "b after": round(u.b, 4)}
+                    for u in model.updates[:200]]
+            st.dataframe(rows, hide_index=True)
+            st.caption("Notice: each update moves the line towards the misclassified point (gold ring); the bias "
+                       "shifts it without turning it.")
+
+if tab_errors.open:
+    with tab_errors:
+        fig, ax = new_figure(size=(6, 3))
+        epochs = np.arange(1, model.epochs_run + 1)
+        ax.bar(epochs, model.errors_per_epoch, color="#d62728")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("mistakes in the epoch")
+        ax.set_title(f"{dataset}: mistakes per epoch")
+        st.pyplot(fig)
+        st.dataframe({"epoch": epochs, "errors": model.errors_per_epoch}, hide_index=True)
+
+if tab_gates.open:
+    with tab_gates:
+        st.markdown(f"Every gate trained with the current settings (η = {lr}, at most {max_epochs} epochs):")
+        rows = []
+        for gate in GATES:
+            Xg, yg = logic_gate(gate)
+            pg = pc.Perceptron(lr=lr, max_epochs=max_epochs).fit(Xg, yg)
+            rows.append({"gate": gate, "converged": "yes" if pg.converged else "no", "epochs": pg.epochs_run,
+                         "updates": len(pg.updates), "errors in last epoch": pg.errors_per_epoch[-1],
+                         "accuracy": f"{pg.score(Xg, yg):.0%}"})
         st.dataframe(rows, hide_index=True)
-        st.caption("Notice: each update moves the line towards the misclassified point (gold ring); the bias "
-                   "shifts it without turning it.")
-
-with tab_errors:
-    fig, ax = new_figure(size=(6, 3))
-    epochs = np.arange(1, model.epochs_run + 1)
-    ax.bar(epochs, model.errors_per_epoch, color="#d62728")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("mistakes in the epoch")
-    ax.set_title(f"{dataset}: mistakes per epoch")
-    st.pyplot(fig)
-    st.dataframe({"epoch": epochs, "errors": model.errors_per_epoch}, hide_index=True)
-
-with tab_gates:
-    st.markdown(f"Every gate trained with the current settings (η = {lr}, at most {max_epochs} epochs):")
-    rows = []
-    for gate in GATES:
-        Xg, yg = logic_gate(gate)
-        pg = pc.Perceptron(lr=lr, max_epochs=max_epochs).fit(Xg, yg)
-        rows.append({"gate": gate, "converged": "yes" if pg.converged else "no", "epochs": pg.epochs_run,
-                     "updates": len(pg.updates), "errors in last epoch": pg.errors_per_epoch[-1],
-                     "accuracy": f"{pg.score(Xg, yg):.0%}"})
-    st.dataframe(rows, hide_index=True)
-    st.caption("XOR's row is the lesson of the next chapter: one line is not enough.")
+        st.caption("XOR's row is the lesson of the next chapter: one line is not enough.")

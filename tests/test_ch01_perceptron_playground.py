@@ -13,6 +13,13 @@ def metrics(at):
     return {m.label: m.value for m in at.metric}
 
 
+def open_tab(at, label):
+    at.session_state["tab"] = label
+    at.run()
+    assert not at.exception
+    return at
+
+
 @pytest.fixture
 def at(app_test):
     at = app_test(PAGE).run()
@@ -27,8 +34,8 @@ def test_defaults_show_and_converging(at):
     assert "Converged: epoch 6 had no mistakes, after 10 updates" in at.success[0].value
     table = at.dataframe[0].value
     assert table["z = w·x + b"].tolist() == [-2.0, -1.0, 0.0, 1.0]
-    errors = at.dataframe[2].value
-    assert errors["errors"].tolist() == [1, 3, 3, 2, 1, 0]
+    open_tab(at, "Errors per epoch")
+    assert at.dataframe[0].value["errors"].tolist() == [1, 3, 3, 2, 1, 0]
 
 
 def test_every_dataset(at):
@@ -71,6 +78,7 @@ def test_learning_rate_and_epoch_ends(at):
 
 
 def test_replay_slider_steps_through_updates(at):
+    open_tab(at, "Replay the updates")
     slider = at.slider(key="replay_k")
     assert slider.max == 10
     slider.set_value(0).run()
@@ -79,10 +87,10 @@ def test_replay_slider_steps_through_updates(at):
     at.slider(key="replay_k").set_value(3).run()
     assert any("**Update 3** (epoch 2): sample 1 at x = (0.0, 1.0) has label 0 but was predicted 1" in m.value
                for m in at.markdown)
-    assert at.latex[1].value.strip("$\n") == "1x_1 - 1 = 0"
+    assert at.latex[0].value.strip("$\n") == "1x_1 - 1 = 0"
     at.slider(key="replay_k").set_value(10).run()
-    assert at.latex[1].value.strip("$\n") == "2x_1 + 1x_2 - 2 = 0"
-    replay = at.dataframe[1].value
+    assert at.latex[0].value.strip("$\n") == "2x_1 + 1x_2 - 2 = 0"
+    replay = at.dataframe[0].value
     assert len(replay) == 10 and replay["b after"].tolist()[-1] == -2.0
 
 
@@ -97,6 +105,7 @@ def test_new_random_draw_changes_the_data(at):
 
 
 def test_gates_table(at):
-    table = at.dataframe[3].value
+    open_tab(at, "All gates: who converges?")
+    table = at.dataframe[0].value
     assert table["converged"].tolist() == ["yes", "yes", "yes", "yes", "no"]
     assert table["updates"].tolist() == [10, 4, 11, 5, 197]
