@@ -1,0 +1,153 @@
+"""Chapter 08 (rnn.py) and the subject task generator: the task, the classifier's gradients, the trained
+accuracies the page and README state, gradient through time and the LSTM gates."""
+
+import numpy as np
+import pytest
+
+import rnn
+from common.gradcheck import numerical_gradient, rel_error
+from common.losses import softmax_cross_entropy
+from common.sequence_tasks import QUESTION, VOCAB, subject_task
+
+
+def test_subject_task():
+    rng = np.random.default_rng(0)
+    X, y = subject_task(500, 7, rng)
+    assert X.shape == (500, 9) and y.shape == (500,)
+    assert X.dtype == np.int64 and y.dtype == np.int64
+    np.testing.assert_array_equal(X[:, 0], y)
+    assert set(np.unique(y)) == {0, 1, 2, 3}
+    S = len(VOCAB.subjects)
+    assert ((X[:, 1:-1] >= S) & (X[:, 1:-1] < VOCAB.question_id)).all()     # fillers are never subjects
+    assert (X[:, -1] == VOCAB.question_id).all() and VOCAB.words[-1] == QUESTION
+    assert VOCAB.size == 20
+    X0, _ = subject_task(3, 0, rng)
+    assert X0.shape == (3, 2)
+    a = subject_task(5, 4, np.random.default_rng(1))
+    b = subject_task(5, 4, np.random.default_rng(1))
+    np.testing.assert_array_equal(a[0], b[0])
+    assert VOCAB.decode(X[0])[0] == VOCAB.subjects[y[0]]
+
+
+@pytest.mark.parametrize("kind", rnn.MODEL_KINDS)
+def test_classifier_gradient_check(kind):
+    """The loss of the answer at the last word, differentiated through every time step and the embedding."""
+    model = rnn.SubjectClassifier(kind, np.random.default_rng(0), embed_size=3, hidden_size=4,
+                                  layer_norm=(kind == "gru")).astype(np.float64)
+    X, y = subject_task(3, 4, np.random.default_rng(1))
+    model.zero_grad()
+    model.loss(X, y)
+    f = lambda: np.array(model.loss(X, y, backward=False)[0])       # noqa: E731
+    for (p, g) in model.parameters():
+        assert rel_error(g, numerical_gradient(f, p, np.ones(()))) < 1e-7
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """The playground's defaults: fillers 5–15, H = 32, 300 steps, lr 1e-2, seed 0."""
+    return rnn.train_all(steps=300, seed=0, fillers=(5, 15))
+
+
+def test_lstm_and_gru_learn_the_trained_range(trained):
+    rng = np.random.default_rng(123)
+    for kind in ("lstm", "gru"):
+        acc = rnn.accuracy_by_length(trained[kind][0], range(5, 16), rng)
+        assert acc.min() >= 0.95, (kind, acc)
+    # and they hold far beyond it
+    assert rnn.accuracy_by_length(trained["lstm"][0], [30, 40], rng).min() >= 0.95
+
+
+def test_vanilla_rnn_fails_to_learn_when_every_sentence_is_long(trained):
+    """Measured (and stated on the page and in the README): with ≥ 5 fillers in every training sentence
+    the vanilla RNN stays far from the LSTM — about 50%, chance is 25%."""
+    acc = rnn.accuracy_by_length(trained["rnn"][0], range(5, 16), np.random.default_rng(123))
+    assert acc.mean() < 0.7
+
+
+def test_vanilla_rnn_learns_and_holds_when_short_sentences_are_included():
+    """The measurement that disagrees with the post: trained on 1–10 fillers, the vanilla RNN reaches
+    100% and keeps it at 40 fillers, four times the longest training sentence."""
+    model = rnn.SubjectClassifier("rnn", np.random.default_rng(0))
+    rnn.train(model, steps=300, rng=np.random.default_rng(1), fillers=(1, 10))
+    acc = rnn.accuracy_by_length(model, [1, 10, 20, 40], np.random.default_rng(5))
+    assert acc.min() >= 0.95, acc
+
+
+def test_gradient_through_time_vanishes_faster_in_the_vanilla_rnn():
+    ratios = {}
+    for kind in rnn.MODEL_KINDS:
+        model = rnn.SubjectClassifier(kind, np.random.default_rng(0))
+        g = rnn.gradient_through_time(model, 20, np.random.default_rng(7))
+        assert g.shape == (22,) and (g > 0).all()
+        ratios[kind] = g[0] / g[-1]
+        # no parameter gradient is left behind by the measurement
+        assert all(not gr.any() for _, gr in model.parameters())
+    assert ratios["rnn"] < 1e-3
+    assert ratios["lstm"] > 10 * ratios["rnn"]
+
+
+def test_recorded_dh_is_the_gradient_at_each_hidden_state():
+    """``rec.dh[:, t]`` (what gradient_through_time averages) is ∂L/∂h_t: for the tanh RNN,
+    ∂L/∂x_t = (∂L/∂h_t ⊙ (1 - h_t²)) W_xᵀ, and ∂L/∂x_t is checked by finite differences."""
+    model = rnn.SubjectClassifier("rnn", np.random.default_rng(3), hidden_size=5).astype(np.float64)
+    X, y = subject_task(2, 3, np.random.default_rng(4))
+    e = model.emb.forward(X)
+
+    def loss():
+        logits = model.out.forward(model.rec.forward(e))
+        return np.array(softmax_cross_entropy(logits[:, -1], y)[0])
+
+    num = numerical_gradient(loss, e, np.ones(()))
+    model.zero_grad()
+    model.loss(X, y)
+    hs = model.hidden_states()
+    dx = (model.rec.dh * (1 - hs ** 2)) @ model.rec.params["Wx"].T
+    assert rel_error(dx, num) < 1e-8
+    expect = np.linalg.norm(model.rec.dh * 2, axis=2).mean(0)        # per-sentence loss, not the mean of 2
+    g = rnn.gradient_through_time(model, 3, np.random.default_rng(4), n=2)
+    np.testing.assert_allclose(g, expect, rtol=1e-10)
+
+
+def test_gates_over_sentence():
+    model = rnn.SubjectClassifier("lstm", np.random.default_rng(0), hidden_size=6)
+    X = rnn.example_sentence(2, 5, np.random.default_rng(0))
+    assert X[0] == 2 and len(X) == 7
+    gates = rnn.gates_over_sentence(model, X)
+    assert set(gates) == {"i", "f", "o", "g", "c"}
+    for k in "ifo":
+        assert gates[k].shape == (7, 6) and (gates[k] > 0).all() and (gates[k] < 1).all()
+    # forget bias 1.0 at initialisation: the forget gate starts above one half
+    assert gates["f"].mean() > 0.6
+    gru = rnn.SubjectClassifier("gru", np.random.default_rng(0), hidden_size=6)
+    assert set(rnn.gates_over_sentence(gru, X)) == {"r", "z", "n"}
+
+
+def test_training_log_and_continuation():
+    model = rnn.SubjectClassifier("gru", np.random.default_rng(0), hidden_size=8)
+    from common.optimizers import Adam
+    opt = Adam(model.parameters(), lr=1e-2)
+    log = rnn.train(model, steps=5, rng=np.random.default_rng(1), optimizer=opt)
+    rnn.train(model, steps=5, rng=np.random.default_rng(2), optimizer=opt, log=log)
+    assert log.steps == 10 and len(log.fillers) == 10 and all(1 <= k <= 10 for k in log.fillers)
+    sm = log.smoothed("loss", window=3)
+    np.testing.assert_allclose(sm[2], np.mean(log.loss[:3]))
+    np.testing.assert_allclose(sm[-1], np.mean(log.loss[-3:]))
+    stopped = rnn.train(model, steps=50, rng=np.random.default_rng(3), callback=lambda step, lg: step >= 4)
+    assert stopped.steps == 4
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: rnn.SubjectClassifier("transformer", np.random.default_rng(0)), "kind must be one of"),
+    (lambda: rnn.SubjectClassifier("lstm", 0), "rng"),
+    (lambda: rnn.train(rnn.SubjectClassifier("rnn", np.random.default_rng(0)), steps=1,
+                       rng=np.random.default_rng(0), fillers=(5, 2)), "fillers"),
+    (lambda: rnn.train(rnn.SubjectClassifier("rnn", np.random.default_rng(0)), steps=0,
+                       rng=np.random.default_rng(0)), "steps"),
+    (lambda: rnn.gates_over_sentence(rnn.SubjectClassifier("rnn", np.random.default_rng(0)), np.array([0, 19])),
+     "LSTM or a GRU"),
+    (lambda: subject_task(0, 3, np.random.default_rng(0)), "n must be"),
+    (lambda: rnn.example_sentence(9, 3, np.random.default_rng(0)), "subject"),
+])
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
