@@ -1,0 +1,289 @@
+"""Playground for chapter 08: a vanilla RNN, an LSTM and a GRU learning to remember a sentence's subject.
+
+    streamlit run 08-rnn/rnn_playground.py      (or open it from the hub: streamlit run app.py)
+"""
+
+import numpy as np
+import streamlit as st
+
+import rnn
+from common import playground
+from common.optimizers import Adam
+from common.plots import CLASS_COLORS, heatmap, new_figure
+from common.sequence_tasks import VOCAB
+
+st.set_page_config(page_title="08 · Recurrent networks", layout="wide")
+playground.chapter_header(
+    8, "Each sentence starts with a subject, runs on through filler words and ends with **who?**. Only "
+       "memory answers it. Three recurrent networks, built from `common.recurrent`, are trained here on the "
+       "same sentences; every chart below is computed from those trained models.")
+
+COLORS = {"rnn": CLASS_COLORS[1], "lstm": CLASS_COLORS[0], "gru": CLASS_COLORS[2]}
+
+with st.sidebar:
+    st.header("Training")
+    kinds = st.multiselect("Models", list(rnn.MODEL_KINDS), default=list(rnn.MODEL_KINDS), key="kinds",
+                           format_func=rnn.MODEL_NAMES.get,
+                           help="All are trained on the same stream of sentences from the same seed.")
+    fillers = st.slider("Trained range: filler words per sentence", 0, 30, (5, 15), key="fillers",
+                        help="Each training batch draws its length from this range. Try starting it at 0 or 1: "
+                             "with very short sentences in the mix, even the vanilla RNN learns the task.")
+    hidden = st.select_slider("Hidden size H", [8, 16, 32, 64], value=32, key="hidden",
+                              help="Units in the hidden state (and in each LSTM/GRU gate).")
+    steps = st.select_slider("Training steps", [25, 50, 100, 200, 300, 500, 1000], value=300, key="steps",
+                             help="Batches of 32 sentences. 300 steps take a few seconds for all three models.")
+    lr = st.select_slider("Learning rate (Adam)", [1e-3, 3e-3, 1e-2, 3e-2], value=1e-2, key="lr")
+    layer_norm = st.checkbox("LayerNorm on the recurrent term", value=False, key="layer_norm",
+                             help="Normalises h·W_h over each sample's own units at every step: no batch "
+                                  "statistics, so it works for any batch size and sentence length.")
+    seed = st.number_input("Seed", 0, 10_000, 0, key="seed")
+    train_clicked = st.button("Train", type="primary", key="train", width="stretch")
+    st.button("Stop", key="stop", width="stretch",
+              help="Stops after the current chunk of steps; what was trained so far is kept.")
+
+config = dict(kinds=tuple(kinds), fillers=tuple(fillers), hidden=int(hidden), steps=int(steps), lr=float(lr),
+              layer_norm=bool(layer_norm), seed=int(seed))
+
+if "ch08" not in st.session_state:
+    st.session_state.ch08 = {"models": {}, "logs": {}, "config": None, "version": 0}
+state = st.session_state.ch08
+
+
+def run_training(cfg):
+    """Train every chosen model in chunks, keeping each model and its log in session_state as it goes, so
+    Stop (or any rerun) loses nothing already done."""
+    state.update(models={}, logs={}, config=cfg, version=state["version"] + 1)
+    bar = st.progress(0.0, text="starting…")
+    report = playground.progress_reporter(bar)
+    total, done = cfg["steps"] * len(cfg["kinds"]), 0
+    for kind in cfg["kinds"]:
+        model = rnn.SubjectClassifier(kind, np.random.default_rng(cfg["seed"]), hidden_size=cfg["hidden"],
+                                      layer_norm=cfg["layer_norm"])
+        rng = np.random.default_rng(cfg["seed"] + 1)
+        log, opt = rnn.TrainingLog(), Adam(model.parameters(), lr=cfg["lr"])
+        state["models"][kind], state["logs"][kind] = model, log
+        chunk = 25
+        for start in range(0, cfg["steps"], chunk):
+            n = min(chunk, cfg["steps"] - start)
+            rnn.train(model, steps=n, rng=rng, fillers=cfg["fillers"], optimizer=opt, log=log)
+            done += n
+            report(done / total, f"{rnn.MODEL_NAMES[kind]}: step {log.steps}/{cfg['steps']} · "
+                                 f"batch accuracy {np.mean(log.acc[-n:]):.0%}")
+        state["version"] += 1
+    bar.empty()
+
+
+if train_clicked:
+    if not kinds:
+        st.warning("Choose at least one model.")
+    else:
+        run_training(config)
+
+models, logs = state["models"], state["logs"]
+if not models:
+    st.info("Press **Train** in the sidebar (about ten seconds for the defaults). Then explore the tabs.")
+    st.stop()
+
+cfg = state["config"]
+lo, hi = cfg["fillers"]
+if cfg != config:
+    st.caption("The sidebar has changed since the last training run; the models below were trained with "
+               f"fillers {lo}–{hi}, H={cfg['hidden']}, {cfg['steps']} steps. Press Train to retrain.")
+summary = st.columns(len(models))
+for col, (kind, log) in zip(summary, logs.items()):
+    col.metric(f"{rnn.MODEL_NAMES[kind]}: last-50-step batch accuracy", f"{np.mean(log.acc[-50:]):.0%}",
+               help=f"{log.steps} steps in {log.seconds:.1f} s")
+
+
+def cached(name, fn):
+    """Per-training-run cache in session_state (models are not hashable for st.cache_data)."""
+    key = (name, state["version"])
+    cache = state.setdefault("cache", {})
+    if key not in cache:
+        if len(cache) > 50:
+            cache.clear()
+        cache[key] = fn()
+    return cache[key]
+
+
+tab_word, tab_len, tab_grad, tab_lstm, tab_curves = st.tabs(
+    ["Word by word", "Accuracy vs length", "Gradient through time", "Inside the LSTM", "Training curves"],
+    key="tab", on_change="rerun")
+
+if tab_word.open:
+    with tab_word:
+        c1, c2, c3 = st.columns(3)
+        n_fill = c1.slider("Filler words", 0, 40, 15, key="word_fillers",
+                           help="Go beyond the trained range and see which model changes its mind.")
+        subject = c2.selectbox("Subject", range(rnn.N_SUBJECTS), format_func=lambda i: VOCAB.subjects[i],
+                               key="word_subject")
+        sent_seed = c3.number_input("Sentence seed", 0, 10_000, 0, key="word_seed")
+        X = rnn.example_sentence(int(subject), int(n_fill), np.random.default_rng(int(sent_seed)))
+        words = VOCAB.decode(X)
+        st.markdown("**Sentence:** " + " ".join(words))
+        rows = []
+        fig, ax = new_figure(size=(9, 3.2))
+        for kind, model in models.items():
+            p = model.predict_proba(X[None])[0]                         # (T, S)
+            ax.plot(np.arange(len(words)), p[:, subject], "-o", ms=3, color=COLORS[kind],
+                    label=rnn.MODEL_NAMES[kind])
+            rows.append({"model": rnn.MODEL_NAMES[kind], "answer at who?": VOCAB.subjects[int(p[-1].argmax())],
+                         f"P({VOCAB.subjects[subject]}) at who?": round(float(p[-1, subject]), 3),
+                         "lowest P(subject) on the way": round(float(p[:, subject].min()), 3)})
+        ax.axhline(rnn.CHANCE, color="gray", ls=":", label="chance (1/4)")
+        ax.set_xticks(range(len(words)), words, rotation=60, fontsize=7)
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel(f"P({VOCAB.subjects[subject]})")
+        ax.legend(fontsize=8)
+        ax.set_title("each model's confidence in the true subject after every word")
+        st.pyplot(fig)
+        st.dataframe(rows, hide_index=True)
+        fig, axes = new_figure(1, len(models), size=(max(4.0, 0.22 * len(words) + 2), 2.6))
+        for ax, (kind, model) in zip(np.atleast_1d(axes), models.items()):
+            p = model.predict_proba(X[None])[0]
+            heatmap(p.T, xlabels=words, ylabels=VOCAB.subjects, vmin=0, vmax=1, annotate=False, ax=ax,
+                    colorbar=False, title=f"{rnn.MODEL_NAMES[kind]}: P(subject) after each word")
+        st.pyplot(fig)
+        st.caption("The models are only trained on the answer at **who?**; the readings before it are the same "
+                   "read-out applied to the hidden state mid-sentence, which shows what the state holds then.")
+
+if tab_len.open:
+    with tab_len:
+        max_f = max(40, 2 * hi)
+        lengths = np.arange(0, max_f + 1, 2 if max_f > 40 else 1)
+
+        def compute():
+            return {k: rnn.accuracy_by_length(m, lengths, np.random.default_rng(123), n=200) for k, m in models.items()}
+
+        accs = cached("acc_len", compute)
+        fig, ax = new_figure(size=(8, 4))
+        ax.axvspan(lo, hi, color="gold", alpha=0.2, label=f"trained range ({lo}–{hi} fillers)")
+        for k, a in accs.items():
+            ax.plot(lengths, a, "-o", ms=3, color=COLORS[k], label=rnn.MODEL_NAMES[k])
+        ax.axhline(rnn.CHANCE, color="gray", ls=":", label="chance (25%)")
+        ax.set_xlabel("filler words between the subject and who?")
+        ax.set_ylabel("accuracy (200 fresh sentences per length)")
+        ax.set_ylim(0, 1.05)
+        ax.legend(fontsize=8)
+        st.pyplot(fig)
+        inside = (lengths >= lo) & (lengths <= hi)
+        beyond = lengths > hi
+        table = [{"model": rnn.MODEL_NAMES[k], "inside the trained range": f"{a[inside].mean():.1%}",
+                  "beyond it": f"{a[beyond].mean():.1%}" if beyond.any() else "–",
+                  f"at {lengths[-1]} fillers": f"{a[-1]:.1%}"} for k, a in accs.items()]
+        st.dataframe(table, hide_index=True)
+        if "rnn" in accs and "lstm" in accs:
+            r_in, r_out = accs["rnn"][inside].mean(), accs["rnn"][beyond].mean()
+            l_out = accs["lstm"][beyond].mean()
+            if r_in < 0.9:
+                verdict = (f"Measured: the vanilla RNN did not learn the task in this run ({r_in:.0%} inside the "
+                           "trained range). Its failure is in *learning*: every training sentence puts at least "
+                           f"{lo} words between the subject and the answer, and the gradient fades over them.")
+            elif r_out < 0.6:
+                verdict = (f"Measured: the vanilla RNN learned the trained range ({r_in:.0%}) and fell toward "
+                           f"chance beyond it ({r_out:.0%}), as the post describes; LSTM beyond: {l_out:.0%}.")
+            else:
+                verdict = (f"Measured: the vanilla RNN learned the trained range ({r_in:.0%}) and **held beyond "
+                           f"it** ({r_out:.0%} on longer sentences), unlike the post's description of it "
+                           "falling to chance after about ten fillers. Once it has learned to latch the "
+                           "subject, nothing in the fillers pushes it out.")
+            st.markdown(verdict)
+        st.caption("What to try: start the trained range at 0 or 1 and retrain: the vanilla RNN now learns, "
+                   "because short sentences give it a gradient that does not have to travel far. Start it at "
+                   "5 and it stays near chance while the LSTM and GRU reach 100%.")
+
+if tab_grad.open:
+    with tab_grad:
+        c1, c2 = st.columns(2)
+        g_fill = c1.slider("Filler words", 5, 60, 30, key="grad_fillers")
+        at_init = c2.checkbox("Also show the untrained models (same initial weights)", value=True, key="grad_init")
+
+        def compute_grad():
+            out = {}
+            for k, m in models.items():
+                out[k] = rnn.gradient_through_time(m, int(g_fill), np.random.default_rng(7))
+                if at_init:
+                    fresh = rnn.SubjectClassifier(k, np.random.default_rng(cfg["seed"]), hidden_size=cfg["hidden"],
+                                                  layer_norm=cfg["layer_norm"])
+                    out[k + "_init"] = rnn.gradient_through_time(fresh, int(g_fill), np.random.default_rng(7))
+            return out
+
+        grads = cached(("grad", int(g_fill), bool(at_init)), compute_grad)
+        fig, ax = new_figure(size=(8, 4))
+        T = g_fill + 2
+        dist = np.arange(T)[::-1]                                     # steps back from the last word
+        rows = []
+        for k in models:
+            g = grads[k]
+            ax.semilogy(dist, g / g[-1], "-", color=COLORS[k], label=f"{rnn.MODEL_NAMES[k]} (trained)")
+            if at_init:
+                g0 = grads[k + "_init"]
+                ax.semilogy(dist, g0 / g0[-1], "--", color=COLORS[k], alpha=0.7, label=f"{rnn.MODEL_NAMES[k]} (untrained)")
+            rows.append({"model": rnn.MODEL_NAMES[k],
+                         "‖∂L/∂h‖ at the subject ÷ at the last word (trained)": f"{g[0] / g[-1]:.2e}",
+                         **({"(untrained)": f"{grads[k + '_init'][0] / grads[k + '_init'][-1]:.2e}"} if at_init else {})})
+        ax.set_xlabel("distance in steps back from the last word (the subject is the rightmost point)")
+        ax.set_ylabel("‖∂L/∂h_t‖ relative to the last step")
+        ax.invert_xaxis()
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+        st.pyplot(fig)
+        st.dataframe(rows, hide_index=True)
+        st.caption("Each point is the norm of the loss's gradient with respect to that hidden state, averaged "
+                   "over 64 sentences. A vanilla RNN multiplies it by diag(1−h²)·W_hᵀ at every step back; the "
+                   "LSTM's cell path only by the forget gate. A trained model that is already right has a small "
+                   "loss, so read the slopes, not the levels.")
+
+if tab_lstm.open:
+    with tab_lstm:
+        gated = [k for k in models if k in ("lstm", "gru")]
+        if not gated:
+            st.info("Train an LSTM or a GRU to see its gates.")
+        else:
+            c1, c2, c3 = st.columns(3)
+            which = c1.selectbox("Model", gated, format_func=rnn.MODEL_NAMES.get, key="gate_model")
+            gf = c2.slider("Filler words", 0, 30, 10, key="gate_fillers")
+            gs = c3.selectbox("Subject", range(rnn.N_SUBJECTS), format_func=lambda i: VOCAB.subjects[i], key="gate_subject")
+            X = rnn.example_sentence(int(gs), int(gf), np.random.default_rng(3))
+            words = VOCAB.decode(X)
+            gates = rnn.gates_over_sentence(models[which], X)
+            names = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c",
+                     "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
+            keys = ["i", "f", "o", "c"] if which == "lstm" else ["r", "z", "n"]
+            fig, axes = new_figure(2, 2, size=(max(4.0, 0.3 * len(words) + 2), 3.2))
+            axes = axes.ravel()
+            for j, key in enumerate(keys):
+                m = gates[key].T                                      # (H, T)
+                lim = (0, 1) if key in "ifozr" else (None, None)
+                heatmap(m, xlabels=words, vmin=lim[0], vmax=lim[1], annotate=False, ax=axes[j],
+                        cmap="viridis" if key in "ifozr" else "RdBu_r",
+                        title=f"{names[key]} (rows: the {m.shape[0]} units)")
+            for ax in axes[len(keys):]:
+                ax.axis("off")
+            st.pyplot(fig)
+            if which == "lstm":
+                f = gates["f"]
+                st.dataframe([{"mean forget gate after the subject": round(float(f[1:].mean()), 3),
+                               "mean input gate at the subject": round(float(gates["i"][0].mean()), 3),
+                               "mean input gate on fillers": round(float(gates["i"][1:-1].mean()), 3) if gf else None,
+                               "mean |c| at who?": round(float(np.abs(gates["c"][-1]).mean()), 3)}], hide_index=True)
+            st.caption("What to notice: forget-gate units that stay near 1 through the fillers keep the subject in "
+                       "the cell; compare the cell state's columns at the first word and at who?.")
+
+if tab_curves.open:
+    with tab_curves:
+        fig, (a1, a2) = new_figure(1, 2, size=(5.5, 3.5))
+        for k, log in logs.items():
+            a1.plot(log.smoothed("loss"), color=COLORS[k], label=rnn.MODEL_NAMES[k])
+            a2.plot(log.smoothed("acc"), color=COLORS[k], label=rnn.MODEL_NAMES[k])
+        a1.set_ylabel("loss (20-step moving average)")
+        a2.set_ylabel("batch accuracy (20-step moving average)")
+        a2.axhline(rnn.CHANCE, color="gray", ls=":")
+        for a in (a1, a2):
+            a.set_xlabel("step")
+            a.grid(alpha=0.3)
+            a.legend(fontsize=8)
+        st.pyplot(fig)
+        st.dataframe([{"model": rnn.MODEL_NAMES[k], "steps": log.steps, "seconds": round(log.seconds, 2),
+                       "parameters": models[k].num_params(), "final loss (20-step mean)": round(float(log.smoothed("loss")[-1]), 4)}
+                      for k, log in logs.items()], hide_index=True)

@@ -1,0 +1,129 @@
+"""AppTest for the chapter 08 playground: training from the sidebar (small settings), every tab, the values
+shown against the module's own numbers."""
+
+import numpy as np
+import pytest
+
+import rnn
+from common.optimizers import Adam
+
+PAGE = "08-rnn/rnn_playground.py"
+
+
+def _small(at, kinds=("rnn", "lstm", "gru"), steps=50, hidden=8, fillers=(1, 4)):
+    at.multiselect(key="kinds").set_value(list(kinds))
+    at.select_slider(key="steps").set_value(steps)
+    at.select_slider(key="hidden").set_value(hidden)
+    at.slider(key="fillers").set_value(fillers)
+    at.button(key="train").click().run()
+    assert not at.exception
+    return at
+
+
+def _reference(kind, steps=50, hidden=8, fillers=(1, 4), seed=0, lr=1e-2):
+    model = rnn.SubjectClassifier(kind, np.random.default_rng(seed), hidden_size=hidden)
+    log = rnn.train(model, steps=steps, rng=np.random.default_rng(seed + 1), fillers=fillers,
+                    optimizer=Adam(model.parameters(), lr=lr))
+    return model, log
+
+
+def open_tab(at, label):
+    at.session_state["tab"] = label
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def trained_page():
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import APP_TIMEOUT, ROOT
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=APP_TIMEOUT).run()
+    assert not at.exception
+    assert at.title[0].value == "08 · Recurrent networks"
+    assert "Press **Train**" in at.info[0].value                   # nothing is shown before training
+    return _small(at)
+
+
+def test_training_shows_the_real_runs(trained_page):
+    at = trained_page
+    metrics = {m.label: m.value for m in at.metric}
+    for kind in rnn.MODEL_KINDS:
+        _, log = _reference(kind)
+        assert metrics[f"{rnn.MODEL_NAMES[kind]}: last-50-step batch accuracy"] == f"{np.mean(log.acc[-50:]):.0%}"
+
+
+def test_accuracy_vs_length_tab(trained_page):
+    at = open_tab(trained_page, "Accuracy vs length")
+    table = at.dataframe[0].value
+    assert table["model"].tolist() == ["Vanilla RNN", "LSTM", "GRU"]
+    lengths = np.arange(0, 41)
+    model, _ = _reference("lstm")
+    acc = rnn.accuracy_by_length(model, lengths, np.random.default_rng(123), n=200)
+    inside = (lengths >= 1) & (lengths <= 4)
+    assert table["inside the trained range"][1] == f"{acc[inside].mean():.1%}"
+    assert table["at 40 fillers"][1] == f"{acc[-1]:.1%}"
+    assert any(m.value.startswith("Measured: the vanilla RNN") for m in at.markdown)
+
+
+def test_word_by_word_tab(trained_page):
+    at = open_tab(trained_page, "Word by word")
+    at.slider(key="word_fillers").set_value(0).run()
+    at.selectbox(key="word_subject").set_value(3).run()
+    assert not at.exception
+    assert any(m.value == "**Sentence:** pilot who?" for m in at.markdown)
+    table = at.dataframe[0].value
+    model, _ = _reference("gru")
+    p = model.predict_proba(np.array([[3, 19]]))[0]
+    assert table["P(pilot) at who?"][2] == round(float(p[-1, 3]), 3)
+    at.slider(key="word_fillers").set_value(40).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 3
+
+
+def test_gradient_tab(trained_page):
+    at = open_tab(trained_page, "Gradient through time")
+    at.slider(key="grad_fillers").set_value(5).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    model, _ = _reference("rnn")
+    g = rnn.gradient_through_time(model, 5, np.random.default_rng(7))
+    assert table.iloc[0, 1] == f"{g[0] / g[-1]:.2e}"
+    fresh = rnn.SubjectClassifier("rnn", np.random.default_rng(0), hidden_size=8)
+    g0 = rnn.gradient_through_time(fresh, 5, np.random.default_rng(7))
+    assert table["(untrained)"][0] == f"{g0[0] / g0[-1]:.2e}"
+    at.checkbox(key="grad_init").uncheck().run()
+    assert not at.exception and "(untrained)" not in at.dataframe[0].value.columns
+    at.slider(key="grad_fillers").set_value(60).run()
+    assert not at.exception
+
+
+def test_gates_and_curves_tabs(trained_page):
+    at = open_tab(trained_page, "Inside the LSTM")
+    at.slider(key="gate_fillers").set_value(3).run()
+    table = at.dataframe[0].value
+    model, _ = _reference("lstm")
+    X = rnn.example_sentence(0, 3, np.random.default_rng(3))
+    gates = rnn.gates_over_sentence(model, X)
+    assert table["mean forget gate after the subject"][0] == round(float(gates["f"][1:].mean()), 3)
+    at.selectbox(key="gate_model").set_value("gru").run()
+    assert not at.exception and len(at.dataframe) == 0                # GRU: r, z, n heatmaps, no LSTM table
+    at = open_tab(at, "Training curves")
+    table = at.dataframe[0].value
+    assert table["steps"].tolist() == [50, 50, 50]
+    assert table["parameters"][1] == _reference("lstm")[0].num_params()
+
+
+def test_layer_norm_single_model_and_no_model(app_test):
+    at = app_test(PAGE).run()
+    at.checkbox(key="layer_norm").check()
+    _small(at, kinds=("gru",), steps=25, fillers=(0, 0))
+    assert [m.label for m in at.metric] == ["GRU: last-50-step batch accuracy"]
+    at = open_tab(at, "Inside the LSTM")
+    assert at.selectbox(key="gate_model").value == "gru"
+    at.multiselect(key="kinds").set_value([])
+    at.button(key="train").click().run()
+    assert any("Choose at least one model" in w.value for w in at.warning)
