@@ -106,7 +106,40 @@ def race(names, X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.nda
     return results
 
 
-def results_table(results: dict[str, RaceResult]) -> list[dict]:
+def batch_label(batch_size: int | None) -> str:
+    return "full batch" if batch_size is None else f"batch {batch_size}"
+
+
+def batch_size_sweep(batch_sizes, X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, *,
+                     optimizer: str = "SGD", lr: float | None = None, hidden: int = 128, epochs: int = 3,
+                     seed: int = 0, callbacks_for: Callable[[str], list] | None = None) -> dict[str, RaceResult]:
+    """One optimizer, several batch sizes (``None`` = full batch), the same initial weights for all.
+
+    Keys are ``batch_label(b)``; ``History.batch_loss`` holds every update's mini-batch loss, the noisy
+    signal each batch size follows.
+    """
+    sizes = list(batch_sizes)
+    if not sizes:
+        raise ValueError("batch_sizes must list at least one batch size")
+    for b in sizes:
+        if b is not None:
+            check_positive_int("batch_sizes", b)
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    check_positive_int("epochs", epochs)
+    template = build_mlp(np.random.default_rng(seed), hidden)
+    lr = DEFAULT_LR[optimizer] if lr is None else lr
+    results = {}
+    for b in sizes:
+        label = batch_label(b)
+        model = copy.deepcopy(template)
+        history = fit(model, X, y, loss_fn=softmax_cross_entropy, optimizer=make_optimizer(optimizer, model, lr),
+                      epochs=epochs, rng=np.random.default_rng(seed + 1), batch_size=b, X_val=X_test,
+                      y_val=y_test, eval_train=True, callbacks=callbacks_for(label) if callbacks_for else ())
+        results[label] = RaceResult(label, float(lr), b, history, model)
+    return results
+
+
+def results_table(results: dict[str, RaceResult], first_column: str = "optimizer") -> list[dict]:
     """One row per run: final and best test accuracy, final losses, epochs and time."""
     rows = []
     for name, r in results.items():
@@ -114,7 +147,7 @@ def results_table(results: dict[str, RaceResult]) -> list[dict]:
         if not h.epochs:
             continue
         rows.append({
-            "optimizer": name,
+            first_column: name,
             "learning rate": r.lr,
             "epochs": h.epochs,
             "train loss": round(h.train_loss[-1], 4),
@@ -355,7 +388,7 @@ def trajectory_table(fn: Function2D, trajectories: dict[str, Trajectory]) -> lis
         rows.append({
             "optimizer": name,
             "lr": tr.lr,
-            "steps to min": "diverged" if tr.diverged else (tr.steps_to_min if tr.steps_to_min is not None
+            "steps to min": "diverged" if tr.diverged else (str(tr.steps_to_min) if tr.steps_to_min is not None
                                                             else f"> {len(tr.points) - 1}"),
             "ends in": ("global min" if nearest == 0 else f"local min {nearest}") if len(fn.minima) > 1
             else "the min",
@@ -619,7 +652,8 @@ def worked_steps_markdown() -> str:
 
 
 __all__ = [
-    "OPTIMIZER_NAMES", "BATCH_SIZES", "make_optimizer", "build_mlp", "RaceResult", "race", "results_table",
+    "OPTIMIZER_NAMES", "BATCH_SIZES", "make_optimizer", "build_mlp", "RaceResult", "race", "batch_label",
+    "batch_size_sweep", "results_table",
     "Function2D", "FUNCTIONS", "Trajectory", "trajectory", "trajectory_table",
     "batch_gradient", "per_sample_gradient_stats", "expected_batch_variance", "measured_batch_variance",
     "time_per_update", "ewma", "ewma_weights", "effective_window", "noisy_series", "SERIES_KINDS",

@@ -1,0 +1,398 @@
+"""Playground for chapter 04: optimizers racing on MNIST, their paths on 2-D loss surfaces, gradient noise
+against batch size, and the moving averages inside Adam.
+
+    streamlit run 04-optimization/optimization_playground.py      (or open it from the hub: streamlit run app.py)
+"""
+
+import numpy as np
+import streamlit as st
+
+import optimization as optm
+from common import playground
+from common.optimizers import DEFAULT_LR
+from common.plots import CLASS_COLORS, image_grid, new_figure
+from common.training import Callback, ProgressCallback
+
+st.set_page_config(page_title="04 · Optimizers", layout="wide")
+playground.chapter_header(
+    4, "Seven update rules from `common.optimizers`, the same classes on MNIST and on 2-D loss surfaces. "
+       "Every curve on this page comes from a run of the code; nothing is drawn by hand.")
+data = playground.mnist()
+
+LR_GRID = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
+BATCH_OPTIONS = {"1": 1, "16": 16, "32": 32, "64": 64, "128": 128, "full batch": None}
+TRAIN_SIZES = [500, 1000, 2000, 5000, 10000, 20000, 60000]
+COLORS = {name: CLASS_COLORS[i] for i, name in enumerate(optm.OPTIMIZER_NAMES)}
+
+# ------------------------------------------------------------------------------------------- sidebar
+with st.sidebar:
+    st.header("MNIST race")
+    names = st.multiselect("Optimizers", optm.OPTIMIZER_NAMES, default=["SGD", "Momentum", "Adam"], key="race_names",
+                           help="Each trains a copy of the same initial network on the same mini-batches.")
+    lrs = {}
+    for name in names:
+        lrs[name] = st.select_slider(f"{name} learning rate", LR_GRID, value=DEFAULT_LR[name], key=f"lr_{name}",
+                                     format_func=lambda v: f"{v:g}",
+                                     help=f"Default {DEFAULT_LR[name]:g}, a sensible start for {name} on this MLP.")
+    batch_label = st.select_slider("Batch size", list(BATCH_OPTIONS), value="64", key="race_batch",
+                                   help="1 is pure stochastic gradient descent, full batch is classic gradient "
+                                        "descent: one update per epoch.")
+    epochs = st.slider("Epochs", 1, 30, 5, key="race_epochs")
+    train_size = st.select_slider("Training images", TRAIN_SIZES, value=5000, key="race_train",
+                                  format_func=lambda v: f"{v:,}",
+                                  help="A random subset of the training set; the default run takes a few seconds.")
+    hidden = st.select_slider("Hidden units", [32, 64, 128, 256, 512], value=128, key="race_hidden")
+    seed = st.number_input("Seed", 0, 10_000, 0, key="race_seed",
+                           help="Fixes the initial weights, the subset and the batch order.")
+    st.caption("Wall-time curves include each epoch's evaluation on the training subset and the test set.")
+
+
+class KeepPartial(Callback):
+    """Puts each run's live History and model into session_state when it starts, so an interrupted race
+    (Stop, or any rerun) keeps every epoch that finished."""
+
+    def __init__(self, store: dict, name: str, lr: float, batch_size):
+        self.store, self.name, self.lr, self.batch_size = store, name, lr, batch_size
+
+    def on_train_begin(self, state):
+        self.store[self.name] = optm.RaceResult(self.name, self.lr, self.batch_size, state.history, state.model)
+
+
+def progress_callbacks(bar, store, order, lrs, batch_size):
+    def make(name):
+        i = order.index(name)
+
+        def report(frac, msg):
+            bar.progress(min(1.0, (i + frac) / len(order)), text=f"{name}: {msg}")
+        return [KeepPartial(store, name, lrs.get(name, 0.0), batch_size), ProgressCallback(report)]
+    return make
+
+
+def mark_interrupted(key):
+    """A run still flagged "running" at the top of a new script run was interrupted by that rerun."""
+    run = st.session_state.get(key)
+    if run is not None and run["status"] == "running":
+        run["status"] = "stopped"
+
+
+def curves(results: dict, colors=None):
+    """2×2: loss and accuracy (train solid, test dashed) against epochs and against wall time."""
+    fig, axes = new_figure(2, 2, size=(5.0, 3.2))
+    for i, (name, r) in enumerate(results.items()):
+        h = r.history
+        if not h.epochs:
+            continue
+        color = (colors or {}).get(name, CLASS_COLORS[i % 10])
+        ep = np.arange(1, h.epochs + 1)
+        wt = np.asarray(h.wall_time)
+        for row, metric in enumerate(("loss", "acc")):
+            for col, xs in enumerate((ep, wt)):
+                ax = axes[row, col]
+                ax.plot(xs, getattr(h, f"train_{metric}"), "-o", color=color, ms=3, label=f"{name} train")
+                ax.plot(xs, getattr(h, f"val_{metric}"), "--s", color=color, ms=3, label=f"{name} test")
+    for row, metric in enumerate(("loss", "accuracy")):
+        for col, xl in enumerate(("epoch", "wall time (s)")):
+            ax = axes[row, col]
+            ax.set_xlabel(xl)
+            ax.set_ylabel(metric)
+            ax.grid(alpha=0.3)
+            if metric == "loss":
+                ax.set_yscale("log")
+    axes[0, 0].legend(fontsize=7)
+    return fig
+
+
+@st.cache_data(show_spinner="Measuring gradient noise…")
+def noise_table(n, size_labels, _X, _y):
+    """Per batch size at the initial weights: measured and exact E‖g_B − ḡ‖², time per update."""
+    model = optm.build_mlp(np.random.default_rng(0), 128, dtype=np.float64)
+    X64 = _X.astype(np.float64)
+    g, sigma2 = optm.per_sample_gradient_stats(model, X64, _y)
+    r = np.random.default_rng(1)
+    rows = []
+    for lab in size_labels:
+        b = BATCH_OPTIONS[lab] or n
+        b = min(b, n)
+        measured = optm.measured_batch_variance(model, X64, _y, b, 30, r, g) if b < n else 0.0
+        t = optm.time_per_update(optm.build_mlp(np.random.default_rng(0), 128), _X, _y, b, repeats=10)
+        rows.append({"batch size": lab, "B": b, "measured E‖g_B − ḡ‖²": measured,
+                     "theory": optm.expected_batch_variance(sigma2, n, b), "ms per update": 1000 * t,
+                     "updates per epoch": -(-n // b), "ms per epoch": 1000 * t * -(-n // b)})
+    return rows, sigma2, float(g @ g)
+
+
+for key in ("race", "sweep"):
+    mark_interrupted(key)
+    st.session_state.setdefault(key, None)
+
+tab_race, tab_land, tab_batch, tab_ewma = st.tabs(
+    ["MNIST race", "Loss landscape", "Batch vs stochastic vs mini-batch", "EWMA"], key="tab", on_change="rerun")
+# Only the open tab runs, so a page with many figures stays quick.
+
+# ------------------------------------------------------------------------------------------ MNIST race
+if tab_race.open:
+    with tab_race:
+        st.markdown("Pick optimizers and learning rates in the sidebar, then **Run race**. Try: the defaults "
+                    "(SGD 0.1, Momentum 0.01, Adam 0.001) and notice how close they end on a small subset; then "
+                    "raise Adam to 0.03 or SGD to 1.0 and watch the test loss jump; then batch size 1 against "
+                    "full batch (keep the training set small).")
+        c_run, c_stop = st.columns([1, 1])
+        run_clicked = c_run.button("Run race", type="primary", key="race_run", disabled=not names)
+        c_stop.button("Stop", key="race_stop", help="Stops after the current mini-batch; finished epochs are kept.")
+        if run_clicked:
+            rng = np.random.default_rng(int(seed))
+            idx = rng.permutation(len(data.x_train))[:min(train_size, len(data.x_train))]
+            batch_size = BATCH_OPTIONS[batch_label]
+            st.session_state.race = run = {"results": {}, "status": "running", "batch": batch_label,
+                                           "train_size": len(idx)}
+            bar = st.progress(0.0, text="starting…")
+            optm.race(names, data.x_train[idx], data.y_train[idx], data.x_test, data.y_test, lrs=lrs,
+                      hidden=int(hidden), batch_size=batch_size, epochs=int(epochs), seed=int(seed),
+                      callbacks_for=progress_callbacks(bar, run["results"], names, lrs, batch_size))
+            run["status"] = "done"
+            bar.progress(1.0, text="done")
+        run = st.session_state.race
+        if run is None:
+            st.info("No race yet: press **Run race** (the default run takes a few seconds).")
+        else:
+            results = {k: r for k, r in run["results"].items() if r.history.epochs}
+            if run["status"] == "stopped":
+                st.warning("Stopped: showing the epochs that finished.")
+            st.caption(f"Training on {run['train_size']:,} images, batch size {run['batch']}; test set "
+                       f"{len(data.x_test):,} images.")
+            table = optm.results_table(results)
+            st.dataframe(table, hide_index=True, key="race_table")
+            if table:
+                best = max(table, key=lambda r: r["test acc %"])
+                cols = st.columns(3)
+                cols[0].metric("Best test accuracy", f"{best['test acc %']:.2f}%", help=best["optimizer"])
+                cols[1].metric("Fastest run", f"{min(r['time (s)'] for r in table):.2f} s")
+                cols[2].metric("Optimizers finished", f"{sum(r['epochs'] == epochs for r in table)}/{len(table)}")
+                st.pyplot(curves(results, COLORS))
+                st.subheader("Sample test predictions")
+                c1, c2 = st.columns([1, 2])
+                which = c1.selectbox("Model", list(results), key="pred_model")
+                only_mistakes = c2.checkbox("Only mistakes", key="pred_mistakes",
+                                            help="The first 16 test images this model gets wrong.")
+                model = results[which].model
+                pred = model.predict(data.x_test).argmax(axis=1)
+                wrong = np.flatnonzero(pred != data.y_test)
+                if only_mistakes:
+                    show = wrong[:16]
+                else:
+                    show = np.random.default_rng(0).choice(len(data.x_test), 16, replace=False)
+                st.metric(f"{which}: test mistakes", f"{len(wrong):,} of {len(data.x_test):,}")
+                if len(show):
+                    st.pyplot(image_grid(data.x_test[show], data.y_test[show], pred[show], ncols=16, size=0.8))
+                    st.caption("Red titles are mistakes: predicted (true).")
+
+# ------------------------------------------------------------------------------------- loss landscape
+if tab_land.open:
+    with tab_land:
+        c1, c2, c3 = st.columns([2, 3, 2])
+        fkey = c1.selectbox("Surface", list(optm.FUNCTIONS), format_func=lambda k: optm.FUNCTIONS[k].name,
+                            key="land_fn", persist_state="page")
+        fn = optm.FUNCTIONS[fkey]
+        chosen = c2.multiselect("Optimizers", optm.OPTIMIZER_NAMES,
+                                default=["SGD", "Momentum", "Nesterov", "Adagrad", "RMSProp", "Adam"],
+                                key="land_opts", persist_state="page",
+                                help="AdamW equals Adam here: weight decay only acts on weight matrices.")
+        scale = c3.select_slider("Learning-rate scale", [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0, key="land_scale",
+                                 persist_state="page", format_func=lambda v: f"×{v:g}",
+                                 help="Multiplies every optimizer's learning rate for this surface (table below).")
+        c4, c5, c6 = st.columns(3)
+        sx = c4.number_input("Start x", float(fn.xlim[0]), float(fn.xlim[1]), float(fn.start[0]), 0.1,
+                             key=f"land_x_{fkey}", persist_state="page")
+        sy = c5.number_input("Start y", float(fn.ylim[0]), float(fn.ylim[1]), float(fn.start[1]), 0.1,
+                             format="%.3f", key=f"land_y_{fkey}", persist_state="page")
+        steps = c6.slider("Steps", 10, 3000, fn.steps, key=f"land_steps_{fkey}", persist_state="page")
+        st.caption(fn.about)
+        trs = {n: optm.trajectory(fn, n, lr=fn.lrs[n] * scale, start=(sx, sy), steps=int(steps)) for n in chosen}
+
+        fig, ax = new_figure(size=(8.0, 5.5))
+        gx, gy = np.meshgrid(np.linspace(*fn.xlim, 300), np.linspace(*fn.ylim, 300))
+        z = fn.f(np.stack([gx, gy], axis=-1))
+        shifted = z - z.min() + 1e-3
+        ax.contourf(gx, gy, np.log(shifted), levels=40, cmap="viridis", alpha=0.55)
+        ax.contour(gx, gy, np.log(shifted), levels=20, colors="k", linewidths=0.3, alpha=0.5)
+        for i, m in enumerate(fn.minima):
+            ax.plot(*m, marker="*", ms=16 if i == 0 else 11, color="gold" if i == 0 else "white", mec="k")
+        ax.plot(sx, sy, "ko", ms=7)
+        for n, tr in trs.items():
+            pts = tr.points
+            ax.plot(pts[:, 0], pts[:, 1], "-", color=COLORS[n], lw=1.6, label=n, marker="." if len(pts) < 80 else None)
+        ax.set_xlim(*fn.xlim)
+        ax.set_ylim(*fn.ylim)
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+        ax.legend(fontsize=8, loc="upper right")
+        ax.set_title(f"{fn.name}: gold star = global minimum, black dot = start; shading = log(f - min f)")
+        st.pyplot(fig)
+
+        rows = optm.trajectory_table(fn, trs)
+        st.dataframe(rows, hide_index=True, key="land_table")
+        notes = []
+        for row, (n, tr) in zip(rows, trs.items()):
+            fx, fy = (int(v) for v in row["zig-zags x/y"].split("/"))
+            cx, cy = (int(v) for v in row["crossings x/y"].split("/"))
+            nsteps = len(tr.points) - 1
+            if tr.diverged:
+                notes.append(f"**{n}** diverged: its learning rate is too large for this curvature.")
+                continue
+            if max(fx, fy) > nsteps / 3:
+                notes.append(f"**{n}** zig-zags: its steps reversed direction {max(fx, fy)} times in {nsteps}.")
+            elif max(cx, cy) >= 2:
+                notes.append(f"**{n}** overshoots: it crossed the minimum's {'x' if cx >= cy else 'y'} "
+                             f"coordinate {max(cx, cy)} times before settling.")
+            if tr.steps_to_min is None and row["final distance"] > 0.1 and row["last step"] < 1e-3:
+                notes.append(f"**{n}** stalls: still {row['final distance']:.2f} from a minimum, moving "
+                             f"{row['last step']:.1e} per step.")
+            if len(fn.minima) > 1 and row["ends in"] != "global min":
+                notes.append(f"**{n}** ends in {row['ends in']}, not the deepest one.")
+        st.markdown("**What the runs show**\n\n" + ("\n".join(f"- {s}" for s in notes) or "- every optimizer "
+                    "reached a minimum without zig-zags, overshoots or stalls at these settings."))
+        st.caption("Columns: zig-zags = times consecutive steps reversed along x / y; crossings = times the path "
+                   "crossed the final minimum's x / y coordinate (overshoots); last step = mean step length over "
+                   "the last 10 steps. What to try: on the bowl set the scale ×2 (SGD diverges: lr·20 > 2); on "
+                   "the saddle start at y = 0 exactly (no method escapes: the gradient along y is exactly 0); on "
+                   "the wells move the start and see which basin each optimizer picks.")
+
+# -------------------------------------------------------------------------- batch vs stochastic vs mini-batch
+if tab_batch.open:
+    with tab_batch:
+        st.markdown("A mini-batch gradient is a noisy estimate of the full-batch one. Its variance is measured "
+                    "below at the initial weights, against the exact law for sampling without replacement, "
+                    "E‖g_B − ḡ‖² = (σ²/B)·(N−B)/(N−1), with σ² computed from every per-example gradient.")
+        c1, c2, c3, c4 = st.columns(4)
+        n_sweep = c1.select_slider("Training images", [250, 500, 1000, 2000, 5000], value=1000, key="sweep_n",
+                                   persist_state="page")
+        sizes = c2.multiselect("Batch sizes", list(BATCH_OPTIONS), default=["1", "16", "64", "full batch"],
+                               key="sweep_sizes", persist_state="page")
+        sweep_lr = c3.select_slider("SGD learning rate", LR_GRID, value=0.1, key="sweep_lr", persist_state="page",
+                                    format_func=lambda v: f"{v:g}")
+        sweep_epochs = c4.slider("Epochs", 1, 10, 3, key="sweep_epochs", persist_state="page")
+        rng = np.random.default_rng(0)
+        sub = rng.permutation(len(data.x_train))[:n_sweep]
+        Xs, ys = data.x_train[sub], data.y_train[sub]
+
+        if sizes:
+            rows, sigma2, gnorm2 = noise_table(n_sweep, tuple(sizes), Xs, ys)
+            m1, m2 = st.columns(2)
+            m1.metric("σ² (spread of single-example gradients)", f"{sigma2:.3g}")
+            m2.metric("‖ḡ‖² (the full-batch gradient's own size)", f"{gnorm2:.3g}")
+            st.dataframe([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
+                         hide_index=True, key="noise_table")
+            fig, (a1, a2) = new_figure(1, 2, size=(5.0, 3.3))
+            bs = np.array([r["B"] for r in rows if r["B"] < n_sweep])
+            if len(bs):
+                a1.loglog(bs, [r["measured E‖g_B − ḡ‖²"] for r in rows if r["B"] < n_sweep], "o", label="measured (30 draws)")
+                grid = np.unique(np.geomspace(1, n_sweep - 1, 50).round().astype(int))
+                a1.loglog(grid, [optm.expected_batch_variance(sigma2, n_sweep, int(b)) for b in grid], "-",
+                          label="(σ²/B)(N−B)/(N−1)")
+                a1.axhline(gnorm2, color="gray", ls=":", label="‖ḡ‖²")
+                a1.set_xlabel("batch size B")
+                a1.set_ylabel("E‖g_B − ḡ‖²")
+                a1.legend(fontsize=7)
+                a1.grid(alpha=0.3)
+            a2.bar([r["batch size"] for r in rows], [r["ms per update"] for r in rows], color="#1f77b4", label="per update")
+            a2.set_ylabel("ms per update (median of 10)")
+            a2.set_xlabel("batch size")
+            a2.grid(alpha=0.3)
+            st.pyplot(fig)
+            st.caption("Noise falls like 1/B, cost per update grows with B (sub-linearly, since NumPy "
+                       "vectorises over the batch): small batches buy many cheap noisy steps, large ones few "
+                       "expensive accurate steps.")
+
+            c_run, c_stop = st.columns(2)
+            go = c_run.button("Train with each batch size", type="primary", key="sweep_run")
+            c_stop.button("Stop", key="sweep_stop")
+            if go:
+                st.session_state.sweep = run = {"results": {}, "status": "running"}
+                labels = [optm.batch_label(BATCH_OPTIONS[s]) for s in sizes]
+                bar = st.progress(0.0, text="starting…")
+                optm.batch_size_sweep([BATCH_OPTIONS[s] for s in sizes], Xs, ys, data.x_test, data.y_test,
+                                      optimizer="SGD", lr=sweep_lr, epochs=int(sweep_epochs),
+                                      callbacks_for=progress_callbacks(bar, run["results"], labels,
+                                                                       {lab: sweep_lr for lab in labels}, None))
+                run["status"] = "done"
+                bar.progress(1.0, text="done")
+            sweep = st.session_state.sweep
+            if sweep is not None:
+                res = {k: r for k, r in sweep["results"].items() if r.history.epochs}
+                if sweep["status"] == "stopped":
+                    st.warning("Stopped: showing the epochs that finished.")
+                st.dataframe(optm.results_table(res, first_column="batch size"), hide_index=True, key="sweep_table")
+                st.pyplot(curves(res))
+                fig, ax = new_figure(size=(9.0, 3.2))
+                for i, (lab, r) in enumerate(res.items()):
+                    bl = np.asarray(r.history.batch_loss)
+                    ax.plot(np.arange(1, len(bl) + 1), bl, color=CLASS_COLORS[i], lw=0.8, alpha=0.8, label=lab)
+                ax.set_xscale("log")
+                ax.set_yscale("log")
+                ax.set_xlabel("update")
+                ax.set_ylabel("mini-batch loss")
+                ax.legend(fontsize=8)
+                ax.grid(alpha=0.3)
+                st.pyplot(fig)
+                st.caption("Per update, batch 1 is the noisiest; per epoch it makes the most updates. Full batch "
+                           "makes one smooth step per epoch.")
+
+# ---------------------------------------------------------------------------------------------- EWMA
+if tab_ewma.open:
+    with tab_ewma:
+        c1, c2, c3, c4 = st.columns(4)
+        beta = c1.select_slider("β", [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=0.9, key="ewma_beta",
+                                persist_state="page", help="Weight on the past; the average spans about 1/(1−β) values.")
+        corrected = c2.checkbox("Bias correction", value=True, key="ewma_bc", persist_state="page",
+                                help="Divide by 1 − βᵗ, the sum of the weights so far.")
+        kind = c3.selectbox("Series", optm.SERIES_KINDS, key="ewma_kind", persist_state="page")
+        noise = c4.slider("Noise", 0.0, 2.0, 0.5, 0.1, key="ewma_noise", persist_state="page")
+        clean, noisy = optm.noisy_series(300, np.random.default_rng(0), kind=kind, noise=noise)
+        raw = optm.ewma(noisy, beta)
+        cor = optm.ewma(noisy, beta, bias_correction=True)
+        window = optm.effective_window(beta)
+        k = min(300, max(1, int(round(window))))
+        m = st.columns(4)
+        m[0].metric("Effective window 1/(1−β)", f"{window:g}")
+        m[1].metric("v₁ (first average)", f"{raw[0]:.3f}", help=f"x₁ = {noisy[0]:.3f}; v₁ = (1−β)·x₁")
+        m[2].metric(f"Mean |error| first {k} steps, raw", f"{np.mean(np.abs(raw[:k] - clean[:k])):.3f}")
+        m[3].metric(f"Mean |error| first {k} steps, corrected", f"{np.mean(np.abs(cor[:k] - clean[:k])):.3f}")
+        fig, ax = new_figure(size=(9.0, 3.6))
+        ax.plot(noisy, ".", color="gray", ms=3, alpha=0.6, label="noisy series")
+        ax.plot(clean, "k--", lw=1, label="signal")
+        ax.plot(raw, color="#1f77b4", lw=1.8, label=f"EWMA β={beta:g}")
+        if corrected:
+            ax.plot(cor, color="#ff7f0e", lw=1.8, label="EWMA / (1 − βᵗ)")
+        ax.set_xlabel("t")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        st.pyplot(fig)
+        st.caption("What to try: β = 0.99 on the constant series: the raw average starts at 0 and needs ~100 steps "
+                   "to arrive, the corrected one is right from t = 1. On the step series, a large β lags behind "
+                   "the jump by about the effective window.")
+
+        st.subheader("Why Adam needs it")
+        st.markdown("Adam keeps an EWMA of the gradient (β₁) and of its square (β₂). On a constant gradient the "
+                    "corrected step is exactly η. Without correction it is η(1−β₁ᵗ)/√(1−β₂ᵗ): v's average starts "
+                    "further from its target than m's, so the early steps are several times too **large**.")
+        d1, d2 = st.columns(2)
+        b2 = d1.select_slider("β₂", [0.9, 0.99, 0.999, 0.9999], value=0.999, key="adam_b2", persist_state="page")
+        steps_a = d2.slider("Steps", 50, 2000, 300, key="adam_steps", persist_state="page")
+        g = np.full(int(steps_a), 0.5)
+        with_bc = optm.adam_step_sizes(g, lr=1e-3, beta2=b2)
+        without = optm.adam_step_sizes(g, lr=1e-3, beta2=b2, bias_correction=False)
+        t = np.arange(1, len(g) + 1)
+        e1, e2 = st.columns(2)
+        e1.metric("Largest uncorrected step / η (measured)", f"{without.max() / 1e-3:.2f}",
+                  help=f"at step {int(np.argmax(without)) + 1}")
+        e2.metric("Corrected step / η (measured)", f"{with_bc.max() / 1e-3:.4f}")
+        fig, ax = new_figure(size=(9.0, 3.2))
+        ax.plot(t, with_bc / 1e-3, label="Adam (bias-corrected), measured")
+        ax.plot(t, without / 1e-3, label="Adam without correction, measured")
+        ax.plot(t, optm.uncorrected_step_factor(t, 0.9, b2), "k:", label="(1−β₁ᵗ)/√(1−β₂ᵗ)")
+        ax.set_xscale("log")
+        ax.set_xlabel("step t")
+        ax.set_ylabel("|Δθ| / η")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        st.pyplot(fig)
