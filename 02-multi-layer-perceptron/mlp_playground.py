@@ -3,6 +3,8 @@
     streamlit run 02-multi-layer-perceptron/mlp_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
+import io
+
 import numpy as np
 import streamlit as st
 
@@ -17,6 +19,14 @@ playground.chapter_header(
        "Every number on this page is computed by the network built from `common` layers.")
 
 X, y = xor()
+
+
+def show(fig) -> None:
+    """Draw a figure as a 120-dpi PNG (``st.pyplot`` renders at 200 dpi, which doubles the time of every
+    rerun for no visible gain on these small plots)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    st.image(buf)
 ACT_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]
 
 with st.sidebar:
@@ -66,7 +76,7 @@ if tab_sol.open:
             st.caption("What to try: slide s down to 1 and notice the outputs drift to about 0.43: the ranking "
                        "is still right but no output crosses 0.5. Slide it up to 20 and they become 0 and 1.")
         with right:
-            st.pyplot(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=150, show_colorbar=True,
+            show(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=150, show_colorbar=True,
                                        title=f"MLP output ŷ (scale {scale:g}); black line: ŷ = 0.5"))
 
 if tab_hidden.open:
@@ -92,7 +102,7 @@ if tab_hidden.open:
         ax_in.set_xlabel("x₁")
         ax_in.set_ylabel("x₂")
         ax_h.legend(fontsize=8, loc="upper left")
-        st.pyplot(fig)
+        show(fig)
         st.latex(rf"\text{{output boundary: }} {W2[0]:g}\,h_1 {W2[1]:+g}\,h_2 {b2:+g} = 0")
         st.caption("The boundary line in hidden space is h₁ − h₂ = 0.5 at every scale; what the scale changes is "
                    "where the points sit (closer to the corners as s grows).")
@@ -119,7 +129,7 @@ if tab_diagram.open:
         ax.set_ylim(0, 1)
         ax.axis("off")
         ax.set_title(f"2-2-1 network with its real weights (scale {scale:g}); blue > 0, red < 0")
-        st.pyplot(fig)
+        show(fig)
         st.caption(f"{net.num_params()} parameters: 4 + 2 weights and 3 biases. Built as "
                    f"`{net!r}` from `common` layers.")
 
@@ -133,7 +143,7 @@ if tab_line.open:
         c3.metric("Linear model final loss", f"{lin_hist.train_loss[-1]:.4f}")
         left, right = st.columns(2)
         with left:
-            st.pyplot(decision_regions(lambda P: activations.sigmoid(lin_model.forward(P)[:, 0]), X, y, resolution=100,
+            show(decision_regions(lambda P: activations.sigmoid(lin_model.forward(P)[:, 0]), X, y, resolution=100,
                                        title=f"logistic regression after {lin_epochs} epochs"))
             W = lin_model[0].params["W"][:, 0]
             st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int), "σ(w·x + b)": np.round(lin_p, 6),
@@ -143,7 +153,7 @@ if tab_line.open:
                        "by the symmetry of the four points): it ends up answering 0.5 for every input (loss ln 2 ≈ "
                        "0.6931). A tie counts as class 0 here, so at the end it gets exactly the two 0-cases.")
         with right:
-            st.pyplot(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=100,
+            show(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=100,
                                        title=f"hand-set MLP (scale {scale:g})"))
             st.caption("What to try: fewer epochs or another seed; the line still cannot separate XOR.")
 
@@ -164,7 +174,7 @@ if tab_act.open:
                 ax.grid(alpha=0.3)
                 ax.set_title(t)
                 ax.legend(fontsize=8)
-            st.pyplot(fig)
+            show(fig)
             rows = []
             for name in acts:
                 p = mlp.activation_properties(name)

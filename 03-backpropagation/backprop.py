@@ -31,7 +31,7 @@ from common.gradcheck import numerical_gradient, rel_error
 from common.layers import Dense, Sequential
 from common.losses import binary_cross_entropy_with_logits
 from common.optimizers import SGD, Adam, Momentum
-from common.training import Callback, StopWhen, ProgressCallback, fit
+from common.training import Callback, fit
 
 #: Initialisation choices offered by the playground → ``common.init`` names.
 INITS = {
@@ -272,15 +272,9 @@ class _Snapshots(Callback):
             self.store[done] = self.net.get_params()
 
 
-class _AccuracyLog(Callback):
-    def __init__(self, net: BackpropNet, X, y, store: list) -> None:
-        self.net, self.X, self.y, self.store = net, X, y, store
-
-    def on_train_begin(self, state):
-        self.store.append(self.net.accuracy(self.X, self.y))
-
-    def on_epoch_end(self, state):
-        self.store.append(self.net.accuracy(self.X, self.y))
+def _accuracy(logits, y) -> float:
+    """The metric ``fit`` records: accuracy with ``decide``'s tie rule."""
+    return float(np.mean(decide(logits).reshape(-1) == np.asarray(y).reshape(-1)))
 
 
 def epochs_to_converge(acc_curve) -> int | None:
@@ -301,14 +295,15 @@ def train(net: BackpropNet, X, y, *, lr: float, epochs: int, rng: np.random.Gene
     check_positive_int("epochs", epochs)
     check_choice("optimizer", optimizer, OPTIMIZERS)
     snapshots: dict = {}
-    acc_curve: list = []
-    cbs = [_AccuracyLog(net, X, y, acc_curve)] + list(callbacks)
+    cbs = list(callbacks)
     if snapshot_every is not None:
         check_positive_int("snapshot_every", snapshot_every)
-        cbs.insert(1, _Snapshots(net, snapshot_every, snapshots))
+        cbs.insert(0, _Snapshots(net, snapshot_every, snapshots))
     opt = OPTIMIZERS[optimizer](net.net, lr=lr)
     history = fit(net.net, X, y.astype(np.float64).reshape(-1, 1), loss_fn=binary_cross_entropy_with_logits,
-                  optimizer=opt, epochs=epochs, rng=rng, batch_size=None, callbacks=cbs)
+                  optimizer=opt, epochs=epochs, rng=rng, batch_size=None, callbacks=cbs, metric=_accuracy)
+    # Full batch: train_acc[e] is the accuracy of the whole set before update e+1; add the final one.
+    acc_curve = list(history.train_acc) + [net.accuracy(X, y)]
     return TrainResult(history=history, snapshots=snapshots, accuracy=acc_curve, final_accuracy=acc_curve[-1],
                        final_loss=net.loss(X, y), epochs_to_converge=epochs_to_converge(acc_curve))
 
