@@ -1,0 +1,305 @@
+"""Chapter 09: stop compressing, start looking back.
+
+Two experiments, each a real trained model built from ``common.attention`` and ``common.recurrent``:
+
+1. **Sequence to sequence with reordering** (``common.sequence_tasks.seq2seq_task``): reverse a sequence of
+   symbols, or turn subject–object–verb clauses into subject–verb–object. Three LSTM encoder–decoders are
+   trained with teacher forcing on the same data: no attention (the decoder sees only the encoder's final
+   state), Bahdanau (additive) attention and Luong (multiplicative) attention. We measure accuracy against
+   length (greedy decoding), the learned alignment matrices, and how much each input position still
+   influences the encoder's final state (the bottleneck).
+2. **Self-attention heads that specialise**: one causal multi-head attention layer reads random tokens and
+   must output, at every position, both the previous token and the first token of the sequence. With two
+   heads, training makes one head look one step back and the other look at position 0.
+
+Plus the √d measurement: the entropy of softmax(q·k) for random q, k as the width d grows, scaled by
+1/√d and not.
+
+>>> import numpy as np, attention
+>>> run = attention.train_seq2seq(attention.make_seq2seq("bahdanau", seed=0), task="reverse", steps=300,
+...                               rng=np.random.default_rng(1))
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from common._validation import check_choice, check_generator, check_positive, check_positive_int
+from common.attention import MultiHeadAttention, Seq2Seq, causal_mask, masked_softmax
+from common.layers import Dense
+from common.losses import softmax_cross_entropy
+from common.optimizers import Adam
+from common.recurrent import Embedding, clip_grad_norm
+from common.sequence_tasks import SEQ2SEQ_KINDS, Seq2SeqVocab, seq2seq_task, source_positions
+
+VOCAB = Seq2SeqVocab(12)
+#: the three models the chapter compares, by the name the page shows
+MODELS = {"none": None, "bahdanau": "bahdanau", "luong": "luong-general"}
+MODEL_NAMES = {"none": "No attention", "bahdanau": "Bahdanau (additive)", "luong": "Luong (general)"}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Sequence to sequence
+# --------------------------------------------------------------------------------------------------------
+
+def make_seq2seq(which: str, *, seed: int = 0, hidden_size: int = 64, embed_size: int = 32,
+                 luong_score: str = "general") -> Seq2Seq:
+    """An encoder–decoder over ``VOCAB``: ``which`` is "none", "bahdanau" or "luong" (with
+    ``luong_score`` dot, general or concat)."""
+    check_choice("which", which, MODELS)
+    attention = MODELS[which] if which != "luong" else f"luong-{luong_score}"
+    return Seq2Seq(VOCAB.size, VOCAB.size, np.random.default_rng(seed), embed_size=embed_size,
+                   hidden_size=hidden_size, attention=attention)
+
+
+@dataclass
+class Seq2SeqLog:
+    loss: list[float] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def steps(self) -> int:
+        return len(self.loss)
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000 * self.seconds / max(self.steps, 1)
+
+
+def _length_for(task: str, rng, lo: int, hi: int) -> int:
+    if task == "sov":
+        return 3 * int(rng.integers(max(1, -(-lo // 3)), max(1, hi // 3) + 1))
+    return int(rng.integers(lo, hi + 1))
+
+
+def _check_lengths(lengths) -> tuple[int, int]:
+    try:
+        lo, hi = (int(v) for v in lengths)
+    except (TypeError, ValueError):
+        raise ValueError(f"lengths must be a pair (low, high) of integers, got {lengths!r}") from None
+    if lo < 1 or hi < lo:
+        raise ValueError(f"lengths must satisfy 1 <= low <= high, got {lengths!r}")
+    return lo, hi
+
+
+def train_seq2seq(model: Seq2Seq, *, task: str = "reverse", steps: int, rng: np.random.Generator,
+                  lengths=(4, 12), batch_size: int = 64, lr: float = 1e-2, clip: float = 5.0, optimizer=None,
+                  log: Seq2SeqLog | None = None, callback=None) -> Seq2SeqLog:
+    """Teacher forcing with Adam: each step one batch of one length drawn from ``lengths`` (for "sov",
+    a multiple of 3 in that range). ``callback(step, log)`` may return True to stop."""
+    check_choice("task", task, SEQ2SEQ_KINDS)
+    check_positive_int("steps", steps)
+    check_generator("rng", rng)
+    check_positive_int("batch_size", batch_size)
+    check_positive("lr", lr)
+    lo, hi = _check_lengths(lengths)
+    log = Seq2SeqLog() if log is None else log
+    opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
+    start = time.perf_counter()
+    for step in range(steps):
+        L = _length_for(task, rng, lo, hi)
+        src, tgt_in, tgt_out = seq2seq_task(task, batch_size, L, rng, VOCAB)
+        opt.zero_grad()
+        log.loss.append(model.loss(src, tgt_in, tgt_out))
+        clip_grad_norm(opt.pairs, clip)
+        opt.step()
+        log.lengths.append(L)
+        if callback is not None and callback(step + 1, log):
+            break
+    log.seconds += time.perf_counter() - start
+    return log
+
+
+def accuracy_by_length(model: Seq2Seq, task: str, lengths, rng: np.random.Generator, n: int = 200):
+    """Greedy-decoding accuracy for each source length: (token accuracy, whole-sequence accuracy), two
+    arrays of len(lengths)."""
+    check_generator("rng", rng)
+    tok, seq = [], []
+    for L in lengths:
+        src, _, tgt = seq2seq_task(task, n, int(L), rng, VOCAB)
+        out = model.greedy_decode(src, int(L), VOCAB.bos)
+        tok.append(float(np.mean(out == tgt)))
+        seq.append(float(np.mean((out == tgt).all(axis=1))))
+    return np.array(tok), np.array(seq)
+
+
+def alignment(model: Seq2Seq, src: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Greedy output (T,) for one source sequence (T,) and the attention matrix (T_out, T_in) the model
+    used while producing it (None without attention)."""
+    src = np.asarray(src).reshape(1, -1)
+    out = model.greedy_decode(src, src.shape[1], VOCAB.bos)
+    w = model.attention_weights
+    return out[0], None if w is None else w[0]
+
+
+def alignment_accuracy(model: Seq2Seq, task: str, length: int, rng: np.random.Generator,
+                       n: int = 100) -> tuple[float, float]:
+    """How often the largest attention weight of an output position falls on the source word that output
+    copies (``source_positions``): (exactly there, within one position of it).
+
+    The second number matters because the encoder is unidirectional: its state at j+1 still carries the
+    word at j, so a model can retrieve word j by looking one step to its right, and trained models often
+    do."""
+    src, _, _ = seq2seq_task(task, n, length, rng, VOCAB)
+    model.greedy_decode(src, length, VOCAB.bos)
+    if model.attention_weights is None:
+        raise ValueError("model has no attention to align with")
+    dist = np.abs(model.attention_weights.argmax(axis=2) - source_positions(task, length)[None])
+    return float(np.mean(dist == 0)), float(np.mean(dist <= 1))
+
+
+def encoder_influence(model: Seq2Seq, src: np.ndarray) -> np.ndarray:
+    """How much each input position can still move the encoder's final hidden state:
+    ``‖∂h_T/∂e_j‖_F`` for every position j (e_j the embedding read at j), averaged over the rows of
+    ``src`` (N, T). Returns (T,).
+
+    The whole Jacobian comes from H backward passes done as one batch: the sequence is repeated H times
+    and copy k starts the backward pass from the unit vector e_k at h_T.
+    """
+    src = np.asarray(src)
+    N, T = src.shape
+    H = model.hidden_size
+    enc, emb = model.layers["encoder"], model.layers["src_emb"]
+    saved = [g.copy() for _, g in model.parameters()]
+    out = np.zeros(T)
+    eye = np.eye(H, dtype=emb.params["W"].dtype)
+    for row in src:
+        reps = np.repeat(row[None], H, axis=0)                          # (H, T)
+        enc.forward(emb.params["W"][reps])
+        c0 = np.zeros_like(eye)
+        dx = enc.backward(np.zeros((H, T, H), dtype=eye.dtype), dstate=(eye, c0))   # (H, T, E): row k = ∂h_T[k]/∂e
+        out += np.sqrt((dx ** 2).sum(axis=(0, 2)))
+    for (_, g), s in zip(model.parameters(), saved):                   # a measurement, not a training step
+        g[...] = s
+    return out / N
+
+
+# --------------------------------------------------------------------------------------------------------
+# Scaled dot-product: what √d buys
+# --------------------------------------------------------------------------------------------------------
+
+def softmax_entropy_vs_d(dims, rng: np.random.Generator, n_keys: int = 16, trials: int = 200):
+    """Mean entropy (nats) of softmax(q·kⱼ) over ``n_keys`` keys for q, k with N(0, 1) entries, for each
+    width d in ``dims``: (scaled by 1/√d, unscaled). The maximum is log(n_keys) (uniform weights).
+
+    Unscaled, q·k has variance d, so for large d one key takes almost all the weight (entropy → 0) and
+    the softmax's gradient vanishes; scaled, the variance stays 1 whatever d is.
+    """
+    check_generator("rng", rng)
+    check_positive_int("n_keys", n_keys)
+    scaled, unscaled = [], []
+    for d in dims:
+        q = rng.standard_normal((trials, 1, int(d)))
+        k = rng.standard_normal((trials, n_keys, int(d)))
+        s = (q @ k.transpose(0, 2, 1))[:, 0]                                  # (trials, n_keys)
+        for store, scores in ((scaled, s / np.sqrt(d)), (unscaled, s)):
+            w = masked_softmax(scores)
+            store.append(float(np.mean(-(w * np.log(np.clip(w, 1e-300, None))).sum(axis=1))))
+    return np.array(scaled), np.array(unscaled)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Self-attention heads that specialise
+# --------------------------------------------------------------------------------------------------------
+
+HEAD_VOCAB, HEAD_T = 8, 8
+
+
+def head_task(n: int, rng: np.random.Generator, T: int = HEAD_T, vocab: int = HEAD_VOCAB):
+    """Random token sequences X: (n, T) and, for positions 1…T-1, the two targets: the previous token
+    ``y_prev = X[:, :-1]`` and the first token ``y_first = X[:, 0]`` repeated, each (n, T-1)."""
+    check_positive_int("n", n)
+    check_generator("rng", rng)
+    X = rng.integers(0, vocab, size=(n, T))
+    return X, X[:, :-1].copy(), np.repeat(X[:, :1], T - 1, axis=1)
+
+
+class HeadsModel:
+    """Token + learned position embeddings → one causal ``MultiHeadAttention`` → two linear read-outs
+    (previous token, first token) at every position from 1 on. No residual path: everything a read-out
+    knows comes through attention.
+
+    Shapes: X: (N, T) ids; returns logits_prev, logits_first: (N, T-1, V); ``attn.weights``: (N, h, T, T).
+    """
+
+    def __init__(self, num_heads: int = 2, *, d_model: int = 32, seed: int = 0, T: int = HEAD_T,
+                 vocab: int = HEAD_VOCAB) -> None:
+        rng = np.random.default_rng(seed)
+        self.T, self.vocab, self.num_heads = T, vocab, num_heads
+        self.tok = Embedding(vocab, d_model, rng)
+        self.pos = Embedding(T, d_model, rng)
+        self.attn = MultiHeadAttention(d_model, num_heads, rng)
+        self.read_prev = Dense(d_model, vocab, rng, init="xavier_uniform")
+        self.read_first = Dense(d_model, vocab, rng, init="xavier_uniform")
+        self.layers = (self.tok, self.pos, self.attn, self.read_prev, self.read_first)
+        self._a = None
+
+    def parameters(self):
+        return [pair for layer in self.layers for pair in layer.parameters()]
+
+    def embed(self, X) -> np.ndarray:
+        """Token + position embedding (N, T, d): the attention layer's input."""
+        return self.tok.forward(X) + self.pos.forward(np.arange(X.shape[1]))[None]
+
+    def forward(self, X, *, causal: bool = True):
+        X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.T:
+            raise ValueError(f"X must have shape (N, {self.T}), got {X.shape}")
+        a = self.attn.forward(self.embed(X), mask=causal_mask(self.T) if causal else None)
+        self._a = a
+        return self.read_prev.forward(a[:, 1:]), self.read_first.forward(a[:, 1:])
+
+    def loss(self, X, y_prev, y_first, *, backward: bool = True) -> tuple[float, float, float]:
+        """Summed cross-entropy of both read-outs; returns (loss, accuracy prev, accuracy first)."""
+        lp, lf = self.forward(X)
+        N, T1, V = lp.shape
+        l1, d1 = softmax_cross_entropy(lp.reshape(-1, V), y_prev.reshape(-1))
+        l2, d2 = softmax_cross_entropy(lf.reshape(-1, V), y_first.reshape(-1))
+        if backward:
+            da = np.zeros_like(self._a)
+            da[:, 1:] = self.read_prev.backward(d1.reshape(N, T1, V)) + self.read_first.backward(d2.reshape(N, T1, V))
+            de = self.attn.backward(da)
+            self.tok.backward(de)
+            self.pos.backward(de.sum(axis=0))
+        return l1 + l2, float(np.mean(lp.argmax(-1) == y_prev)), float(np.mean(lf.argmax(-1) == y_first))
+
+
+@dataclass
+class HeadsLog:
+    loss: list[float] = field(default_factory=list)
+    acc_prev: list[float] = field(default_factory=list)
+    acc_first: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def train_heads(model: HeadsModel, *, steps: int, rng: np.random.Generator, batch_size: int = 64,
+                lr: float = 1e-2, optimizer=None, log: HeadsLog | None = None) -> HeadsLog:
+    check_positive_int("steps", steps)
+    check_generator("rng", rng)
+    log = HeadsLog() if log is None else log
+    opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
+    start = time.perf_counter()
+    for _ in range(steps):
+        X, yp, yf = head_task(batch_size, rng, model.T, model.vocab)
+        opt.zero_grad()
+        loss, ap, af = model.loss(X, yp, yf)
+        opt.step()
+        log.loss.append(loss)
+        log.acc_prev.append(ap)
+        log.acc_first.append(af)
+    log.seconds += time.perf_counter() - start
+    return log
+
+
+def head_roles(model: HeadsModel, rng: np.random.Generator, n: int = 256) -> np.ndarray:
+    """For each head, the mean attention weight on the previous position and on position 0, over query
+    positions 2…T-1 (where the two differ): (h, 2)."""
+    X, _, _ = head_task(n, rng, model.T, model.vocab)
+    model.forward(X)
+    w = model.attn.weights.mean(axis=0)                                      # (h, T, T)
+    t = np.arange(2, model.T)
+    return np.stack([w[:, t, t - 1].mean(axis=1), w[:, t, 0].mean(axis=1)], axis=1)

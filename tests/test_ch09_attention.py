@@ -1,0 +1,149 @@
+"""Chapter 09 (attention.py) and the seq2seq task generators: the tasks, the trained encoder–decoders
+(attention beats no attention on long sequences; alignments follow the reordering), the encoder
+influence measurement, the √d entropy measurement and the self-attention heads that specialise."""
+
+import numpy as np
+import pytest
+
+import attention
+from common.attention import Seq2Seq
+from common.sequence_tasks import Seq2SeqVocab, seq2seq_task, source_positions
+
+
+def test_seq2seq_tasks():
+    rng = np.random.default_rng(0)
+    V = Seq2SeqVocab(12)
+    src, tgt_in, tgt_out = seq2seq_task("reverse", 50, 7, rng, V)
+    assert src.shape == tgt_in.shape == tgt_out.shape == (50, 7)
+    np.testing.assert_array_equal(tgt_out, src[:, ::-1])
+    assert (tgt_in[:, 0] == V.bos).all()
+    np.testing.assert_array_equal(tgt_in[:, 1:], tgt_out[:, :-1])                # teacher forcing: shifted
+    assert src.max() < V.n_symbols
+    src, _, tgt = seq2seq_task("sov", 20, 6, rng, V)
+    np.testing.assert_array_equal(tgt[:, 0::3], src[:, 0::3])                     # subjects stay
+    np.testing.assert_array_equal(tgt[:, 1::3], src[:, 2::3])                     # verb moves forward
+    np.testing.assert_array_equal(tgt[:, 2::3], src[:, 1::3])
+    assert (src[:, 1::3] // 4 == 1).all() and (src[:, 2::3] // 4 == 2).all()
+    assert [V.word(i, "sov") for i in (0, 4, 8, 12)] == ["S1", "O1", "V1", "<s>"]
+    np.testing.assert_array_equal(source_positions("reverse", 4), [3, 2, 1, 0])
+    np.testing.assert_array_equal(source_positions("sov", 6), [0, 2, 1, 3, 5, 4])
+    for kind in ("reverse", "sov"):
+        s, _, t = seq2seq_task(kind, 5, 6, rng, V)
+        np.testing.assert_array_equal(t, s[:, source_positions(kind, 6)])
+    with pytest.raises(ValueError, match="multiple of 3"):
+        seq2seq_task("sov", 2, 4, rng, V)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        seq2seq_task("copy", 2, 4, rng, V)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """The playground's defaults: reverse, lengths 4–12, H = 48, 300 steps, seed 0."""
+    out = {}
+    for which in attention.MODELS:
+        model = attention.make_seq2seq(which, seed=0, hidden_size=48)
+        log = attention.train_seq2seq(model, task="reverse", steps=300, rng=np.random.default_rng(1),
+                                      lengths=(4, 12))
+        out[which] = (model, log)
+    return out
+
+
+def test_attention_beats_no_attention_on_long_sequences(runs):
+    acc = {w: attention.accuracy_by_length(m, "reverse", [4, 8, 12], np.random.default_rng(5))[0]
+           for w, (m, _) in runs.items()}
+    for w in attention.MODELS:
+        assert acc[w][0] >= 0.99, (w, acc[w])                   # short sequences: everyone is right
+    for w in ("bahdanau", "luong"):
+        assert acc[w][2] >= acc["none"][2] + 0.2, acc            # 12 symbols through one state: not enough
+        assert acc[w][1] >= 0.9
+    assert acc["none"][2] < 0.65
+
+
+def test_learned_alignment_follows_the_reversal(runs):
+    for w in ("bahdanau", "luong"):
+        exact, near = attention.alignment_accuracy(runs[w][0], "reverse", 8, np.random.default_rng(3))
+        assert near >= 0.85, (w, exact, near)
+        out, W = attention.alignment(runs[w][0], np.arange(1, 9))
+        assert W.shape == (8, 8)
+        np.testing.assert_allclose(W.sum(axis=1), 1.0, rtol=1e-5)
+    out, W = attention.alignment(runs["none"][0], np.arange(1, 9))
+    assert W is None and out.shape == (8,)
+    with pytest.raises(ValueError, match="no attention"):
+        attention.alignment_accuracy(runs["none"][0], "reverse", 8, np.random.default_rng(3))
+
+
+def test_encoder_influence_fades_with_distance_from_the_end(runs):
+    model = runs["none"][0]
+    src = np.random.default_rng(0).integers(0, 12, (4, 12))
+    before = [g.copy() for _, g in model.parameters()]
+    inf = attention.encoder_influence(model, src)
+    assert inf.shape == (12,)
+    assert inf[0] < 0.3 * inf[-1]                          # the first word barely moves the final state
+    # a measurement leaves the gradients as they were
+    assert all(np.array_equal(b, g) for b, (_, g) in zip(before, model.parameters()))
+
+
+def test_encoder_influence_is_the_jacobian_norm():
+    model = attention.make_seq2seq("none", seed=3, hidden_size=5, embed_size=3).astype(np.float64)
+    src = np.array([[1, 4, 2]])
+    enc, emb = model.layers["encoder"], model.layers["src_emb"]
+    e = emb.params["W"][src[0]][None].copy()
+    J = np.zeros((5, 3, 3))
+    for t in range(3):
+        for d in range(3):
+            for sign in (1, -1):
+                e2 = e.copy()
+                e2[0, t, d] += sign * 1e-6
+                enc.forward(e2)
+                J[:, t, d] += sign * enc.final_state[0][0] / 2e-6
+    np.testing.assert_allclose(attention.encoder_influence(model, src), np.sqrt((J ** 2).sum(axis=(0, 2))), rtol=1e-6)
+
+
+def test_softmax_entropy_scaled_vs_unscaled():
+    scaled, unscaled = attention.softmax_entropy_vs_d([4, 64, 512], np.random.default_rng(0))
+    assert np.ptp(scaled) < 0.1 and scaled.min() > 2.2            # log(16) = 2.77: stays spread
+    assert unscaled[0] > unscaled[1] > unscaled[2] and unscaled[-1] < 0.3
+
+
+def test_heads_specialise():
+    model = attention.HeadsModel(2, seed=1)
+    log = attention.train_heads(model, steps=300, rng=np.random.default_rng(2))
+    assert np.mean(log.acc_prev[-20:]) > 0.99 and np.mean(log.acc_first[-20:]) > 0.99
+    roles = attention.head_roles(model, np.random.default_rng(3))
+    assert roles.shape == (2, 2)
+    # one head looks one step back, the other at position 0
+    assert sorted(roles.argmax(axis=1).tolist()) == [0, 1]
+    assert roles.max(axis=1).min() > 0.95
+
+
+def test_heads_task_and_model_shapes():
+    X, yp, yf = attention.head_task(5, np.random.default_rng(0))
+    assert X.shape == (5, 8) and yp.shape == yf.shape == (5, 7)
+    np.testing.assert_array_equal(yp, X[:, :-1])
+    assert (yf == X[:, :1]).all()
+    model = attention.HeadsModel(4, seed=0)
+    lp, lf = model.forward(X)
+    assert lp.shape == lf.shape == (5, 7, 8)
+    assert model.attn.weights.shape == (5, 4, 8, 8)
+    assert not np.triu(model.attn.weights, 1).any()                   # causal
+    model.forward(X, causal=False)
+    assert np.triu(model.attn.weights, 1).any()
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: attention.make_seq2seq("transformer"), "which must be one of"),
+    (lambda: attention.train_seq2seq(attention.make_seq2seq("none"), steps=1, rng=np.random.default_rng(0),
+                                     lengths=(5, 3)), "lengths"),
+    (lambda: attention.train_seq2seq(attention.make_seq2seq("none"), task="sort", steps=1,
+                                     rng=np.random.default_rng(0)), "task must be one of"),
+    (lambda: attention.HeadsModel(2).forward(np.zeros((2, 5), dtype=int)), "X must have shape"),
+])
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_make_seq2seq_luong_scores():
+    for score in ("dot", "general", "concat"):
+        m = attention.make_seq2seq("luong", luong_score=score, hidden_size=8)
+        assert isinstance(m, Seq2Seq) and m.attention == f"luong-{score}"
