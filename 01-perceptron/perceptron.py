@@ -66,6 +66,8 @@ class Perceptron:
     init : "zeros" (Rosenblatt's start) or "normal" (small random weights, needs ``rng``).
     shuffle : visit the samples in a new random order each epoch (needs ``rng``); default is the given order.
     rng : ``numpy.random.Generator`` for ``init="normal"`` or ``shuffle=True``.
+    bias : learn a bias b (default). Without it the boundary must pass through the origin, and the point
+        (0, 0) always scores 0, i.e. class 0: OR is still learnable, AND and NAND are not.
 
     Notes
     -----
@@ -75,7 +77,7 @@ class Perceptron:
     """
 
     def __init__(self, n_features: int = 2, lr: float = 1.0, max_epochs: int = 100, *, init: str = "zeros",
-                 shuffle: bool = False, rng: np.random.Generator | None = None) -> None:
+                 shuffle: bool = False, rng: np.random.Generator | None = None, bias: bool = True) -> None:
         check_positive_int("n_features", n_features)
         check_positive("lr", lr)
         check_positive_int("max_epochs", max_epochs)
@@ -84,12 +86,12 @@ class Perceptron:
         if init == "normal" or shuffle:
             check_generator("rng", rng)
         self.n_features, self.lr, self.max_epochs = n_features, float(lr), max_epochs
-        self.init, self.shuffle, self.rng = init, bool(shuffle), rng
+        self.init, self.shuffle, self.rng, self.use_bias = init, bool(shuffle), rng, bool(bias)
         self._reset()
 
     def _reset(self) -> None:
         init = "zeros" if self.init == "zeros" else "normal"
-        self.layer = Dense(self.n_features, 1, self.rng, init=init, dtype=np.float64)
+        self.layer = Dense(self.n_features, 1, self.rng, init=init, bias=self.use_bias, dtype=np.float64)
         self.updates: list[Update] = []
         self.errors_per_epoch: list[int] = []
         self.converged = False
@@ -104,7 +106,7 @@ class Perceptron:
 
     @property
     def b(self) -> float:
-        return float(self.layer.params["b"][0])
+        return float(self.layer.params["b"][0]) if self.use_bias else 0.0
 
     @property
     def weight_history(self) -> np.ndarray:
@@ -161,7 +163,8 @@ class Perceptron:
         X = self._check_X(X)
         y = self._check_y(y, len(X))
         self._reset()
-        W, b = self.layer.params["W"], self.layer.params["b"]
+        W = self.layer.params["W"]
+        b = self.layer.params["b"] if self.use_bias else np.zeros(1)   # a fixed 0 when there is no bias
         for epoch in range(1, self.max_epochs + 1):
             order = self.rng.permutation(len(X)) if self.shuffle else range(len(X))
             errors = 0
@@ -171,7 +174,8 @@ class Perceptron:
                 if y_hat != y[i]:
                     delta = self.lr * (y[i] - y_hat)
                     W[:, 0] += delta * X[i]
-                    b[0] += delta
+                    if self.use_bias:
+                        b[0] += delta
                     errors += 1
                     self._history_w.append(W[:, 0].copy())
                     self._history_b.append(float(b[0]))

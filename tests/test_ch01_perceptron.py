@@ -104,6 +104,15 @@ def test_mistakes_respect_the_novikoff_bound():
     assert len(pc.Perceptron().fit(X, y).updates) <= 51
 
 
+def test_without_bias_the_boundary_passes_through_the_origin():
+    for gate, ok in (("OR", True), ("AND", False), ("NAND", False), ("NOR", False)):
+        X, y = logic_gate(gate)
+        p = pc.Perceptron(bias=False, max_epochs=100).fit(X, y)
+        assert p.converged is ok, gate
+        assert p.b == 0.0 and np.all(p.bias_history == 0) and "b" not in p.layer.params
+        assert np.allclose(p.decision_function(X), X @ p.w)
+
+
 def test_shuffle_and_random_init_are_reproducible():
     X, y = logic_gate("OR")
     a = pc.Perceptron(shuffle=True, init="normal", rng=np.random.default_rng(5)).fit(X, y)
