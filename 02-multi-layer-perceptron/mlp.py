@@ -157,18 +157,24 @@ def linear_accuracy(model: Sequential, X, y) -> float:
 
 
 def activation_properties(name: str, lo: float = -6.0, hi: float = 6.0, n: int = 1201) -> dict[str, float]:
-    """Numbers that describe an activation, computed on a grid over [lo, hi]:
+    """Numbers that describe an activation, computed (not looked up):
 
-    ``min``/``max`` of f, ``f(0)``, ``f'(0)``, the largest ``f'``, ``f'(lo)``/``f'(hi)`` (small at an end
-    means the unit saturates there), and ``zero_centred`` (f takes both signs with f(0) = 0).
+    - on a grid over [lo, hi]: ``min``/``max`` of f, ``f(0)``, ``f'(0)``, the largest ``f'``, and
+      ``f'(lo)``/``f'(hi)`` (near 0 at an end means the unit saturates there);
+    - for an input x ~ N(0, 1), by numerical integration over [-8, 8]: ``mean`` and ``var`` of f(x).
+      ``zero_centred`` means |mean| < 0.01: the next layer then sees inputs of both signs, centred on 0.
     """
     check_choice("name", name, activations.ACTIVATIONS)
     f, df = activations.ACTIVATIONS[name]
     x = np.linspace(lo, hi, n)
     fx, dfx = np.asarray(f(x), dtype=float), np.asarray(df(x), dtype=float)
-    f0 = float(f(np.array(0.0)))
+    g = np.linspace(-8.0, 8.0, 4001)
+    phi = np.exp(-g * g / 2) / np.sqrt(2 * np.pi)
+    fg = np.asarray(f(g), dtype=float)
+    mean = float(np.trapezoid(fg * phi, g))
+    var = float(np.trapezoid((fg - mean) ** 2 * phi, g))
     return {
-        "min": float(fx.min()), "max": float(fx.max()), "f(0)": f0, "f'(0)": float(df(np.array(0.0))),
-        "max f'": float(dfx.max()), "f'(lo)": float(dfx[0]), "f'(hi)": float(dfx[-1]),
-        "zero_centred": bool(abs(f0) < 1e-12 and fx.min() < 0 < fx.max()),
+        "min": float(fx.min()), "max": float(fx.max()), "f(0)": float(f(np.array(0.0))),
+        "f'(0)": float(df(np.array(0.0))), "max f'": float(dfx.max()), "f'(lo)": float(dfx[0]),
+        "f'(hi)": float(dfx[-1]), "mean": mean, "var": var, "zero_centred": bool(abs(mean) < 0.01),
     }

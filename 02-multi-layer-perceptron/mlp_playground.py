@@ -182,8 +182,10 @@ if tab_act.open:
                 rows.append({"activation": name, "min on [-6, 6]": round(p["min"], 4), "max on [-6, 6]": round(p["max"], 4),
                              "f(0)": round(p["f(0)"], 4), "f′(0)": round(p["f'(0)"], 4), "largest f′": round(p["max f'"], 4),
                              "saturates (f′ < 0.005 at ±6)": ", ".join(sat) or "no",
+                             "mean of f(x), x ~ N(0,1)": round(p["mean"], 4),
                              "zero-centred": "yes" if p["zero_centred"] else "no"})
             st.dataframe(rows, hide_index=True)
             st.caption("Notice: sigmoid's derivative never exceeds 0.25 (a gradient shrinks by at least 4× per "
                        "sigmoid layer, chapter 03 measures what that does to deep nets); tanh is sigmoid stretched "
-                       "and zero-centred; ReLU does not saturate for x > 0 but its gradient is exactly 0 for x < 0.")
+                       "and zero-centred (mean output 0 for a standard normal input, where sigmoid's is 0.5 and ReLU's 0.40); "
+                       "ReLU does not saturate for x > 0 but its gradient is exactly 0 for x < 0.")

@@ -97,27 +97,33 @@ def test_generic_mlp_builder_and_gradients():
         ["Dense", "ReLU", "Dense"]
 
 
-EXPECTED_PROPERTIES = {   # name: (f(0), f'(0), max f', zero-centred, saturates left, saturates right)
-    "sigmoid": (0.5, 0.25, 0.25, False, True, True),
-    "tanh": (0.0, 1.0, 1.0, True, True, True),
-    "relu": (0.0, 0.0, 1.0, False, True, False),
-    "leaky_relu": (0.0, 0.01, 1.0, True, False, False),
-    "elu": (0.0, 1.0, 1.0, True, True, False),
-    "selu": (0.0, 1.7581, 1.7581, True, True, False),
-    "gelu": (0.0, 0.5, 1.129, True, True, False),
+EXPECTED_PROPERTIES = {   # name: (f(0), f'(0), max f', mean for x ~ N(0,1), saturates left, saturates right)
+    "sigmoid": (0.5, 0.25, 0.25, 0.5, True, True),
+    "tanh": (0.0, 1.0, 1.0, 0.0, True, True),
+    "relu": (0.0, 0.0, 1.0, 0.3989, True, False),
+    "leaky_relu": (0.0, 0.01, 1.0, 0.3950, False, False),
+    "elu": (0.0, 1.0, 1.0, 0.1605, True, False),
+    "selu": (0.0, 1.7581, 1.7581, 0.0, True, False),
+    "gelu": (0.0, 0.5, 1.129, 0.2820, True, False),
 }
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_PROPERTIES))
 def test_activation_properties(name):
-    f0, df0, dmax, centred, sat_l, sat_r = EXPECTED_PROPERTIES[name]
+    f0, df0, dmax, mean, sat_l, sat_r = EXPECTED_PROPERTIES[name]
     p = mlp.activation_properties(name)
     assert p["f(0)"] == pytest.approx(f0, abs=1e-4)
     assert p["f'(0)"] == pytest.approx(df0, abs=1e-4)
     assert p["max f'"] == pytest.approx(dmax, abs=1e-3)
-    assert p["zero_centred"] is centred
+    assert p["mean"] == pytest.approx(mean, abs=1e-4)
+    assert p["zero_centred"] is (name in ("tanh", "selu"))
     assert (abs(p["f'(lo)"]) < 0.005) is sat_l
     assert (abs(p["f'(hi)"]) < 0.005) is sat_r
+
+
+def test_selu_keeps_a_standard_normal_standard():
+    p = mlp.activation_properties("selu")
+    assert p["mean"] == pytest.approx(0.0, abs=1e-6) and p["var"] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_bad_arguments():

@@ -80,7 +80,8 @@ def test_activation_explorer(at):
     rows = at.dataframe[0].value
     assert rows["activation"].tolist() == ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]
     assert rows["f′(0)"].tolist() == [0.25, 1.0, 0.0, 0.01, 1.0, 1.7581, 0.5]
-    assert rows["zero-centred"].tolist() == ["no", "yes", "no", "yes", "yes", "yes", "yes"]
+    assert rows["zero-centred"].tolist() == ["no", "yes", "no", "no", "no", "yes", "no"]
+    assert rows["mean of f(x), x ~ N(0,1)"].tolist() == [0.5, 0.0, 0.3989, 0.395, 0.1605, 0.0, 0.282]
     assert rows["saturates (f′ < 0.005 at ±6)"].tolist()[:3] == ["left, right", "left, right", "left"]
     at.multiselect(key="acts").set_value([]).run()
     assert "Pick at least one activation" in at.info[0].value
