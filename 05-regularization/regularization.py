@@ -311,6 +311,7 @@ class RegRun:
     final_test_loss: float = float("nan")
     seconds: float = 0.0
     best_epoch: int | None = None
+    status: str = "done"   # a playground marks runs "running" / "stopped"
 
     @property
     def epochs_run(self) -> int:
@@ -325,6 +326,15 @@ class RegRun:
         """(epochs,) train accuracy - test accuracy after every epoch."""
         n = min(len(self.history.train_acc), len(self.test_acc))
         return np.asarray(self.history.train_acc[:n]) - np.asarray(self.test_acc[:n])
+
+    def finish(self, X, y, splits: Splits) -> "RegRun":
+        """Measure the model as it is now (with early stopping: the restored best epoch's weights)."""
+        self.best_epoch = self.history.best_epoch
+        self.seconds = self.history.wall_time[-1] if self.history.wall_time else 0.0
+        self.final_train_acc = evaluate(self.model, X, y, softmax_cross_entropy)[1]
+        self.final_test_loss, self.final_test_acc = evaluate(self.model, splits.X_test, splits.y_test,
+                                                             softmax_cross_entropy)
+        return self
 
     def first_layer_weights(self) -> np.ndarray:
         return weight_matrices(self.model)[0]
@@ -351,9 +361,22 @@ def make_optimizer_for(config: RegConfig, model: Sequential):
     return Adam(model, lr=config.lr, weight_decay=config.lam if config.penalty == "l2" else 0.0)
 
 
-def run_experiment(config: RegConfig, splits: Splits, callbacks=()) -> RegRun:
+class _BindHistory(Callback):
+    def __init__(self, run: "RegRun") -> None:
+        self.run = run
+
+    def on_train_begin(self, state):
+        self.run.history = state.history  # the live record, so a caller holding ``run`` sees every epoch
+
+
+def run_experiment(config: RegConfig, splits: Splits, callbacks=(), on_start=None) -> RegRun:
     """Train one configuration and measure it. The seed fixes the initial weights (identical across
-    configurations), the batch order, the dropout masks and the augmentations."""
+    configurations), the batch order, the dropout masks and the augmentations.
+
+    ``on_start(run)`` is called with the ``RegRun`` before training; its history and per-epoch lists fill
+    in as epochs finish, so a caller that keeps it (a playground's session state) keeps a partial run if
+    training is interrupted. ``finish`` is then the only step missing.
+    """
     config.validate()
     seed = config.seed
     model = build_model(np.random.default_rng(seed), hidden=config.hidden, hidden_layers=config.hidden_layers,
@@ -361,21 +384,17 @@ def run_experiment(config: RegConfig, splits: Splits, callbacks=()) -> RegRun:
                         dropout_rng=np.random.default_rng(seed + 1), augment_rng=np.random.default_rng(seed + 2))
     opt = make_optimizer_for(config, model)
     tracker = TrackTestAndWeights(splits.X_test, splits.y_test, config.lam if config.penalty == "l2" else 0.0)
-    cbs = [tracker]
-    if config.early_stopping:
-        cbs.append(EarlyStopping(patience=config.patience, monitor="val_loss"))
     X, y = splits.X_train[:config.train_size], splits.y_train[:config.train_size]
     run = RegRun(config, History(), tracker.test_loss, tracker.test_acc, tracker.w1_norm, tracker.sq_norm, model)
-    history = fit(model, X, y, loss_fn=softmax_cross_entropy, optimizer=opt, epochs=config.epochs,
-                  rng=np.random.default_rng(seed + 3), batch_size=config.batch_size, X_val=splits.X_val,
-                  y_val=splits.y_val, eval_train=True, callbacks=[*cbs, *callbacks])
-    run.history = history
-    run.best_epoch = history.best_epoch
-    run.seconds = history.wall_time[-1] if history.wall_time else 0.0
-    # The returned model: with early stopping, the restored best epoch's weights.
-    run.final_train_acc = evaluate(model, X, y, softmax_cross_entropy)[1]
-    run.final_test_loss, run.final_test_acc = evaluate(model, splits.X_test, splits.y_test, softmax_cross_entropy)
-    return run
+    cbs = [_BindHistory(run), tracker]
+    if config.early_stopping:
+        cbs.append(EarlyStopping(patience=config.patience, monitor="val_loss"))
+    if on_start is not None:
+        on_start(run)
+    fit(model, X, y, loss_fn=softmax_cross_entropy, optimizer=opt, epochs=config.epochs,
+        rng=np.random.default_rng(seed + 3), batch_size=config.batch_size, X_val=splits.X_val,
+        y_val=splits.y_val, eval_train=True, callbacks=[*cbs, *callbacks])
+    return run.finish(X, y, splits)
 
 
 def tuning_advice(gap: float) -> tuple[str, str]:
