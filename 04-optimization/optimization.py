@@ -658,5 +658,54 @@ __all__ = [
     "batch_gradient", "per_sample_gradient_stats", "expected_batch_variance", "measured_batch_variance",
     "time_per_update", "ewma", "ewma_weights", "effective_window", "noisy_series", "SERIES_KINDS",
     "AdamNoBiasCorrection", "adam_step_sizes", "uncorrected_step_factor", "worked_first_steps",
-    "worked_steps_markdown",
+    "worked_steps_markdown", "landscape_markdown",
 ]
+
+
+def landscape_markdown() -> str:
+    """Steps to reach a minimum (within 0.01) for every optimizer on every surface at its default
+    learning rate and start: the deep-dive's table (the test compares the two)."""
+    lines = ["| surface | " + " | ".join(OPTIMIZER_NAMES) + " |", "|---|" + "---|" * len(OPTIMIZER_NAMES)]
+    for key, fn in FUNCTIONS.items():
+        rows = trajectory_table(fn, {n: trajectory(fn, n) for n in OPTIMIZER_NAMES})
+        cells = []
+        for r in rows:
+            where = "" if len(fn.minima) == 1 or r["ends in"] == "global min" else f" ({r['ends in']})"
+            cells.append(f"{r['steps to min']}{where}")
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _main() -> None:  # pragma: no cover - a measurement script, run by hand
+    """Measure the blog's claims on full MNIST: seconds per update for full-batch vs batch 64, updates
+    per epoch, and a race on all 60,000 images.
+
+        python 04-optimization/optimization.py [--epochs 5] [--names SGD Momentum Adam]
+    """
+    import argparse
+
+    from common.mnist import load_mnist
+
+    parser = argparse.ArgumentParser(description=_main.__doc__)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--names", nargs="+", default=["SGD", "Momentum", "Adam"])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    data = load_mnist(download=False)
+    print(data.source)
+    model = build_mlp(np.random.default_rng(args.seed))
+    n = len(data.x_train)
+    t_full = time_per_update(model, data.x_train, data.y_train, None, repeats=3)
+    t_64 = time_per_update(model, data.x_train, data.y_train, 64, repeats=200)
+    print(f"seconds per update: full batch ({n:,}) {t_full:.4f}, batch 64 {t_64:.6f}, ratio {t_full / t_64:.0f}×; "
+          f"updates per epoch at batch 64: {-(-n // 64)}")
+    results = race(args.names, data.x_train, data.y_train, data.x_test, data.y_test, epochs=args.epochs,
+                   batch_size=64, seed=args.seed)
+    for row in results_table(results):
+        print(row)
+    for name, r in results.items():
+        print(name, "test acc per epoch:", [round(100 * a, 2) for a in r.history.val_acc])
+
+
+if __name__ == "__main__":
+    _main()
