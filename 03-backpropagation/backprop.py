@@ -237,13 +237,17 @@ class BackpropNet:
         return rows
 
 
-def decide(logits) -> np.ndarray:
-    """Labels from logits: 1 where ``σ(z)`` rounded to 6 decimals is > 0.5.
+#: A logit must exceed this to predict class 1 (σ(z) > 0.5 + 2.5e-10).
+TIE = 1e-9
 
-    The rounding makes a network that outputs 0.5 everywhere (a stuck or symmetric one: its logits are
-    ±1e-17 of round-off) predict class 0 everywhere, instead of letting the sign of the noise decide.
+
+def decide(logits) -> np.ndarray:
+    """Labels from logits: 1 where ``z > TIE`` (1e-9), i.e. ŷ = σ(z) is above 0.5 by more than round-off.
+
+    A network that outputs 0.5 everywhere (a stuck or symmetric one: its logits are ±1e-17 of round-off
+    noise) then predicts class 0 everywhere, instead of letting the sign of the noise decide.
     """
-    return (np.round(activations.sigmoid(np.asarray(logits)), 6) > 0.5).astype(np.int64)
+    return (np.asarray(logits) > TIE).astype(np.int64)
 
 
 # --- training ------------------------------------------------------------------------------------------
@@ -353,6 +357,7 @@ class SweepResult:
     final_accuracy: np.ndarray        # (S,)
     final_loss: np.ndarray            # (S,)
     epochs_to_converge: np.ndarray    # (S,) int, -1 where it never converged
+    correct_by_epoch: np.ndarray      # (S, E+1) bool: all four right after 0, 1, …, E updates
 
     @property
     def converged(self) -> np.ndarray:
@@ -361,6 +366,11 @@ class SweepResult:
     @property
     def fraction_converged(self) -> float:
         return float(np.mean(self.converged))
+
+    def fraction_correct_after(self, epochs: int) -> float:
+        """Fraction of seeds with all four predictions right after ``epochs`` updates: what a run of
+        that many epochs would report (the trajectory does not depend on the budget)."""
+        return float(np.mean(self.correct_by_epoch[:, epochs]))
 
     def median_epochs(self) -> float | None:
         e = self.epochs_to_converge[self.converged]
@@ -390,18 +400,19 @@ def sweep(seeds, *, architecture: str = DEFAULTS["architecture"], activation: st
     Ws = [np.stack([n.dense[l].params["W"] for n in nets]) for l in range(len(sizes) - 1)]   # (S, D, H)
     bs = [np.stack([n.dense[l].params["b"] for n in nets])[:, None, :] for l in range(len(sizes) - 1)]  # (S, 1, H)
     f, df = activations.ACTIVATIONS[activation]
+    # f'(z) from the saved output where that is cheaper (the same formulas as the Sigmoid/Tanh layers).
+    df_from_out = {"sigmoid": lambda a: a * (1 - a), "tanh": lambda a: 1 - a * a}.get(activation)
     yv = np.asarray(y, dtype=np.float64).reshape(1, -1, 1)                       # (1, N, 1)
-    n = X.shape[0]
-    L = len(Ws)
-    all_correct = np.zeros((len(seeds), epochs + 1), dtype=bool)
-
-    def correct(logit):                                                        # (S, N, 1) → (S, N)
-        return (decide(logit) == (yv > 0.5))[..., 0]
+    n, S, L = X.shape[0], len(seeds), len(Ws)
+    Xs = np.broadcast_to(X, (S,) + X.shape)                                      # (S, N, D)
+    XsT = np.ascontiguousarray(np.swapaxes(Xs, 1, 2))                            # (S, D, N)
+    logits = np.empty((epochs + 1, S, n))        # every epoch's outputs; correctness is judged after the loop
 
     def forward():
-        zs, acts = [], [np.broadcast_to(X, (len(seeds),) + X.shape)]
+        zs, acts = [], [Xs]
         for l in range(L):
-            z = acts[-1] @ Ws[l] + bs[l]
+            z = acts[-1] @ Ws[l]
+            z += bs[l]
             zs.append(z)
             acts.append(z if l == L - 1 else f(z))
         return zs, acts
@@ -409,27 +420,36 @@ def sweep(seeds, *, architecture: str = DEFAULTS["architecture"], activation: st
     for e in range(epochs):
         zs, acts = forward()
         logit = zs[-1]
-        all_correct[:, e] = correct(logit).all(axis=1)
-        delta = (activations.sigmoid(logit) - yv) / n
+        logits[e] = logit[..., 0]
+        # σ(z) = (1 + tanh(z/2))/2: the same function as activations.sigmoid, stable, and two ufuncs.
+        delta = np.tanh(0.5 * logit)
+        delta += 1.0 - 2.0 * yv
+        delta *= 0.5 / n                                                         # (σ(z) - y) / N
         for l in range(L - 1, -1, -1):
-            dW = np.swapaxes(acts[l], 1, 2) @ delta
+            dW = (XsT if l == 0 else np.swapaxes(acts[l], 1, 2)) @ delta
             db = delta.sum(axis=1, keepdims=True)
             if l > 0:
-                delta = (delta @ np.swapaxes(Ws[l], 1, 2)) * df(zs[l - 1])
-            Ws[l] -= lr * dW
-            bs[l] -= lr * db
+                d = df_from_out(acts[l]) if df_from_out else df(zs[l - 1])
+                delta = (delta @ np.swapaxes(Ws[l], 1, 2)) * d
+            dW *= lr
+            Ws[l] -= dW
+            db *= lr
+            bs[l] -= db
     zs, _ = forward()
     logit = zs[-1]
-    all_correct[:, epochs] = correct(logit).all(axis=1)
+    logits[epochs] = logit[..., 0]
+    correct = (logits > TIE) == (yv[..., 0] > 0.5)                               # (E+1, S, N)
+    all_correct = correct.all(axis=2).T                                          # (S, E+1)
     # The stable BCE of common.losses, per seed.
     loss = np.mean(np.maximum(logit, 0) - logit * yv + np.log1p(np.exp(-np.abs(logit))), axis=(1, 2))
-    final_acc = correct(logit).mean(axis=1)
+    final_acc = correct[-1].mean(axis=1)
     etc = np.full(len(seeds), -1, dtype=np.int64)
     for s in range(len(seeds)):
         if all_correct[s, -1]:
             bad = np.flatnonzero(~all_correct[s])
             etc[s] = 0 if len(bad) == 0 else bad[-1] + 1
-    return SweepResult(seeds=seeds, final_accuracy=final_acc, final_loss=loss, epochs_to_converge=etc)
+    return SweepResult(seeds=seeds, final_accuracy=final_acc, final_loss=loss, epochs_to_converge=etc,
+                       correct_by_epoch=all_correct)
 
 
 # --- vanishing gradients --------------------------------------------------------------------------------
