@@ -182,7 +182,7 @@ class MultiHeadAttention(Layer):
             if bias:
                 self.params[f"b_{name}"] = np.zeros(d_model, dtype=dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.weights = None
+        self.weights = self.head_outputs = None
         self.dcontext = None
         self._cache = None
 
@@ -210,7 +210,7 @@ class MultiHeadAttention(Layer):
         q, k, v = self._split(self._proj(x, "Q")), self._split(self._proj(c, "K")), self._split(self._proj(c, "V"))
         heads, w, attn_cache = scaled_dot_product_attention(q, k, v, mask)
         merged = self._merge(heads)                        # (N, Tq, d_model)
-        self.weights = w
+        self.weights, self.head_outputs = w, heads          # (N, h, Tq, Tk), (N, h, Tq, d_k): for inspection
         self._cache = (x, c, context is None, merged, attn_cache)
         return self._proj(merged, "O")
 

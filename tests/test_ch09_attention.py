@@ -38,31 +38,31 @@ def test_seq2seq_tasks():
 
 @pytest.fixture(scope="module")
 def runs():
-    """The playground's defaults: reverse, lengths 4–12, H = 48, 300 steps, seed 0."""
+    """A short run (reverse, lengths 4–10, H = 32, batch 32, 300 steps: about 3 s for the three models)."""
     out = {}
     for which in attention.MODELS:
-        model = attention.make_seq2seq(which, seed=0, hidden_size=48)
+        model = attention.make_seq2seq(which, seed=0, hidden_size=32)
         log = attention.train_seq2seq(model, task="reverse", steps=300, rng=np.random.default_rng(1),
-                                      lengths=(4, 12))
+                                      lengths=(4, 10), batch_size=32)
         out[which] = (model, log)
     return out
 
 
 def test_attention_beats_no_attention_on_long_sequences(runs):
-    acc = {w: attention.accuracy_by_length(m, "reverse", [4, 8, 12], np.random.default_rng(5))[0]
+    acc = {w: attention.accuracy_by_length(m, "reverse", [4, 8, 10], np.random.default_rng(5))[0]
            for w, (m, _) in runs.items()}
     for w in attention.MODELS:
-        assert acc[w][0] >= 0.99, (w, acc[w])                   # short sequences: everyone is right
+        assert acc[w][0] >= 0.95, (w, acc[w])                   # short sequences: everyone is right
     for w in ("bahdanau", "luong"):
-        assert acc[w][2] >= acc["none"][2] + 0.2, acc            # 12 symbols through one state: not enough
-        assert acc[w][1] >= 0.9
-    assert acc["none"][2] < 0.65
+        assert (acc[w][1:] >= acc["none"][1:] + 0.1).all(), acc   # 8–10 symbols through one state: not enough
+        assert acc[w][1:].mean() >= acc["none"][1:].mean() + 0.15, acc
+    assert acc["none"][2] < 0.6
 
 
 def test_learned_alignment_follows_the_reversal(runs):
     for w in ("bahdanau", "luong"):
         exact, near = attention.alignment_accuracy(runs[w][0], "reverse", 8, np.random.default_rng(3))
-        assert near >= 0.85, (w, exact, near)
+        assert near >= 0.9, (w, exact, near)
         out, W = attention.alignment(runs[w][0], np.arange(1, 9))
         assert W.shape == (8, 8)
         np.testing.assert_allclose(W.sum(axis=1), 1.0, rtol=1e-5)
