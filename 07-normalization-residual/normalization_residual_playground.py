@@ -238,7 +238,9 @@ if tab_bn.open:
             "**What to try:** in training mode BatchNorm normalises with the statistics of the batch it is given; "
             "in evaluation mode with the running averages it collected. With large batches the two agree; with "
             "a batch of **one** in training mode every feature equals its own mean, so x̂ = 0 and the layer "
-            "outputs β for any input: the net gives the same answer for every digit.")
+            "outputs β for any input: a net without skips gives the same answer for every digit. In the "
+            "'both' net the shortcuts carry the input around the BatchNorm layers, so it still varies (but "
+            "is wrong more often).")
         runs = st.session_state.runs
         trained = [v for v in ("batchnorm", "both") if v in runs and runs[v]["history"].epochs]
         options = ["small BatchNorm net (3 layers)"] + [f"'{v}' net from Training deep nets" for v in trained]
