@@ -47,20 +47,24 @@ def padding_mask(lengths, T: int) -> np.ndarray:
     return (np.arange(T)[None, :] < lengths[:, None])[:, None, :]
 
 
-def masked_softmax(scores: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
-    """Softmax over the last axis; entries where ``mask`` is False get weight exactly 0."""
-    if mask is None:
-        z = scores - scores.max(axis=-1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=-1, keepdims=True)
-        return z
-    mask = np.asarray(mask, dtype=bool)
-    z = np.where(mask, scores, -np.inf)
+def masked_softmax(scores: np.ndarray, mask: np.ndarray | None = None, *, inplace: bool = False) -> np.ndarray:
+    """Softmax over the last axis; entries where ``mask`` is False get weight exactly 0.
+
+    With ``inplace=True`` the result overwrites ``scores`` (the attention layers own their score arrays,
+    and on (N, h, T, T) scores every avoided copy is a pass over megabytes)."""
+    z = scores if inplace else np.array(scores, dtype=np.result_type(scores, np.float32))
+    if mask is not None:
+        np.copyto(z, -np.inf, where=~np.asarray(mask, dtype=bool))
     m = z.max(axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    z = np.exp(z - m)                                     # exp(-inf) = 0 at masked entries
+    if mask is not None:
+        m[~np.isfinite(m)] = 0                            # a row with no allowed key: all weights 0
+    z -= m
+    np.exp(z, out=z)                                      # exp(-inf) = 0 at masked entries
     s = z.sum(axis=-1, keepdims=True)
-    return z / np.where(s > 0, s, 1)
+    if mask is not None:
+        s[s == 0] = 1
+    z /= s
+    return z
 
 
 def softmax_backward(w: np.ndarray, dw: np.ndarray) -> np.ndarray:
@@ -110,26 +114,25 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, scale: bool | float = Tr
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"k and v must have the same number of positions Tk, got {k.shape[-2]} and {v.shape[-2]}")
     c = (1.0 / math.sqrt(q.shape[-1]) if scale is True else 1.0 if scale is False else float(scale))
-    scores = np.matmul(q, np.swapaxes(k, -1, -2))
-    if c != 1.0:
-        scores *= c
+    qc = q * q.dtype.type(c) if c != 1.0 else q          # scale the (…, Tq, d) queries, not the (…, Tq, Tk) scores
+    scores = np.matmul(qc, np.swapaxes(k, -1, -2))
     mask = _check_mask(mask, scores.shape)
-    w = masked_softmax(scores, mask)
+    w = masked_softmax(scores, mask, inplace=True)
     out = np.matmul(w, v)
-    return out, w, (q, k, v, w, c)
+    return out, w, (qc, k, v, w, c)
 
 
 def scaled_dot_product_attention_backward(dout, cache):
     """(dq, dk, dv) for ``scaled_dot_product_attention``'s ``cache``. dout: (…, Tq, d_v)."""
-    q, k, v, w, c = cache
+    qc, k, v, w, c = cache                                # qc = c·q
     dv = np.matmul(np.swapaxes(w, -1, -2), dout)
-    ds = softmax_backward(w, np.matmul(dout, np.swapaxes(v, -1, -2)))
-    if c != 1.0:
-        ds *= c
+    ds = softmax_backward(w, np.matmul(dout, np.swapaxes(v, -1, -2)))   # ∂L/∂(scores), scores = qc kᵀ
+    dk = np.matmul(np.swapaxes(ds, -1, -2), qc)
     dq = np.matmul(ds, k)
-    dk = np.matmul(np.swapaxes(ds, -1, -2), q)
+    if c != 1.0:
+        dq *= c
     # Broadcast batch dimensions (a shared k or v) sum their gradient back to the original shape.
-    return _unbroadcast(dq, q.shape), _unbroadcast(dk, k.shape), _unbroadcast(dv, v.shape)
+    return _unbroadcast(dq, qc.shape), _unbroadcast(dk, k.shape), _unbroadcast(dv, v.shape)
 
 
 def _unbroadcast(g, shape):

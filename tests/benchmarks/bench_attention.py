@@ -1,0 +1,85 @@
+"""Benchmark: multi-head self-attention forward (batch 8, 8 heads, T = 128, head width d_k = 64, so
+d_model = 512; float32) through ``common.attention.MultiHeadAttention``: the four projections, the
+scaled dot-product with a causal mask, the weights kept for the backward pass.
+
+    python tests/benchmarks/bench_attention.py --vs-torch
+    python tests/benchmarks/bench_attention.py --vs-torch --d-head 8      # d_model = 64
+
+Prints the median time per forward over ``--repeats`` blocks of ``--iters`` calls; ``--vs-torch`` runs
+``torch.nn.MultiheadAttention`` (batch_first, same causal mask, ``need_weights=False``: its fastest path,
+in training mode with autograd recording) in a separate process and prints the ratio of medians
+(NumPy / PyTorch). Target: ratio ≤ 1.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _bench  # noqa: E402
+
+OPTIONS = (("threads", 1), ("batch", 8), ("heads", 8), ("T", 128), ("d_head", 64), ("iters", 10), ("repeats", 7))
+
+
+def add_args(parser) -> None:
+    for name, default in OPTIONS:
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=int, default=default)
+    parser.add_argument("--json", action="store_true")
+
+
+def show(name, times, args, as_json):
+    res = {"name": name, "ms": [1000 * t for t in times], "median_ms": 1000 * statistics.median(times),
+           "best_ms": 1000 * min(times)}
+    if as_json:
+        print(json.dumps(res))
+    else:
+        print(f"{name}: median {res['median_ms']:.2f} ms/forward, best {res['best_ms']:.2f} (blocks: "
+              f"{', '.join(f'{t:.2f}' for t in res['ms'])}); batch {args.batch}, heads {args.heads}, T {args.T}, "
+              f"d_model {args.heads * args.d_head}")
+    return res
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_args(parser)
+    parser.add_argument("--vs-torch", action="store_true")
+    args = parser.parse_args()
+    _bench.set_threads(args.threads)
+
+    import numpy as np
+    from common.attention import MultiHeadAttention, causal_mask
+
+    d = args.heads * args.d_head
+    rng = np.random.default_rng(0)
+    mha = MultiHeadAttention(d, args.heads, rng)
+    x = rng.standard_normal((args.batch, args.T, d)).astype(np.float32)
+    mask = causal_mask(args.T)
+    for _ in range(3):
+        mha.forward(x, mask=mask)
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        for _ in range(args.iters):
+            mha.forward(x, mask=mask)
+        times.append((time.perf_counter() - start) / args.iters)
+    mine = show("numpy (common)", times, args, args.json)
+    if args.vs_torch:
+        cmd = [sys.executable, str(_bench.HERE / "bench_attention_torch.py"), "--json"] + [
+            f"--{k.replace('_', '-')}={getattr(args, k)}" for k, _ in OPTIONS]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"the torch reference failed:\n{proc.stderr}")
+        ref = json.loads(proc.stdout.strip().splitlines()[-1])
+        show("pytorch (cpu)", [t / 1000 for t in ref["ms"]], args, False)
+        print(f"ratio numpy/pytorch (median): {mine['median_ms'] / ref['median_ms']:.2f}, "
+              f"(best): {mine['best_ms'] / ref['best_ms']:.2f} (threads={args.threads})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The PyTorch twin of ``bench_attention.py``: ``torch.nn.MultiheadAttention`` forward with the same
+shapes, causal mask and float32, on CPU. Run by that script in its own process with ``--vs-torch``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _bench  # noqa: E402
+from bench_attention import add_args, show  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_args(parser)
+    args = parser.parse_args()
+    _bench.set_threads(args.threads)
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    d = args.heads * args.d_head
+    mha = torch.nn.MultiheadAttention(d, args.heads, batch_first=True)
+    x = torch.randn(args.batch, args.T, d)
+    blocked = torch.triu(torch.ones(args.T, args.T, dtype=torch.bool), 1)     # torch: True = may NOT attend
+
+    def forward():
+        return mha(x, x, x, attn_mask=blocked, need_weights=False)[0]
+
+    for _ in range(3):
+        forward()
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        for _ in range(args.iters):
+            forward()
+        times.append((time.perf_counter() - start) / args.iters)
+    show("pytorch (cpu)", times, args, args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Benchmark: one LSTM training step (Embedding 20→16, LSTM hidden 48, T = 20, batch 32, Dense 48→4 on the
+last step, softmax cross-entropy, Adam; float32) through ``common``, on the chapter 08 subject task.
+
+    python tests/benchmarks/bench_lstm.py --vs-torch
+    python tests/benchmarks/bench_lstm.py --vs-torch --batch 1
+
+Prints the median time per training step (forward, backward, optimizer step) over ``--repeats`` blocks of
+``--steps`` steps; ``--vs-torch`` runs the same model in PyTorch (``torch.nn.LSTM``) in a separate process
+and prints the ratio of medians (NumPy / PyTorch). Target: ratio ≤ 1.3 at batch 32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _bench  # noqa: E402
+
+
+def add_args(parser) -> None:
+    parser.add_argument("--threads", type=int, default=1, help="BLAS/torch threads (0 = library default)")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--hidden", type=int, default=48)
+    parser.add_argument("--T", type=int, default=20, help="time steps (fillers = T - 2)")
+    parser.add_argument("--steps", type=int, default=50, help="training steps per timed block")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+
+
+def reference(script: str, args) -> dict:
+    cmd = [sys.executable, str(_bench.HERE / script), "--json"] + [
+        f"--{k}={v}" for k, v in (("threads", args.threads), ("batch", args.batch), ("hidden", args.hidden),
+                                  ("T", args.T), ("steps", args.steps), ("repeats", args.repeats))]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"the torch reference failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def show(name, times, args, as_json):
+    res = {"name": name, "step_ms": [1000 * t for t in times], "median_ms": 1000 * statistics.median(times)}
+    if as_json:
+        print(json.dumps(res))
+    else:
+        print(f"{name}: median {res['median_ms']:.3f} ms/step (blocks: "
+              f"{', '.join(f'{t:.3f}' for t in res['step_ms'])}); batch {args.batch}, H {args.hidden}, T {args.T}")
+    return res
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_args(parser)
+    parser.add_argument("--vs-torch", action="store_true")
+    args = parser.parse_args()
+    _bench.set_threads(args.threads)
+
+    import numpy as np
+    from common.layers import Dense
+    from common.losses import softmax_cross_entropy
+    from common.optimizers import Adam
+    from common.recurrent import LSTM, Embedding
+    from common.sequence_tasks import VOCAB, subject_task
+
+    rng = np.random.default_rng(0)
+    emb, lstm, out = Embedding(VOCAB.size, 16, rng), LSTM(16, args.hidden, rng), Dense(args.hidden, 4, rng)
+    opt = Adam([p for layer in (emb, lstm, out) for p in layer.parameters()], lr=1e-3)
+    data = [subject_task(args.batch, args.T - 2, rng) for _ in range(args.steps)]
+    dh = np.zeros((args.batch, args.T, args.hidden), dtype=np.float32)
+
+    def step(X, y):
+        hs = lstm.forward(emb.forward(X))
+        _, d = softmax_cross_entropy(out.forward(hs[:, -1]), y)
+        opt.zero_grad()
+        dh[:, -1] = out.backward(d)
+        emb.backward(lstm.backward(dh))
+        opt.step()
+
+    for X, y in data[:5]:
+        step(X, y)                                                         # warm-up
+    times = []
+    for _ in range(args.repeats):
+        start = time.perf_counter()
+        for X, y in data:
+            step(X, y)
+        times.append((time.perf_counter() - start) / args.steps)
+    mine = show("numpy (common)", times, args, args.json)
+    if args.vs_torch:
+        ref = reference("bench_lstm_torch.py", args)
+        show("pytorch (cpu)", [t / 1000 for t in ref["step_ms"]], args, False)
+        print(f"ratio numpy/pytorch (median step): {mine['median_ms'] / ref['median_ms']:.2f} (threads={args.threads})")
+
+
+if __name__ == "__main__":
+    main()
