@@ -232,3 +232,49 @@ def test_l2_shrinks_the_weights_it_is_given(gap_runs):
     assert l2.config.penalty == "l2"
     assert l2.w1_norm[-1] < 0.7 * base.w1_norm[-1]
     assert np.std(l2.first_layer_weights()) < np.std(base.first_layer_weights())
+
+
+# ------------------------------------------------------------------------- the numbers in the docs
+
+def _docs():
+    from common.chapters import ROOT
+    folder = ROOT / "05-regularization"
+    return (folder / "REGULARIZATION_DEEP_DIVE.md").read_text(), (folder / "README.md").read_text()
+
+
+def test_docs_comparison_table_and_its_prose_are_the_codes(gap_runs):
+    deep, readme = _docs()
+    _, runs = gap_runs
+    assert reg.gap_table_markdown(runs) in deep
+    base, drop, l2, wd, aug, early, _ = runs
+    pct = lambda v: f"{100 * v:.2f}"  # noqa: E731
+    assert f"Training accuracy reaches\n{pct(base.final_train_acc)}% while test accuracy stays at " \
+           f"{pct(base.final_test_acc)}%: a gap of {pct(base.gap)} points" in deep
+    assert f"{pct(base.final_test_acc)}% test accuracy, a gap of {pct(base.gap)}\npoints" in readme
+    lo, hi = sorted(r.gap for r in (drop, l2, wd))[::2]
+    assert f"leave the gap between {pct(lo)} and {pct(hi)}\npoints; early stopping gives {pct(early.gap)}" in readme
+    assert f"augmentation brings it to {pct(aug.gap)} with test accuracy up to {pct(aug.final_test_acc)}%" in readme
+    # early stopping: best epoch (1-based), where it stopped, restored vs full-length test accuracy
+    assert f"lowest after epoch {early.best_epoch + 1}" in deep and f"stopped at epoch {early.epochs_run}" in deep
+    assert f"network is {pct(early.final_test_acc)}%, against {pct(base.final_test_acc)}%" in deep
+    assert f"dropout {drop.final_test_loss:.4f} vs {base.final_test_loss:.4f}" in deep
+    assert f"‖W₁‖ = {l2.w1_norm[-1]:.2f} against {base.w1_norm[-1]:.2f}" in deep
+    assert f"λ = 0.1 (a per-step shrink of ηλ = 10⁻⁴ at η = 10⁻³) ends at {wd.w1_norm[-1]:.2f}" in deep
+
+
+def test_docs_fixed_numbers_are_the_codes(real_mnist):
+    deep, readme = _docs()
+    assert reg.decay_markdown() in deep
+    free = reg.decay_comparison()[0]["without decay"]
+    assert f"{free:.4f} · (1 − 0.001)²⁰⁰ = {free * 0.999 ** 200:.4f}" in deep
+    assert reg.build_model(np.random.default_rng(0), hidden=256).num_params() == 203_530   # "about 200,000"
+    assert reg.build_model(np.random.default_rng(0), hidden=128).num_params() == 101_770
+    assert "101,770 parameters" in readme
+    assert f"2²⁵⁶ ≈ {2.0 ** 256 / 1e77:.2f} × 10⁷⁷" in deep
+    model = reg.build_model(np.random.default_rng(0), hidden=64)
+    acts = model.layers[1].forward(model.layers[0].forward(real_mnist.x_test[:32]))
+    res = reg.dropout_expectation(acts, 0.5, 1000, np.random.default_rng(1))
+    assert f"{res['nonzero']:,} of them\nnon-zero" in deep
+    assert f"‖mean − eval‖/‖eval‖ = {res['rel_diff']:.4f}" in deep
+    assert f"√(p/(1 − p)/1000) = {res['expected_rel_noise']:.4f}" in deep
+    assert f"off by {res['rel_diff_unscaled']:.4f}" in deep and f"and {res['kept_fraction']:.4f} of the active" in deep
