@@ -34,7 +34,7 @@ from common.layers import Dense, Sequential
 from common.losses import softmax_cross_entropy
 from common.optimizers import DEFAULT_LR, OPTIMIZERS, Adam
 from common.optimizers import get as get_optimizer
-from common.training import History, evaluate, fit
+from common.training import History, fit
 
 OPTIMIZER_NAMES: tuple[str, ...] = tuple(OPTIMIZERS)
 

@@ -285,7 +285,8 @@ if tab_batch.open:
             fig, (a1, a2) = new_figure(1, 2, size=(5.0, 3.3))
             bs = np.array([r["B"] for r in rows if r["B"] < n_sweep])
             if len(bs):
-                a1.loglog(bs, [r["measured E‖g_B − ḡ‖²"] for r in rows if r["B"] < n_sweep], "o", label="measured (30 draws)")
+                a1.loglog(bs, [r["measured E‖g_B − ḡ‖²"] for r in rows if r["B"] < n_sweep], "o",
+                          label="measured (30 draws)")
                 grid = np.unique(np.geomspace(1, n_sweep - 1, 50).round().astype(int))
                 a1.loglog(grid, [optm.expected_batch_variance(sigma2, n_sweep, int(b)) for b in grid], "-",
                           label="(σ²/B)(N−B)/(N−1)")
@@ -294,7 +295,7 @@ if tab_batch.open:
                 a1.set_ylabel("E‖g_B − ḡ‖²")
                 a1.legend(fontsize=7)
                 a1.grid(alpha=0.3)
-            a2.bar([r["batch size"] for r in rows], [r["ms per update"] for r in rows], color="#1f77b4", label="per update")
+            a2.bar([r["batch size"] for r in rows], [r["ms per update"] for r in rows], color="#1f77b4")
             a2.set_ylabel("ms per update (median of 10)")
             a2.set_xlabel("batch size")
             a2.grid(alpha=0.3)
@@ -342,7 +343,8 @@ if tab_ewma.open:
     with tab_ewma:
         c1, c2, c3, c4 = st.columns(4)
         beta = c1.select_slider("β", [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=0.9, key="ewma_beta",
-                                persist_state="page", help="Weight on the past; the average spans about 1/(1−β) values.")
+                                persist_state="page",
+                                help="Weight on the past; the average spans about 1/(1−β) values.")
         corrected = c2.checkbox("Bias correction", value=True, key="ewma_bc", persist_state="page",
                                 help="Divide by 1 − βᵗ, the sum of the weights so far.")
         kind = c3.selectbox("Series", optm.SERIES_KINDS, key="ewma_kind", persist_state="page")

@@ -10,7 +10,7 @@ import streamlit as st
 import regularization as reg
 from common import playground
 from common.plots import CLASS_COLORS, heatmap, new_figure
-from common.training import Callback, ProgressCallback
+from common.training import ProgressCallback
 
 st.set_page_config(page_title="05 · Regularization", layout="wide")
 playground.chapter_header(
@@ -20,7 +20,8 @@ playground.chapter_header(
 data = playground.mnist()
 
 LAMBDAS = [1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3]
-PENALTY_LABELS = {"none": "none", "l2": "L2 penalty λ/2·‖W‖² (coupled)", "decoupled": "decoupled weight decay (AdamW)"}
+PENALTY_LABELS = {"none": "none", "l2": "L2 penalty λ/2·‖W‖² (coupled)",
+                  "decoupled": "decoupled weight decay (AdamW)"}
 VAL_SIZE = 1000
 
 # ------------------------------------------------------------------------------------------- sidebar
@@ -35,7 +36,8 @@ with st.sidebar:
     batch_size = st.select_slider("Batch size", [16, 32, 64, 128], value=32, key="batch_size")
     st.header("Regularizers")
     dropout = st.slider("Dropout rate p", 0.0, 0.8, 0.0, 0.1, key="dropout",
-                        help="Each hidden unit is zeroed with probability p in training; survivors are scaled by 1/(1-p).")
+                        help="Each hidden unit is zeroed with probability p in training; survivors are scaled "
+                             "by 1/(1-p).")
     penalty = st.radio("Weight penalty", list(PENALTY_LABELS), format_func=PENALTY_LABELS.get, key="penalty",
                        help="L2 adds λW to every weight matrix's gradient (Adam then rescales it); decoupled decay "
                             "shrinks W by the factor (1 - ηλ) beside the Adam step.")
