@@ -151,3 +151,78 @@ def test_training_log_and_continuation():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The numbers in README.md and RNN_DEEP_DIVE.md, recomputed
+# ---------------------------------------------------------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+CHAPTER = Path(rnn.__file__).resolve().parent
+
+
+def _table(doc: str, marker: str) -> list[list[str]]:
+    """The markdown table right after ``<!-- marker -->``: its body rows, cells stripped."""
+    text = (CHAPTER / doc).read_text()
+    block = text.split(f"<!-- {marker} -->", 1)[1].strip().splitlines()
+    rows = []
+    for line in block:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows[2:]                                               # skip the header and the --- line
+
+
+def test_readme_accuracy_tables(trained):
+    lengths = [0, 2, 5, 10, 15, 20, 30, 40]
+    short = rnn.train_all(steps=300, seed=0, fillers=(1, 10))
+    for marker, runs in (("accuracy-table: fillers 5-15", trained), ("accuracy-table: fillers 1-10", short)):
+        rows = _table("README.md", marker)
+        assert [r[0] for r in rows] == ["Vanilla RNN", "LSTM", "GRU"]
+        for row, kind in zip(rows, rnn.MODEL_KINDS):
+            acc = rnn.accuracy_by_length(runs[kind][0], lengths, np.random.default_rng(123))
+            assert row[1:] == [f"{a:.1%}" for a in acc], (marker, kind)
+
+
+def test_readme_seed_sweep_claim():
+    """"over seeds 0–4 … 1–10 fillers: 100% at 40 every time; 5–15: between 44% and 58% every time"."""
+    for seed in range(5):
+        for fillers, check in (((1, 10), lambda a: a[1] == 1.0), ((5, 15), lambda a: 0.44 <= a.min() and a.max() <= 0.58)):
+            model = rnn.SubjectClassifier("rnn", np.random.default_rng(seed))
+            rnn.train(model, steps=300, rng=np.random.default_rng(seed + 1), fillers=fillers)
+            acc = rnn.accuracy_by_length(model, [fillers[1], 40], np.random.default_rng(123))
+            assert check(acc), (seed, fillers, acc)
+
+
+def test_deep_dive_worked_rnn_example():
+    from common.recurrent import RNN
+    layer = RNN(1, 1, np.random.default_rng(0)).astype(np.float64)
+    layer.params["Wx"][...] = 1.0
+    layer.params["Wh"][...] = 0.9
+    layer.params["b"][...] = 0.0
+    x = np.zeros((1, 6, 1))
+    x[0, 0, 0] = 1.0
+    h = layer.forward(x)[0, :, 0]
+    dout = np.zeros((1, 6, 1))
+    dout[0, 5, 0] = 1.0                                           # L = h_5
+    dx0 = layer.backward(dout)[0, 0, 0]                            # ∂h_5/∂x_0
+    dh = layer.dh[0, :, 0]                                         # ∂h_5/∂h_t
+    rows = _table("RNN_DEEP_DIVE.md", "worked-rnn")
+    assert [int(r[0]) for r in rows] == list(range(6))
+    for r, ht, dht in zip(rows, h, dh):
+        assert r[1:] == [f"{ht:.4f}", f"{1 - ht ** 2:.4f}", f"{dht:.4f}"]
+    text = (CHAPTER / "RNN_DEEP_DIVE.md").read_text()
+    assert f"= {dh[0]:.4f}`" in text and f"W_x = {dx0:.4f}`" in text
+    assert f"`0.95²⁰ = {0.95 ** 20:.3f}`" in text and f"`0.72²⁰ = {0.72 ** 20:.4f}`" in text
+
+
+def test_deep_dive_gradient_tables(trained):
+    rows = _table("RNN_DEEP_DIVE.md", "gradient-at-init")
+    for row, kind in zip(rows, rnn.MODEL_KINDS):
+        g = rnn.gradient_through_time(rnn.SubjectClassifier(kind, np.random.default_rng(0)), 20, np.random.default_rng(7))
+        assert row == [rnn.MODEL_NAMES[kind], f"{g[-11] / g[-1]:.2e}", f"{g[0] / g[-1]:.2e}"]
+    rows = _table("RNN_DEEP_DIVE.md", "gradient-trained")
+    for row, kind in zip(rows, rnn.MODEL_KINDS):
+        g = rnn.gradient_through_time(trained[kind][0], 20, np.random.default_rng(7))
+        assert row == [rnn.MODEL_NAMES[kind], f"{g[0] / g[-1]:.2e}"]
