@@ -153,3 +153,11 @@ def test_bad_data():
         p.fit(X, y[:3])
     with pytest.raises(ValueError, match="separate the data"):
         pc.mistake_bound([1, 1], 0.5, X, y)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    module = pc
+    result = doctest.testmod(module)
+    assert result.failed == 0

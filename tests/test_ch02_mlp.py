@@ -139,3 +139,11 @@ def test_bad_arguments():
         mlp.activation_properties("swish")
     with pytest.raises(ValueError, match=r"layers\[0\] must be a Dense"):
         mlp.collapse_linear(activations.Tanh())
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    module = mlp
+    result = doctest.testmod(module)
+    assert result.failed == 0

@@ -192,3 +192,11 @@ def test_bad_arguments():
         bp.gradient_norms_at_init(0, "tanh")
     with pytest.raises(ValueError, match="float64"):
         bp.BackpropNet((2, 2, 1), "tanh", "xavier", rng, dtype=np.float32).gradient_check(*xor())
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    module = bp
+    result = doctest.testmod(module)
+    assert result.failed == 0

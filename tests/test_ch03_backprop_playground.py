@@ -42,43 +42,53 @@ def test_defaults_reach_100_percent(at):
     assert any(f"After 0 epochs: loss {start.loss(X, y):.4f}" in c.value for c in at.caption)
 
 
-def test_every_initialisation_and_the_symmetry_message(at):
-    for init in bp.INITS:
-        at.selectbox(key="init").set_value(init).run()
-        assert not at.exception, init
-        s = bp.sweep([0], init=init)
+def set_controls(at, **values):
+    kinds = {"arch": "selectbox", "activation": "selectbox", "init": "selectbox", "lr": "select_slider",
+             "epochs": "select_slider", "seed": "number_input"}
+    for key, value in values.items():
+        getattr(at, kinds[key])(key=key).set_value(value)
+    at.run()
+    assert not at.exception, values
+
+
+# Every option of every training control, in five runs (each run trains and draws, so they are combined):
+# all 3 architectures, 4 activations, 5 initialisations, and both ends of η, epochs and the seed.
+COMBINATIONS = [
+    dict(init="zeros", lr=0.01, epochs=100),
+    dict(init="constant", lr=5.0, epochs=5000, seed=10_000),
+    dict(init="small normal", arch="2-2-1", activation="sigmoid", lr=0.5, epochs=2000, seed=0),
+    dict(init="he", arch="2-8-1", activation="relu"),
+    dict(init="xavier", arch="2-4-1", activation="leaky_relu"),
+]
+
+
+def test_every_training_control_option(at):
+    seen = {k: set() for k in ("arch", "activation", "init")}
+    state = {"arch": "2-4-1", "activation": "tanh", "init": "xavier", "lr": 0.5, "epochs": 2000, "seed": 0}
+    for combo in COMBINATIONS:
+        set_controls(at, **combo)
+        state.update(combo)
+        for k in seen:
+            seen[k].add(state[k])
+        s = bp.sweep([state["seed"]], architecture=state["arch"], activation=state["activation"],
+                     init=state["init"], lr=state["lr"], epochs=state["epochs"])
         m = metrics(at)
-        assert m["Final accuracy"] == f"{s.final_accuracy[0]:.0%}", init
-        if init in ("zeros", "constant"):
+        assert m["Final accuracy"] == f"{s.final_accuracy[0]:.0%}", combo
+        assert m["Final loss"] == f"{s.final_loss[0]:.4f}", combo
+        etc = s.epochs_to_converge[0]
+        assert m["Epochs to converge"] == ("never" if etc < 0 else str(etc)), combo
+        if state["init"] in ("zeros", "constant"):
             assert m["Hidden-unit spread"] == "0"
             assert "every hidden unit still has exactly the same weights" in at.error[0].value
             units = at.dataframe[1].value
-            assert (units["unit 1"] == units["unit 4"]).all()
+            assert all((units[c] == units["unit 1"]).all() for c in units.columns if c.startswith("unit"))
         else:
-            assert not at.error
-
-
-def test_architectures_activations_and_ranges(at):
-    for arch in bp.ARCHITECTURES:
-        at.selectbox(key="arch").set_value(arch).run()
-        s = bp.sweep([0], architecture=arch)      # equals train_xor (tested in test_ch03_backprop)
-        assert metrics(at)["Epochs to converge"] == str(s.epochs_to_converge[0]), arch
-    at.selectbox(key="arch").set_value("2-4-1")
-    for act in bp.HIDDEN_ACTIVATIONS:
-        at.selectbox(key="activation").set_value(act).run()
-        s = bp.sweep([0], activation=act)
-        assert metrics(at)["Final loss"] == f"{s.final_loss[0]:.4f}", act
-    at.selectbox(key="activation").set_value("tanh")
-    at.select_slider(key="lr").set_value(0.01)
-    at.select_slider(key="epochs").set_value(100).run()
-    m = metrics(at)
-    assert m["Epochs to converge"] == "never" and "Stuck at" in at.warning[0].value
-    at.select_slider(key="lr").set_value(5.0)
-    at.select_slider(key="epochs").set_value(5000).run()
-    s = bp.sweep([0], lr=5.0, epochs=5000)
-    assert metrics(at)["Final accuracy"] == f"{s.final_accuracy[0]:.0%}"
-    at.number_input(key="seed").set_value(10_000).run()
-    assert not at.exception
+            assert not at.error and float(m["Hidden-unit spread"]) > 0
+        if s.final_accuracy[0] < 1.0 and state["init"] not in ("zeros", "constant"):
+            assert "Stuck at" in at.warning[0].value
+    assert seen["arch"] == set(bp.ARCHITECTURES)
+    assert seen["activation"] | {"tanh"} == set(bp.HIDDEN_ACTIVATIONS)
+    assert seen["init"] == set(bp.INITS)
 
 
 def test_seed_sweep_button(at):
