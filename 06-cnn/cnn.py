@@ -233,6 +233,25 @@ def lineage_table() -> list[dict]:
     return out
 
 
+def receptive_field(layers) -> list[dict]:
+    """Receptive field growth through a stack of ``(name, kernel, stride)`` layers (convolutions and
+    pools alike): ``r_l = r_{l-1} + (K_l - 1)·j_{l-1}`` and ``j_l = j_{l-1}·S_l``, where ``j`` is the
+    distance in input pixels between two neighbouring outputs (the "jump") and ``r`` the side of the
+    input square one output sees. Starts from r = j = 1 (a pixel sees itself)."""
+    r, j = 1, 1
+    rows = []
+    for name, k, s in layers:
+        check_positive_int("kernel", k)
+        check_positive_int("stride", s)
+        r, j = r + (k - 1) * j, j * s
+        rows.append({"layer": name, "kernel": k, "stride": s, "jump": j, "receptive field": r})
+    return rows
+
+
+SMALL_CNN_LAYERS = (("conv1 3×3", 3, 1), ("max pool 2", 2, 2), ("conv2 3×3", 3, 1), ("max pool 2", 2, 2))
+VGG_STACK = (("conv 3×3", 3, 1), ("conv 3×3", 3, 1), ("conv 3×3", 3, 1))
+
+
 # ------------------------------------------------------------------------- hand-designed filters
 
 FILTERS: dict[str, np.ndarray] = {
