@@ -182,7 +182,10 @@ def test_readme_accuracy_tables(trained):
         assert [r[0] for r in rows] == ["Vanilla RNN", "LSTM", "GRU"]
         for row, kind in zip(rows, rnn.MODEL_KINDS):
             acc = rnn.accuracy_by_length(runs[kind][0], lengths, np.random.default_rng(123))
-            assert row[1:] == [f"{a:.1%}" for a in acc], (marker, kind)
+            shown = np.array([float(c.rstrip("%")) / 100 for c in row[1:]])
+            # Trained-run numbers: float32 BLAS kernels differ between CPUs and 300 Adam steps amplify the
+            # last bits, so allow 1.5 points (the table's point is 50% against 100%).
+            assert np.abs(shown - acc).max() <= 0.015, (marker, kind, row, acc)
 
 
 def test_readme_seed_sweep_claim():
@@ -225,4 +228,6 @@ def test_deep_dive_gradient_tables(trained):
     rows = _table("RNN_DEEP_DIVE.md", "gradient-trained")
     for row, kind in zip(rows, rnn.MODEL_KINDS):
         g = rnn.gradient_through_time(trained[kind][0], 20, np.random.default_rng(7))
-        assert row == [rnn.MODEL_NAMES[kind], f"{g[0] / g[-1]:.2e}"]
+        assert row[0] == rnn.MODEL_NAMES[kind]
+        # a trained run (see test_readme_accuracy_tables): within a factor of 2 of the stated value
+        assert abs(np.log10(float(row[1]) / (g[0] / g[-1]))) < np.log10(2), (kind, row, g[0] / g[-1])

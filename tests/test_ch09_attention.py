@@ -147,3 +147,132 @@ def test_make_seq2seq_luong_scores():
     for score in ("dot", "general", "concat"):
         m = attention.make_seq2seq("luong", luong_score=score, hidden_size=8)
         assert isinstance(m, Seq2Seq) and m.attention == f"luong-{score}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The numbers in README.md and ATTENTION_MATH_DEEP_DIVE.md, recomputed
+# ---------------------------------------------------------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+CHAPTER = Path(attention.__file__).resolve().parent
+README = (CHAPTER / "README.md").read_text()
+DEEP = (CHAPTER / "ATTENTION_MATH_DEEP_DIVE.md").read_text()
+
+
+def _table(text: str, marker: str) -> list[list[str]]:
+    block = text.split(f"<!-- {marker} -->", 1)[1].strip().splitlines()
+    rows = []
+    for line in block:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows[2:]
+
+
+def _pct(text: str) -> float:
+    return float(text.rstrip("%")) / 100
+
+
+def _near(found: str, value: float, tol: float) -> bool:
+    return abs(float(found) - value) <= tol
+
+
+# Numbers that come out of a training run are compared with a tolerance: float32 BLAS kernels differ
+# between CPUs, and 300 Adam steps turn last-bit differences into a token or two of 2,000. The tolerance
+# (1.5 points of accuracy) is far below the gaps the text is about (20–30 points).
+ACC_TOL = 0.015
+
+
+def test_readme_seq2seq_numbers(runs):
+    import re
+    rows = _table(README, "seq2seq-accuracy")
+    lengths = [4, 6, 8, 10, 12, 14]
+    seq8 = {}
+    for row, which in zip(rows, attention.MODELS):
+        tok, seq = attention.accuracy_by_length(runs[which][0], "reverse", lengths, np.random.default_rng(5))
+        assert row[0] == attention.MODEL_NAMES[which]
+        assert np.abs(np.array([_pct(c) for c in row[1:]]) - tok).max() <= ACC_TOL, (which, row, tok)
+        seq8[which] = seq[2]
+    m = re.search(r"Whole sequences right at 8: ([\d.]+)% and ([\d.]+)% against ([\d.]+)%", README)
+    for found, which in zip(m.groups(), ("bahdanau", "luong", "none")):
+        assert _near(found, 100 * seq8[which], 100 * 2 * ACC_TOL), (which, found, seq8[which])
+    inf = attention.encoder_influence(runs["none"][0], np.random.default_rng(0).integers(0, 12, (4, 10)))
+    m = re.search(r"= ([\d.]+)\)", README.split("The bottleneck itself")[1])
+    assert _near(m.group(1), inf[0] / inf[-1], 0.1 * inf[0] / inf[-1])
+    assert inf[0] / inf[-1] < 0.15
+    for which, name in (("bahdanau", "Bahdanau"), ("luong", "Luong")):
+        exact, near = attention.alignment_accuracy(runs[which][0], "reverse", 8, np.random.default_rng(3))
+        m = re.search(rf"([\d.]+)% \({name}\)", README)
+        assert _near(m.group(1), 100 * near, 100 * 2 * ACC_TOL), (which, near)
+    m = re.search(r"Exactly on it: ([\d.]+)% and ([\d.]+)%", README)
+    for found, which in zip(m.groups(), ("bahdanau", "luong")):
+        exact, _ = attention.alignment_accuracy(runs[which][0], "reverse", 8, np.random.default_rng(3))
+        assert _near(found, 100 * exact, 100 * 3 * ACC_TOL), (which, exact)
+    assert runs["bahdanau"][1].ms_per_step > runs["luong"][1].ms_per_step
+
+
+def test_readme_heads_numbers():
+    import re
+
+    def run(h, seed):
+        m = attention.HeadsModel(h, seed=seed)
+        lg = attention.train_heads(m, steps=300, rng=np.random.default_rng(seed + 1))
+        return attention.head_roles(m, np.random.default_rng(3)), lg
+
+    def nums(pattern):
+        return [float(x) for x in re.search(pattern, README).groups()]
+
+    roles, lg = run(2, 1)
+    first, prev = nums(r"head 0 puts ([\d.]+) of its weight\s+on the first token and head 1 ([\d.]+) on the previous")
+    assert abs(first - roles[0, 1]) <= 0.01 and abs(prev - roles[1, 0]) <= 0.01
+    assert np.mean(lg.acc_prev[-20:]) == 1.0 and np.mean(lg.acc_first[-20:]) == 1.0
+    roles4, _ = run(4, 1)
+    assert sorted(roles4.argmax(axis=1).tolist()) == [0, 0, 1, 1] and roles4.max(axis=1).min() > 0.95
+    roles1, lg1 = run(1, 1)
+    p, f = nums(r"\(([\d.]+) on the previous token, ([\d.]+) on the first\)")
+    assert abs(p - roles1[0, 0]) <= 0.02 and abs(f - roles1[0, 1]) <= 0.02
+    a1, a2 = nums(r"drops to ([\d.]+)% / ([\d.]+)%")
+    assert _near(a1, 100 * np.mean(lg1.acc_prev[-20:]), 0.5) and _near(a2, 100 * np.mean(lg1.acc_first[-20:]), 0.5)
+    roles0, lg0 = run(2, 0)
+    found = nums(r"\(([\d.]+) previous / ([\d.]+) first, and ([\d.]+) / ([\d.]+)\)")
+    np.testing.assert_allclose(found, roles0.ravel(), atol=0.02)
+    assert min(np.mean(lg0.acc_prev[-20:]), np.mean(lg0.acc_first[-20:])) > 0.999
+
+
+def test_entropy_numbers():
+    sc, un = attention.softmax_entropy_vs_d([4, 16, 64, 256], np.random.default_rng(0))
+    rows = _table(DEEP, "entropy")
+    assert rows == [[str(d), f"{a:.3f}", f"{b:.3f}"] for d, a, b in zip([4, 16, 64, 256], sc, un)]
+    assert f"from {un[0]:.2f}\n  nats at d = 4 to {un[-1]:.2f} at d = 256" in README
+    assert f"stays at {sc.min():.2f}–{sc.max():.2f}" in README
+
+
+def test_deep_dive_worked_example():
+    from common.attention import scaled_dot_product_attention, scaled_dot_product_attention_backward
+    q = np.array([[1.0, 0.5]])
+    k = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    v = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert _table(DEEP, "sdpa-inputs")[0] == ["q", "[1.0, 0.5]"]
+    out, w, cache = scaled_dot_product_attention(q, k, v)
+    s = (q @ k.T)[0]
+    rows = _table(DEEP, "sdpa-forward")
+    assert rows == [[str(j + 1), f"{s[j]:.4f}", f"{s[j] / np.sqrt(2):.4f}", f"{w[0, j]:.4f}"] for j in range(3)]
+    assert f"= [{out[0, 0]:.4f}, {out[0, 1]:.4f}]`" in DEEP
+    dout = np.array([[1.0, 0.0]])
+    dq, dk, dv = scaled_dot_product_attention_backward(dout, cache)
+    dw = dout @ v.T
+    ds = w * (dw - (w * dw).sum())
+    assert f"`Σ w ⊙ ∂L/∂W = {(w * dw).sum():.4f}`" in DEEP
+    rows = _table(DEEP, "sdpa-backward")
+    fmt = lambda a: "[" + ", ".join(f"{x:.4f}" for x in a) + "]"   # noqa: E731
+    assert rows == [[str(j + 1), f"{ds[0, j]:.4f}", fmt(dk[j]), fmt(dv[j])] for j in range(3)]
+    assert f"= {fmt(dq[0])}`" in DEEP
+    np.testing.assert_allclose(dq[0], (ds[0] @ k) / np.sqrt(2))
+
+
+def test_deep_dive_complexity_numbers():
+    T, d, h = 128, 512, 8
+    assert f"4·128·512² = {4 * T * d * d:,}" in DEEP
+    assert f"2·128²·512 = {2 * T * T * d:,}" in DEEP
+    assert f"8·128² = {h * T * T:,}" in DEEP
