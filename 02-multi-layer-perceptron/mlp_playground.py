@@ -65,13 +65,13 @@ if tab_sol.open:
         c1.metric("Accuracy", f"{np.mean(pred == y):.0%}")
         c2.metric("Largest output for a 0-case", f"{out[y == 0].max():.4f}")
         c3.metric("Smallest output for a 1-case", f"{out[y == 1].min():.4f}")
-        left, right = st.columns([2, 3])
+        left, right = st.columns([1, 1])
         with left:
             st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int),
                           "h₁ (OR)": np.round(trace["h"][:, 0], 4), "h₂ (AND)": np.round(trace["h"][:, 1], 4),
                           "ŷ": np.round(out, 4), "target": y, "prediction": pred}, hide_index=True)
-            st.latex(rf"h_1 = \sigma({scale:g}x_1 + {scale:g}x_2 - {0.5 * scale:g}),\quad "
-                     rf"h_2 = \sigma({scale:g}x_1 + {scale:g}x_2 - {1.5 * scale:g})")
+            st.latex(rf"h_1 = \sigma({scale:g}x_1 + {scale:g}x_2 - {0.5 * scale:g})")
+            st.latex(rf"h_2 = \sigma({scale:g}x_1 + {scale:g}x_2 - {1.5 * scale:g})")
             st.latex(rf"\hat y = \sigma({scale:g}h_1 - {scale:g}h_2 - {0.5 * scale:g})")
             st.caption("What to try: slide s down to 1 and notice the outputs drift to about 0.43: the ranking "
                        "is still right but no output crosses 0.5. Slide it up to 20 and they become 0 and 1.")
@@ -88,8 +88,11 @@ if tab_hidden.open:
                                (ax_h, trace["h"], "hidden space (h₁, h₂): one line works")):
             for c in (0, 1):
                 ax.scatter(pts[y == c, 0], pts[y == c, 1], s=90, c=CLASS_COLORS[c], edgecolors="k", label=f"XOR = {c}")
+            labels_at = {}          # points that land on the same spot share one label
             for (px, py), (a, b) in zip(pts, X.astype(int)):
-                ax.annotate(f"({a},{b})", (px, py), textcoords="offset points", xytext=(8, -12), fontsize=9)
+                labels_at.setdefault((round(float(px), 3), round(float(py), 3)), []).append(f"({a},{b})")
+            for (px, py), names in labels_at.items():
+                ax.annotate(" = ".join(names), (px, py), textcoords="offset points", xytext=(8, -12), fontsize=9)
             ax.set_xlim(-0.2, 1.3)
             ax.set_ylim(-0.2, 1.3)
             ax.set_title(title, fontsize=10)
@@ -123,7 +126,7 @@ if tab_diagram.open:
         labels = {"x1": "x₁", "x2": "x₂", "h1": f"h₁ (OR)\nb = {b1[0]:g}", "h2": f"h₂ (AND)\nb = {b1[1]:g}",
                   "y": f"ŷ (XOR)\nb = {b2:g}"}
         for k, (px, py) in pos.items():
-            ax.scatter([px], [py], s=1800, c="white", edgecolors="k", zorder=3)
+            ax.scatter([px], [py], s=3000, c="white", edgecolors="k", zorder=3)
             ax.text(px, py, labels[k], ha="center", va="center", fontsize=9, zorder=4)
         ax.set_xlim(-0.3, 2.3)
         ax.set_ylim(0, 1)

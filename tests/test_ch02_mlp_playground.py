@@ -36,7 +36,7 @@ def test_defaults_show_the_real_xor_outputs(at):
     assert table["ŷ"].tolist() == [0.0072, 0.9924, 0.9924, 0.0072]
     assert table["h₁ (OR)"].tolist() == [0.0067, 0.9933, 0.9933, 1.0]
     assert table["h₂ (AND)"].tolist() == [0.0, 0.0067, 0.0067, 0.9933]
-    assert r"\sigma(10x_1 + 10x_2 - 15)" in at.latex[0].value
+    assert r"h_2 = \sigma(10x_1 + 10x_2 - 15)" in at.latex[1].value
     open_tab(at, "Hidden space")
     assert r"10\,h_1 -10\,h_2 -5 = 0" in at.latex[0].value
     open_tab(at, "Network diagram")
