@@ -200,3 +200,31 @@ def test_docstring_examples_run():
     module = bp
     result = doctest.testmod(module)
     assert result.failed == 0
+
+
+def test_float32_network_trains_like_float64():
+    X, y = xor()
+    net = bp.BackpropNet((2, 4, 1), "tanh", "xavier", np.random.default_rng(0), dtype=np.float32)
+    r = bp.train(net, X.astype(np.float32), y, lr=0.5, epochs=2000, rng=np.random.default_rng(0))
+    assert net.dense[0].params["W"].dtype == np.float32 and net.trace(X.astype(np.float32), y).layers[0].dW.dtype == np.float32
+    assert r.final_accuracy == 1.0 and r.epochs_to_converge == 208
+    _, r64 = bp.train_xor()
+    assert r.final_loss == pytest.approx(r64.final_loss, rel=1e-3)
+
+
+def test_trace_matches_torch_autograd():
+    torch = pytest.importorskip("torch")
+    X, y = xor()
+    net = bp.BackpropNet((2, 4, 3, 1), "tanh", "he", np.random.default_rng(2))
+    tr = net.trace(X, y)
+    params = [{k: torch.tensor(v, requires_grad=True) for k, v in p.items()} for p in net.get_params()]
+    a = torch.tensor(X)
+    for l, p in enumerate(params):
+        z = a @ p["W"] + p["b"]
+        a = torch.tanh(z) if l < len(params) - 1 else z
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(a[:, 0], torch.tensor(y, dtype=torch.float64))
+    loss.backward()
+    assert loss.item() == pytest.approx(tr.loss, rel=1e-12)
+    for p, t in zip(params, tr.layers):
+        assert np.allclose(p["W"].grad.numpy(), t.dW, rtol=1e-10, atol=1e-14)
+        assert np.allclose(p["b"].grad.numpy(), t.db, rtol=1e-10, atol=1e-14)
