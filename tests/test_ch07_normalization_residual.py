@@ -117,16 +117,42 @@ def test_gradient_norms_match_the_model_gradients(batch):
 
 # ---------------------------------------------------------------------------------- trained on MNIST
 
+def _readme_table(name):
+    from common.chapters import ROOT
+    text = (ROOT / "07-normalization-residual" / "README.md").read_text()
+    lines = text.split(f"<!-- table: {name} -->", 1)[1].strip().splitlines()
+    block = []
+    for line in lines:
+        if not line.startswith("|"):
+            break
+        block.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return [dict(zip(block[0], r)) for r in block[2:]]
+
+
 def test_depth_experiment_degradation_fixed_by_residuals(real_mnist):
     d = real_mnist
     rows = nr.depth_experiment(d.x_train[:3000], d.y_train[:3000], d.x_test[:1000], d.y_test[:1000],
-                               depths=(5, 30), variants=("plain", "residual"), epochs=2, seed=0)
+                               depths=(5, 30), epochs=2, seed=0)
     r = {(row["variant"], row["depth"]): row for row in rows}
     # Measured (seed 0): plain 5 → 0.47, plain 30 → 1.40 training loss; residual 5 → 0.32, 30 → 0.26.
     assert r["plain", 30]["train loss"] > 2 * r["plain", 5]["train loss"]          # deeper trains worse
     assert r["residual", 30]["train loss"] < r["plain", 30]["train loss"] / 3       # skips fix it
     assert r["residual", 30]["train loss"] < r["residual", 5]["train loss"] * 1.2
     assert r["residual", 30]["val acc"] > 0.8 > r["plain", 30]["val acc"]
+    assert r["batchnorm", 30]["val acc"] < 0.2                                     # BN alone, deep: stuck
+    # The README's table is this run (float32 sums may differ in the last digits with BLAS threading).
+    quoted = _readme_table("depth-experiment")
+    assert [(q["variant"], int(q["depth"])) for q in quoted] == [(row["variant"], row["depth"]) for row in rows]
+    for q in quoted:
+        row = r[q["variant"], int(q["depth"])]
+        # The two depth-30 nets that barely train sit near ties between classes, so float32 rounding
+        # (one BLAS thread or two) moves their accuracy by several points: measured 42.0% vs 48.6% train
+        # accuracy for plain. The README says so; everywhere else the runs agree to 0.2 points.
+        stuck = int(q["depth"]) == 30 and q["variant"] in ("plain", "batchnorm")
+        tol = 0.08 if stuck else 0.015
+        assert row["train loss"] == pytest.approx(float(q["train loss"]), rel=0.03), q
+        assert row["train acc"] == pytest.approx(float(q["train accuracy"].rstrip("%")) / 100, abs=tol), q
+        assert row["val acc"] == pytest.approx(float(q["test accuracy"].rstrip("%")) / 100, abs=tol), q
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +177,12 @@ def test_batchnorm_eval_vs_training_mode_and_the_batch_of_one(bn_model):
     one = rows["train", "1"]
     assert one["distinct predictions"] == 1                     # every input erased to β: one answer for all
     assert one["accuracy"] < 0.2
+    quoted = _readme_table("bn-modes")
+    assert len(quoted) == 4
+    for q, (key, row) in zip(quoted, rows.items()):
+        assert q["batch size"] == key[1]
+        assert row["accuracy"] == pytest.approx(float(q["accuracy"].rstrip("%")) / 100, abs=0.01), q
+        assert row["distinct predictions"] == int(q["distinct predictions"])
 
 
 def test_running_averages_track_the_batch_statistics(bn_model):
