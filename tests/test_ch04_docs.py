@@ -76,7 +76,10 @@ def test_readme_default_race_table_is_a_real_run(real_mnist):
     for name, lr, train_acc, test_acc in rows:
         h = results[name].history
         assert float(lr) == optm.DEFAULT_LR[name]
-        assert train_acc == f"{100 * h.train_acc[-1]:.2f}" and test_acc == f"{100 * h.val_acc[-1]:.2f}"
+        # float32 training differs in the last bits across BLAS thread counts: allow 0.1 points
+        # (5 of the 5,000 training images, 10 of the 10,000 test images)
+        assert float(train_acc) == pytest.approx(100 * h.train_acc[-1], abs=0.1)
+        assert float(test_acc) == pytest.approx(100 * h.val_acc[-1], abs=0.1)
 
 
 def test_readme_updates_per_epoch():
