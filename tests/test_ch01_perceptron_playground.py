@@ -109,3 +109,16 @@ def test_gates_table(at):
     table = at.dataframe[0].value
     assert table["converged"].tolist() == ["yes", "yes", "yes", "yes", "no"]
     assert table["updates"].tolist() == [10, 4, 11, 5, 197]
+
+
+def test_every_tab_on_a_random_non_separable_set(at):
+    at.selectbox(key="dataset").set_value("random non-separable").run()
+    model = at.session_state.model
+    assert metrics(at)["Converged"] == "no" and len(model.updates) > 50
+    open_tab(at, "Replay the updates")
+    assert at.slider(key="replay_k").max == len(model.updates)
+    assert len(at.dataframe[0].value) == min(200, len(model.updates))
+    open_tab(at, "Errors per epoch")
+    assert at.dataframe[0].value["errors"].tolist() == model.errors_per_epoch
+    open_tab(at, "All gates: who converges?")
+    assert len(at.dataframe[0].value) == 5
