@@ -121,7 +121,7 @@ def noise_table(n, size_labels, _X, _y):
     return rows, sigma2, float(g @ g)
 
 
-for key in ("race", "sweep"):
+for key in ("ch04_race", "ch04_sweep"):
     mark_interrupted(key)
     st.session_state.setdefault(key, None)
 
@@ -143,7 +143,7 @@ if tab_race.open:
             rng = np.random.default_rng(int(seed))
             idx = rng.permutation(len(data.x_train))[:min(train_size, len(data.x_train))]
             batch_size = BATCH_OPTIONS[batch_label]
-            st.session_state.race = run = {"results": {}, "status": "running", "batch": batch_label,
+            st.session_state.ch04_race = run = {"results": {}, "status": "running", "batch": batch_label,
                                            "train_size": len(idx)}
             bar = st.progress(0.0, text="starting…")
             optm.race(names, data.x_train[idx], data.y_train[idx], data.x_test, data.y_test, lrs=lrs,
@@ -151,7 +151,7 @@ if tab_race.open:
                       callbacks_for=progress_callbacks(bar, run["results"], names, lrs, batch_size))
             run["status"] = "done"
             bar.progress(1.0, text="done")
-        run = st.session_state.race
+        run = st.session_state.ch04_race
         if run is None:
             st.info("No race yet: press **Run race** (the default run takes a few seconds).")
         else:
@@ -308,7 +308,7 @@ if tab_batch.open:
             go = c_run.button("Train with each batch size", type="primary", key="sweep_run")
             c_stop.button("Stop", key="sweep_stop")
             if go:
-                st.session_state.sweep = run = {"results": {}, "status": "running"}
+                st.session_state.ch04_sweep = run = {"results": {}, "status": "running"}
                 labels = [optm.batch_label(BATCH_OPTIONS[s]) for s in sizes]
                 bar = st.progress(0.0, text="starting…")
                 optm.batch_size_sweep([BATCH_OPTIONS[s] for s in sizes], Xs, ys, data.x_test, data.y_test,
@@ -317,7 +317,7 @@ if tab_batch.open:
                                                                        {lab: sweep_lr for lab in labels}, None))
                 run["status"] = "done"
                 bar.progress(1.0, text="done")
-            sweep = st.session_state.sweep
+            sweep = st.session_state.ch04_sweep
             if sweep is not None:
                 res = {k: r for k, r in sweep["results"].items() if r.history.epochs}
                 if sweep["status"] == "stopped":

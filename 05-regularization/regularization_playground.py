@@ -133,7 +133,7 @@ def gap_figure(run):
     return fig
 
 
-for key in ("runs", "compare"):
+for key in ("ch05_runs", "ch05_compare"):
     st.session_state.setdefault(key, [])
     mark_interrupted(key)
 
@@ -150,11 +150,11 @@ if tab_over.open:
         go = c1.button("Train", type="primary", key="train")
         c2.button("Stop", key="stop", help="Stops after the current mini-batch; finished epochs are kept.")
         if c3.button("Clear runs", key="clear"):
-            st.session_state.runs = []
+            st.session_state.ch05_runs = []
         if go:
             bar = st.progress(0.0, text="starting…")
-            train([config], bar, st.session_state.runs)
-        runs = [r for r in st.session_state.runs if r.history.epochs]
+            train([config], bar, st.session_state.ch05_runs)
+        runs = [r for r in st.session_state.ch05_runs if r.history.epochs]
         for r in runs:
             finish_partial(r)
         if not runs:
@@ -196,10 +196,10 @@ if tab_weights.open:
         go = c1.button("Compare regularizers", type="primary", key="compare_run")
         c2.button("Stop", key="compare_stop")
         if go:
-            st.session_state.compare = []
+            st.session_state.ch05_compare = []
             bar = st.progress(0.0, text="starting…")
-            train(configs, bar, st.session_state.compare)
-        cmp_runs = [r for r in st.session_state.compare if r.history.epochs]
+            train(configs, bar, st.session_state.ch05_compare)
+        cmp_runs = [r for r in st.session_state.ch05_compare if r.history.epochs]
         for r in cmp_runs:
             finish_partial(r)
         if not cmp_runs:

@@ -58,7 +58,7 @@ def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     at.checkbox(key="pred_mistakes").check().run()
     assert not at.exception
     # a rerun that interrupts a run (Stop, or any widget) keeps what finished and says so
-    at.session_state["race"]["status"] = "running"
+    at.session_state["ch04_race"]["status"] = "running"
     at.run()
     assert any("Stopped" in w.value for w in at.warning)
     assert list(at.dataframe[0].value["epochs"]) == [2, 2]
@@ -72,7 +72,7 @@ def test_race_batch_size_ends(at, batch, epochs, updates):
     at.select_slider(key="race_batch").set_value(batch)
     at.button(key="race_run").click().run()
     assert not at.exception
-    run = at.session_state["race"]
+    run = at.session_state["ch04_race"]
     h = run["results"]["Nesterov"].history
     assert run["status"] == "done" and h.epochs == epochs
     assert len(h.batch_loss) == epochs * (1 if batch == "full batch" else 500)
@@ -125,7 +125,7 @@ def test_gradient_noise_table_matches_the_exact_law_and_the_sweep_runs(at):
     assert not at.exception
     sweep = at.dataframe[1].value
     assert list(sweep["batch size"]) == ["batch 1", "batch 64", "full batch"]
-    res = at.session_state["sweep"]["results"]
+    res = at.session_state["ch04_sweep"]["results"]
     assert [len(r.history.batch_loss) for r in res.values()] == [250, 4, 1]
 
 

@@ -66,13 +66,13 @@ def test_overfitting_run_shows_real_values_and_the_recipe(at):
     table = at.dataframe[0].value
     assert list(table["configuration"]) == ["no regularization",
                                             "dropout 0.8, weight decay 0.3, augmentation, early stopping"]
-    run = at.session_state["runs"][-1]
+    run = at.session_state["ch05_runs"][-1]
     assert run.best_epoch is not None and run.history.epochs <= 8
     assert metrics(at)["Best epoch"] == str(run.best_epoch + 1)
     assert table["test acc %"][1] == round(100 * run.final_test_acc, 2)
 
     # a rerun that interrupts a run keeps what finished and says so
-    at.session_state["runs"][-1].status = "running"
+    at.session_state["ch05_runs"][-1].status = "running"
     at.run()
     assert any("Stopped after" in w.value for w in at.warning)
     at.button(key="clear").click().run()
@@ -91,7 +91,7 @@ def test_weights_tab_compares_four_real_runs(at):
     table = at.dataframe[0].value
     assert list(table["configuration"]) == ["no regularization", "L2 λ=0.01", "dropout 0.5",
                                             "dropout 0.5, L2 λ=0.01"]
-    runs = at.session_state["compare"]
+    runs = at.session_state["ch05_compare"]
     assert list(table["‖W₁‖"]) == [round(float(np.linalg.norm(r.first_layer_weights())), 2) for r in runs]
     assert table["‖W₁‖"][1] < 0.8 * table["‖W₁‖"][0]   # L2 shrinks the first layer
     # same initial weights: the first epoch's norm differs only by what one epoch of training did
