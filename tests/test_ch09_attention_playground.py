@@ -70,7 +70,7 @@ def test_bottleneck_tab(page):
     model, rng = _reference("none"), np.random.default_rng(11)
     expect = [attention.encoder_influence(model, rng.integers(0, 12, (8, L))) for L in (6, 12, 18)]
     assert infl_table["influence of the first word ÷ the last"].tolist() == [f"{v[0] / v[-1]:.3f}" for v in expect]
-    at.multiselect(key="infl_lengths").set_value([24]).run()
+    at.multiselect(key="infl_lengths").set_value([24])
     at.selectbox(key="infl_model").set_value("luong").run()
     assert not at.exception and at.dataframe[1].value["source length"].tolist() == [24]
 
@@ -83,7 +83,7 @@ def test_scaled_dot_product_tab(page):
     model.forward(X)
     np.testing.assert_allclose(table["weight"], np.round(model.attn.weights[0, 0, 7], 4))
     assert any("largest difference" in c.value and "e-0" in c.value for c in at.caption)
-    at.slider(key="sdpa_query").set_value(0).run()
+    at.slider(key="sdpa_query").set_value(0)
     at.selectbox(key="sdpa_head").set_value(1).run()
     table = at.dataframe[0].value
     assert table["allowed (causal)"].tolist() == [True] + [False] * 7
@@ -114,10 +114,10 @@ def test_self_attention_and_multihead_tabs(page):
     X, _, _ = attention.head_task(1, np.random.default_rng(0))
     model.forward(X)
     np.testing.assert_allclose(at.dataframe[0].value["weight"], np.round(model.attn.weights[0].mean(0)[7], 4))
-    at.checkbox(key="self_causal").uncheck().run()
-    assert any("Illustrative" in w.value for w in at.warning)
-    at.selectbox(key="self_head").set_value(0).run()
+    at.checkbox(key="self_causal").uncheck()
+    at.selectbox(key="self_head").set_value(0)
     at.slider(key="self_word").set_value(0).run()
+    assert any("Illustrative" in w.value for w in at.warning)
     model.forward(X, causal=False)
     np.testing.assert_allclose(at.dataframe[0].value["weight"], np.round(model.attn.weights[0, 0, 0], 4))
     at = open_tab(at, "Multi-head")
