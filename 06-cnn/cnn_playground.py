@@ -6,6 +6,7 @@
 import numpy as np
 import pandas as pd
 import streamlit as st
+from matplotlib import colormaps
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
@@ -63,14 +64,33 @@ class KeepHistory(Callback):
                                             "params": self.model.num_params(), "settings": self.settings}
 
 
+def colorize(a, cmap="viridis", size=84, symmetric=False):
+    """An array as an RGB image (uint8) through a colormap, scaled up by pixel repetition to about
+    ``size`` pixels: cheap to show with st.image (a matplotlib figure per map costs ~0.1 s each)."""
+    a = np.asarray(a, dtype=np.float64)
+    if symmetric:
+        m = max(float(np.abs(a).max()), 1e-12)
+        lo, hi = -m, m
+    else:
+        lo, hi = float(a.min()), float(a.max())
+    norm = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+    rgb = (colormaps[cmap](norm)[..., :3] * 255).astype(np.uint8)
+    rep = max(1, size // max(a.shape))
+    return np.repeat(np.repeat(rgb, rep, axis=0), rep, axis=1)
+
+
+def show_maps(maps, captions, cmap="viridis", size=84, symmetric=False):
+    st.image([colorize(m, cmap, size, symmetric) for m in maps], caption=captions)
+
+
 def train_cnn_for_explorer():
     rng = np.random.default_rng(0)
     model = cnn.small_cnn(rng)
     bar = st.progress(0.0, text="training a CNN on 5,000 digits…")
-    cnn.train(model, data.x_train[:5000], data.y_train[:5000], epochs=2, rng=rng,
+    cnn.train(model, data.x_train[:5000], data.y_train[:5000], epochs=1, rng=rng,
               callbacks=[ProgressCallback(playground.progress_reporter(bar), min_interval=0.2)])
     bar.empty()
-    st.session_state.explorer = (model, "a CNN (8, 16 filters) trained for 2 epochs on 5,000 digits")
+    st.session_state.explorer = (model, "a CNN (8, 16 filters) trained for 1 epoch on 5,000 digits")
 
 
 if train_clicked:
@@ -100,7 +120,7 @@ def explorer_model(button_key):
     """The trained CNN the explorer tabs use, or a button to train one (≈ 3 s)."""
     if st.session_state.explorer is None:
         st.info("These views look inside a **trained** CNN. Train both models in the sidebar, or train a CNN "
-                "here (2 epochs on 5,000 digits, a few seconds).")
+                "here (1 epoch on 5,000 digits, a few seconds).")
         if st.button("Train a CNN now", key=button_key):
             train_cnn_for_explorer()
     if st.session_state.explorer is None:
@@ -202,18 +222,17 @@ if tab_explore.open:
                 ax.set_xlabel("digit")
                 st.pyplot(fig)
             with right:
-                st.markdown("**Learned conv1 filters** (3×3, first layer)")
+                st.markdown("**Learned conv1 filters** (3×3, first layer; red positive, blue negative)")
                 W = model.layers[0].params["W"][:, 0]
-                st.pyplot(image_grid(W, titles=[f"filter {i}" for i in range(len(W))], ncols=min(8, len(W)),
-                                     cmap="RdBu_r", size=1.1))
+                show_maps(W, [f"filter {i}" for i in range(len(W))], cmap="RdBu_r", size=60, symmetric=True)
             stage_names = [f"{i + 1}. {name}" for i, (name, _) in enumerate(outs[:-1])]
             stage = st.selectbox("Stage to show", stage_names, index=0, key="explore_stage",
                                  help="Every layer's real output for this digit, in order.")
             s = stage_names.index(stage)
             fmap = outs[s][1][0]
             if fmap.ndim == 3:
-                st.pyplot(image_grid(fmap, titles=[f"map {i}" for i in range(len(fmap))], ncols=8, cmap="viridis",
-                                     size=1.3))
+                show_maps(fmap, [f"map {i}" for i in range(len(fmap))], size=112)
+                st.caption("Each map scaled to its own range (yellow = its largest value).")
             else:
                 st.pyplot(heatmap(fmap[None], title=f"{stage}: {fmap.size} values", annotate=fmap.size <= 10))
             st.markdown("**Dimensions at every stage** (computed by running the model)")
@@ -263,13 +282,10 @@ if tab_conv.open:
                         colorbar=False)
                 st.pyplot(fig)
             else:
-                fig, axes = new_figure(3, 3, size=(2.6, 2.4))
-                for c, ch in enumerate("RGB"):
-                    heatmap(step.window[c], ax=axes[c, 0], title=f"{ch} window", cmap="gray", colorbar=False)
-                    heatmap(kernel[c], ax=axes[c, 1], title=f"{ch} filter slice", cmap="RdBu_r", colorbar=False)
-                    heatmap(step.products[c], ax=axes[c, 2], title=f"{ch} products, sum {step.channel_sums[c]:.2f}",
-                            cmap="RdBu_r", colorbar=False)
-                st.pyplot(fig)
+                for c, ch in enumerate(("red", "green", "blue")):
+                    st.markdown(f"**{ch} channel**: window × filter slice = products, sum {step.channel_sums[c]:.3f}")
+                    for slot, arr in zip(st.columns(3), (step.window[c], kernel[c], step.products[c])):
+                        slot.dataframe(pd.DataFrame(np.round(arr, 3)), hide_index=True)
                 st.markdown("Output = " + " + ".join(f"{s:.3f}" for s in step.channel_sums) + f" = **{step.value:.3f}**")
             fig, axes = new_figure(1, 1 + len(names), size=(3.0, 3.0))
             axes = np.atleast_1d(axes)
@@ -378,18 +394,9 @@ if tab_pool.open:
             c2.metric("Change after pooling (this digit)", f"{one['after pooling']:.0%}")
             c3.metric("After / before (200 test digits)",
                       f"{many['after pooling'] / max(many['before pooling'], 1e-12):.2f}")
-            fig, axes = new_figure(1, 4, size=(2.8, 2.8))
-            axes[0].imshow(fmap, cmap="viridis")
-            axes[0].set_title("conv map, original")
-            axes[1].imshow(a1, cmap="viridis")
-            axes[1].set_title("conv map, shifted")
-            axes[2].imshow(max_pool2d_forward(fmap[None, None], 2)[0, 0], cmap="viridis")
-            axes[2].set_title("pooled, original")
-            axes[3].imshow(max_pool2d_forward(a1[None, None].astype(np.float64), 2)[0, 0], cmap="viridis")
-            axes[3].set_title("pooled, shifted")
-            for ax in axes:
-                ax.axis("off")
-            st.pyplot(fig)
+            show_maps([fmap, a1, max_pool2d_forward(fmap[None, None], 2)[0, 0],
+                       max_pool2d_forward(a1[None, None].astype(np.float64), 2)[0, 0]],
+                      ["conv map, original", "conv map, shifted", "pooled, original", "pooled, shifted"], size=140)
             st.caption("Change = ‖f(shifted) − f(original)‖ / ‖f(original)‖ over all 8 conv1 maps, compared "
                        "position by position. Prediction on the shifted digit: "
                        f"{int(model.predict(shifted.astype(np.float32)).argmax())}.")
