@@ -42,28 +42,29 @@ def load(name: str, draw: int):
     return non_separable(40, rng, flip=0.1)
 
 
+# Widget keys and session-state names carry a "ch01_" prefix: the hub runs every page in one session.
 # --- sidebar -------------------------------------------------------------------------------------------
-if "draw" not in st.session_state:
-    st.session_state.draw = 0
+if "ch01_draw" not in st.session_state:
+    st.session_state.ch01_draw = 0
 
 with st.sidebar:
     st.header("Controls")
-    dataset = st.selectbox("Data set", DATASETS, index=0, key="dataset",
+    dataset = st.selectbox("Data set", DATASETS, index=0, key="ch01_dataset",
                            help="Logic gates have four points. The random sets have 40: one separable by a "
                                 "line, one with 10% of its labels flipped so that no line separates it.")
-    if st.button("New random draw", key="redraw", help="Draw new points for the random data sets."):
-        st.session_state.draw += 1
-    lr = st.select_slider("Learning rate η", options=[0.01, 0.1, 0.5, 1.0, 2.0], value=1.0, key="lr",
+    if st.button("New random draw", key="ch01_redraw", help="Draw new points for the random data sets."):
+        st.session_state.ch01_draw += 1
+    lr = st.select_slider("Learning rate η", options=[0.01, 0.1, 0.5, 1.0, 2.0], value=1.0, key="ch01_lr",
                           help="How far each mistake moves the weights. From zero weights η only rescales them, "
                                "so the line (and every mistake) stays the same; watch the numbers in the "
                                "equation change instead.")
-    max_epochs = st.slider("Max epochs", 1, 200, 50, key="max_epochs",
+    max_epochs = st.slider("Max epochs", 1, 200, 50, key="ch01_max_epochs",
                            help="Passes over the data. Training stops early after an epoch without mistakes.")
-    st.caption(f"Random draw #{st.session_state.draw}")
+    st.caption(f"Random draw #{st.session_state.ch01_draw}")
 
-X, y = load(dataset, st.session_state.draw)
+X, y = load(dataset, st.session_state.ch01_draw)
 model = pc.Perceptron(n_features=2, lr=lr, max_epochs=max_epochs).fit(X, y)
-st.session_state.model = model           # for a notebook-like look from the terminal, and for the tests
+st.session_state.ch01_model = model      # the trained model, kept for the tests and for a look from a debugger
 
 lo, hi = X.min() - 0.5, X.max() + 0.5
 
@@ -86,7 +87,7 @@ def plot_state(w, b, title, highlight=None):
 
 
 tab_train, tab_replay, tab_errors, tab_gates = st.tabs(
-    ["Result", "Replay the updates", "Errors per epoch", "All gates: who converges?"], key="tab", on_change="rerun")
+    ["Result", "Replay the updates", "Errors per epoch", "All gates: who converges?"], key="ch01_tab", on_change="rerun")
 # Only the open tab runs (on_change="rerun"), so a page with many figures stays quick.
 
 if tab_train.open:
@@ -128,7 +129,7 @@ if tab_replay.open:
             st.info("No mistakes, no updates: the initial weights already classify everything.")
         else:
             k = st.slider("Update number (0 = before training)", 0, n_updates, n_updates if n_updates < 3 else 1,
-                          key="replay_k", help="Step through training: each update follows one mistake.")
+                          key="ch01_replay_k", help="Step through training: each update follows one mistake.")
             w_k, b_k = model.weight_history[k], model.bias_history[k]
             if k == 0:
                 st.markdown("**Before training**: all weights are 0, so every point scores 0 and is predicted 0.")

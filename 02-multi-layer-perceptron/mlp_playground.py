@@ -30,17 +30,18 @@ def show(fig) -> None:
     st.image(buf)
 ACT_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]
 
+# Widget keys and session-state names carry a "ch02_" prefix: the hub runs every page in one session.
 with st.sidebar:
     st.header("Controls")
-    scale = st.slider("Weight scale s", 0.5, 20.0, mlp.DEFAULT_SCALE, 0.5, key="scale",
+    scale = st.slider("Weight scale s", 0.5, 20.0, mlp.DEFAULT_SCALE, 0.5, key="ch02_scale",
                       help="Every weight and bias is the hand-set pattern times s. Large s: each sigmoid is "
                            "nearly a step and the outputs approach 0 and 1. Small s: the boundary blurs and "
                            "the outputs drift towards 0.5.")
     st.markdown("**Linear model** (for the comparison tab)")
-    lin_seed = st.number_input("Seed of its initial weights", 0, 10_000, 0, key="lin_seed",
+    lin_seed = st.number_input("Seed of its initial weights", 0, 10_000, 0, key="ch02_lin_seed",
                                help="Any start ends in the same place: the loss of a line on XOR has one minimum.")
-    lin_epochs = st.select_slider("Its training epochs", [10, 100, 500, 2000], value=2000, key="lin_epochs")
-    acts = st.multiselect("Activations to explore", ACT_NAMES, default=["sigmoid", "tanh", "relu"], key="acts",
+    lin_epochs = st.select_slider("Its training epochs", [10, 100, 500, 2000], value=2000, key="ch02_lin_epochs")
+    acts = st.multiselect("Activations to explore", ACT_NAMES, default=["sigmoid", "tanh", "relu"], key="ch02_acts",
                           help="Plotted with their derivatives in the activation explorer tab.")
 
 net = mlp.xor_network(scale)
@@ -51,13 +52,14 @@ W2, b2 = net[2].params["W"][:, 0], float(net[2].params["b"][0])
 
 # The linear model is trained once per setting and kept in session_state.
 lin_key = (int(lin_seed), int(lin_epochs))
-if st.session_state.get("linear_key") != lin_key:
+if st.session_state.get("ch02_linear_key") != lin_key:
     model, hist = mlp.train_linear_model(X, y, np.random.default_rng(int(lin_seed)), epochs=int(lin_epochs))
-    st.session_state.linear_key, st.session_state.linear_model, st.session_state.linear_history = lin_key, model, hist
-lin_model, lin_hist = st.session_state.linear_model, st.session_state.linear_history
+    st.session_state.ch02_linear_key = lin_key
+    st.session_state.ch02_linear_model, st.session_state.ch02_linear_history = model, hist
+lin_model, lin_hist = st.session_state.ch02_linear_model, st.session_state.ch02_linear_history
 
 tab_sol, tab_hidden, tab_diagram, tab_line, tab_act = st.tabs(
-    ["XOR solution", "Hidden space", "Network diagram", "A line vs the MLP", "Activation explorer"], key="tab", on_change="rerun")
+    ["XOR solution", "Hidden space", "Network diagram", "A line vs the MLP", "Activation explorer"], key="ch02_tab", on_change="rerun")
 # Only the open tab runs (on_change="rerun"), so a page with many figures stays quick.
 
 if tab_sol.open:

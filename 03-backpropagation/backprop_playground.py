@@ -33,32 +33,33 @@ D = bp.DEFAULTS
 LRS = [0.01, 0.05, 0.1, 0.3, 0.5, 1.0, 2.0, 5.0]
 EPOCHS = [100, 500, 1000, 2000, 5000]
 
+# Widget keys and session-state names carry a "ch03_" prefix: the hub runs every page in one session.
 with st.sidebar:
     st.header("Training controls")
-    lr = st.select_slider("Learning rate η", LRS, value=D["lr"], key="lr",
+    lr = st.select_slider("Learning rate η", LRS, value=D["lr"], key="ch03_lr",
                           help="Step size of gradient descent. Too small crawls; too large can overshoot.")
-    epochs = st.select_slider("Epochs (full-batch steps)", EPOCHS, value=D["epochs"], key="epochs")
+    epochs = st.select_slider("Epochs (full-batch steps)", EPOCHS, value=D["epochs"], key="ch03_epochs")
     arch = st.selectbox("Architecture", list(bp.ARCHITECTURES), index=list(bp.ARCHITECTURES).index(D["architecture"]),
-                        key="arch", help="Hidden units: 2 is the minimum for XOR, and the most fragile.")
+                        key="ch03_arch", help="Hidden units: 2 is the minimum for XOR, and the most fragile.")
     activation = st.selectbox("Hidden activation", bp.HIDDEN_ACTIVATIONS,
-                              index=bp.HIDDEN_ACTIVATIONS.index(D["activation"]), key="activation")
-    init = st.selectbox("Initialisation", list(bp.INITS), index=list(bp.INITS).index(D["init"]), key="init",
+                              index=bp.HIDDEN_ACTIVATIONS.index(D["activation"]), key="ch03_activation")
+    init = st.selectbox("Initialisation", list(bp.INITS), index=list(bp.INITS).index(D["init"]), key="ch03_init",
                         help="zeros and constant start every hidden unit identical; small normal starts "
                              "them nearly identical and tiny.")
-    seed = int(st.number_input("Seed", 0, 10_000, D["seed"], key="seed",
+    seed = int(st.number_input("Seed", 0, 10_000, D["seed"], key="ch03_seed",
                                help="Draws the initial weights. Change it to meet a seed that gets stuck."))
     st.caption("Defaults: 2-4-1, tanh, Xavier, η = 0.5, 2000 epochs, seed 0 (they reach 100% on XOR).")
 
 config = (arch, activation, init, float(lr), int(epochs), seed)
-if st.session_state.get("config") != config:
+if st.session_state.get("ch03_config") != config:
     bar = st.progress(0.0, text="training…")
     net, result = bp.train_xor(arch, activation, init, lr, epochs, seed, snapshot_every=max(1, epochs // 50),
                                callbacks=[ProgressCallback(playground.progress_reporter(bar), min_interval=0.2)])
     bar.empty()
-    st.session_state.config, st.session_state.net, st.session_state.result = config, net, result
-net, result = st.session_state.net, st.session_state.result
+    st.session_state.ch03_config, st.session_state.ch03_net, st.session_state.ch03_result = config, net, result
+net, result = st.session_state.ch03_net, st.session_state.ch03_result
 
-tab_train, tab_flow, tab_vanish = st.tabs(["Training", "Gradient flow", "Vanishing gradients"], key="tab",
+tab_train, tab_flow, tab_vanish = st.tabs(["Training", "Gradient flow", "Vanishing gradients"], key="ch03_tab",
                                           on_change="rerun")
 # Only the open tab runs (on_change="rerun"), so the page stays quick.
 
@@ -85,7 +86,7 @@ if tab_train.open:
                                       title="training loss (log scale)"))
         with right:
             snaps = sorted(result.snapshots)
-            at_epoch = st.select_slider("Decision boundary after epoch", snaps, value=snaps[-1], key="snap",
+            at_epoch = st.select_slider("Decision boundary after epoch", snaps, value=snaps[-1], key="ch03_snap",
                                         help="Replay training: the boundary at saved points in time.")
             snap_net = net.copy().set_params(result.snapshots[at_epoch])
             show(decision_regions(snap_net.predict_proba, X, y, resolution=100, padding=0.5,
@@ -103,15 +104,15 @@ if tab_train.open:
         st.markdown("Trains one network per seed for **every** architecture, with the activation, initialisation, "
                     "learning rate and epochs above (all seeds at once, batched). Results appear per architecture "
                     "as each finishes.")
-        n_seeds = st.slider("Seeds (0 … n-1)", 10, 100, 50, 10, key="n_seeds")
+        n_seeds = st.slider("Seeds (0 … n-1)", 10, 100, 50, 10, key="ch03_n_seeds")
         sweep_cfg = (activation, init, float(lr), int(epochs), n_seeds)
-        if st.button("Run seed sweep", key="sweep"):
-            st.session_state.sweep_results = {"config": sweep_cfg, "rows": {}}
+        if st.button("Run seed sweep", key="ch03_sweep"):
+            st.session_state.ch03_sweep_results = {"config": sweep_cfg, "rows": {}}
             bar = st.progress(0.0, text="sweeping…")
             for i, a in enumerate(bp.ARCHITECTURES):
                 s = bp.sweep(range(n_seeds), architecture=a, activation=activation, init=init, lr=lr, epochs=epochs)
                 stuck = s.seeds[~s.converged]
-                st.session_state.sweep_results["rows"][a] = {
+                st.session_state.ch03_sweep_results["rows"][a] = {
                     "architecture": a, "converged": f"{int(s.converged.sum())}/{n_seeds}",
                     "fraction": s.fraction_converged,
                     "median epochs to converge": s.median_epochs(),
@@ -119,7 +120,7 @@ if tab_train.open:
                     "their accuracies": ", ".join(f"{a_:.0%}" for a_ in s.final_accuracy[~s.converged][:8]) or "-"}
                 bar.progress((i + 1) / len(bp.ARCHITECTURES), text=f"{a} done")
             bar.empty()
-        sw = st.session_state.get("sweep_results")
+        sw = st.session_state.get("ch03_sweep_results")
         if sw and sw["rows"]:
             if sw["config"] != sweep_cfg:
                 st.caption("(settings changed since this sweep: press the button to re-run)")
@@ -130,8 +131,8 @@ if tab_train.open:
 if tab_flow.open:
     with tab_flow:
         c1, c2 = st.columns(2)
-        case = c1.radio("XOR case", ["(0, 0)", "(0, 1)", "(1, 0)", "(1, 1)"], index=2, key="case", horizontal=True)
-        state = c2.radio("Network", ["after training", "at initialisation"], key="state", horizontal=True)
+        case = c1.radio("XOR case", ["(0, 0)", "(0, 1)", "(1, 0)", "(1, 1)"], index=2, key="ch03_case", horizontal=True)
+        state = c2.radio("Network", ["after training", "at initialisation"], key="ch03_state", horizontal=True)
         i = ["(0, 0)", "(0, 1)", "(1, 0)", "(1, 1)"].index(case)
         flow_net = net if state == "after training" else net.copy().set_params(result.snapshots[0])
         xi, yi = X[i:i + 1], y[i:i + 1]
@@ -195,10 +196,10 @@ if tab_vanish.open:
                     "size of ∂L/∂W at every layer. Backprop multiplies by W and f′(z) once per layer, so a factor "
                     "below 1 compounds.")
         c1, c2, c3 = st.columns(3)
-        depth = c1.slider("Hidden layers (depth)", 1, 20, 10, key="depth")
-        width = c2.select_slider("Width", [4, 8, 16, 32], value=8, key="width")
+        depth = c1.slider("Hidden layers (depth)", 1, 20, 10, key="ch03_depth")
+        width = c2.select_slider("Width", [4, 8, 16, 32], value=8, key="ch03_width")
         vg_init = c3.selectbox("Initialisation", ["matched (Xavier; He for ReLU)", "xavier", "he", "small normal"],
-                               key="vg_init")
+                               key="ch03_vg_init")
         init_arg = None if vg_init.startswith("matched") else vg_init
         norms = {a: bp.gradient_norms_at_init(depth, a, width=width, init=init_arg, seed=seed)
                  for a in ("sigmoid", "tanh", "relu")}

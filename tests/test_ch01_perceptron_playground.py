@@ -14,7 +14,7 @@ def metrics(at):
 
 
 def open_tab(at, label):
-    at.session_state["tab"] = label
+    at.session_state["ch01_tab"] = label
     at.run()
     assert not at.exception
     return at
@@ -42,19 +42,19 @@ def test_every_dataset(at):
     expected = {"AND": "100%", "OR": "100%", "NAND": "100%", "NOR": "100%", "XOR": "50%",
                 "random separable": "100%"}
     for name in ["AND", "OR", "NAND", "NOR", "XOR", "random separable", "random non-separable"]:
-        at.selectbox(key="dataset").set_value(name).run()
+        at.selectbox(key="ch01_dataset").set_value(name).run()
         assert not at.exception, name
         m = metrics(at)
         if name in expected:
             assert m["Accuracy"] == expected[name], name
-        model = at.session_state.model
+        model = at.session_state.ch01_model
         assert m["Updates (mistakes)"] == str(len(model.updates))
         if name == "random non-separable":
             assert m["Converged"] == "no" and "not linearly separable" in at.warning[0].value
 
 
 def test_xor_note_is_backed_by_the_run(at):
-    at.selectbox(key="dataset").set_value("XOR").run()
+    at.selectbox(key="ch01_dataset").set_value("XOR").run()
     X, y = logic_gate("XOR")
     ref = pc.Perceptron(lr=1.0, max_epochs=50).fit(X, y)
     note = at.error[0].value
@@ -64,43 +64,43 @@ def test_xor_note_is_backed_by_the_run(at):
 
 
 def test_learning_rate_and_epoch_ends(at):
-    at.select_slider(key="lr").set_value(0.01).run()
+    at.select_slider(key="ch01_lr").set_value(0.01).run()
     assert at.latex[0].value.strip("$\n") == "0.02x_1 + 0.01x_2 - 0.02 = 0"
     assert metrics(at)["Accuracy"] == "100%"
-    at.select_slider(key="lr").set_value(2.0).run()
+    at.select_slider(key="ch01_lr").set_value(2.0).run()
     assert at.latex[0].value.strip("$\n") == "4x_1 + 2x_2 - 4 = 0"
-    at.slider(key="max_epochs").set_value(1).run()
+    at.slider(key="ch01_max_epochs").set_value(1).run()
     # One epoch: one mistake on (1, 1) puts w = (2, 2), b = 2, which calls every point 1.
     assert metrics(at) == {"Accuracy": "25%", "Epochs run": "1", "Updates (mistakes)": "1", "Converged": "no"}
     assert "Try more epochs" in at.warning[0].value
-    at.slider(key="max_epochs").set_value(200).run()
+    at.slider(key="ch01_max_epochs").set_value(200).run()
     assert metrics(at)["Converged"] == "yes"
 
 
 def test_replay_slider_steps_through_updates(at):
     open_tab(at, "Replay the updates")
-    slider = at.slider(key="replay_k")
+    slider = at.slider(key="ch01_replay_k")
     assert slider.max == 10
     slider.set_value(0).run()
     assert any("Before training" in m.value for m in at.markdown)
     assert any("no boundary yet" in l.value for l in at.latex)
-    at.slider(key="replay_k").set_value(3).run()
+    at.slider(key="ch01_replay_k").set_value(3).run()
     assert any("**Update 3** (epoch 2): sample 1 at x = (0.0, 1.0) has label 0 but was predicted 1" in m.value
                for m in at.markdown)
     assert at.latex[0].value.strip("$\n") == "1x_1 - 1 = 0"
-    at.slider(key="replay_k").set_value(10).run()
+    at.slider(key="ch01_replay_k").set_value(10).run()
     assert at.latex[0].value.strip("$\n") == "2x_1 + 1x_2 - 2 = 0"
     replay = at.dataframe[0].value
     assert len(replay) == 10 and replay["b after"].tolist()[-1] == -2.0
 
 
 def test_new_random_draw_changes_the_data(at):
-    at.selectbox(key="dataset").set_value("random separable").run()
-    first = at.session_state.model.weight_history[-1].copy()
-    at.button(key="redraw").click().run()
+    at.selectbox(key="ch01_dataset").set_value("random separable").run()
+    first = at.session_state.ch01_model.weight_history[-1].copy()
+    at.button(key="ch01_redraw").click().run()
     assert not at.exception
     assert "Random draw #1" in [c.value for c in at.sidebar.caption]
-    assert not np.allclose(at.session_state.model.weight_history[-1], first)
+    assert not np.allclose(at.session_state.ch01_model.weight_history[-1], first)
     assert metrics(at)["Accuracy"] == "100%"
 
 
@@ -112,11 +112,11 @@ def test_gates_table(at):
 
 
 def test_every_tab_on_a_random_non_separable_set(at):
-    at.selectbox(key="dataset").set_value("random non-separable").run()
-    model = at.session_state.model
+    at.selectbox(key="ch01_dataset").set_value("random non-separable").run()
+    model = at.session_state.ch01_model
     assert metrics(at)["Converged"] == "no" and len(model.updates) > 50
     open_tab(at, "Replay the updates")
-    assert at.slider(key="replay_k").max == len(model.updates)
+    assert at.slider(key="ch01_replay_k").max == len(model.updates)
     assert len(at.dataframe[0].value) == min(200, len(model.updates))
     open_tab(at, "Errors per epoch")
     assert at.dataframe[0].value["errors"].tolist() == model.errors_per_epoch

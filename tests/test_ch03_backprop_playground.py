@@ -14,7 +14,7 @@ def metrics(at):
 
 
 def open_tab(at, label):
-    at.session_state["tab"] = label
+    at.session_state["ch03_tab"] = label
     at.run()
     assert not at.exception
     return at
@@ -36,7 +36,7 @@ def test_defaults_reach_100_percent(at):
     assert not at.error and not at.warning
     # The replay slider over training time: the start and the end.
     assert any("After 2000 epochs: loss 0.0030, accuracy 100%" in c.value for c in at.caption)
-    at.select_slider(key="snap").set_value(0).run()
+    at.select_slider(key="ch03_snap").set_value(0).run()
     X, y = xor()
     start = bp.BackpropNet((2, 4, 1), "tanh", "xavier", np.random.default_rng(0))
     assert any(f"After 0 epochs: loss {start.loss(X, y):.4f}" in c.value for c in at.caption)
@@ -46,7 +46,7 @@ def set_controls(at, **values):
     kinds = {"arch": "selectbox", "activation": "selectbox", "init": "selectbox", "lr": "select_slider",
              "epochs": "select_slider", "seed": "number_input"}
     for key, value in values.items():
-        getattr(at, kinds[key])(key=key).set_value(value)
+        getattr(at, kinds[key])(key=f"ch03_{key}").set_value(value)
     at.run()
     assert not at.exception, values
 
@@ -92,9 +92,9 @@ def test_every_training_control_option(at):
 
 
 def test_seed_sweep_button(at):
-    at.selectbox(key="arch").set_value("2-2-1").run()
-    at.slider(key="n_seeds").set_value(10).run()
-    at.button(key="sweep").click().run()
+    at.selectbox(key="ch03_arch").set_value("2-2-1").run()
+    at.slider(key="ch03_n_seeds").set_value(10).run()
+    at.button(key="ch03_sweep").click().run()
     assert not at.exception
     table = at.dataframe[-1].value
     assert table["architecture"].tolist() == ["2-2-1", "2-4-1", "2-8-1"]
@@ -103,7 +103,7 @@ def test_seed_sweep_button(at):
     assert table["converged"].tolist()[1:] == ["10/10", "10/10"]
     assert table["stuck seeds (first 8)"].tolist()[0] == "1, 2, 3, 6"
     # The arch-2-2-1 training above uses seed 0, which converges; seed 1 is one of the stuck ones.
-    at.number_input(key="seed").set_value(1).run()
+    at.number_input(key="ch03_seed").set_value(1).run()
     assert metrics(at)["Final accuracy"] == "50%"
     assert "settings changed" not in " ".join(c.value for c in at.caption)   # the sweep ignores the seed
     assert len(at.dataframe[-1].value) == 3      # the results survive the rerun
@@ -114,7 +114,7 @@ def test_gradient_flow_tab(at):
     X, y = xor()
     net, _ = bp.train_xor()
     for k, case in enumerate(["(0, 0)", "(0, 1)", "(1, 0)", "(1, 1)"]):
-        at.radio(key="case").set_value(case).run()
+        at.radio(key="ch03_case").set_value(case).run()
         tr = net.trace(X[k:k + 1], y[k:k + 1])
         assert f"Prediction ŷ = {tr.y_hat[0]:.4f}" in at.markdown[1].value
         assert at.dataframe[0].value["z"].tolist() == tr.layers[0].z[0].round(4).tolist()
@@ -123,7 +123,7 @@ def test_gradient_flow_tab(at):
         assert "backprop agrees with finite differences" in at.success[0].value
     step = at.dataframe[5].value
     assert np.allclose(step["after"], step["before"] - 0.5 * step["∂L/∂W"], atol=2e-5)
-    at.radio(key="state").set_value("at initialisation").run()
+    at.radio(key="ch03_state").set_value("at initialisation").run()
     start = bp.BackpropNet((2, 4, 1), "tanh", "xavier", np.random.default_rng(0))
     tr = start.trace(X[3:4], y[3:4])
     assert f"Prediction ŷ = {tr.y_hat[0]:.4f}" in at.markdown[1].value
@@ -132,10 +132,10 @@ def test_gradient_flow_tab(at):
 
 
 def test_gradient_check_warns_at_the_relu_kink(at):
-    at.selectbox(key="activation").set_value("relu").run()
+    at.selectbox(key="ch03_activation").set_value("relu").run()
     open_tab(at, "Gradient flow")
-    at.radio(key="case").set_value("(0, 0)")
-    at.radio(key="state").set_value("at initialisation").run()
+    at.radio(key="ch03_case").set_value("(0, 0)")
+    at.radio(key="ch03_state").set_value("at initialisation").run()
     assert "kink" in at.warning[0].value
 
 
@@ -144,17 +144,17 @@ def test_vanishing_gradients_tab(at):
     table = at.dataframe[0].value
     n = bp.gradient_norms_at_init(10, "sigmoid", width=8, seed=0)
     assert table["last / first"].tolist()[0] == f"{n[-1] / n[0]:.3g}"
-    at.slider(key="depth").set_value(20).run()
+    at.slider(key="ch03_depth").set_value(20).run()
     ratio = float(at.dataframe[0].value["last / first"].tolist()[0])
     assert ratio > 1e12
-    at.slider(key="depth").set_value(1)
-    at.select_slider(key="width").set_value(32).run()
+    at.slider(key="ch03_depth").set_value(1)
+    at.select_slider(key="ch03_width").set_value(32).run()
     assert not at.exception and len(at.dataframe[0].value) == 3
     for init in ["xavier", "he", "small normal"]:
-        at.selectbox(key="vg_init").set_value(init).run()
+        at.selectbox(key="ch03_vg_init").set_value(init).run()
         assert not at.exception, init
-    at.slider(key="depth").set_value(10)
-    at.select_slider(key="width").set_value(8)
-    at.selectbox(key="vg_init").set_value("matched (Xavier; He for ReLU)")
-    at.number_input(key="seed").set_value(2).run()
+    at.slider(key="ch03_depth").set_value(10)
+    at.select_slider(key="ch03_width").set_value(8)
+    at.selectbox(key="ch03_vg_init").set_value("matched (Xavier; He for ReLU)")
+    at.number_input(key="ch03_seed").set_value(2).run()
     assert "dead at initialisation" in at.warning[0].value
