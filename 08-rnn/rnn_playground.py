@@ -19,6 +19,7 @@ playground.chapter_header(
        "same sentences; every chart below is computed from those trained models.")
 
 COLORS = {"rnn": CLASS_COLORS[1], "lstm": CLASS_COLORS[0], "gru": CLASS_COLORS[2]}
+STYLES = {"rnn": "-o", "lstm": "-s", "gru": "--^"}          # LSTM and GRU often overlap at 100%
 
 with st.sidebar:
     st.header("Training")
@@ -125,7 +126,7 @@ if tab_word.open:
         fig, ax = new_figure(size=(9, 3.2))
         for kind, model in models.items():
             p = model.predict_proba(X[None])[0]                         # (T, S)
-            ax.plot(np.arange(len(words)), p[:, subject], "-o", ms=3, color=COLORS[kind],
+            ax.plot(np.arange(len(words)), p[:, subject], STYLES[kind], ms=4, color=COLORS[kind],
                     label=rnn.MODEL_NAMES[kind])
             rows.append({"model": rnn.MODEL_NAMES[kind], "answer at who?": VOCAB.subjects[int(p[-1].argmax())],
                          f"P({VOCAB.subjects[subject]}) at who?": round(float(p[-1, subject]), 3),
@@ -134,7 +135,7 @@ if tab_word.open:
         ax.set_xticks(range(len(words)), words, rotation=60, fontsize=7)
         ax.set_ylim(0, 1.02)
         ax.set_ylabel(f"P({VOCAB.subjects[subject]})")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="center right")
         ax.set_title("each model's confidence in the true subject after every word")
         st.pyplot(fig)
         st.dataframe(rows, hide_index=True)
@@ -159,12 +160,12 @@ if tab_len.open:
         fig, ax = new_figure(size=(8, 4))
         ax.axvspan(lo, hi, color="gold", alpha=0.2, label=f"trained range ({lo}–{hi} fillers)")
         for k, a in accs.items():
-            ax.plot(lengths, a, "-o", ms=3, color=COLORS[k], label=rnn.MODEL_NAMES[k])
+            ax.plot(lengths, a, STYLES[k], ms=4, color=COLORS[k], label=rnn.MODEL_NAMES[k])
         ax.axhline(rnn.CHANCE, color="gray", ls=":", label="chance (25%)")
         ax.set_xlabel("filler words between the subject and who?")
         ax.set_ylabel("accuracy (200 fresh sentences per length)")
         ax.set_ylim(0, 1.05)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="center right")
         st.pyplot(fig)
         inside = (lengths >= lo) & (lengths <= hi)
         beyond = lengths > hi
@@ -254,7 +255,8 @@ if tab_lstm.open:
             axes = axes.ravel()
             for j, key in enumerate(keys):
                 m = gates[key].T                                      # (H, T)
-                lim = (0, 1) if key in "ifozr" else (None, None)
+                big = float(np.abs(m).max()) or 1.0
+                lim = (0, 1) if key in "ifozr" else (-big, big)           # cell state: 0 in the middle
                 heatmap(m, xlabels=words, vmin=lim[0], vmax=lim[1], annotate=False, ax=axes[j],
                         cmap="viridis" if key in "ifozr" else "RdBu_r",
                         title=f"{names[key]} (rows: the {m.shape[0]} units)")

@@ -119,7 +119,7 @@ def valid_length(L):
     return 3 * max(1, round(L / 3)) if cfg["task"] == "sov" else int(L)
 
 
-eval_lengths = sorted({valid_length(L) for L in range(2, 25)})
+eval_lengths = sorted({valid_length(L) for L in range(2, 25, 2)} | {valid_length(lo), valid_length(hi)})
 trained_models = {w: m for w, m in models.items() if w in logs}
 
 
@@ -139,7 +139,8 @@ tab_bottle, tab_sdpa, tab_align, tab_self, tab_multi = tabs
 
 if tab_bottle.open:
     with tab_bottle:
-        accs = cached("acc", acc_table)
+        with st.spinner("Greedy-decoding 100 fresh sequences per length with each model…"):
+            accs = cached("acc", acc_table)
         left, right = st.columns(2)
         with left:
             fig, ax = new_figure(size=(6, 4))
