@@ -10,7 +10,7 @@ from common.gradcheck import check_layer, rel_error
 from common.layers import Dense, Sequential
 from common.norm import BatchNorm1d, BatchNorm2d, LayerNorm, Residual
 
-TOL = 1e-8   # observed max ~1e-10 in float64
+TOL = 1e-9   # observed max 2.2e-10 (residual conv block with BatchNorm2d) in float64
 
 
 def _randomise(layer, rng):
