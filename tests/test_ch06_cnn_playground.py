@@ -1,7 +1,6 @@
 """AppTest for the chapter 06 playground: every tab, its main controls, and the values it shows."""
 
 import numpy as np
-import pytest
 
 import cnn
 from common.conv import max_pool2d_forward
