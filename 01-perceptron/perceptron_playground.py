@@ -3,7 +3,6 @@
     streamlit run 01-perceptron/perceptron_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
-import io
 
 import numpy as np
 import streamlit as st
@@ -22,13 +21,7 @@ GATES = ["AND", "OR", "NAND", "NOR", "XOR"]
 DATASETS = GATES + ["random separable", "random non-separable"]
 
 
-def show(fig) -> None:
-    """Draw a figure as a 120-dpi PNG. ``st.pyplot`` renders at 200 dpi with a tight bounding box (a second
-    draw), which triples the time of every rerun for no visible gain: these figures already use a
-    constrained layout."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    st.image(buf)
+show = playground.show_figure
 
 
 @st.cache_data

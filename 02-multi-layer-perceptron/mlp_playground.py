@@ -3,7 +3,6 @@
     streamlit run 02-multi-layer-perceptron/mlp_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
-import io
 
 import numpy as np
 import streamlit as st
@@ -21,13 +20,7 @@ playground.chapter_header(
 X, y = xor()
 
 
-def show(fig) -> None:
-    """Draw a figure as a 120-dpi PNG. ``st.pyplot`` renders at 200 dpi with a tight bounding box (a second
-    draw), which triples the time of every rerun for no visible gain: these figures already use a
-    constrained layout."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    st.image(buf)
+show = playground.show_figure
 ACT_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]
 
 # Widget keys and session-state names carry a "ch02_" prefix: the hub runs every page in one session.

@@ -3,7 +3,6 @@
     streamlit run 03-backpropagation/backprop_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
-import io
 
 import numpy as np
 import streamlit as st
@@ -22,13 +21,7 @@ playground.chapter_header(
 X, y = xor()
 
 
-def show(fig) -> None:
-    """Draw a figure as a 120-dpi PNG. ``st.pyplot`` renders at 200 dpi with a tight bounding box (a second
-    draw), which triples the time of every rerun for no visible gain: these figures already use a
-    constrained layout."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    st.image(buf)
+show = playground.show_figure
 D = bp.DEFAULTS
 LRS = [0.01, 0.05, 0.1, 0.3, 0.5, 1.0, 2.0, 5.0]
 EPOCHS = [100, 500, 1000, 2000, 5000]

@@ -20,18 +20,25 @@ from ._validation import check_array, check_generator, check_positive, check_pos
 from .layers import Sequential
 
 
+#: Binary logits closer to zero than this are "undecided" for ``accuracy``.
+UNDECIDED = 1e-9
+
+
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     """Fraction of correct predictions from raw model outputs.
 
     (N, C) with C > 1: the predicted class is the argmax. (N,) or (N, 1): a binary logit, predicted 1
-    where it is > 0 (σ(z) > ½).
+    where it is > 0 (σ(z) > ½) and 0 where it is < 0. A logit within ``UNDECIDED`` of zero is no decision
+    and counts as wrong: a stuck, symmetric network outputs σ(0) = ½ up to round-off, and the sign of
+    that round-off must not earn it marks.
     """
     logits = np.asarray(logits)
     y = np.asarray(y)
     if logits.ndim == 2 and logits.shape[1] > 1:
         pred = logits.argmax(axis=1)
     else:
-        pred = (logits.reshape(len(logits)) > 0).astype(np.int64)
+        z = logits.reshape(len(logits))
+        pred = np.where(z > UNDECIDED, 1, np.where(z < -UNDECIDED, 0, -1))
     return float(np.mean(pred == y.reshape(len(y))))
 
 

@@ -142,6 +142,8 @@ def test_accuracy_conventions():
     assert accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 1])) == 1.0
     assert accuracy(np.array([0.5, -0.5, 2.0]), np.array([1, 0, 0])) == pytest.approx(2 / 3)
     assert accuracy(np.array([[0.5], [-0.5]]), np.array([1, 1])) == 0.5
+    # σ(0) = ½ up to round-off is no decision, whichever side the round-off falls.
+    assert accuracy(np.array([1e-17, -1e-17, 0.0]), np.array([1, 0, 0])) == 0.0
 
 
 @pytest.mark.parametrize("kwargs, message", [
