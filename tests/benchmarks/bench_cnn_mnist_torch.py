@@ -17,6 +17,7 @@ def main() -> None:
     _bench.add_common_args(parser)
     parser.set_defaults(epochs=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=1e-3)
     args = parser.parse_args()
     _bench.set_threads(args.threads)
 
@@ -33,7 +34,7 @@ def main() -> None:
     model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Flatten(), nn.Linear(784, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     rng = np.random.default_rng(args.seed)
     times = []
