@@ -11,7 +11,7 @@ Output size (``conv_output_size``), for convolution and pooling alike::
 The fast layers are vectorised: convolution is **im2col + a matrix product** (every C×K×K window
 becomes a column of a matrix, so the whole layer is ``W @ cols``), pooling is the max/mean of the K×K
 strided slices of the input (K² whole-array operations instead of one per output pixel). The loops
-that remain run over kernel offsets (K² ≤ 49 iterations), never over samples, pixels or filters.
+that remain run over kernel offsets (K² iterations), never over samples, pixels or filters.
 
 The ``*_naive`` functions compute the same thing with explicit loops over every output value: they are
 the definition written out, kept for teaching and as the reference the tests compare against.
@@ -131,6 +131,12 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = None, st
     i.e. ``out[n] = W cols[n] + b`` with ``W`` flattened to (F, C·K·K): one matrix product per sample,
     batched by ``matmul``, whose result is already laid out (N, F, H_out·W_out).
     """
+    x = _check_images("x", x)
+    W = check_array("W", W, ndim=4)
+    if W.shape[1] != x.shape[1] or W.shape[2] != W.shape[3]:
+        raise ValueError(f"W must have shape (F, {x.shape[1]}, K, K) for x of shape {x.shape}, got {W.shape}")
+    if b is not None and np.shape(b) != (W.shape[0],):
+        raise ValueError(f"b must have shape ({W.shape[0]},), got {np.shape(b)}")
     n = x.shape[0]
     f, _, k, _ = W.shape
     cols = im2col(x, k, stride, padding)                                  # (N, C·K·K, Ho·Wo)

@@ -195,6 +195,10 @@ def test_bad_input_raises_value_errors_naming_the_argument():
         MaxPool2D(2).forward(np.zeros((1, 1, 1, 1)))
     with pytest.raises(RuntimeError, match="backward called before forward"):
         MaxPool2D(2).backward(np.zeros((1, 1, 1, 1)))
+    with pytest.raises(ValueError, match=r"W must have shape \(F, 2, K, K\)"):
+        conv2d_forward(np.zeros((1, 2, 5, 5)), np.zeros((3, 1, 3, 3)))
+    with pytest.raises(ValueError, match=r"b must have shape \(3,\)"):
+        conv2d_forward(np.zeros((1, 1, 5, 5)), np.zeros((3, 1, 3, 3)), np.zeros(2))
 
 
 def test_output_shape_helpers_match_forward():
