@@ -258,22 +258,28 @@ def running_vs_batch_stats(model: Sequential, x: np.ndarray, layer: int = 0) -> 
         raise ValueError("model has no BatchNorm layers; use variant 'batchnorm' or 'both'")
     if not 0 <= layer < len(bns):
         raise ValueError(f"layer must be in [0, {len(bns) - 1}], got {layer}")
-    captured = {}
     target = bns[layer]
-    original = target.forward
-
-    def spy(inp, training=False):
-        captured["x"] = inp
-        return original(inp, training=training)
-
-    target.forward = spy
-    try:
-        predict_in_mode(model, x, training=False)
-    finally:
-        del target.forward
+    captured = {}
+    _forward_capturing(model, check_array("x", x, ndim=2), target, captured)
     inp = captured["x"]
     return {"running mean": target.buffers["running_mean"].copy(), "running var": target.buffers["running_var"].copy(),
             "batch mean": inp.mean(axis=0), "batch var": inp.var(axis=0)}
+
+
+def _forward_capturing(layer, h, target, captured):
+    """Evaluation-mode forward pass through nested Sequential/Residual layers that records the input
+    reaching ``target`` in ``captured["x"]``."""
+    if layer is target:
+        captured["x"] = h
+    if isinstance(layer, Sequential):
+        for child in layer.layers:
+            h = _forward_capturing(child, h, target, captured)
+        return h
+    if isinstance(layer, Residual):
+        fx = _forward_capturing(layer.body, h, target, captured)
+        skip = h if layer.projection is None else _forward_capturing(layer.projection, h, target, captured)
+        return fx + skip
+    return layer.forward(h, training=False)
 
 
 def norm_axes_demo(x: np.ndarray) -> dict[str, np.ndarray]:
