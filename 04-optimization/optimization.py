@@ -493,7 +493,8 @@ def measured_batch_variance(model: Sequential, X, y, batch_size: int, draws: int
 
 def time_per_update(model: Sequential, X, y, batch_size: int | None, optimizer: str = "SGD",
                     repeats: int = 20, rng: np.random.Generator | None = None) -> float:
-    """Median seconds for one training step (forward, backward, optimizer step) at this batch size.
+    """Seconds for one training step (forward, backward, optimizer step) at this batch size: the best of
+    ``repeats`` timed steps (like ``timeit``), since other work on the machine only ever adds time.
 
     The model is trained on a deep copy, so ``model`` is left unchanged."""
     check_positive_int("repeats", repeats)
@@ -511,7 +512,7 @@ def time_per_update(model: Sequential, X, y, batch_size: int | None, optimizer: 
         m.backward(dout, input_grad=False)
         opt.step()
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.min(times))
 
 
 # ------------------------------------------------------------------------------------------------ EWMA

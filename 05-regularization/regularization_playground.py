@@ -246,8 +246,9 @@ if tab_drop.open:
         masks = reg.dropout_masks(p, (1, 16), steps, np.random.default_rng(0))[:, 0, :]
         st.metric("Scale of a kept unit 1/(1−p)", f"{1 / (1 - p):.4g}")
         st.pyplot(heatmap(masks, xlabels=range(1, 17), ylabels=[f"step {i + 1}" for i in range(steps)], fmt=".2f",
-                          cmap="Greys", xlabel="hidden unit", title="Dropout multipliers m/(1−p) on 16 units",
-                          colorbar=False))
+                          cmap="Greys", xlabel="hidden unit", colorbar=False,
+                          title=f"Dropout multipliers on 16 units: black = kept, ×{1 / (1 - p):.3g}; "
+                                "white = dropped, ×0"))
         st.markdown("Each step draws a new mask: a different subnetwork of the 2ⁿ possible ones. The survivors are "
                     "scaled by 1/(1−p), so the *expected* activation equals the evaluation-time one. Measured below "
                     "on the real hidden activations (ReLU of the first layer, seed-0 weights) of 32 test images:")
@@ -260,7 +261,7 @@ if tab_drop.open:
         m[1].metric("Same without the 1/(1−p) scale", f"{res['rel_diff_unscaled']:.4f}",
                     help="≈ p: unscaled, training-time activations are (1−p) times too small")
         m[2].metric("Fraction of active units kept", f"{res['kept_fraction']:.4f}", help=f"expected {1 - p:g}")
-        fig, ax = new_figure(size=(6.0, 3.6))
+        fig, ax = new_figure(size=(5.0, 3.2))
         ev = res["eval"].ravel()
         ax.scatter(ev, res["mean_train"].ravel(), s=6, label="inverted dropout: mean over passes")
         ax.scatter(ev, (1 - p) * res["mean_train"].ravel(), s=6, label="without scaling")
