@@ -89,6 +89,31 @@ def affine_transform(images: np.ndarray, angles_deg, shifts) -> np.ndarray:
     return out.astype(images.dtype, copy=False).reshape(shape)
 
 
+def affine_transform_naive(image: np.ndarray, angle_deg: float, shift) -> np.ndarray:
+    """One image, one output pixel at a time: the reference ``affine_transform`` is tested against.
+
+    Shapes: image: (28, 28); out: (28, 28). For output pixel (row, col): undo the shift, rotate back by the
+    angle about the centre c, and read the source point by bilinear interpolation (zero outside).
+    """
+    image = check_array("image", image, ndim=2)
+    side = image.shape[0]
+    c = (side - 1) / 2.0
+    th = math.radians(angle_deg)
+    out = np.zeros_like(image, dtype=np.float64)
+    for row in range(side):
+        for col in range(side):
+            u, v = col - c - shift[0], row - c - shift[1]
+            sx = math.cos(th) * u - math.sin(th) * v + c
+            sy = math.sin(th) * u + math.cos(th) * v + c
+            x0, y0 = math.floor(sx), math.floor(sy)
+            value = 0.0
+            for yy, xx in ((y0, x0), (y0, x0 + 1), (y0 + 1, x0), (y0 + 1, x0 + 1)):
+                if 0 <= xx < side and 0 <= yy < side:
+                    value += (1 - abs(sx - xx)) * (1 - abs(sy - yy)) * image[yy, xx]
+            out[row, col] = value
+    return out
+
+
 class RandomShiftRotate(Layer):
     """Data augmentation as a layer: in training, each image is rotated by a random angle in
     ±``max_rotation`` degrees and shifted by up to ±``max_shift`` pixels each way (a fresh draw for every
@@ -533,6 +558,14 @@ def decay_markdown(rows=None) -> str:
         lines.append(f"| {r['method']} | {r['gradient scale']:g} | {r['final w']:.4f} | {r['without decay']:.4f} |")
     return "\n".join(lines)
 
+
+__all__ = [
+    "affine_transform", "affine_transform_naive", "RandomShiftRotate", "build_model", "weight_matrices",
+    "l2_penalty", "regularized_loss", "regularized_gradients", "PENALTIES", "RegConfig", "Splits", "make_splits",
+    "TrackTestAndWeights", "RegRun", "make_optimizer_for", "run_experiment", "tuning_advice", "dropout_masks",
+    "dropout_expectation", "decay_comparison", "GAP_TABLE_CONFIGS", "gap_table_splits", "gap_table_markdown",
+    "decay_markdown",
+]
 
 def _main() -> None:  # pragma: no cover - a measurement script, run by hand
     """The blog's long run: an MLP with ~100k weights (784-128-10), Adam 1e-3, batch 64, trained on

@@ -9,7 +9,7 @@ import streamlit as st
 
 import regularization as reg
 from common import playground
-from common.plots import CLASS_COLORS, heatmap, new_figure
+from common.plots import CLASS_COLORS, heatmap, image_grid, new_figure
 from common.training import ProgressCallback
 
 st.set_page_config(page_title="05 · Regularization", layout="wide")
@@ -175,6 +175,15 @@ if tab_over.open:
                         f"{band}): {advice}")
             if run.history.stop_reason:
                 st.caption(f"Stopped: {run.history.stop_reason}.")
+            if run.config.augment:
+                with st.expander("What augmentation does to a training digit"):
+                    layer = reg.RandomShiftRotate(np.random.default_rng(0))
+                    x = np.repeat(make_splits(run.config.train_size, run.config.seed).X_train[:1], 12, axis=0)
+                    st.pyplot(image_grid(np.concatenate([x[:1], layer.forward(x[1:], training=True)]),
+                                         titles=["original"] + [f"draw {i}" for i in range(1, 12)], ncols=12,
+                                         size=0.9))
+                    st.caption("Each time an image is used in training it gets a fresh random shift and rotation; "
+                               "evaluation sees the original.")
             st.subheader("Runs this session")
             st.dataframe([r.summary() for r in runs], hide_index=True)
             st.caption("Train accuracy is measured on the training images in evaluation mode (no dropout, no "

@@ -28,6 +28,16 @@ def test_rotation_by_90_degrees_is_rot90_and_integer_shifts_move_pixels():
     np.testing.assert_array_equal(reg.affine_transform(imgs.reshape(3, 784), 0.0, (0, 0)), imgs.reshape(3, 784))
 
 
+def test_vectorised_augmentation_matches_the_pixel_loop():
+    rng = np.random.default_rng(3)
+    imgs = rng.random((3, 28, 28))
+    angles, shifts = np.array([12.5, -33.0, 170.0]), np.array([[1.3, -0.7], [-2.2, 0.4], [0.0, 3.9]])
+    fast = reg.affine_transform(imgs, angles, shifts)
+    for i in range(3):
+        np.testing.assert_allclose(fast[i], reg.affine_transform_naive(imgs[i], angles[i], shifts[i]),
+                                   rtol=1e-12, atol=1e-14)
+
+
 def test_half_pixel_shift_averages_neighbours():
     img = np.zeros((1, 28, 28))
     img[0, 10, 10] = 1.0
@@ -306,3 +316,31 @@ def test_docs_fixed_numbers_are_the_codes(real_mnist):
     assert f"‖mean − eval‖/‖eval‖ = {res['rel_diff']:.4f}" in deep
     assert f"√(p/(1 − p)/1000) = {res['expected_rel_noise']:.4f}" in deep
     assert f"off by {res['rel_diff_unscaled']:.4f}" in deep and f"and {res['kept_fraction']:.4f} of the active" in deep
+
+
+def test_augmentation_matches_torch_affine_grid_and_grid_sample():
+    """The same resampling in PyTorch: ``affine_grid`` + ``grid_sample`` (bilinear, zero padding,
+    ``align_corners=True``), forward and backward, in float64."""
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    n, max_shift, max_rot = 4, 2.5, 25.0
+    layer = reg.RandomShiftRotate(np.random.default_rng(7), max_shift=max_shift, max_rotation=max_rot)
+    x = np.random.default_rng(8).random((n, 784))
+    out = layer.forward(x, training=True)
+    dout = np.random.default_rng(9).standard_normal(out.shape)
+    dx = layer.backward(dout)
+    # the same draws as the layer made
+    rng = np.random.default_rng(7)
+    angles = np.deg2rad(rng.uniform(-max_rot, max_rot, n))
+    shifts = rng.uniform(-max_shift, max_shift, (n, 2))
+    c = 13.5
+    cos, sin = np.cos(angles), np.sin(angles)
+    theta = np.stack([np.stack([cos, -sin, -(cos * shifts[:, 0] - sin * shifts[:, 1]) / c], 1),
+                      np.stack([sin, cos, -(sin * shifts[:, 0] + cos * shifts[:, 1]) / c], 1)], 1)  # (N, 2, 3)
+    xt = torch.tensor(x.reshape(n, 1, 28, 28), requires_grad=True)
+    grid = F.affine_grid(torch.tensor(theta), [n, 1, 28, 28], align_corners=True)
+    ot = F.grid_sample(xt, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+    np.testing.assert_allclose(out, ot.detach().numpy().reshape(n, 784), atol=1e-12)
+    (ot * torch.tensor(dout.reshape(n, 1, 28, 28))).sum().backward()
+    np.testing.assert_allclose(dx, xt.grad.numpy().reshape(n, 784), atol=1e-12)
