@@ -262,24 +262,24 @@ if tab_bn.open:
             current = (runs[v]["model"], f"the '{v}' net from Training deep nets ({runs[v]['settings']})")
         if current is not None:
             model, description = current
-            st.caption(f"Model: {description}; evaluated on the first 1,000 test digits.")
-            modes = nr.batchnorm_modes(model, data.x_test[:1000], data.y_test[:1000], batch_sizes=(1, 8, 128))
+            st.caption(f"Model: {description}; evaluated on the first 500 test digits.")
+            modes = nr.batchnorm_modes(model, data.x_test[:500], data.y_test[:500], batch_sizes=(1, 8, 128))
             one = modes[1]
             c1, c2 = st.columns(2)
             c1.metric("Eval mode accuracy", f"{modes[0]['accuracy']:.1%}")
             c2.metric("Training mode, batch of 1: accuracy", f"{one['accuracy']:.1%}",
-                      help=f"{one['distinct predictions']} distinct prediction(s) over 1,000 digits.")
+                      help=f"{one['distinct predictions']} distinct prediction(s) over 500 digits.")
             st.dataframe(pd.DataFrame(modes), hide_index=True, key="modes_table")
             n_bn = len(nr.batchnorm_layers(model))
             layer = st.slider("BatchNorm layer", 0, n_bn - 1, 0, key="bn_layer")
-            s = nr.running_vs_batch_stats(model, data.x_test[:1000], layer)
+            s = nr.running_vs_batch_stats(model, data.x_test[:500], layer)
             fig, axes = new_figure(1, 2, size=(4.2, 3.6))
             for ax, stat in zip(axes, ("mean", "var")):
                 ax.scatter(s[f"batch {stat}"], s[f"running {stat}"], s=12)
                 lo = float(min(s[f"batch {stat}"].min(), s[f"running {stat}"].min()))
                 hi = float(max(s[f"batch {stat}"].max(), s[f"running {stat}"].max()))
                 ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-                ax.set_xlabel(f"{stat} of this layer's input on 1,000 test digits")
+                ax.set_xlabel(f"{stat} of this layer's input on 500 test digits")
                 ax.set_ylabel(f"running {stat} (from training)")
                 ax.set_title(f"per feature: {stat}")
             st.pyplot(fig)

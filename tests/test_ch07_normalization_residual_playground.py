@@ -83,7 +83,7 @@ def test_training_tab_variants_and_depth_experiment(app_test):
     at = app_test(PAGE).run()
     at.slider(key="depth").set_value(10)
     at.select_slider(key="n_train").set_value(1000)
-    at.slider(key="epochs").set_value(2).run()
+    at.slider(key="epochs").set_value(1).run()
     open_tab(at, "Training deep nets")
     at.button(key="train_variants").click().run()
     assert not at.exception
@@ -91,11 +91,11 @@ def test_training_tab_variants_and_depth_experiment(app_test):
     assert list(runs) == list(nr.VARIANTS)
     m = metrics(at)
     for v, run in runs.items():
-        assert run["history"].epochs == 2
+        assert run["history"].epochs == 1
         assert m[f"{v} test accuracy"] == f"{run['history'].val_acc[-1]:.1%}"
-    assert runs["residual"]["history"].val_acc[-1] > 0.6
+    assert runs["residual"]["history"].val_acc[-1] > 0.5
 
-    # Depth experiment: depth 5 vs 30 (1,000 digits, 2 epochs); plain degrades, residual does not.
+    # Depth experiment: depth 5 vs 30 (1,000 digits, 1 epoch); plain degrades, residual does not.
     at.slider(key="depth").set_value(30).run()
     at.button(key="train_depths").click().run()
     assert not at.exception
