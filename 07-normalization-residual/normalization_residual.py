@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common import Adam, Dense, Sequential, evaluate, fit, softmax_cross_entropy
+from common import Adam, Callback, Dense, Sequential, evaluate, fit, softmax_cross_entropy
 from common._validation import check_array, check_choice, check_generator, check_positive, check_positive_int
 from common.activations import get_layer
 from common.norm import BatchNorm1d, LayerNorm, Residual
@@ -130,6 +130,22 @@ def signal_through_depth(model: Sequential, x: np.ndarray, *, training: bool = T
             means.append(float(np.mean(sig)))
             stds.append(float(np.std(sig)))
     return LayerStats(np.array(means), np.array(stds))
+
+
+class SignalTracker(Callback):
+    """A training callback that measures ``signal_through_depth`` on a fixed probe batch at the start and
+    after every epoch, in evaluation mode (so BatchNorm's running statistics are used and left alone).
+    ``stats[e]`` is the measurement after e epochs (``stats[0]`` at initialisation)."""
+
+    def __init__(self, probe: np.ndarray) -> None:
+        self.probe = check_array("probe", probe, ndim=2)
+        self.stats: list[LayerStats] = []
+
+    def on_train_begin(self, state):
+        self.stats = [signal_through_depth(state.model, self.probe, training=False)]
+
+    def on_epoch_end(self, state):
+        self.stats.append(signal_through_depth(state.model, self.probe, training=False))
 
 
 def post_table(stats: LayerStats, layers=(5, 10, 20)) -> list[dict]:

@@ -54,11 +54,12 @@ settings = dict(depth=depth, activation=activation, init_scale=init_scale, lr=lr
 
 
 class KeepRun(Callback):
-    def __init__(self, variant, model):
-        self.variant, self.model = variant, model
+    def __init__(self, variant, model, tracker):
+        self.variant, self.model, self.tracker = variant, model, tracker
 
     def on_train_begin(self, state):
-        st.session_state.runs[self.variant] = {"model": self.model, "history": state.history, "settings": settings}
+        st.session_state.runs[self.variant] = {"model": self.model, "history": state.history, "settings": settings,
+                                               "signal": self.tracker}
 
 
 def build(variant, d=None, seed=0):
@@ -78,19 +79,39 @@ if tab_signal.open:
             "**What to try:** with the textbook scale (1.0) a plain ReLU net keeps its signal bounded: He "
             "initialisation was designed for that. Set the scale to **1.2 or 1.5** and the plain net's signal "
             "grows geometrically, the post's \"exploding\" table; with BatchNorm every layer stays at mean 0, "
-            "std 1 whatever the scale. Switch to *after training* (train in the next tab first) to see the "
-            "statistics of trained nets.")
-        when = st.radio("When", ["at initialisation", "after training"], horizontal=True, key="signal_when")
-        shown = st.multiselect("Variants", nr.VARIANTS, default=["plain", "batchnorm"], key="signal_variants")
+            "std 1 whatever the scale. Switch to *after training* or *during training* (train in the next tab "
+            "first) to see the statistics of trained nets, epoch by epoch: a trained BatchNorm layer outputs "
+            "γ·x̂ + β with learned γ, β, so its spread is whatever the net chose, no longer exactly 1.")
+        when = st.radio("When", ["at initialisation", "after training", "during training"], horizontal=True,
+                        key="signal_when", help="After/during training use the nets from the Training tab, in "
+                                                "evaluation mode (BatchNorm with its running averages).")
+        shown = [] if when == "during training" else st.multiselect(
+            "Variants", nr.VARIANTS, default=["plain", "batchnorm"], key="signal_variants")
         stats = {}
         for v in shown:
             if when == "at initialisation":
                 model, _ = build(v)
                 stats[v] = nr.signal_through_depth(model, PROBE_X, training=True)
-            elif v in st.session_state.runs:
+            elif when == "after training" and v in st.session_state.runs:
                 stats[v] = nr.signal_through_depth(st.session_state.runs[v]["model"], PROBE_X, training=False)
-        if when == "after training" and not stats:
+        if when != "at initialisation" and not st.session_state.runs:
             st.info("No trained models yet: train the variants in **Training deep nets**.")
+        if when == "during training" and st.session_state.runs:
+            trained = [v for v in nr.VARIANTS if v in st.session_state.runs]
+            v = st.selectbox("Variant to follow", trained, key="signal_follow")
+            tracked = st.session_state.runs[v]["signal"].stats
+            fig, ax = new_figure(size=(7, 3.4))
+            for e, s in enumerate(tracked):
+                ax.plot(np.arange(1, len(s.std) + 1), s.std, marker="o", ms=3, label=f"after {e} epoch(s)",
+                        color=str(0.8 - 0.8 * e / max(1, len(tracked) - 1)))
+            ax.set_yscale("log")
+            ax.set_xlabel("hidden layer")
+            ax.set_title(f"{v}: standard deviation per layer, epoch by epoch (evaluation mode)")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+            st.pyplot(fig)
+            st.dataframe(pd.DataFrame([{"epoch": e, **{f"layer {r['layer']} std": r["std"] for r in nr.post_table(s)}}
+                                       for e, s in enumerate(tracked)]), hide_index=True)
         if stats:
             rows = []
             for v, s in stats.items():
@@ -138,9 +159,10 @@ if tab_train.open:
                 model, rng = build(v)
                 report = playground.progress_reporter(bar)
                 cb = ProgressCallback(lambda f, m, i=i, v=v: report((i + f) / 4, f"{v}: {m}"), min_interval=0.2)
+                tracker = nr.SignalTracker(PROBE_X)
                 with np.errstate(all="ignore"):
                     nr.train(model, x, y, epochs=epochs, rng=rng, lr=lr, x_val=X_VAL, y_val=Y_VAL,
-                             callbacks=[KeepRun(v, model), cb])
+                             callbacks=[tracker, KeepRun(v, model, tracker), cb])
             bar.empty()
         if exp_clicked:
             st.session_state.depth_rows = []

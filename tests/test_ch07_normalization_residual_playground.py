@@ -115,6 +115,12 @@ def test_training_tab_variants_and_depth_experiment(app_test):
     at.radio(key="signal_when").set_value("after training")
     at.slider(key="depth").set_value(10).run()
     assert list(at.dataframe[0].value["variant"]) == ["plain", "plain", "batchnorm", "batchnorm"]
+    at.radio(key="signal_when").set_value("during training").run()
+    at.selectbox(key="signal_follow").set_value("batchnorm").run()
+    per_epoch = at.dataframe[0].value
+    assert list(per_epoch["epoch"]) == [0, 1]
+    tracked = at.session_state.runs["batchnorm"]["signal"].stats
+    np.testing.assert_allclose(per_epoch["layer 5 std"], [s.std[4] for s in tracked])
     open_tab(at, "BatchNorm at inference")
     options = at.radio(key="bn_source").options
     assert options[1:] == ["'batchnorm' net from Training deep nets", "'both' net from Training deep nets"]
