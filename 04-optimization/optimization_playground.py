@@ -210,7 +210,7 @@ if tab_land.open:
         trs = {n: optm.trajectory(fn, n, lr=fn.lrs[n] * scale, start=(sx, sy), steps=int(steps)) for n in chosen}
 
         fig, ax = new_figure(size=(8.0, 5.5))
-        gx, gy = np.meshgrid(np.linspace(*fn.xlim, 300), np.linspace(*fn.ylim, 300))
+        gx, gy = np.meshgrid(np.linspace(*fn.xlim, 200), np.linspace(*fn.ylim, 200))
         z = fn.f(np.stack([gx, gy], axis=-1))
         shifted = z - z.min() + 1e-3
         ax.contourf(gx, gy, np.log(shifted), levels=40, cmap="viridis", alpha=0.55)

@@ -41,10 +41,10 @@ def test_overfitting_run_shows_real_values_and_the_recipe(at):
     assert at.title[0].value == "05 · Regularization"
     assert any("No run yet" in i.value for i in at.info)
     at.select_slider(key="train_size").set_value(250)
-    at.slider(key="epochs").set_value(8)
+    at.slider(key="epochs").set_value(5)
     at.button(key="train").click().run()
     assert not at.exception
-    direct = reg.run_experiment(reg.RegConfig(train_size=250, epochs=8), direct_splits(250))
+    direct = reg.run_experiment(reg.RegConfig(train_size=250, epochs=5), direct_splits(250))
     m = metrics(at)
     assert m["Train accuracy"] == f"{100 * direct.final_train_acc:.2f}%"
     assert m["Test accuracy"] == f"{100 * direct.final_test_acc:.2f}%"
@@ -67,7 +67,7 @@ def test_overfitting_run_shows_real_values_and_the_recipe(at):
     assert list(table["configuration"]) == ["no regularization",
                                             "dropout 0.8, weight decay 0.3, augmentation, early stopping"]
     run = at.session_state["ch05_runs"][-1]
-    assert run.best_epoch is not None and run.history.epochs <= 8
+    assert run.best_epoch is not None and run.history.epochs <= 5
     assert metrics(at)["Best epoch"] == str(run.best_epoch + 1)
     assert table["test acc %"][1] == round(100 * run.final_test_acc, 2)
 
