@@ -138,6 +138,20 @@ def test_running_stats_are_buffers_not_params():
     assert model.buffers["1.num_batches_tracked"].dtype == np.int64
 
 
+def test_save_and_load_keep_running_statistics(tmp_path):
+    rng = np.random.default_rng(8)
+    make = lambda: Sequential(Dense(4, 3, rng), BatchNorm1d(3), Residual(Sequential(LayerNorm(3), Dense(3, 3, rng))))
+    model = make()
+    x = rng.standard_normal((16, 4)).astype(np.float32)
+    for _ in range(3):
+        model.forward(x, training=True)
+    model.save(tmp_path / "m.npz")
+    other = make().load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(other.forward(x), model.forward(x))
+    assert int(other.buffers["1.num_batches_tracked"]) == 3
+    assert "2.body.0.gamma" in other.params
+
+
 def test_layernorm_normalises_each_sample_and_ignores_the_batch():
     rng = np.random.default_rng(2)
     ln = LayerNorm(6, dtype=np.float64)
