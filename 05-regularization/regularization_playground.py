@@ -142,8 +142,9 @@ tab_over, tab_weights, tab_drop = st.tabs(["Overfitting", "Weights", "Dropout up
 # ---------------------------------------------------------------------------------------- overfitting
 if tab_over.open:
     with tab_over:
+        n_used = min(config.train_size, len(data.x_train) - VAL_SIZE)
         st.markdown(f"Current settings: **{config.label()}**, {config.hidden} hidden units, "
-                    f"{config.train_size:,} training images, {config.epochs} epochs. Try: the defaults first (the "
+                    f"{n_used:,} training images, {config.epochs} epochs. Try: the defaults first (the "
                     "network memorises 1,000 images: train accuracy 100%, test about 90%); then switch on "
                     "augmentation, then early stopping, then dropout 0.5; each run is added to the table below.")
         c1, c2, c3 = st.columns(3)
