@@ -156,7 +156,10 @@ class Adam(Optimizer):
     """Momentum on the gradient and RMSProp on its square, both bias-corrected (Kingma & Ba 2015).
 
     ``m ← β₁m + (1-β₁)g``; ``v ← β₂v + (1-β₂)g²``; ``θ ← θ - η·(m/(1-β₁ᵗ)) / (√(v/(1-β₂ᵗ)) + ε)``.
-    The averages start at zero, so without the ``1/(1-βᵗ)`` factors the first steps would be too small.
+    Both averages start at zero and so are biased toward 0 early on; ``v``'s bias is larger and lasts
+    longer (β₂ is closer to 1), so without the ``1/(1-βᵗ)`` factors the early steps would be several times
+    too *large*: for a constant gradient, η(1-β₁ᵗ)/√(1-β₂ᵗ) is 3.2η at t = 1 and about 6.6η near t = 12
+    with the default betas (chapter 04 measures it).
     ``weight_decay`` here is coupled L2 (added to g); see ``AdamW`` for the decoupled form.
     """
 
