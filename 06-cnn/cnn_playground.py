@@ -47,10 +47,10 @@ with st.sidebar:
     train_clicked = st.button("Train both", type="primary", key="train_both")
     st.button("Stop", key="stop", help="Any rerun stops training; finished epochs are kept.")
 
-if "runs" not in st.session_state:
-    st.session_state.runs = {}          # name → {"model", "history", "params", "settings"}
-if "explorer" not in st.session_state:
-    st.session_state.explorer = None    # (model, description) of the CNN the explorer tabs look inside
+if "cnn_runs" not in st.session_state:
+    st.session_state.cnn_runs = {}          # name → {"model", "history", "params", "settings"}
+if "cnn_explorer" not in st.session_state:
+    st.session_state.cnn_explorer = None    # (model, description) of the CNN the explorer tabs look inside
 
 
 class KeepHistory(Callback):
@@ -60,7 +60,7 @@ class KeepHistory(Callback):
         self.name, self.model, self.settings = name, model, settings
 
     def on_train_begin(self, state):
-        st.session_state.runs[self.name] = {"model": self.model, "history": state.history,
+        st.session_state.cnn_runs[self.name] = {"model": self.model, "history": state.history,
                                             "params": self.model.num_params(), "settings": self.settings}
 
 
@@ -90,13 +90,13 @@ def train_cnn_for_explorer():
     cnn.train(model, data.x_train[:5000], data.y_train[:5000], epochs=1, rng=rng,
               callbacks=[ProgressCallback(playground.progress_reporter(bar), min_interval=0.2)])
     bar.empty()
-    st.session_state.explorer = (model, "a CNN (8, 16 filters) trained for 1 epoch on 5,000 digits")
+    st.session_state.cnn_explorer = (model, "a CNN (8, 16 filters) trained for 1 epoch on 5,000 digits")
 
 
 if train_clicked:
     settings = dict(fc_hidden=fc_hidden, filters=(f1, f2), epochs=epochs, batch_size=batch_size, n_train=n_train,
                     seed=int(seed))
-    st.session_state.runs = {}
+    st.session_state.cnn_runs = {}
     x, y = data.x_train[:n_train], data.y_train[:n_train]
     bar = st.progress(0.0, text="starting…")
     for name in ("FC", "CNN"):
@@ -107,7 +107,7 @@ if train_clicked:
         cnn.train(model, x, y, epochs=epochs, rng=rng, batch_size=batch_size, x_val=X_VAL, y_val=Y_VAL,
                   callbacks=[KeepHistory(name, model, settings), cb])
     bar.empty()
-    st.session_state.explorer = (st.session_state.runs["CNN"]["model"],
+    st.session_state.cnn_explorer = (st.session_state.cnn_runs["CNN"]["model"],
                                  f"the CNN from “Train both” ({f1}, {f2} filters, {epochs} epochs on {n_train:,} digits)")
 
 tabs = st.tabs(["FC vs CNN", "Layer explorer", "Convolution step by step", "Padding & stride", "Max-pool zoom"],
@@ -118,14 +118,14 @@ tab_vs, tab_explore, tab_conv, tab_pad, tab_pool = tabs
 
 def explorer_model(button_key):
     """The trained CNN the explorer tabs use, or a button to train one (≈ 3 s)."""
-    if st.session_state.explorer is None:
+    if st.session_state.cnn_explorer is None:
         st.info("These views look inside a **trained** CNN. Train both models in the sidebar, or train a CNN "
                 "here (1 epoch on 5,000 digits, a few seconds).")
         if st.button("Train a CNN now", key=button_key):
             train_cnn_for_explorer()
-    if st.session_state.explorer is None:
+    if st.session_state.cnn_explorer is None:
         return None, None
-    return st.session_state.explorer
+    return st.session_state.cnn_explorer
 
 
 def pick_digit(prefix):
@@ -160,7 +160,7 @@ if tab_vs.open:
             "so it learns *where-independent* strokes instead of one weight per pixel. Then shrink the training "
             "subset to 1,000 (the post's setting) or raise the FC width: more parameters do not buy the CNN's "
             "advantage. Time per epoch is higher for the CNN: it computes far more per parameter.")
-        runs = st.session_state.runs
+        runs = st.session_state.cnn_runs
         if not runs:
             st.info("No run yet: press **Train both** in the sidebar.")
         else:

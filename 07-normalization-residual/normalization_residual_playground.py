@@ -43,12 +43,12 @@ with st.sidebar:
                                help="The first N training digits; evaluated on the first 2,000 test digits.")
     st.button("Stop", key="stop", help="Any rerun stops training; finished runs and epochs are kept.")
 
-if "runs" not in st.session_state:
-    st.session_state.runs = {}          # variant → {"model", "history", "settings"}
-if "depth_rows" not in st.session_state:
-    st.session_state.depth_rows = []    # one dict per finished run of the depth experiment
-if "bn_model" not in st.session_state:
-    st.session_state.bn_model = None    # (model, description) for the inference tab
+if "nr_runs" not in st.session_state:
+    st.session_state.nr_runs = {}          # variant → {"model", "history", "settings"}
+if "nr_depth_rows" not in st.session_state:
+    st.session_state.nr_depth_rows = []    # one dict per finished run of the depth experiment
+if "nr_bn_model" not in st.session_state:
+    st.session_state.nr_bn_model = None    # (model, description) for the inference tab
 
 settings = dict(depth=depth, activation=activation, init_scale=init_scale, lr=lr, epochs=epochs, n_train=n_train)
 
@@ -58,7 +58,7 @@ class KeepRun(Callback):
         self.variant, self.model, self.tracker = variant, model, tracker
 
     def on_train_begin(self, state):
-        st.session_state.runs[self.variant] = {"model": self.model, "history": state.history, "settings": settings,
+        st.session_state.nr_runs[self.variant] = {"model": self.model, "history": state.history, "settings": settings,
                                                "signal": self.tracker}
 
 
@@ -92,14 +92,14 @@ if tab_signal.open:
             if when == "at initialisation":
                 model, _ = build(v)
                 stats[v] = nr.signal_through_depth(model, PROBE_X, training=True)
-            elif when == "after training" and v in st.session_state.runs:
-                stats[v] = nr.signal_through_depth(st.session_state.runs[v]["model"], PROBE_X, training=False)
-        if when != "at initialisation" and not st.session_state.runs:
+            elif when == "after training" and v in st.session_state.nr_runs:
+                stats[v] = nr.signal_through_depth(st.session_state.nr_runs[v]["model"], PROBE_X, training=False)
+        if when != "at initialisation" and not st.session_state.nr_runs:
             st.info("No trained models yet: train the variants in **Training deep nets**.")
-        if when == "during training" and st.session_state.runs:
-            trained = [v for v in nr.VARIANTS if v in st.session_state.runs]
+        if when == "during training" and st.session_state.nr_runs:
+            trained = [v for v in nr.VARIANTS if v in st.session_state.nr_runs]
             v = st.selectbox("Variant to follow", trained, key="signal_follow")
-            tracked = st.session_state.runs[v]["signal"].stats
+            tracked = st.session_state.nr_runs[v]["signal"].stats
             fig, ax = new_figure(size=(7, 3.4))
             for e, s in enumerate(tracked):
                 ax.plot(np.arange(1, len(s.std) + 1), s.std, marker="o", ms=3, label=f"after {e} epoch(s)",
@@ -153,7 +153,7 @@ if tab_train.open:
                                 help="Every variant at both depths, same data, seed and budget (8 runs).")
         x, y = data.x_train[:n_train], data.y_train[:n_train]
         if train_clicked:
-            st.session_state.runs = {}
+            st.session_state.nr_runs = {}
             bar = st.progress(0.0, text="starting…")
             for i, v in enumerate(nr.VARIANTS):
                 model, rng = build(v)
@@ -165,19 +165,19 @@ if tab_train.open:
                              callbacks=[tracker, KeepRun(v, model, tracker), cb])
             bar.empty()
         if exp_clicked:
-            st.session_state.depth_rows = []
+            st.session_state.nr_depth_rows = []
             bar = st.progress(0.0, text="starting…")
             total = 2 * len(nr.VARIANTS)
 
             def keep(row):
-                st.session_state.depth_rows.append(row)
-                bar.progress(len(st.session_state.depth_rows) / total,
+                st.session_state.nr_depth_rows.append(row)
+                bar.progress(len(st.session_state.nr_depth_rows) / total,
                              text=f"{row['variant']} at depth {row['depth']}: val acc {row['val acc']:.1%}")
 
             with np.errstate(all="ignore"):
                 nr.depth_experiment(x, y, X_VAL, Y_VAL, depths=(5, deep), epochs=epochs, lr=lr, on_result=keep)
             bar.empty()
-        runs = st.session_state.runs
+        runs = st.session_state.nr_runs
         if runs:
             rows = [{"variant": v, "epochs run": r["history"].epochs,
                      "final train loss": r["history"].train_loss[-1] if r["history"].train_loss else float("nan"),
@@ -192,7 +192,7 @@ if tab_train.open:
             hist = {v: r["history"] for v, r in runs.items()}
             left.pyplot(training_curves(hist, metric="loss", title="loss (solid: train, dashed: test)"))
             right.pyplot(training_curves(hist, metric="acc", title="accuracy"))
-        rows = st.session_state.depth_rows
+        rows = st.session_state.nr_depth_rows
         if rows:
             st.markdown("**Depth experiment** (training loss on the whole training subset, evaluation mode)")
             table = pd.DataFrame([{k: v for k, v in r.items() if k != "history"} for r in rows])
@@ -263,22 +263,22 @@ if tab_bn.open:
             "outputs β for any input: a net without skips gives the same answer for every digit. In the "
             "'both' net the shortcuts carry the input around the BatchNorm layers, so it still varies (but "
             "is wrong more often).")
-        runs = st.session_state.runs
+        runs = st.session_state.nr_runs
         trained = [v for v in ("batchnorm", "both") if v in runs and runs[v]["history"].epochs]
         options = ["small BatchNorm net (3 layers)"] + [f"'{v}' net from Training deep nets" for v in trained]
         choice = st.radio("Model", options, horizontal=True, key="bn_source",
                           help="The small net trains in about a second; the nets from the training tab are only as "
                                "good as their training went (deep BatchNorm nets without skips train badly).")
         if choice == options[0]:
-            if st.session_state.bn_model is None:
+            if st.session_state.nr_bn_model is None:
                 if st.button("Train the small BatchNorm net (2 epochs on 4,000 digits)", key="train_bn"):
                     rng = np.random.default_rng(0)
                     model = nr.deep_mlp(3, "batchnorm", rng)
                     nr.train(model, data.x_train[:4000], data.y_train[:4000], epochs=2, rng=rng)
-                    st.session_state.bn_model = (model, "a 3-layer BatchNorm net trained for 2 epochs on 4,000 digits")
+                    st.session_state.nr_bn_model = (model, "a 3-layer BatchNorm net trained for 2 epochs on 4,000 digits")
                 else:
                     st.info("Press the button to train it, or train the variants in **Training deep nets**.")
-            current = st.session_state.bn_model
+            current = st.session_state.nr_bn_model
         else:
             v = trained[options.index(choice) - 1]
             current = (runs[v]["model"], f"the '{v}' net from Training deep nets ({runs[v]['settings']})")

@@ -28,7 +28,7 @@ def test_untrained_page_conv_step_padding_stride_and_explorer_on_demand(app_test
     assert at.slider(key="epochs").value == 4
     assert at.select_slider(key="n_train").value == 5000
     assert "No run yet" in at.info[-1].value
-    assert at.session_state.runs == {}
+    assert at.session_state.cnn_runs == {}
 
     # Convolution step by step: the shown value is the window times the filter, summed.
     from common.mnist import load_mnist
@@ -72,7 +72,7 @@ def test_untrained_page_conv_step_padding_stride_and_explorer_on_demand(app_test
     assert "look inside a **trained** CNN" in at.info[-1].value
     at.button(key="explorer_train").click().run()
     assert not at.exception
-    model, description = at.session_state.explorer
+    model, description = at.session_state.cnn_explorer
     assert "trained for 1 epoch on 5,000 digits" in description
     assert model.num_params() == 9_098
     assert metrics(at)["True label"] == "7"
@@ -93,7 +93,7 @@ def test_train_both_then_look_inside(app_test):
     m = metrics(at)
     assert m["FC parameters"] == f"{784 * 16 + 16 + 16 * 10 + 10:,}" == "12,730"
     assert m["CNN parameters"] == f"{(4 * 9 + 4) + (8 * 4 * 9 + 8) + (8 * 49 * 10 + 10):,}" == "4,266"
-    runs = at.session_state.runs
+    runs = at.session_state.cnn_runs
     for name in ("FC", "CNN"):
         h = runs[name]["history"]
         assert h.epochs == 2
@@ -103,13 +103,13 @@ def test_train_both_then_look_inside(app_test):
     assert list(table["model"]) == ["FC", "CNN"]
     assert list(table["parameters"]) == [12_730, 4_266]
     assert "3.0× fewer parameters" in at.success[0].value
-    assert at.session_state.explorer[0] is runs["CNN"]["model"]
+    assert at.session_state.cnn_explorer[0] is runs["CNN"]["model"]
 
     # Layer explorer on that CNN.
     from common.mnist import load_mnist
     d = load_mnist(flatten=False)
     open_tab(at, "Layer explorer")
-    model = at.session_state.explorer[0]
+    model = at.session_state.cnn_explorer[0]
     at.number_input(key="explore_index").set_value(3).run()
     probs = cnn.layer_outputs(model, d.x_test[3:4])[-1][1][0]
     m = metrics(at)

@@ -87,7 +87,7 @@ def test_training_tab_variants_and_depth_experiment(app_test):
     open_tab(at, "Training deep nets")
     at.button(key="train_variants").click().run()
     assert not at.exception
-    runs = at.session_state.runs
+    runs = at.session_state.nr_runs
     assert list(runs) == list(nr.VARIANTS)
     m = metrics(at)
     for v, run in runs.items():
@@ -99,7 +99,7 @@ def test_training_tab_variants_and_depth_experiment(app_test):
     at.slider(key="depth").set_value(30).run()
     at.button(key="train_depths").click().run()
     assert not at.exception
-    rows = at.session_state.depth_rows
+    rows = at.session_state.nr_depth_rows
     assert [(r["variant"], r["depth"]) for r in rows] == [(v, dd) for dd in (5, 30) for v in nr.VARIANTS]
     table = at.dataframe[-1].value
     assert len(table) == 8
@@ -119,7 +119,7 @@ def test_training_tab_variants_and_depth_experiment(app_test):
     at.selectbox(key="signal_follow").set_value("batchnorm").run()
     per_epoch = at.dataframe[0].value
     assert list(per_epoch["epoch"]) == [0, 1]
-    tracked = at.session_state.runs["batchnorm"]["signal"].stats
+    tracked = at.session_state.nr_runs["batchnorm"]["signal"].stats
     np.testing.assert_allclose(per_epoch["layer 5 std"], [s.std[4] for s in tracked])
     open_tab(at, "BatchNorm at inference")
     options = at.radio(key="bn_source").options
