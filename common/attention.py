@@ -210,8 +210,10 @@ class MultiHeadAttention(Layer):
         c = x if context is None else check_array("context", context)
         if c.ndim != 3 or c.shape[0] != x.shape[0] or c.shape[2] != self.d_model:
             raise ValueError(f"context must have shape ({x.shape[0]}, Tk, {self.d_model}), got {c.shape}")
-        q, k, v = self._split(self._proj(x, "Q")), self._split(self._proj(c, "K")), self._split(self._proj(c, "V"))
-        heads, w, attn_cache = scaled_dot_product_attention(q, k, v, mask)
+        q = self._proj(x, "Q")
+        q *= q.dtype.type(1.0 / math.sqrt(self.d_k))      # the 1/√d_k scale, in place on the fresh projection
+        q, k, v = self._split(q), self._split(self._proj(c, "K")), self._split(self._proj(c, "V"))
+        heads, w, attn_cache = scaled_dot_product_attention(q, k, v, mask, scale=False)
         merged = self._merge(heads)                        # (N, Tq, d_model)
         self.weights, self.head_outputs = w, heads          # (N, h, Tq, Tk), (N, h, Tq, d_k): for inspection
         self._cache = (x, c, context is None, merged, attn_cache)
@@ -226,6 +228,7 @@ class MultiHeadAttention(Layer):
             self.grads["b_O"] += dout.reshape(-1, d).sum(axis=0)
         dmerged = dout @ self.params["W_O"].T
         dq, dk, dv = scaled_dot_product_attention_backward(self._split(dmerged), attn_cache)
+        dq *= dq.dtype.type(1.0 / math.sqrt(self.d_k))     # back through the in-place scale of the queries
         dx = np.zeros_like(x, dtype=dout.dtype)
         dc = dx if is_self else np.zeros_like(c, dtype=dout.dtype)
         for name, dz, inp, dinp in (("Q", dq, x, dx), ("K", dk, c, dc), ("V", dv, c, dc)):
