@@ -287,6 +287,8 @@ if tab_conv.open:
                     for slot, arr in zip(st.columns(3), (step.window[c], kernel[c], step.products[c])):
                         slot.dataframe(pd.DataFrame(np.round(arr, 3)), hide_index=True)
                 st.markdown("Output = " + " + ".join(f"{s:.3f}" for s in step.channel_sums) + f" = **{step.value:.3f}**")
+                st.caption("Illustrative filter: the chosen 2-D filter weighted 1 on red, 0.5 on green and −1 on "
+                           "blue, so the three channel slices differ. A trained CNN learns its own slices.")
             fig, axes = new_figure(1, 1 + len(names), size=(3.0, 3.0))
             axes = np.atleast_1d(axes)
             shown = image if image.ndim == 2 else np.clip(image.transpose(1, 2, 0), 0, 1)
