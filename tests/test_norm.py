@@ -264,3 +264,27 @@ def test_layernorm_matches_torch():
 
 def test_rel_error_helper_sanity():
     assert rel_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+
+
+def test_residual_block_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    body = Sequential(Dense(4, 6, rng, dtype=np.float64), ReLU(), Dense(6, 6, rng, dtype=np.float64))
+    proj = Dense(4, 6, rng, bias=False, dtype=np.float64)
+    ours = Residual(body, projection=proj)
+    lin1, lin2, lin_p = torch.nn.Linear(4, 6).double(), torch.nn.Linear(6, 6).double(), torch.nn.Linear(4, 6, bias=False).double()
+    with torch.no_grad():       # torch.nn.Linear stores W transposed: (out, in)
+        lin1.weight.copy_(torch.from_numpy(body[0].params["W"].T))
+        lin1.bias.copy_(torch.from_numpy(body[0].params["b"]))
+        lin2.weight.copy_(torch.from_numpy(body[2].params["W"].T))
+        lin2.bias.copy_(torch.from_numpy(body[2].params["b"]))
+        lin_p.weight.copy_(torch.from_numpy(proj.params["W"].T))
+    x = rng.standard_normal((5, 4))
+    xt = torch.from_numpy(x).requires_grad_()
+    out_t = lin2(torch.relu(lin1(xt))) + lin_p(xt)
+    np.testing.assert_allclose(ours.forward(x), out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    dout = rng.standard_normal((5, 6))
+    out_t.backward(torch.from_numpy(dout))
+    np.testing.assert_allclose(ours.backward(dout), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.grads["body.0.W"], lin1.weight.grad.numpy().T, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.grads["projection.W"], lin_p.weight.grad.numpy().T, rtol=1e-12, atol=1e-12)
