@@ -347,7 +347,7 @@ class AdditiveAttention(_ScoreAttention):
     def _scores_backward(self, ds, cache):
         q, k, E = cache
         A = self.attn_size
-        self.grads["v"] += np.einsum("nij,nija->a", ds, E, optimize=True)
+        self.grads["v"] += ds.reshape(-1) @ E.reshape(-1, A)             # Σ_ij δs_ij E_ij
         dP = ds[..., None] * self.params["v"]
         dP *= 1 - E * E                                           # (N, Tq, Tk, A)
         dpq, dpk = dP.sum(axis=2), dP.sum(axis=1)
