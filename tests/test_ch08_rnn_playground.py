@@ -54,6 +54,10 @@ def test_training_shows_the_real_runs(trained_page):
     for kind in rnn.MODEL_KINDS:
         _, log = _reference(kind)
         assert metrics[f"{rnn.MODEL_NAMES[kind]}: last-50-step batch accuracy"] == f"{np.mean(log.acc[-50:]):.0%}"
+    # Stop (or any rerun) keeps the trained models: they live in session_state
+    at.button(key="stop").click().run()
+    assert not at.exception and {m.label: m.value for m in at.metric} == metrics
+    assert len(at.session_state["ch08"]["logs"]["lstm"].loss) == 50
 
 
 def test_accuracy_vs_length_tab(trained_page):
