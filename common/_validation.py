@@ -65,4 +65,4 @@ def check_array(name: str, x, *, ndim: int | tuple[int, ...] | None = None) -> n
 def check_choice(name: str, value, choices) -> None:
     """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
     if value not in choices:
-        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+        raise ValueError(f"{name} must be one of {sorted(choices, key=str)}, got {value!r}")

@@ -18,6 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist"
 
+# One BLAS thread, set before anything imports NumPy: the tests multiply small matrices, where a second
+# OpenBLAS thread costs more in synchronisation than it gains (on a busy 2-core machine, 5-20x slower).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["P2T_MNIST_OFFLINE"] = "1"
 if not os.environ.get("P2T_MNIST_DIR") and SHARED_MNIST.is_dir():
