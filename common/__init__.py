@@ -10,7 +10,10 @@ small data sets, MNIST and the plotting helpers the playgrounds share.
 >>> model = Sequential(Dense(784, 128, rng), ReLU(), Dense(128, 10, rng))
 """
 
-from . import activations, datasets, gradcheck, init, losses, optimizers, training
+from . import activations, attention, conv, datasets, gradcheck, init, losses, norm, optimizers, recurrent, training
+from .conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
+from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Residual
+from .recurrent import GRU, LSTM, RNN, Embedding
 from .activations import ELU, GELU, SELU, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from .gradcheck import check_layer, numerical_gradient, rel_error
 from .layers import Dense, Dropout, Flatten, Layer, Sequential
@@ -19,7 +22,10 @@ from .optimizers import SGD, Adagrad, Adam, AdamW, CosineLR, Momentum, Nesterov,
 from .training import Callback, EarlyStopping, History, ProgressCallback, StopWhen, accuracy, evaluate, fit
 
 __all__ = [
-    "activations", "datasets", "gradcheck", "init", "losses", "optimizers", "training",
+    "activations", "attention", "conv", "datasets", "gradcheck", "init", "losses", "norm", "optimizers",
+    "recurrent", "training",
+    "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Residual",
+    "RNN", "LSTM", "GRU", "Embedding",
     "Layer", "Dense", "Dropout", "Flatten", "Sequential",
     "ReLU", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "SELU", "GELU", "Softmax",
     "softmax_cross_entropy", "binary_cross_entropy_with_logits", "mse",
