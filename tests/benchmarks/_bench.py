@@ -32,16 +32,22 @@ def add_common_args(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line (used for the torch subprocess)")
 
 
-def run_reference(script: str, args) -> dict:
-    """Run the PyTorch twin of a benchmark in its own process (never in the same one: on 2 cores the two
-    BLAS thread pools fight) and return its JSON result."""
-    cmd = [sys.executable, str(HERE / script), "--epochs", str(args.epochs), "--threads", str(args.threads), "--json"]
-    if args.data_dir:
-        cmd += ["--data-dir", args.data_dir]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+def run_twin(script: str, argv: list[str]) -> dict:
+    """Run a benchmark's PyTorch twin in its own process (never in the same one: on 2 cores the two BLAS
+    thread pools fight) with ``argv`` plus ``--json``, and return the JSON line it prints last."""
+    proc = subprocess.run([sys.executable, str(HERE / script), *argv, "--json"], capture_output=True, text=True,
+                          check=False)
     if proc.returncode != 0:
-        raise SystemExit(f"the torch reference failed:\n{proc.stderr}")
+        raise SystemExit(f"the torch reference {script} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_reference(script: str, args, extra: list[str] = ()) -> dict:
+    """``run_twin`` with the arguments every MNIST benchmark shares, plus ``extra``."""
+    argv = ["--epochs", str(args.epochs), "--threads", str(args.threads), *extra]
+    if args.data_dir:
+        argv += ["--data-dir", args.data_dir]
+    return run_twin(script, argv)
 
 
 def report(name: str, epoch_times: list[float], accuracy: float, as_json: bool) -> dict:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -74,12 +73,8 @@ def main() -> None:
         times.append((clock() - start) / args.iters)
     mine = show("numpy (common)", times, args, args.json)
     if args.vs_torch:
-        cmd = [sys.executable, str(_bench.HERE / "bench_attention_torch.py"), "--json"] + [
-            f"--{k.replace('_', '-')}={getattr(args, k)}" for k, _ in OPTIONS] + [f"--clock={args.clock}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise SystemExit(f"the torch reference failed:\n{proc.stderr}")
-        ref = json.loads(proc.stdout.strip().splitlines()[-1])
+        ref = _bench.run_twin("bench_attention_torch.py", [
+            f"--{k.replace('_', '-')}={getattr(args, k)}" for k, _ in OPTIONS] + [f"--clock={args.clock}"])
         show("pytorch (cpu)", [t / 1000 for t in ref["ms"]], args, False)
         print(f"ratio numpy/pytorch (median): {mine['median_ms'] / ref['median_ms']:.2f}, "
               f"(best): {mine['best_ms'] / ref['best_ms']:.2f} (threads={args.threads})")

@@ -21,20 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bench  # noqa: E402
 
 
-def run_reference(args) -> dict:
-    """``_bench.run_reference`` plus the learning rate: the PyTorch twin in its own process."""
-    import json
-    import subprocess
-    cmd = [sys.executable, str(_bench.HERE / "bench_cnn_mnist_torch.py"), "--epochs", str(args.epochs),
-           "--threads", str(args.threads), "--lr", str(args.lr), "--seed", str(args.seed), "--json"]
-    if args.data_dir:
-        cmd += ["--data-dir", args.data_dir]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"the torch reference failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _bench.add_common_args(parser)
@@ -72,7 +58,8 @@ def main() -> None:
     _, acc = evaluate(model, data.x_test, data.y_test, softmax_cross_entropy)
     mine = _bench.report("numpy (common)", times, acc, args.json)
     if args.vs_torch:
-        ref = run_reference(args)
+        ref = _bench.run_reference("bench_cnn_mnist_torch.py", args,
+                                   ["--lr", str(args.lr), "--seed", str(args.seed)])
         _bench.report("pytorch (cpu)", ref["epoch_times"], ref["test_accuracy"], False)
         print(f"ratio numpy/pytorch (median epoch): {mine['median_epoch'] / ref['median_epoch']:.2f} "
               f"(threads={args.threads}, lr={args.lr:g})")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,14 +37,10 @@ def add_args(parser) -> None:
 
 
 def reference(script: str, args) -> dict:
-    cmd = [sys.executable, str(_bench.HERE / script), "--json"] + [
+    return _bench.run_twin(script, [
         f"--{k}={v}" for k, v in (("threads", args.threads), ("batch", args.batch), ("hidden", args.hidden),
                                   ("T", args.T), ("steps", args.steps), ("repeats", args.repeats),
-                                  ("clock", args.clock))]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"the torch reference failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+                                  ("clock", args.clock))])
 
 
 def show(name, times, args, as_json):
