@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import mlp
+from markdown_tables import check_table as table
+from markdown_tables import numbers as nums
 from common.chapters import CHAPTERS
 from common.datasets import xor
 
@@ -15,19 +17,6 @@ DIVE = (ROOT / "02-multi-layer-perceptron" / "MLP_DEEP_DIVE.md").read_text()
 README = (ROOT / "02-multi-layer-perceptron" / "README.md").read_text()
 
 
-def table(text: str, name: str) -> list[list[str]]:
-    """The body rows of the markdown table after ``<!-- check: name -->``, cells stripped, − as -."""
-    after = text.split(f"<!-- check: {name} -->", 1)[1].lstrip("\n")
-    rows = []
-    for line in after.splitlines():
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip().replace("−", "-") for c in line.strip().strip("|").split("|")])
-    return rows[2:]
-
-
-def nums(cell: str) -> list[float]:
-    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", cell)]
 
 
 def test_forward_table():

@@ -10,6 +10,8 @@ import pytest
 
 import backprop as bp
 from common import init as initializers
+from markdown_tables import check_table as table
+from markdown_tables import numbers as nums
 from common.chapters import CHAPTERS
 from common.datasets import xor
 
@@ -20,19 +22,6 @@ README = (ROOT / "03-backpropagation" / "README.md").read_text()
 SEEDS = range(100)
 
 
-def table(text: str, name: str) -> list[list[str]]:
-    """The body rows of the markdown table after ``<!-- check: name -->``, cells stripped, − as -."""
-    after = text.split(f"<!-- check: {name} -->", 1)[1].lstrip("\n")
-    rows = []
-    for line in after.splitlines():
-        if not line.startswith("|"):
-            break
-        rows.append([c.strip().replace("−", "-") for c in line.strip().strip("|").split("|")])
-    return rows[2:]
-
-
-def nums(cell: str) -> list[float]:
-    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", cell)]
 
 
 def r4(a) -> list[float]:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import cnn
+from markdown_tables import table_dicts as table
 from common.chapters import ROOT
 from common.conv import conv_output_size, max_pool2d_forward
 
@@ -13,17 +14,6 @@ DEEP_DIVE = (ROOT / "06-cnn" / "CNN_ARCHITECTURE_DEEP_DIVE.md").read_text()
 README = (ROOT / "06-cnn" / "README.md").read_text()
 
 
-def table(text: str, name: str) -> list[dict]:
-    """The markdown table right after ``<!-- table: name -->``, as a list of row dicts (cells as text)."""
-    lines = text.split(f"<!-- table: {name} -->", 1)[1].strip().splitlines()
-    block = []
-    for line in lines:
-        if not line.startswith("|"):
-            break
-        block.append(line)
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block]
-    header, body = rows[0], rows[2:]
-    return [dict(zip(header, r)) for r in body]
 
 
 def num(cell: str) -> float:

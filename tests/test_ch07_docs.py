@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import normalization_residual as nr
+from markdown_tables import table_dicts as table
 from common.chapters import ROOT
 from common.norm import BatchNorm1d
 
@@ -13,16 +14,6 @@ README = (ROOT / "07-normalization-residual" / "README.md").read_text()
 DEEP_DIVE = (ROOT / "07-normalization-residual" / "NORMALIZATION_RESIDUAL_DEEP_DIVE.md").read_text()
 
 
-def table(text: str, name: str) -> list[dict]:
-    """The markdown table right after ``<!-- table: name -->`` as row dicts of cell text."""
-    lines = text.split(f"<!-- table: {name} -->", 1)[1].strip().splitlines()
-    block = []
-    for line in lines:
-        if not line.startswith("|"):
-            break
-        block.append(line)
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block]
-    return [dict(zip(rows[0], r)) for r in rows[2:]]
 
 
 def num(cell: str) -> float:

@@ -1,0 +1,37 @@
+"""Reading the tables of the deep-dives and READMEs, so tests can recompute every number in them.
+
+A table to be checked follows a marker comment: ``<!-- check: name -->`` (chapters 01–03) or
+``<!-- table: name -->`` (chapters 06–07).
+"""
+
+from __future__ import annotations
+
+import re
+
+
+def _rows_after(text: str, marker: str) -> list[list[str]]:
+    """Every row (header and separator included) of the markdown table right after ``marker``."""
+    if marker not in text:
+        raise AssertionError(f"no {marker} in the document")
+    rows = []
+    for line in text.split(marker, 1)[1].strip().splitlines():
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def check_table(text: str, name: str) -> list[list[str]]:
+    """The body rows after ``<!-- check: name -->``, cells stripped, the typographic minus as ``-``."""
+    return [[c.replace("−", "-") for c in row] for row in _rows_after(text, f"<!-- check: {name} -->")[2:]]
+
+
+def table_dicts(text: str, name: str) -> list[dict[str, str]]:
+    """The body rows after ``<!-- table: name -->`` as dicts keyed by the header cells."""
+    rows = _rows_after(text, f"<!-- table: {name} -->")
+    return [dict(zip(rows[0], r)) for r in rows[2:]]
+
+
+def numbers(cell: str) -> list[float]:
+    """Every number written in a cell, e.g. ``"0.99 (epoch 12)"`` → ``[0.99, 12.0]``."""
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", cell)]
