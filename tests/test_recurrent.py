@@ -93,7 +93,7 @@ class _WithState:
 
 
 @pytest.mark.parametrize("layer_norm", [False, True])
-@pytest.mark.parametrize("cls,cell_cls", zip(SEQ, CELLS))
+@pytest.mark.parametrize("cls,cell_cls", list(zip(SEQ, CELLS)))
 def test_sequence_equals_cell_steps_and_grads_accumulate_over_steps(cls, cell_cls, layer_norm):
     """The batched projection (one matmul for all steps) gives what stepping the cell gives, and the
     sequence's weight gradient is the sum of the per-step gradients."""
