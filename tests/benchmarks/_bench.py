@@ -50,6 +50,48 @@ def run_reference(script: str, args, extra: list[str] = ()) -> dict:
     return run_twin(script, argv)
 
 
+def time_numpy_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int = 64) -> list[float]:
+    """Train a ``common`` model with softmax cross-entropy; seconds per epoch (training only)."""
+    import time
+
+    from common import softmax_cross_entropy
+
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        order = rng.permutation(len(X))
+        for i in range(0, len(X), batch_size):
+            idx = order[i:i + batch_size]
+            out = model.forward(X[idx], training=True)
+            _, dout = softmax_cross_entropy(out, y[idx])
+            optimizer.zero_grad()
+            model.backward(dout, input_grad=False)
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_torch_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int = 64) -> list[float]:
+    """The same loop in PyTorch (X, y tensors; the batch order from the same NumPy generator)."""
+    import time
+
+    import torch
+
+    loss_fn = torch.nn.CrossEntropyLoss()
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        order = torch.from_numpy(rng.permutation(len(X)))
+        for i in range(0, len(X), batch_size):
+            idx = order[i:i + batch_size]
+            loss = loss_fn(model(X[idx]), y[idx])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def report(name: str, epoch_times: list[float], accuracy: float, as_json: bool) -> dict:
     result = {"name": name, "epoch_times": epoch_times, "median_epoch": statistics.median(epoch_times),
               "test_accuracy": accuracy}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,18 +42,7 @@ def main() -> None:
                        Flatten(), Dense(784, 10, rng))
     opt = Adam(model, lr=args.lr)
     X, y = data.x_train, data.y_train
-    times = []
-    for _ in range(args.epochs):
-        start = time.perf_counter()
-        order = rng.permutation(len(X))
-        for i in range(0, len(X), 64):
-            idx = order[i:i + 64]
-            out = model.forward(X[idx], training=True)
-            _, dout = softmax_cross_entropy(out, y[idx])
-            opt.zero_grad()
-            model.backward(dout, input_grad=False)
-            opt.step()
-        times.append(time.perf_counter() - start)
+    times = _bench.time_numpy_epochs(model, opt, X, y, args.epochs, rng)
     _, acc = evaluate(model, data.x_test, data.y_test, softmax_cross_entropy)
     mine = _bench.report("numpy (common)", times, acc, args.json)
     if args.vs_torch:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,19 +29,8 @@ def main() -> None:
     X, y = torch.from_numpy(np.array(data.x_train)), torch.from_numpy(np.array(data.y_train))
     model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
     rng = np.random.default_rng(args.seed)
-    times = []
-    for _ in range(args.epochs):
-        start = time.perf_counter()
-        order = torch.from_numpy(rng.permutation(len(X)))
-        for i in range(0, len(X), 64):
-            idx = order[i:i + 64]
-            loss = loss_fn(model(X[idx]), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        times.append(time.perf_counter() - start)
+    times = _bench.time_torch_epochs(model, opt, X, y, args.epochs, rng)
     with torch.no_grad():
         acc = (model(torch.from_numpy(np.array(data.x_test))).argmax(1).numpy() == data.y_test).mean()
     _bench.report("pytorch (cpu)", times, float(acc), args.json)
