@@ -1,7 +1,12 @@
 """AppTest for the chapter 01 playground: every control, and the values the page shows."""
 
+import functools
+
 import numpy as np
 import pytest
+
+import apptest_helpers
+from apptest_helpers import metrics
 
 import perceptron as pc
 from common.datasets import logic_gate
@@ -9,15 +14,7 @@ from common.datasets import logic_gate
 PAGE = "01-perceptron/perceptron_playground.py"
 
 
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
-
-
-def open_tab(at, label):
-    at.session_state["ch01_tab"] = label
-    at.run()
-    assert not at.exception
-    return at
+open_tab = functools.partial(apptest_helpers.open_tab, key="ch01_tab")
 
 
 @pytest.fixture

@@ -1,16 +1,17 @@
 """AppTest for the chapter 02 playground: scale slider ends, hidden space, diagram, line vs MLP, activations."""
 
+import functools
+
 import numpy as np
 import pytest
+
+import apptest_helpers
+from apptest_helpers import metrics
 
 import mlp
 from common.datasets import xor
 
 PAGE = "02-multi-layer-perceptron/mlp_playground.py"
-
-
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
 
 
 @pytest.fixture
@@ -20,11 +21,7 @@ def at(app_test):
     return at
 
 
-def open_tab(at, label):
-    at.session_state["ch02_tab"] = label
-    at.run()
-    assert not at.exception
-    return at
+open_tab = functools.partial(apptest_helpers.open_tab, key="ch02_tab")
 
 
 def test_defaults_show_the_real_xor_outputs(at):

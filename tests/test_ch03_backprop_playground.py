@@ -1,7 +1,12 @@
 """AppTest for the chapter 03 playground: training controls, seed sweep, gradient flow, vanishing gradients."""
 
+import functools
+
 import numpy as np
 import pytest
+
+import apptest_helpers
+from apptest_helpers import metrics
 
 import backprop as bp
 from common.datasets import xor
@@ -9,15 +14,7 @@ from common.datasets import xor
 PAGE = "03-backpropagation/backprop_playground.py"
 
 
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
-
-
-def open_tab(at, label):
-    at.session_state["ch03_tab"] = label
-    at.run()
-    assert not at.exception
-    return at
+open_tab = functools.partial(apptest_helpers.open_tab, key="ch03_tab")
 
 
 @pytest.fixture

@@ -5,26 +5,17 @@ correction. Values shown on the page are compared with the module's own computat
 import numpy as np
 import pytest
 
+from apptest_helpers import metrics, open_tab
+
 import optimization as optm
 from common.mnist import load_mnist
 
 PAGE = "04-optimization/optimization_playground.py"
 
 
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
-
-
 @pytest.fixture
 def at(app_test):
     at = app_test(PAGE).run()
-    assert not at.exception
-    return at
-
-
-def open_tab(at, label):
-    at.session_state["tab"] = label
-    at.run()
     assert not at.exception
     return at
 

@@ -2,21 +2,12 @@
 
 import numpy as np
 
+from apptest_helpers import metrics, open_tab
+
 import cnn
 from common.conv import max_pool2d_forward
 
 PAGE = "06-cnn/cnn_playground.py"
-
-
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
-
-
-def open_tab(at, label):
-    at.session_state["tab"] = label
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_untrained_page_conv_step_padding_stride_and_explorer_on_demand(app_test):

@@ -2,20 +2,11 @@
 
 import numpy as np
 
+from apptest_helpers import metrics, open_tab
+
 import normalization_residual as nr
 
 PAGE = "07-normalization-residual/normalization_residual_playground.py"
-
-
-def metrics(at):
-    return {m.label: m.value for m in at.metric}
-
-
-def open_tab(at, label):
-    at.session_state["tab"] = label
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 def probe():

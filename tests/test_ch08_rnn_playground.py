@@ -4,6 +4,8 @@ shown against the module's own numbers."""
 import numpy as np
 import pytest
 
+from apptest_helpers import open_tab
+
 import rnn
 from common.optimizers import Adam
 
@@ -25,13 +27,6 @@ def _reference(kind, steps=50, hidden=8, fillers=(1, 4), seed=0, lr=1e-2):
     log = rnn.train(model, steps=steps, rng=np.random.default_rng(seed + 1), fillers=fillers,
                     optimizer=Adam(model.parameters(), lr=lr))
     return model, log
-
-
-def open_tab(at, label):
-    at.session_state["tab"] = label
-    at.run()
-    assert not at.exception
-    return at
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ import functools
 import numpy as np
 import pytest
 
+from apptest_helpers import open_tab
+
 import attention
 from common.optimizers import Adam
 
@@ -34,13 +36,6 @@ def _train(at, task="reverse"):
     at.select_slider(key="hidden").set_value(SMALL["hidden"])
     at.slider(key="lengths").set_value(SMALL["lengths"])
     at.button(key="train").click().run()
-    assert not at.exception
-    return at
-
-
-def open_tab(at, label):
-    at.session_state["tab"] = label
-    at.run()
     assert not at.exception
     return at
 
