@@ -28,7 +28,7 @@ from common import activations
 from common._validation import (check_array, check_choice, check_generator, check_positive,
                                 check_positive_int)
 from common.gradcheck import numerical_gradient, rel_error
-from common.layers import Dense, Sequential
+from common.layers import Dense, Layer, Sequential
 from common.losses import binary_cross_entropy_with_logits
 from common.optimizers import SGD, Adam, Momentum
 from common.training import Callback, fit
@@ -75,8 +75,9 @@ class Trace:
     loss: float
 
 
-class BackpropNet:
-    """An MLP for binary classification with every intermediate available.
+class BackpropNet(Layer):
+    """An MLP for binary classification with every intermediate available. A ``Layer`` whose one child
+    is ``net``, the ``Sequential`` of Dense and activation layers that ``fit`` trains.
 
     Parameters
     ----------
@@ -103,6 +104,7 @@ class BackpropNet:
             raise ValueError(f"init must be one of {sorted(INITS)} (or a common.init name), got {init!r}")
         if needs_rng(init_name):
             check_generator("rng", rng)
+        super().__init__()
         self.sizes, self.activation, self.init = sizes, activation, init
         layers = []
         for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -117,8 +119,15 @@ class BackpropNet:
     def dense(self) -> list[Dense]:
         return [l for l in self.net if isinstance(l, Dense)]
 
-    def parameters(self):
-        return self.net.parameters()
+    def forward(self, X, training=False):
+        """(N, D) → (N, 1) logits."""
+        return self.net.forward(X, training=training)
+
+    def backward(self, dout):
+        return self.net.backward(dout)
+
+    def backward_params(self, dout):
+        self.net.backward_params(dout)
 
     def get_params(self) -> list[dict[str, np.ndarray]]:
         """A copy of every Dense layer's ``{"W", "b"}``."""
@@ -304,7 +313,7 @@ def train(net: BackpropNet, X, y, *, lr: float, epochs: int, rng: np.random.Gene
         check_positive_int("snapshot_every", snapshot_every)
         cbs.insert(0, _Snapshots(net, snapshot_every, snapshots))
     opt = OPTIMIZERS[optimizer](net.net, lr=lr)
-    history = fit(net.net, X, y.astype(np.float64).reshape(-1, 1), loss_fn=binary_cross_entropy_with_logits,
+    history = fit(net, X, y.astype(np.float64).reshape(-1, 1), loss_fn=binary_cross_entropy_with_logits,
                   optimizer=opt, epochs=epochs, rng=rng, batch_size=None, callbacks=cbs, metric=_accuracy)
     # Full batch: train_acc[e] is the accuracy of the whole set before update e+1; add the final one.
     acc_curve = list(history.train_acc) + [net.accuracy(X, y)]

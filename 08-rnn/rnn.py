@@ -6,9 +6,10 @@ ends with "who?". The answer is the first word. A model that answers correctly a
 carried the subject through k steps of irrelevant input.
 
 What this module adds to ``common.recurrent``: the classifier (Embedding → RNN/LSTM/GRU → Dense read at
-every step), its training loop on batches of one random length each, and the measurements the
-playground and the deep-dive show — accuracy against sentence length, per-step confidence in each
-subject, how much gradient reaches each earlier hidden state, and the LSTM's gates over a sentence.
+every step, a ``Layer`` with three children), the batches it trains on (one random length per batch,
+through ``common.training.fit``), and the measurements the playground and the deep-dive show —
+accuracy against sentence length, per-step confidence in each subject, how much gradient reaches each
+earlier hidden state, and the LSTM's gates over a sentence.
 
 >>> import numpy as np, rnn
 >>> model = rnn.SubjectClassifier("lstm", np.random.default_rng(0))
@@ -17,17 +18,17 @@ subject, how much gradient reaches each earlier hidden state, and the LSTM's gat
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
-from common.layers import Dense
+from common.layers import Dense, Layer
 from common.losses import softmax_cross_entropy
 from common.optimizers import Adam
-from common.recurrent import RECURRENT_LAYERS, Embedding, clip_grad_norm
+from common.recurrent import RECURRENT_LAYERS, Embedding
 from common.sequence_tasks import VOCAB, subject_task
+from common.training import Callback, StopWhen, fit
 
 MODEL_KINDS = ("rnn", "lstm", "gru")
 MODEL_NAMES = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -35,15 +36,17 @@ N_SUBJECTS = len(VOCAB.subjects)
 CHANCE = 1.0 / N_SUBJECTS
 
 
-class SubjectClassifier:
+class SubjectClassifier(Layer):
     """Embedding(V, E) → recurrent layer (H) → Dense(H, S) applied to every hidden state.
 
     Shapes: X: (N, T) token ids; logits: (N, T, S) — the prediction after each word; the answer is
-    the one read at the last position (the "who?" token). Trained on that last position only.
+    the one read at the last position (the "who?" token). Trained on that last position only
+    (``last_word_cross_entropy``). Children: ``emb``, ``rec``, ``out``.
     """
 
     def __init__(self, kind: str, rng: np.random.Generator, *, embed_size: int = 16, hidden_size: int = 32,
                  layer_norm: bool = False, forget_bias: float = 1.0, dtype=np.float32) -> None:
+        super().__init__()
         check_choice("kind", kind, MODEL_KINDS)
         check_generator("rng", rng)
         check_positive_int("embed_size", embed_size)
@@ -54,29 +57,13 @@ class SubjectClassifier:
         self.rec = RECURRENT_LAYERS[kind](embed_size, hidden_size, rng, dtype=dtype, layer_norm=layer_norm,
                                           **kwargs)
         self.out = Dense(hidden_size, N_SUBJECTS, rng, init="xavier_uniform", dtype=dtype)
-        self.layers = (self.emb, self.rec, self.out)
         self._hs = None
 
     @property
     def name(self) -> str:
         return MODEL_NAMES[self.kind] + (" + LayerNorm" if self.layer_norm else "")
 
-    def parameters(self):
-        return [pair for layer in self.layers for pair in layer.parameters()]
-
-    def zero_grad(self) -> None:
-        for layer in self.layers:
-            layer.zero_grad()
-
-    def num_params(self) -> int:
-        return int(sum(p.size for p, _ in self.parameters()))
-
-    def astype(self, dtype):
-        for layer in self.layers:
-            layer.astype(dtype)
-        return self
-
-    def forward(self, X: np.ndarray) -> np.ndarray:
+    def forward(self, X: np.ndarray, training: bool = False) -> np.ndarray:
         """Logits after every word: (N, T, S)."""
         self._hs = self.rec.forward(self.emb.forward(X))
         return self.out.forward(self._hs)
@@ -86,19 +73,17 @@ class SubjectClassifier:
         return self._hs
 
     def backward(self, dlogits: np.ndarray) -> None:
-        """dlogits: (N, T, S) (zeros where a step is not scored)."""
-        self.emb.backward(self.rec.backward(self.out.backward(dlogits)))
+        """dlogits: (N, T, S) (zeros where a step is not scored). The input is token ids: returns None."""
+        return self.emb.backward(self.rec.backward(self.out.backward(dlogits)))
 
     def loss(self, X, y, *, backward: bool = True) -> tuple[float, float]:
         """Cross-entropy and accuracy of the answer at the last word; with ``backward`` the gradients
         are added (only the last step is scored, so every other step gets its gradient through time)."""
         logits = self.forward(X)
-        loss, d_last = softmax_cross_entropy(logits[:, -1], y)
+        loss, dlogits = last_word_cross_entropy(logits, y)
         if backward:
-            dlogits = np.zeros_like(logits)
-            dlogits[:, -1] = d_last
             self.backward(dlogits)
-        return loss, float(np.mean(logits[:, -1].argmax(axis=1) == y))
+        return loss, last_word_accuracy(logits, y)
 
     def predict_proba(self, X) -> np.ndarray:
         """Softmax over the subjects after every word: (N, T, S)."""
@@ -110,9 +95,23 @@ class SubjectClassifier:
         return f"SubjectClassifier({self.name}, H={self.hidden_size}, params={self.num_params()})"
 
 
+def last_word_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The loss ``fit`` trains with: cross-entropy of the prediction at the last word only.
+    logits: (N, T, S); y: (N,); returns (loss, dlogits (N, T, S), zero except at the last step)."""
+    loss, d_last = softmax_cross_entropy(logits[:, -1], y)
+    dlogits = np.zeros_like(logits)
+    dlogits[:, -1] = d_last
+    return loss, dlogits
+
+
+def last_word_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(logits[:, -1].argmax(axis=1) == y))
+
+
 @dataclass
 class TrainingLog:
-    """One entry per optimisation step (loss and accuracy on that step's batch)."""
+    """One entry per optimisation step (loss and accuracy on that step's batch, its number of fillers),
+    filled step by step while ``train`` runs, so a page holding it sees every finished step."""
 
     loss: list[float] = field(default_factory=list)
     acc: list[float] = field(default_factory=list)
@@ -133,37 +132,61 @@ class TrainingLog:
         return (c[idx] - c[lo]) / (idx - lo)
 
 
+class _Record(Callback):
+    """Copies each step's loss, accuracy and filler count from ``fit``'s history into a ``TrainingLog``."""
+
+    def __init__(self, log: TrainingLog, fillers: list[int]) -> None:
+        self.log, self.fillers = log, fillers
+        self._seconds0 = log.seconds
+
+    def on_batch_end(self, state):
+        h = state.history
+        self.log.loss.append(h.batch_loss[-1])
+        self.log.acc.append(h.batch_metric[-1])
+        self.log.fillers.append(self.fillers[-1])
+
+    def on_epoch_end(self, state):
+        self.log.seconds = self._seconds0 + state.history.wall_time[-1]
+
+
+def subject_batches(fillers: tuple[int, int], batch_size: int, record: list[int] | None = None):
+    """The batch function ``fit`` draws from: each call one batch of ``batch_size`` sentences with one
+    number of fillers drawn uniformly from ``fillers`` (inclusive), appended to ``record``."""
+    lo, hi = _check_range(fillers)
+    check_positive_int("batch_size", batch_size)
+
+    def batches(rng):
+        k = int(rng.integers(lo, hi + 1))
+        if record is not None:
+            record.append(k)
+        return subject_task(batch_size, k, rng)
+
+    return batches
+
+
 def train(model: SubjectClassifier, *, steps: int, rng: np.random.Generator, fillers: tuple[int, int] = (1, 10),
           batch_size: int = 32, lr: float = 1e-2, clip: float = 5.0, optimizer=None, log: TrainingLog | None = None,
-          callback=None) -> TrainingLog:
+          callbacks=(), should_stop=None) -> TrainingLog:
     """Adam on batches of ``batch_size`` sentences, each batch with one number of fillers drawn uniformly
-    from ``fillers`` (inclusive), gradients clipped to global norm ``clip``.
+    from ``fillers`` (inclusive), gradients clipped to global norm ``clip``: ``common.training.fit`` over
+    ``subject_batches``.
 
-    Pass ``log`` (and ``optimizer``) from an earlier call to continue a run; ``callback(step, log)`` is
-    called after every step and may return True to stop (a playground's progress bar and Stop button).
+    Pass ``log`` (and ``optimizer``) from an earlier call to continue a run; ``callbacks`` go to ``fit``
+    (progress, live curves); ``should_stop()`` returning True stops after the current step.
     """
     check_positive_int("steps", steps)
     check_generator("rng", rng)
-    check_positive_int("batch_size", batch_size)
     check_positive("lr", lr)
     check_positive("clip", clip)
-    lo, hi = _check_range(fillers)
     log = TrainingLog() if log is None else log
+    drawn: list[int] = []
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    start = time.perf_counter()
-    for step in range(steps):
-        k = int(rng.integers(lo, hi + 1))
-        X, y = subject_task(batch_size, k, rng)
-        opt.zero_grad()
-        loss, acc = model.loss(X, y)
-        clip_grad_norm(opt.pairs, clip)
-        opt.step()
-        log.loss.append(loss)
-        log.acc.append(acc)
-        log.fillers.append(k)
-        if callback is not None and callback(step + 1, log):
-            break
-    log.seconds += time.perf_counter() - start
+    cbs = [_Record(log, drawn), *callbacks]
+    if should_stop is not None:
+        cbs.append(StopWhen(should_stop))
+    fit(model, batches=subject_batches(fillers, batch_size, drawn), steps_per_epoch=steps, epochs=1,
+        loss_fn=last_word_cross_entropy, metric=last_word_accuracy, optimizer=opt, rng=rng, clip_norm=clip,
+        callbacks=cbs)
     return log
 
 
@@ -196,13 +219,12 @@ def gradient_through_time(model: SubjectClassifier, n_fillers: int, rng: np.rand
     check_positive_int("n", n)
     X, y = subject_task(n, n_fillers, rng)
     logits = model.forward(X)
-    _, d_last = softmax_cross_entropy(logits[:, -1], y)
-    dlogits = np.zeros_like(logits)
-    dlogits[:, -1] = d_last * n                    # per-sentence loss, not the batch mean
+    _, dlogits = last_word_cross_entropy(logits, y)
+    dlogits *= n                                   # per-sentence loss, not the batch mean
     saved = [g.copy() for _, g in model.parameters()]
     dh = model.out.backward(dlogits)
     model.rec.backward(dh)
-    norms = np.linalg.norm(model.rec.dh, axis=2).mean(axis=0)
+    norms = np.linalg.norm(model.rec.extra_grads["hs"], axis=2).mean(axis=0)
     for (_, g), s in zip(model.parameters(), saved):   # a measurement, not a training step
         g[...] = s
     return norms

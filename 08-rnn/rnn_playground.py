@@ -8,7 +8,7 @@ import streamlit as st
 
 import rnn
 from common import playground
-from common.optimizers import Adam
+from common.training import Live
 from common.plots import CLASS_COLORS, heatmap, new_figure
 from common.sequence_tasks import VOCAB
 
@@ -40,7 +40,7 @@ with st.sidebar:
     seed = st.number_input("Seed", 0, 10_000, 0, key="seed")
     train_clicked = st.button("Train", type="primary", key="train", width="stretch")
     st.button("Stop", key="stop", width="stretch",
-              help="Stops after the current chunk of steps; what was trained so far is kept.")
+              help="Stops training; every step finished so far is kept.")
 
 config = dict(kinds=tuple(kinds), fillers=tuple(fillers), hidden=int(hidden), steps=int(steps), lr=float(lr),
               layer_norm=bool(layer_norm), seed=int(seed))
@@ -61,15 +61,16 @@ def run_training(cfg):
         model = rnn.SubjectClassifier(kind, np.random.default_rng(cfg["seed"]), hidden_size=cfg["hidden"],
                                       layer_norm=cfg["layer_norm"])
         rng = np.random.default_rng(cfg["seed"] + 1)
-        log, opt = rnn.TrainingLog(), Adam(model.parameters(), lr=cfg["lr"])
+        log = rnn.TrainingLog()
         state["models"][kind], state["logs"][kind] = model, log
-        chunk = 25
-        for start in range(0, cfg["steps"], chunk):
-            n = min(chunk, cfg["steps"] - start)
-            rnn.train(model, steps=n, rng=rng, fillers=cfg["fillers"], optimizer=opt, log=log)
-            done += n
-            report(done / total, f"{rnn.MODEL_NAMES[kind]}: step {log.steps}/{cfg['steps']} · "
-                                 f"batch accuracy {np.mean(log.acc[-n:]):.0%}")
+
+        def progress(st_, kind=kind, log=log, base=done):
+            report((base + log.steps) / total, f"{rnn.MODEL_NAMES[kind]}: step {log.steps}/{cfg['steps']} · "
+                                               f"batch accuracy {np.mean(log.acc[-25:]):.0%}")
+
+        rnn.train(model, steps=cfg["steps"], rng=rng, fillers=cfg["fillers"], lr=cfg["lr"], log=log,
+                  callbacks=[Live(on_update=progress, every_steps=25)])
+        done += cfg["steps"]
         state["version"] += 1
     bar.empty()
 

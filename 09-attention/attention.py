@@ -15,25 +15,31 @@ Two experiments, each a real trained model built from ``common.attention`` and `
 Plus the √d measurement: the entropy of softmax(q·k) for random q, k as the width d grows, scaled by
 1/√d and not.
 
+The encoder–decoders are layers in ``seq2seq.py`` (an ``Encoder`` and one decoder per kind of
+attention); every model here trains through ``common.training.fit``.
+
 >>> import numpy as np, attention
->>> run = attention.train_seq2seq(attention.make_seq2seq("bahdanau", seed=0), task="reverse", steps=300,
+>>> log = attention.train_seq2seq(attention.make_seq2seq("bahdanau", seed=0), task="reverse", steps=20,
 ...                               rng=np.random.default_rng(1))
+>>> log.steps
+20
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
-from common.attention import MultiHeadAttention, Seq2Seq, causal_mask, masked_softmax
-from common.layers import Dense
-from common.losses import softmax_cross_entropy
+from common.attention import MultiHeadAttention, causal_mask, masked_softmax
+from common.layers import Dense, Layer
+from common.losses import sequence_cross_entropy, softmax_cross_entropy
 from common.optimizers import Adam
-from common.recurrent import Embedding, clip_grad_norm
+from common.recurrent import Embedding
 from common.sequence_tasks import SEQ2SEQ_KINDS, Seq2SeqVocab, seq2seq_task, source_positions
+from common.training import Callback, StopWhen, fit
+from seq2seq import Seq2Seq
 
 VOCAB = Seq2SeqVocab(12)
 #: the three models the chapter compares, by the name the page shows
@@ -72,45 +78,70 @@ class Seq2SeqLog:
 
 def _length_for(task: str, rng, lo: int, hi: int) -> int:
     if task == "sov":
-        return 3 * int(rng.integers(max(1, -(-lo // 3)), max(1, hi // 3) + 1))
+        return 3 * int(rng.integers(-(-lo // 3), hi // 3 + 1))
     return int(rng.integers(lo, hi + 1))
 
 
-def _check_lengths(lengths) -> tuple[int, int]:
+def _check_lengths(lengths, task: str = "reverse") -> tuple[int, int]:
     try:
         lo, hi = (int(v) for v in lengths)
     except (TypeError, ValueError):
         raise ValueError(f"lengths must be a pair (low, high) of integers, got {lengths!r}") from None
     if lo < 1 or hi < lo:
         raise ValueError(f"lengths must satisfy 1 <= low <= high, got {lengths!r}")
+    if task == "sov" and hi // 3 < -(-lo // 3):
+        raise ValueError(f"lengths must include a multiple of 3 for the SOV task (whole clauses), got {lo}–{hi}")
     return lo, hi
+
+
+class _RecordLengths(Callback):
+    def __init__(self, log: Seq2SeqLog, drawn: list[int]) -> None:
+        self.log, self.drawn, self._seconds0 = log, drawn, log.seconds
+
+    def on_batch_end(self, state):
+        self.log.loss.append(state.history.batch_loss[-1])
+        self.log.lengths.append(self.drawn[-1])
+
+    def on_epoch_end(self, state):
+        self.log.seconds = self._seconds0 + state.history.wall_time[-1]
+
+
+def seq2seq_batches(task: str, lengths, batch_size: int, record: list[int] | None = None):
+    """The batch function ``fit`` draws from: one length per batch from ``lengths`` (for "sov" a multiple
+    of 3), ``(src, tgt_out, {"tgt_in": tgt_in})``, the length appended to ``record``."""
+    check_choice("task", task, SEQ2SEQ_KINDS)
+    check_positive_int("batch_size", batch_size)
+    lo, hi = _check_lengths(lengths, task)
+
+    def batches(rng):
+        L = _length_for(task, rng, lo, hi)
+        if record is not None:
+            record.append(L)
+        src, tgt_in, tgt_out = seq2seq_task(task, batch_size, L, rng, VOCAB)
+        return src, tgt_out, {"tgt_in": tgt_in}
+
+    return batches
 
 
 def train_seq2seq(model: Seq2Seq, *, task: str = "reverse", steps: int, rng: np.random.Generator,
                   lengths=(4, 12), batch_size: int = 64, lr: float = 1e-2, clip: float = 5.0, optimizer=None,
-                  log: Seq2SeqLog | None = None, callback=None) -> Seq2SeqLog:
-    """Teacher forcing with Adam: each step one batch of one length drawn from ``lengths`` (for "sov",
-    a multiple of 3 in that range). ``callback(step, log)`` may return True to stop."""
-    check_choice("task", task, SEQ2SEQ_KINDS)
+                  log: Seq2SeqLog | None = None, callbacks=(), should_stop=None) -> Seq2SeqLog:
+    """Teacher forcing with Adam through ``common.training.fit``: each step one batch of one length drawn
+    from ``lengths`` (for "sov", a multiple of 3 in that range), gradients clipped to norm ``clip``.
+    ``should_stop()`` returning True stops after the current step."""
     check_positive_int("steps", steps)
     check_generator("rng", rng)
-    check_positive_int("batch_size", batch_size)
     check_positive("lr", lr)
-    lo, hi = _check_lengths(lengths)
+    check_positive("clip", clip)
     log = Seq2SeqLog() if log is None else log
+    drawn: list[int] = []
+    batches = seq2seq_batches(task, lengths, batch_size, drawn)
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    start = time.perf_counter()
-    for step in range(steps):
-        L = _length_for(task, rng, lo, hi)
-        src, tgt_in, tgt_out = seq2seq_task(task, batch_size, L, rng, VOCAB)
-        opt.zero_grad()
-        log.loss.append(model.loss(src, tgt_in, tgt_out))
-        clip_grad_norm(opt.pairs, clip)
-        opt.step()
-        log.lengths.append(L)
-        if callback is not None and callback(step + 1, log):
-            break
-    log.seconds += time.perf_counter() - start
+    cbs = [_RecordLengths(log, drawn), *callbacks]
+    if should_stop is not None:
+        cbs.append(StopWhen(should_stop))
+    fit(model, batches=batches, steps_per_epoch=steps, epochs=1, loss_fn=sequence_cross_entropy, metric=None,
+        optimizer=opt, rng=rng, clip_norm=clip, callbacks=cbs)
     return log
 
 
@@ -163,15 +194,15 @@ def encoder_influence(model: Seq2Seq, src: np.ndarray) -> np.ndarray:
     src = np.asarray(src)
     N, T = src.shape
     H = model.hidden_size
-    enc, emb = model.layers["encoder"], model.layers["src_emb"]
+    enc, emb = model.encoder.rnn, model.encoder.emb
     saved = [g.copy() for _, g in model.parameters()]
     out = np.zeros(T)
     eye = np.eye(H, dtype=emb.params["W"].dtype)
     for row in src:
         reps = np.repeat(row[None], H, axis=0)                          # (H, T)
-        enc.forward(emb.params["W"][reps])
+        enc.forward(emb.forward(reps))
         c0 = np.zeros_like(eye)
-        dx = enc.backward(np.zeros((H, T, H), dtype=eye.dtype), dstate=(eye, c0))   # (H, T, E): row k = ∂h_T[k]/∂e
+        dx = enc.backward(np.zeros((H, T, H), dtype=eye.dtype), state=(eye, c0))   # (H, T, E): row k = ∂h_T[k]/∂e
         out += np.sqrt((dx ** 2).sum(axis=(0, 2)))
     for (_, g), s in zip(model.parameters(), saved):                   # a measurement, not a training step
         g[...] = s
@@ -218,16 +249,18 @@ def head_task(n: int, rng: np.random.Generator, T: int = HEAD_T, vocab: int = HE
     return X, X[:, :-1].copy(), np.repeat(X[:, :1], T - 1, axis=1)
 
 
-class HeadsModel:
+class HeadsModel(Layer):
     """Token + learned position embeddings → one causal ``MultiHeadAttention`` → two linear read-outs
     (previous token, first token) at every position from 1 on. No residual path: everything a read-out
     knows comes through attention.
 
-    Shapes: X: (N, T) ids; returns logits_prev, logits_first: (N, T-1, V); ``attn.weights``: (N, h, T, T).
+    Shapes: X: (N, T) ids; logits: (N, 2, T-1, V), read-out 0 the previous token and 1 the first token;
+    ``attn.weights``: (N, h, T, T). Children: ``tok``, ``pos``, ``attn``, ``read_prev``, ``read_first``.
     """
 
     def __init__(self, num_heads: int = 2, *, d_model: int = 32, seed: int = 0, T: int = HEAD_T,
                  vocab: int = HEAD_VOCAB) -> None:
+        super().__init__()
         rng = np.random.default_rng(seed)
         self.T, self.vocab, self.num_heads = T, vocab, num_heads
         self.tok = Embedding(vocab, d_model, rng)
@@ -235,37 +268,49 @@ class HeadsModel:
         self.attn = MultiHeadAttention(d_model, num_heads, rng)
         self.read_prev = Dense(d_model, vocab, rng, init="xavier_uniform")
         self.read_first = Dense(d_model, vocab, rng, init="xavier_uniform")
-        self.layers = (self.tok, self.pos, self.attn, self.read_prev, self.read_first)
         self._a = None
-
-    def parameters(self):
-        return [pair for layer in self.layers for pair in layer.parameters()]
 
     def embed(self, X) -> np.ndarray:
         """Token + position embedding (N, T, d): the attention layer's input."""
         return self.tok.forward(X) + self.pos.forward(np.arange(X.shape[1]))[None]
 
-    def forward(self, X, *, causal: bool = True):
+    def forward(self, X, training=False, *, causal: bool = True):
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.T:
             raise ValueError(f"X must have shape (N, {self.T}), got {X.shape}")
         a = self.attn.forward(self.embed(X), mask=causal_mask(self.T) if causal else None)
         self._a = a
-        return self.read_prev.forward(a[:, 1:]), self.read_first.forward(a[:, 1:])
+        return np.stack([self.read_prev.forward(a[:, 1:]), self.read_first.forward(a[:, 1:])], axis=1)
+
+    def backward(self, dlogits):
+        """dlogits: (N, 2, T-1, V). The input is token ids: returns None."""
+        self._require_cache(self._a)
+        da = np.zeros_like(self._a)
+        da[:, 1:] = self.read_prev.backward(dlogits[:, 0]) + self.read_first.backward(dlogits[:, 1])
+        de = self.attn.backward(da)
+        self.tok.backward(de)
+        self.pos.backward(de.sum(axis=0))
 
     def loss(self, X, y_prev, y_first, *, backward: bool = True) -> tuple[float, float, float]:
         """Summed cross-entropy of both read-outs; returns (loss, accuracy prev, accuracy first)."""
-        lp, lf = self.forward(X)
-        N, T1, V = lp.shape
-        l1, d1 = softmax_cross_entropy(lp.reshape(-1, V), y_prev.reshape(-1))
-        l2, d2 = softmax_cross_entropy(lf.reshape(-1, V), y_first.reshape(-1))
+        logits = self.forward(X)
+        loss, dlogits = heads_loss(logits, np.stack([y_prev, y_first], axis=1))
         if backward:
-            da = np.zeros_like(self._a)
-            da[:, 1:] = self.read_prev.backward(d1.reshape(N, T1, V)) + self.read_first.backward(d2.reshape(N, T1, V))
-            de = self.attn.backward(da)
-            self.tok.backward(de)
-            self.pos.backward(de.sum(axis=0))
-        return l1 + l2, float(np.mean(lp.argmax(-1) == y_prev)), float(np.mean(lf.argmax(-1) == y_first))
+            self.backward(dlogits)
+        return (loss, *heads_accuracy(logits, np.stack([y_prev, y_first], axis=1)))
+
+
+def heads_loss(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """The two read-outs' cross-entropies, summed: logits (N, 2, T-1, V), y (N, 2, T-1)."""
+    l1, d1 = sequence_cross_entropy(logits[:, 0], y[:, 0])
+    l2, d2 = sequence_cross_entropy(logits[:, 1], y[:, 1])
+    return l1 + l2, np.stack([d1, d2], axis=1)
+
+
+def heads_accuracy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(accuracy of the previous-token read-out, accuracy of the first-token read-out)."""
+    pred = logits.argmax(-1)
+    return float(np.mean(pred[:, 0] == y[:, 0])), float(np.mean(pred[:, 1] == y[:, 1]))
 
 
 @dataclass
@@ -276,22 +321,45 @@ class HeadsLog:
     seconds: float = 0.0
 
 
+class _RecordHeads(Callback):
+    def __init__(self, log: HeadsLog) -> None:
+        self.log, self._seconds0 = log, log.seconds
+
+    def on_batch_end(self, state):
+        ap, af = heads_accuracy(state.out, state.target)
+        self.log.loss.append(state.batch_loss)
+        self.log.acc_prev.append(ap)
+        self.log.acc_first.append(af)
+
+    def on_epoch_end(self, state):
+        self.log.seconds = self._seconds0 + state.history.wall_time[-1]
+
+
+def head_batches(model: HeadsModel, batch_size: int):
+    """Batches for ``fit``: random sequences and both targets stacked, (N, T) and (N, 2, T-1)."""
+    check_positive_int("batch_size", batch_size)
+
+    def batches(rng):
+        X, yp, yf = head_task(batch_size, rng, model.T, model.vocab)
+        return X, np.stack([yp, yf], axis=1)
+
+    return batches
+
+
 def train_heads(model: HeadsModel, *, steps: int, rng: np.random.Generator, batch_size: int = 64,
-                lr: float = 1e-2, optimizer=None, log: HeadsLog | None = None) -> HeadsLog:
+                lr: float = 1e-2, optimizer=None, log: HeadsLog | None = None, callbacks=(),
+                should_stop=None) -> HeadsLog:
+    """Adam on fresh random sequences every step, through ``common.training.fit``."""
     check_positive_int("steps", steps)
     check_generator("rng", rng)
+    check_positive("lr", lr)
     log = HeadsLog() if log is None else log
     opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    start = time.perf_counter()
-    for _ in range(steps):
-        X, yp, yf = head_task(batch_size, rng, model.T, model.vocab)
-        opt.zero_grad()
-        loss, ap, af = model.loss(X, yp, yf)
-        opt.step()
-        log.loss.append(loss)
-        log.acc_prev.append(ap)
-        log.acc_first.append(af)
-    log.seconds += time.perf_counter() - start
+    cbs = [_RecordHeads(log), *callbacks]
+    if should_stop is not None:
+        cbs.append(StopWhen(should_stop))
+    fit(model, batches=head_batches(model, batch_size), steps_per_epoch=steps, epochs=1, loss_fn=heads_loss,
+        metric=None, optimizer=opt, rng=rng, callbacks=cbs)
     return log
 
 

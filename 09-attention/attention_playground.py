@@ -9,7 +9,7 @@ import streamlit as st
 
 import attention
 from common import playground
-from common.optimizers import Adam
+from common.training import Live
 from common.plots import CLASS_COLORS, heatmap, new_figure
 from common.sequence_tasks import seq2seq_task, source_positions
 
@@ -45,7 +45,7 @@ with st.sidebar:
     head_seed = st.number_input("Seed of the heads model", 0, 10_000, 1, key="head_seed",
                                 help="Try 0: that run solves the task with two heads that share both jobs.")
     train_clicked = st.button("Train", type="primary", key="train", width="stretch")
-    st.button("Stop", key="stop", width="stretch", help="Stops after the current chunk; finished models are kept.")
+    st.button("Stop", key="stop", width="stretch", help="Stops training; every step finished so far is kept.")
 
 config = dict(task=task, lengths=tuple(lengths), hidden=int(hidden), steps=int(steps), luong_score=luong_score,
               seed=int(seed), heads=int(heads), head_seed=int(head_seed))
@@ -64,16 +64,17 @@ def run_training(cfg):
     for which in attention.MODELS:
         model = attention.make_seq2seq(which, seed=cfg["seed"], hidden_size=cfg["hidden"],
                                        luong_score=cfg["luong_score"])
-        rng, opt = np.random.default_rng(cfg["seed"] + 1), Adam(model.parameters(), lr=1e-2)
         log = attention.Seq2SeqLog()
         state["models"][which], state["logs"][which] = model, log
-        for start in range(0, cfg["steps"], 25):
-            n = min(25, cfg["steps"] - start)
-            attention.train_seq2seq(model, task=cfg["task"], steps=n, rng=rng, lengths=cfg["lengths"],
-                                    optimizer=opt, log=log)
-            done += n
-            report(done / total, f"{attention.MODEL_NAMES[which]}: step {log.steps}/{cfg['steps']} · "
-                                 f"loss {log.loss[-1]:.3f}")
+
+        def progress(_, which=which, log=log, base=done):
+            report((base + log.steps) / total, f"{attention.MODEL_NAMES[which]}: step {log.steps}/{cfg['steps']} · "
+                                               f"loss {log.loss[-1]:.3f}")
+
+        attention.train_seq2seq(model, task=cfg["task"], steps=cfg["steps"], rng=np.random.default_rng(cfg["seed"] + 1),
+                                lengths=cfg["lengths"], lr=1e-2, log=log,
+                                callbacks=[Live(on_update=progress, every_steps=25)])
+        done += cfg["steps"]
         state["version"] += 1
     for h in sorted({cfg["heads"], 1}, reverse=True):
         model = attention.HeadsModel(h, seed=cfg["head_seed"])
@@ -216,7 +217,7 @@ if tab_sdpa.open:
         model.forward(X)
         st.caption(f"Output = Σ weightⱼ·vⱼ, a {model.attn.d_k}-vector. Recomputed here by hand; largest "
                    f"difference from the head output inside the layer: "
-                   f"{np.abs(out - model.attn.head_outputs[0, h, t]).max():.1e}.")
+                   f"{np.abs(out - model.attn.extras['heads'][0, h, t]).max():.1e}.")
         fig, ax = new_figure(size=(7, 2.4))
         heatmap(np.vstack([v, out[None]]).T, ax=ax, xlabels=[f"v{j}" for j in range(model.T)] + ["output"],
                 annotate=False, cmap="RdBu_r", title="value vectors (columns) and the weighted sum (last column)")

@@ -1,6 +1,7 @@
 """Attention: scaled dot-product attention with padding and causal masks, multi-head attention, the
-additive (Bahdanau) and multiplicative (Luong: dot, general, concat) scores, and an encoder–decoder with
-attention trained with teacher forcing and decoded greedily. Introduced in chapter 09.
+additive (Bahdanau) and multiplicative (Luong: dot, general, concat) scores. Introduced in chapter 09,
+whose encoder–decoders (``09-attention/seq2seq.py``) compose them with the recurrent layers; chapter 10's
+Transformer reuses the multi-head attention.
 
 Shapes: N batch, Tq query positions, Tk key positions, d (d_k) the query/key width, d_v the value width,
 h heads. A mask is boolean and broadcastable to the scores ``(…, Tq, Tk)``; ``True`` means "may attend".
@@ -15,14 +16,38 @@ gradients. The softmax backward used throughout::
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
 from . import init as initializers
 from ._validation import check_array, check_choice, check_generator, check_positive_int
-from .layers import Dense, Layer
-from .losses import softmax_cross_entropy
-from .recurrent import LSTM, Embedding, LSTMCell
+from .layers import Layer
+
+
+class AttentionCache(NamedTuple):
+    """What ``scaled_dot_product_attention`` keeps for its backward pass."""
+    qc: np.ndarray                 # the queries times the scale c
+    k: np.ndarray
+    v: np.ndarray
+    w: np.ndarray                  # the attention weights
+    scale: float
+
+
+class MHACache(NamedTuple):
+    x: np.ndarray
+    context: np.ndarray            # x itself for self-attention
+    is_self: bool
+    merged: np.ndarray             # the heads' outputs side by side, (N, Tq, d_model)
+    attn: AttentionCache
+
+
+class ScoreCache(NamedTuple):
+    """What ``_ScoreAttention.attend`` keeps: the keys (also the values), the weights and the score's
+    own cache."""
+    keys: np.ndarray
+    w: np.ndarray
+    score: object
 
 # --------------------------------------------------------------------------------------------------------
 # Masks and the masked softmax
@@ -113,18 +138,31 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, scale: bool | float = Tr
         raise ValueError(f"q and k must have the same last dimension d, got {q.shape[-1]} and {k.shape[-1]}")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"k and v must have the same number of positions Tk, got {k.shape[-2]} and {v.shape[-2]}")
-    c = (1.0 / math.sqrt(q.shape[-1]) if scale is True else 1.0 if scale is False else float(scale))
+    if scale is True:
+        c = 1.0 / math.sqrt(q.shape[-1])
+    elif scale is False:
+        c = 1.0
+    elif isinstance(scale, (int, float, np.floating)) and not isinstance(scale, bool) and math.isfinite(scale) \
+            and scale > 0:
+        c = float(scale)
+    else:
+        raise ValueError(f"scale must be True (1/√d), False (none) or a finite number > 0, got {scale!r}")
+    for name, a in (("q", q), ("k", k), ("v", v)):
+        if not np.issubdtype(a.dtype, np.floating):
+            raise ValueError(f"{name} must be a float array, got dtype {a.dtype}")
+    if k.shape[-2] == 0:
+        raise ValueError(f"k and v must have at least one position (Tk >= 1), got shape {k.shape}")
     qc = q * q.dtype.type(c) if c != 1.0 else q          # scale the (…, Tq, d) queries, not the (…, Tq, Tk) scores
     scores = np.matmul(qc, np.swapaxes(k, -1, -2))
     mask = _check_mask(mask, scores.shape)
     w = masked_softmax(scores, mask, inplace=True)
     out = np.matmul(w, v)
-    return out, w, (qc, k, v, w, c)
+    return out, w, AttentionCache(qc, k, v, w, c)
 
 
-def scaled_dot_product_attention_backward(dout, cache):
+def scaled_dot_product_attention_backward(dout, cache: AttentionCache):
     """(dq, dk, dv) for ``scaled_dot_product_attention``'s ``cache``. dout: (…, Tq, d_v)."""
-    qc, k, v, w, c = cache                                # qc = c·q
+    qc, k, v, w, c = cache.qc, cache.k, cache.v, cache.w, cache.scale     # qc = c·q
     dv = np.matmul(np.swapaxes(w, -1, -2), dout)
     ds = softmax_backward(w, np.matmul(dout, np.swapaxes(v, -1, -2)))   # ∂L/∂(scores), scores = qc kᵀ
     dk = np.matmul(np.swapaxes(ds, -1, -2), qc)
@@ -155,10 +193,16 @@ class MultiHeadAttention(Layer):
     Shapes: x: (N, Tq, d_model); context (cross-attention; default x itself): (N, Tk, d_model);
     W_Q, W_K, W_V, W_O: (d_model, d_model), each head using a d_k = d_model / h slice of the columns;
     b_Q, b_K, b_V, b_O: (d_model,); mask broadcastable to (N, h, Tq, Tk) — a (Tq, Tk) causal mask or an
-    (N, 1, 1, Tk) padding mask both work; out: (N, Tq, d_model). ``self.weights``: (N, h, Tq, Tk).
+    (N, 1, 1, Tk) padding mask both work; out: (N, Tq, d_model).
 
-    ``backward`` returns dx; with a ``context`` its gradient is in ``self.dcontext``. For
-    self-attention dx includes all three paths (x feeds the queries, the keys and the values).
+    Extra inputs and outputs (the sequence contract of ``common.layers``): ``mask=`` and ``context=``
+    in; ``extras["weights"]`` (N, h, Tq, Tk) and ``extras["heads"]`` (N, h, Tq, d_k) out; with a
+    ``context``, its gradient is ``extra_grads["context"]``. For self-attention dx includes all three
+    paths (x feeds the queries, the keys and the values).
+
+    ``multi_head_attention_naive`` computes the same forward pass one head at a time, exactly as the
+    formula reads; the fast path here projects all heads in one product and scales the fresh query
+    projection in place.
 
     Notes
     -----
@@ -185,9 +229,12 @@ class MultiHeadAttention(Layer):
             if bias:
                 self.params[f"b_{name}"] = np.zeros(d_model, dtype=dtype)
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        self.weights = self.head_outputs = None
-        self.dcontext = None
         self._cache = None
+
+    @property
+    def weights(self):
+        """The last forward's attention weights (N, h, Tq, Tk): ``extras["weights"]``."""
+        return self.extras.get("weights")
 
     def _proj(self, x, name):
         out = x @ self.params[f"W_{name}"]
@@ -207,6 +254,8 @@ class MultiHeadAttention(Layer):
         x = check_array("x", x)
         if x.ndim != 3 or x.shape[2] != self.d_model:
             raise ValueError(f"x must have shape (N, T, {self.d_model}), got {x.shape}")
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"x must be a float array, got dtype {x.dtype}")
         c = x if context is None else check_array("context", context)
         if c.ndim != 3 or c.shape[0] != x.shape[0] or c.shape[2] != self.d_model:
             raise ValueError(f"context must have shape ({x.shape[0]}, Tk, {self.d_model}), got {c.shape}")
@@ -215,14 +264,16 @@ class MultiHeadAttention(Layer):
         q, k, v = self._split(q), self._split(self._proj(c, "K")), self._split(self._proj(c, "V"))
         heads, w, attn_cache = scaled_dot_product_attention(q, k, v, mask, scale=False)
         merged = self._merge(heads)                        # (N, Tq, d_model)
-        self.weights, self.head_outputs = w, heads          # (N, h, Tq, Tk), (N, h, Tq, d_k): for inspection
-        self._cache = (x, c, context is None, merged, attn_cache)
+        self.extras = {"weights": w, "heads": heads}        # (N, h, Tq, Tk), (N, h, Tq, d_k)
+        self._cache = MHACache(x, c, context is None, merged, attn_cache)
         return self._proj(merged, "O")
 
     def backward(self, dout):
         self._require_cache(self._cache)
         x, c, is_self, merged, attn_cache = self._cache
         d = self.d_model
+        if dout is None or np.shape(dout) != x.shape[:2] + (d,):
+            raise ValueError(f"dout must have shape {x.shape[:2] + (d,)}, got {None if dout is None else np.shape(dout)}")
         self.grads["W_O"] += merged.reshape(-1, d).T @ dout.reshape(-1, d)
         if self.bias:
             self.grads["b_O"] += dout.reshape(-1, d).sum(axis=0)
@@ -237,11 +288,37 @@ class MultiHeadAttention(Layer):
             if self.bias:
                 self.grads[f"b_{name}"] += dz.reshape(-1, d).sum(axis=0)
             dinp += dz @ self.params[f"W_{name}"].T
-        self.dcontext = None if is_self else dc
+        self.extra_grads = {} if is_self else {"context": dc}
         return dx
 
     def __repr__(self):
         return f"MultiHeadAttention(d_model={self.d_model}, heads={self.num_heads})"
+
+
+def multi_head_attention_naive(x, params: dict, num_heads: int, mask=None, context=None):
+    """Multi-head attention exactly as the formula reads, one head at a time (the reference
+    ``MultiHeadAttention.forward`` is tested against). Returns ``(out, weights)``.
+
+    ``head_i = softmax((X W_Q^i)(C W_K^i)ᵀ / √d_k) (C W_V^i)``, ``out = [head_1 … head_h] W_O + b_O``,
+    where ``W_Q^i`` is the i-th block of d_k columns of ``W_Q`` (likewise K, V).
+    """
+    c = x if context is None else context
+    d_model = params["W_Q"].shape[0]
+    dk = d_model // num_heads
+    b = lambda name: params.get(f"b_{name}", 0)
+    heads, weights = [], []
+    for i in range(num_heads):
+        cols = slice(i * dk, (i + 1) * dk)
+        q = x @ params["W_Q"][:, cols] + (b("Q")[cols] if "b_Q" in params else 0)
+        k = c @ params["W_K"][:, cols] + (b("K")[cols] if "b_K" in params else 0)
+        v = c @ params["W_V"][:, cols] + (b("V")[cols] if "b_V" in params else 0)
+        scores = q @ np.swapaxes(k, -1, -2) / math.sqrt(dk)
+        m = None if mask is None else np.broadcast_to(mask, (x.shape[0], num_heads) + scores.shape[1:])[:, i]
+        w = masked_softmax(scores, m)
+        heads.append(w @ v)
+        weights.append(w)
+    out = np.concatenate(heads, axis=-1) @ params["W_O"] + b("O")
+    return out, np.stack(weights, axis=1)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -250,8 +327,10 @@ class MultiHeadAttention(Layer):
 
 class _ScoreAttention(Layer):
     """Attention of decoder queries over encoder states, which serve as both keys and values (as in
-    both papers). ``attend`` returns ``(context, weights, cache)``; ``attend_backward(dcontext, cache)``
-    adds into ``grads`` and returns ``(dquery, dkeys)``; ``forward``/``backward`` wrap them for one call.
+    both papers). ``attend`` returns ``(context, weights, ScoreCache)``; ``attend_backward(dcontext,
+    cache)`` adds into ``grads`` and returns ``(dquery, dkeys)``; ``forward``/``backward`` wrap them for
+    one call under the sequence contract: ``forward(query, keys=…, mask=…)``, ``extras["weights"]``
+    (N, Tq, Tk), ``extra_grads["keys"]``.
 
     Shapes: query: (N, Tq, Hq); keys: (N, Tk, Hk); mask: (N, Tk) or broadcastable to (N, Tq, Tk);
     context: (N, Tq, Hk); weights: (N, Tq, Tk).
@@ -262,8 +341,12 @@ class _ScoreAttention(Layer):
         check_positive_int("query_size", query_size)
         check_positive_int("key_size", key_size)
         self.query_size, self.key_size = query_size, key_size
-        self.weights = None
         self._cache = None
+
+    @property
+    def weights(self):
+        """The last forward's attention weights (N, Tq, Tk): ``extras["weights"]``."""
+        return self.extras.get("weights")
 
     def _scores(self, q, k):                 # → scores (N, Tq, Tk), cache
         raise NotImplementedError
@@ -283,29 +366,33 @@ class _ScoreAttention(Layer):
                 mask = mask[:, None, :]
         N, Tq, Tk = query.shape[0], query.shape[1], keys.shape[1]
         mask = _check_mask(mask, (N, Tq, Tk))
+        if Tk == 0:
+            raise ValueError(f"keys must have at least one position (Tk >= 1), got shape {keys.shape}")
         scores, sc = self._scores(query, keys)
         w = masked_softmax(scores, mask)
         context = w @ keys
-        return context, w, (keys, w, sc)
+        return context, w, ScoreCache(keys, w, sc)
 
-    def attend_backward(self, dcontext, cache):
-        keys, w, sc = cache
+    def attend_backward(self, dcontext, cache: ScoreCache):
+        keys, w = cache.keys, cache.w
         dkeys = np.swapaxes(w, 1, 2) @ dcontext
         ds = softmax_backward(w, dcontext @ np.swapaxes(keys, 1, 2))
-        dq, dk = self._scores_backward(ds, sc)
+        dq, dk = self._scores_backward(ds, cache.score)
         return dq, dkeys + dk
 
     def forward(self, query, training=False, *, keys=None, mask=None):
-        """context: (N, Tq, Hk) for ``query`` over ``keys``; weights in ``self.weights``."""
+        """context: (N, Tq, Hk) for ``query`` over ``keys``; the weights are ``extras["weights"]``."""
         if keys is None:
             raise ValueError("keys must be given (the encoder states to attend over)")
-        context, self.weights, self._cache = self.attend(query, keys, mask)
+        context, w, self._cache = self.attend(query, keys, mask)
+        self.extras = {"weights": w}
         return context
 
     def backward(self, dout):
-        """Returns dquery; the gradient of the keys is in ``self.dkeys``."""
+        """Returns dquery; the gradient of the keys is ``extra_grads["keys"]``."""
         self._require_cache(self._cache)
-        dq, self.dkeys = self.attend_backward(dout, self._cache)
+        dq, dk = self.attend_backward(dout, self._cache)
+        self.extra_grads = {"keys": dk}
         return dq
 
 
@@ -386,30 +473,21 @@ class LuongAttention(_ScoreAttention):
             raise ValueError(f"score='dot' needs query_size == key_size, got {query_size} and {key_size}")
         if score == "general":
             check_generator("rng", rng)
-            self.params["W_a"] = initializers.xavier_uniform((query_size, key_size), rng, dtype=dtype)
+            self.add_param("W_a", initializers.xavier_uniform((query_size, key_size), rng, dtype=dtype))
         elif score == "concat":
             check_generator("rng", rng)
-            self._additive = AdditiveAttention(query_size, key_size, attn_size or key_size, rng, bias=False,
-                                               dtype=dtype)
-            self.params = self._additive.params
-        self.grads = self._additive.grads if score == "concat" else {k: np.zeros_like(v) for k, v in self.params.items()}
-
-    def astype(self, dtype):
-        if self.score == "concat":
-            self._additive.astype(dtype)
-            self.params, self.grads = self._additive.params, self._additive.grads
-            return self
-        return super().astype(dtype)
+            self.additive = AdditiveAttention(query_size, key_size, attn_size or key_size, rng, bias=False,
+                                              dtype=dtype)
 
     def _scores(self, q, k):
         if self.score == "concat":
-            return self._additive._scores(q, k)
+            return self.additive._scores(q, k)
         kk = k if self.score == "dot" else k @ self.params["W_a"].T         # (N, Tk, Hq)
         return q @ np.swapaxes(kk, 1, 2), (q, k, kk)
 
     def _scores_backward(self, ds, cache):
         if self.score == "concat":
-            return self._additive._scores_backward(ds, cache)
+            return self.additive._scores_backward(ds, cache)
         q, k, kk = cache
         dq = ds @ kk
         dkk = np.swapaxes(ds, 1, 2) @ q                                   # (N, Tk, Hq)
@@ -420,222 +498,3 @@ class LuongAttention(_ScoreAttention):
 
     def __repr__(self):
         return f"LuongAttention(score={self.score!r}, q={self.query_size}, k={self.key_size})"
-
-
-# --------------------------------------------------------------------------------------------------------
-# Encoder–decoder
-# --------------------------------------------------------------------------------------------------------
-
-class Seq2Seq:
-    """An LSTM encoder–decoder, with or without attention, trained with teacher forcing.
-
-    ``attention``:
-
-    - ``None``: the decoder starts from the encoder's final state and sees nothing else (the bottleneck);
-      ``logits_t = s_t W_out + b``.
-    - ``"bahdanau"``: at step t the previous decoder state s_{t-1} scores every encoder state
-      (additive score), the context c_t joins the input: ``s_t = LSTM([emb(y_{t-1}); c_t], s_{t-1})``.
-    - ``"luong-dot"``, ``"luong-general"``, ``"luong-concat"``: the decoder runs first, then its
-      current state s_t scores the encoder states: ``c_t = Σ_j a_tj h̄_j``.
-
-    With attention the output is ``h̃_t = tanh([c_t; s_t] W_c + b_c)``, ``logits_t = h̃_t W_out + b``
-    (Luong's attentional hidden state; used for both so they differ only in the score and in where
-    attention sits). Simplifications, said plainly: one unidirectional encoder layer (Bahdanau used a
-    bidirectional one), no input feeding in the Luong variants (so their decoder runs as one sequence
-    layer), and a batch shares one source length and one target length (the task generators bucket by
-    length), so only attention needs a padding mask (``src_mask``).
-
-    Shapes: src: (N, Ts) ints; tgt_in: (N, Tt) ints (BOS then the target shifted right: teacher
-    forcing feeds the true previous token); tgt_out: (N, Tt) ints; logits: (N, Tt, V_tgt);
-    ``attention_weights``: (N, Tt, Ts) from the last forward or decode.
-    """
-
-    ATTENTIONS = (None, "bahdanau", "luong-dot", "luong-general", "luong-concat")
-
-    def __init__(self, src_vocab: int, tgt_vocab: int, rng: np.random.Generator, *, embed_size: int = 32,
-                 hidden_size: int = 64, attention: str | None = "bahdanau", dtype=np.float32) -> None:
-        if attention not in self.ATTENTIONS:     # (check_choice sorts its choices, which fails with None)
-            raise ValueError(f"attention must be one of {list(self.ATTENTIONS)}, got {attention!r}")
-        for name, v in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab), ("embed_size", embed_size),
-                        ("hidden_size", hidden_size)):
-            check_positive_int(name, v)
-        check_generator("rng", rng)
-        E, H = embed_size, hidden_size
-        self.attention, self.src_vocab, self.tgt_vocab = attention, src_vocab, tgt_vocab
-        self.embed_size, self.hidden_size = E, H
-        self.layers: dict[str, Layer] = {
-            "src_emb": Embedding(src_vocab, E, rng, dtype=dtype, std=0.5),
-            "encoder": LSTM(E, H, rng, dtype=dtype),
-            "tgt_emb": Embedding(tgt_vocab, E, rng, dtype=dtype, std=0.5),
-        }
-        if attention == "bahdanau":
-            self.layers["decoder"] = LSTMCell(E + H, H, rng, dtype=dtype)
-            self.layers["attn"] = AdditiveAttention(H, H, H, rng, dtype=dtype)
-        else:
-            self.layers["decoder"] = LSTM(E, H, rng, dtype=dtype)
-            if attention is not None:
-                self.layers["attn"] = LuongAttention(H, H, rng, score=attention.split("-")[1], dtype=dtype)
-        if attention is not None:
-            self.layers["combine"] = Dense(2 * H, H, rng, init="xavier_uniform", dtype=dtype)
-        self.layers["out"] = Dense(H, tgt_vocab, rng, init="xavier_uniform", dtype=dtype)
-        self.attention_weights = None
-        self._cache = None
-
-    # ---- parameters ----
-    @property
-    def params(self):
-        return {f"{n}.{k}": v for n, l in self.layers.items() for k, v in l.params.items()}
-
-    @property
-    def grads(self):
-        return {f"{n}.{k}": v for n, l in self.layers.items() for k, v in l.grads.items()}
-
-    def parameters(self):
-        return [pair for l in self.layers.values() for pair in l.parameters()]
-
-    def zero_grad(self):
-        for l in self.layers.values():
-            l.zero_grad()
-
-    def num_params(self) -> int:
-        return int(sum(p.size for p, _ in self.parameters()))
-
-    def astype(self, dtype):
-        for l in self.layers.values():
-            l.astype(dtype)
-        return self
-
-    def _check_ids(self, name, ids, vocab):
-        ids = check_array(name, ids, ndim=2)
-        if not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
-        if ids.size and (ids.min() < 0 or ids.max() >= vocab):
-            raise ValueError(f"{name} must hold ids in [0, {vocab - 1}], got range [{ids.min()}, {ids.max()}]")
-        return ids
-
-    # ---- encoder ----
-    def encode(self, src):
-        """Encoder states (N, Ts, H) and final state (h, c)."""
-        src = self._check_ids("src", src, self.src_vocab)
-        enc_hs = self.layers["encoder"].forward(self.layers["src_emb"].forward(src))
-        return enc_hs, self.layers["encoder"].final_state
-
-    # ---- teacher-forced forward / backward ----
-    def forward(self, src, tgt_in, src_mask=None):
-        """Logits (N, Tt, V_tgt) with teacher forcing."""
-        tgt_in = self._check_ids("tgt_in", tgt_in, self.tgt_vocab)
-        enc_hs, enc_state = self.encode(src)
-        if src_mask is not None and np.asarray(src_mask).shape != enc_hs.shape[:2]:
-            raise ValueError(f"src_mask must have shape {enc_hs.shape[:2]}, got {np.asarray(src_mask).shape}")
-        emb = self.layers["tgt_emb"].forward(tgt_in)                    # (N, Tt, E)
-        L = self.layers
-        if self.attention == "bahdanau":
-            cell, attn = L["decoder"], L["attn"]
-            state, steps, states, contexts, weights = enc_state, [], [], [], []
-            for t in range(emb.shape[1]):
-                ctx, w, acache = attn.attend(state[0][:, None, :], enc_hs, src_mask)
-                state, ccache = cell.step(np.concatenate([emb[:, t], ctx[:, 0]], axis=1), state)
-                steps.append((acache, ccache))
-                states.append(state[0])
-                contexts.append(ctx[:, 0])
-                weights.append(w[:, 0])
-            dec_hs = np.stack(states, axis=1)                           # (N, Tt, H)
-            ctx = np.stack(contexts, axis=1)
-            self.attention_weights = np.stack(weights, axis=1)
-            extra = steps
-        else:
-            dec_hs = L["decoder"].forward(emb, state=enc_state)
-            extra = None
-            if self.attention is not None:
-                ctx, self.attention_weights, extra = L["attn"].attend(dec_hs, enc_hs, src_mask)
-        if self.attention is None:
-            logits = L["out"].forward(dec_hs)
-            self.attention_weights = None
-        else:
-            ht = np.tanh(L["combine"].forward(np.concatenate([ctx, dec_hs], axis=2)))
-            logits = L["out"].forward(ht)
-            extra = (extra, ht)
-        self._cache = (enc_hs, extra)
-        return logits
-
-    def backward(self, dlogits):
-        """Backpropagate dlogits: (N, Tt, V_tgt) through the whole model (adds into every layer's grads)."""
-        if self._cache is None:
-            raise RuntimeError("Seq2Seq.backward called before forward")
-        enc_hs, extra = self._cache
-        L, H = self.layers, self.hidden_size
-        d = L["out"].backward(dlogits)
-        denc = np.zeros_like(enc_hs, dtype=d.dtype)
-        if self.attention is None:
-            demb = L["decoder"].backward(d)
-            dstate = L["decoder"].dstate0
-        else:
-            inner, ht = extra
-            dcat = L["combine"].backward(d * (1 - ht * ht))
-            dctx, ddec = dcat[..., :H], dcat[..., H:]
-            if self.attention == "bahdanau":
-                cell, attn = L["decoder"], L["attn"]
-                Tt = ddec.shape[1]
-                demb = np.empty((ddec.shape[0], Tt, self.embed_size), dtype=ddec.dtype)
-                dh_carry, dc_carry = None, None
-                for t in range(Tt - 1, -1, -1):
-                    acache, ccache = inner[t]
-                    dh = ddec[:, t] if dh_carry is None else ddec[:, t] + dh_carry
-                    dinp, (dh_prev, dc_carry) = cell.step_backward((dh, dc_carry), ccache)
-                    demb[:, t] = dinp[:, :self.embed_size]
-                    dq, dk = attn.attend_backward((dctx[:, t] + dinp[:, self.embed_size:])[:, None, :], acache)
-                    denc += dk
-                    dh_carry = dh_prev + dq[:, 0]
-                dstate = (dh_carry, dc_carry)
-            else:
-                dq, dk = L["attn"].attend_backward(dctx, inner)
-                denc += dk
-                demb = L["decoder"].backward(ddec + dq)
-                dstate = L["decoder"].dstate0
-        L["tgt_emb"].backward(demb)
-        L["src_emb"].backward(L["encoder"].backward(denc, dstate))
-
-    def loss(self, src, tgt_in, tgt_out, src_mask=None, *, backward: bool = True) -> float:
-        """Mean token cross-entropy under teacher forcing; with ``backward`` the gradients are added."""
-        logits = self.forward(src, tgt_in, src_mask)
-        tgt_out = self._check_ids("tgt_out", tgt_out, self.tgt_vocab)
-        if tgt_out.shape != logits.shape[:2]:
-            raise ValueError(f"tgt_out must have shape {logits.shape[:2]}, got {tgt_out.shape}")
-        N, Tt, V = logits.shape
-        loss, dlog = softmax_cross_entropy(logits.reshape(N * Tt, V), tgt_out.reshape(-1))
-        if backward:
-            self.backward(dlog.reshape(N, Tt, V))
-        return loss
-
-    # ---- greedy decoding ----
-    def greedy_decode(self, src, max_len: int, bos: int, src_mask=None) -> np.ndarray:
-        """Feed back the argmax token each step (no teacher). Returns tokens (N, max_len); the attention
-        weights are in ``self.attention_weights`` (N, max_len, Ts), None without attention."""
-        check_positive_int("max_len", max_len)
-        enc_hs, state = self.encode(src)
-        L, N = self.layers, enc_hs.shape[0]
-        y = np.full(N, bos, dtype=np.int64)
-        out, weights = np.empty((N, max_len), dtype=np.int64), []
-        cell = L["decoder"] if self.attention == "bahdanau" else L["decoder"].cell
-        for t in range(max_len):
-            e = L["tgt_emb"].params["W"][y]
-            if self.attention == "bahdanau":
-                ctx, w, _ = L["attn"].attend(state[0][:, None, :], enc_hs, src_mask)
-                state, _ = cell.step(np.concatenate([e, ctx[:, 0]], axis=1), state)
-            else:
-                state, _ = cell.step(e, state)
-                if self.attention is not None:
-                    ctx, w, _ = L["attn"].attend(state[0][:, None, :], enc_hs, src_mask)
-            h = state[0]
-            if self.attention is not None:
-                weights.append(w[:, 0])
-                h = np.tanh(np.concatenate([ctx[:, 0], h], axis=1) @ L["combine"].params["W"]
-                            + L["combine"].params["b"])
-            y = (h @ L["out"].params["W"] + L["out"].params["b"]).argmax(axis=1)
-            out[:, t] = y
-        self.attention_weights = np.stack(weights, axis=1) if weights else None
-        return out
-
-    def __repr__(self):
-        return (f"Seq2Seq(attention={self.attention!r}, E={self.embed_size}, H={self.hidden_size}, "
-                f"params={self.num_params()})")

@@ -44,26 +44,85 @@ def numerical_gradient(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5) -> n
     return grad
 
 
+def _parts(name: str, value) -> dict[str, np.ndarray]:
+    """A float extra input or output as named arrays: a state pair becomes ``name.h``, ``name.c``."""
+    if value is None:
+        return {}
+    if isinstance(value, tuple):
+        fields = getattr(value, "_fields", None) or [str(i) for i in range(len(value))]
+        out = {}
+        for f, v in zip(fields, value):
+            out.update(_parts(f"{name}.{f}", v))
+        return out
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
+        return {name: value}
+    return {}
+
+
+def _like(value, make):
+    """The same structure as ``value`` (an array or a named tuple of arrays) with each array ``make(a)``."""
+    if isinstance(value, tuple):
+        parts = [_like(v, make) for v in value]
+        return type(value)(*parts) if hasattr(value, "_fields") else tuple(parts)
+    return make(value)
+
+
 def check_layer(layer, x: np.ndarray, rng: np.random.Generator, *, training: bool = False,
-                before_forward=None, h: float = 1e-5) -> dict[str, float]:
-    """Relative error between ``layer.backward`` and finite differences, for the input (key ``"x"``)
-    and every parameter.
+                inputs: dict | None = None, extras=None, before_forward=None, h: float = 1e-5) -> dict[str, float]:
+    """Relative error between ``layer.backward`` and finite differences, for the input (key ``"x"``),
+    every parameter, and every float extra input and output of the sequence contract
+    (``common.layers``).
+
+    ``inputs`` are the extra inputs passed to ``forward`` by keyword (``{"state": s0}``,
+    ``{"mask": m, "context": c}``); each float one is checked through ``layer.extra_grads`` (a state
+    pair as ``"state.h"``/``"state.c"``). ``extras`` names the extra outputs that carry a gradient (by
+    default the layer's ``differentiable_extras``, e.g. the recurrent layers' final ``"state"``): the
+    objective is ``Σ out·dout + Σ extra·dextra`` for random ``dout``/``dextra``, and ``backward`` gets
+    ``dextra`` by the extra's name. An integer input (token ids) has no gradient and is skipped.
 
     ``before_forward`` is called before every forward pass; a stochastic layer uses it to reset its
     generator so every pass draws the same mask.
     """
-    def forward():
+    inputs = dict(inputs or {})
+    names = tuple(getattr(layer, "differentiable_extras", ()) if extras is None else extras)
+
+    def run():
         if before_forward is not None:
             before_forward()
-        return layer.forward(x, training=training)
+        return layer.forward(x, training=training, **inputs)
 
-    out = forward()
+    out = run()
     dout = rng.standard_normal(out.shape)
+    dextras = {n: _like(layer.extras[n], lambda a: rng.standard_normal(a.shape)) for n in names}
+
+    def objective():
+        total = np.sum(run() * dout)
+        for n in names:
+            for key, a in _parts(n, layer.extras[n]).items():
+                total += np.sum(a * _parts(n, dextras[n])[key])
+        return total
+
     layer.zero_grad()
-    forward()
-    dx = layer.backward(dout)
-    analytic = {"x": dx, **{k: g.copy() for k, g in layer.grads.items()}}
-    errors = {"x": rel_error(analytic["x"], numerical_gradient(forward, x, dout, h))}
+    run()
+    dx = layer.backward(dout, **dextras)
+    analytic = {k: g.copy() for k, g in layer.grads.items()}
+    extra_in = {}
+    for n, v in inputs.items():
+        given = list(_parts(n, v).values())              # the float arrays passed in, in order
+        if not given:
+            continue                                     # a mask, or integer ids: no gradient
+        got = _parts(n, layer.extra_grads.get(n))        # named after the gradient's fields (state.h, …)
+        if len(got) != len(given):
+            raise ValueError(f"{type(layer).__name__}.backward left no extra_grads[{n!r}] matching the input {n!r}")
+        for (key, g), a in zip(got.items(), given):
+            extra_in[key] = a
+            analytic[key] = g.copy()
+    one = np.ones(())
+    errors = {}
+    if np.issubdtype(np.asarray(x).dtype, np.floating):
+        errors["x"] = rel_error(dx, numerical_gradient(objective, x, one, h))
     for name, p in layer.params.items():
-        errors[name] = rel_error(analytic[name], numerical_gradient(forward, p, dout, h))
+        errors[name] = rel_error(analytic[name], numerical_gradient(objective, p, one, h))
+    for key, a in extra_in.items():
+        errors[key] = rel_error(analytic[key], numerical_gradient(objective, a, one, h))
     return errors

@@ -51,6 +51,25 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     return float(loss), dlogits
 
 
+def sequence_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy over every position of a batch of sequences (a language model's loss).
+
+    Shapes: logits: (N, T, V); y: (N, T) integers in [0, V); dlogits: (N, T, V).
+
+    Notes
+    -----
+    ``softmax_cross_entropy`` over the N·T positions as rows: ``L = -(1/NT) Σ log softmax(z_nt)[y_nt]``,
+    ``∂L/∂z = (softmax(z) - onehot(y)) / (NT)``, with the same log-sum-exp stabilisation.
+    """
+    logits = check_array("logits", logits, ndim=3)
+    y = check_array("y", y, ndim=2)
+    if y.shape != logits.shape[:2]:
+        raise ValueError(f"y must have shape {logits.shape[:2]} (one label per position), got {y.shape}")
+    N, T, V = logits.shape
+    loss, d = softmax_cross_entropy(logits.reshape(N * T, V), y.reshape(-1))
+    return loss, d.reshape(N, T, V)
+
+
 def binary_cross_entropy_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean binary cross-entropy of sigmoid(logits) against 0/1 targets.
 
@@ -99,6 +118,7 @@ def mse(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
 
 LOSSES = {
     "softmax_cross_entropy": softmax_cross_entropy,
+    "sequence_cross_entropy": sequence_cross_entropy,
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "mse": mse,
 }

@@ -71,12 +71,6 @@ class _BatchNorm(Layer):
         shape[1] = self.num_features
         return tuple(shape)
 
-    def astype(self, dtype):
-        count = self.buffers["num_batches_tracked"]
-        super().astype(dtype)
-        self.buffers["num_batches_tracked"] = count      # a counter stays an integer
-        return self
-
     def forward(self, x, training=False):
         x = check_array("x", x)
         if x.ndim != self._ndim or x.shape[1] != self.num_features:
@@ -210,7 +204,8 @@ class Residual(Layer):
     branches' gradients are **added**. The ``+ ∂L/∂out`` term is the gradient highway: however small
     F′ gets, the gradient reaching x is at least the one that left the block.
 
-    ``params``/``grads``/``buffers`` are views keyed ``"body.{name}"`` and ``"projection.{name}"``.
+    Children: ``body`` and (when given) ``projection``, so ``params`` keys are ``"body.{name}"`` and
+    ``"projection.{name}"``.
     """
 
     def __init__(self, body: Layer, projection: Layer | None = None) -> None:
@@ -219,16 +214,8 @@ class Residual(Layer):
             raise ValueError(f"body must be a Layer, got {type(body).__name__}")
         if projection is not None and not isinstance(projection, Layer):
             raise ValueError(f"projection must be a Layer or None, got {type(projection).__name__}")
-        self.body, self.projection = body, projection
-        self._sync_views()
-
-    def _branches(self):
-        return [("body", self.body)] + ([("projection", self.projection)] if self.projection is not None else [])
-
-    def _sync_views(self) -> None:
-        self.params = {f"{n}.{k}": v for n, l in self._branches() for k, v in l.params.items()}
-        self.grads = {f"{n}.{k}": v for n, l in self._branches() for k, v in l.grads.items()}
-        self.buffers = {f"{n}.{k}": v for n, l in self._branches() for k, v in l.buffers.items()}
+        self.body = body
+        self.projection = projection            # a child only when it is a Layer
 
     def forward(self, x, training=False):
         x = check_array("x", x)
@@ -244,19 +231,6 @@ class Residual(Layer):
         if self.projection is None:
             return dx + dout
         return dx + self.projection.backward(dout)
-
-    def zero_grad(self):
-        for _, layer in self._branches():
-            layer.zero_grad()
-
-    def parameters(self):
-        return [pair for _, layer in self._branches() for pair in layer.parameters()]
-
-    def astype(self, dtype):
-        for _, layer in self._branches():
-            layer.astype(dtype)
-        self._sync_views()
-        return self
 
     def __repr__(self):
         proj = "" if self.projection is None else f", projection={self.projection!r}"

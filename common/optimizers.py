@@ -3,7 +3,9 @@
 ``Optimizer(model.parameters(), lr=...)`` (or any iterable of ``(param, grad)`` pairs, or a layer);
 ``step()`` applies one update from the current gradients; ``zero_grad()`` clears them. Per-parameter
 state (velocities, squared-gradient averages) lives in the optimizer, keyed by the parameter's position,
-never on the layer.
+never on the layer. An optimizer built from a layer registers itself with the layers whose arrays it
+updates, so ``layer.astype`` (which replaces those arrays) refuses while it is alive instead of leaving
+it to train stale copies.
 
 ``weight_decay`` applies to weight matrices only (``param.ndim >= 2``): biases and norm gains are left
 alone. For every optimizer but AdamW it is an L2 penalty folded into the gradient (``g + λθ``, the
@@ -22,6 +24,11 @@ Adam       m ← β₁m + (1-β₁)g;  v ← β₂v + (1-β₂)g²;  m̂ = m/(1-
            θ ← θ - η m̂ / (√v̂ + ε)
 AdamW      θ ← θ(1 - ηλ) for matrices, then the Adam step with no L2 in g
 =========  ==================================================================================
+
+``adam_update_naive`` is the Adam row written exactly as the equations, beside the in-place form
+``Adam._update`` uses; a test checks they agree. Also here: gradient clipping by global norm
+(``clip_grad_norm``) and the learning-rate schedules ``StepLR`` and ``CosineLR`` (with an optional
+linear warmup), which ``common.training.fit`` steps for you.
 """
 
 from __future__ import annotations
@@ -30,12 +37,15 @@ import math
 
 import numpy as np
 
-from ._validation import check_in_range, check_positive, check_positive_int
+from ._validation import check_choice, check_in_range, check_positive, check_positive_int
 
 
 def _as_pairs(params) -> list[tuple[np.ndarray, np.ndarray]]:
-    if hasattr(params, "parameters"):
+    if hasattr(params, "parameters") and callable(params.parameters):
         params = params.parameters()
+    if params is None or isinstance(params, (str, bytes, np.ndarray)) or not hasattr(params, "__iter__"):
+        raise ValueError("params must be a layer or its parameters() (an iterable of (param, grad) pairs), "
+                         f"got {type(params).__name__}")
     pairs = list(params)
     for i, pair in enumerate(pairs):
         if not (isinstance(pair, tuple) and len(pair) == 2):
@@ -52,7 +62,11 @@ class Optimizer:
     def __init__(self, params, lr: float, weight_decay: float = 0.0) -> None:
         check_positive("lr", lr)
         check_positive("weight_decay", weight_decay, allow_zero=True)
+        owners = getattr(params.parameters() if hasattr(params, "parameters") and callable(params.parameters)
+                         else params, "owners", ())
         self.pairs = _as_pairs(params)
+        for layer in owners:                 # so layer.astype refuses to swap the arrays under us
+            layer._optimizers.add(self)
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.t = 0
@@ -194,6 +208,22 @@ class Adam(Optimizer):
         p -= tmp
 
 
+def adam_update_naive(p, g, m, v, t: int, *, lr: float, beta1: float = 0.9, beta2: float = 0.999,
+                      eps: float = 1e-8):
+    """One Adam step written exactly as the equations (the reference ``Adam._update`` is tested against).
+
+    Returns the new ``(p, m, v)``; nothing is changed in place::
+
+        m ← β₁m + (1-β₁)g        v ← β₂v + (1-β₂)g²
+        m̂ = m/(1-β₁ᵗ)            v̂ = v/(1-β₂ᵗ)            θ ← θ - η m̂/(√v̂ + ε)
+    """
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter 2019): ``θ ← θ(1 - ηλ)`` on weight matrices,
     then the Adam step on the plain gradient. With coupled L2 inside Adam the decay is divided by √v̂ and
@@ -203,10 +233,17 @@ class AdamW(Adam):
 
     def __init__(self, params, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8, weight_decay: float = 0.01) -> None:
+        check_positive("weight_decay", weight_decay, allow_zero=True)
+        check_positive("lr", lr)
+        if lr * weight_decay >= 1:
+            raise ValueError(f"lr·weight_decay must be < 1 (each step multiplies the weights by 1 - lr·weight_decay), "
+                             f"got lr={lr!r}, weight_decay={weight_decay!r}")
         super().__init__(params, lr, beta1, beta2, eps, weight_decay)
 
     def _update(self, p, g, state):
         if self.weight_decay and p.ndim >= 2:
+            if self.lr * self.weight_decay >= 1:
+                raise ValueError(f"lr·weight_decay must stay < 1, got lr={self.lr!r}, weight_decay={self.weight_decay!r}")
             p *= 1 - self.lr * self.weight_decay
         super()._update(p, g, state)
 
@@ -225,33 +262,107 @@ def get(name: str):
     return OPTIMIZERS[name]
 
 
-class StepLR:
-    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs. Call ``step()`` once per epoch."""
+class _Schedule:
+    """Base of the learning-rate schedules: ``step()`` advances the count and sets ``optimizer.lr``;
+    ``lr_at(t)`` is the rate after ``t`` steps (a pure function, for plots). ``interval`` says when
+    ``fit`` calls ``step()``: ``"epoch"`` (after every epoch) or ``"step"`` (after every optimizer step)."""
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+    def __init__(self, optimizer: Optimizer, interval: str) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise ValueError(f"optimizer must be an Optimizer (SGD, Adam, …), got {type(optimizer).__name__}")
+        check_choice("interval", interval, ("epoch", "step"))
+        self.optimizer, self.interval = optimizer, interval
+        self.base_lr, self.count = optimizer.lr, 0
+
+    def lr_at(self, t: int) -> float:
+        raise NotImplementedError
+
+    def step(self) -> float:
+        self.count += 1
+        self.optimizer.lr = self.lr_at(self.count)
+        return self.optimizer.lr
+
+    @property
+    def epoch(self) -> int:          # the name the count had when every schedule was per epoch
+        return self.count
+
+
+class StepLR(_Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs (or steps, with
+    ``interval="step"``): ``η_t = η₀ γ^⌊t/step_size⌋``."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, *, interval: str = "epoch") -> None:
+        super().__init__(optimizer, interval)
         check_positive_int("step_size", step_size)
         check_positive("gamma", gamma)
-        self.optimizer, self.step_size, self.gamma = optimizer, step_size, gamma
-        self.base_lr, self.epoch = optimizer.lr, 0
+        self.step_size, self.gamma = step_size, gamma
 
-    def step(self) -> float:
-        self.epoch += 1
-        self.optimizer.lr = self.base_lr * self.gamma ** (self.epoch // self.step_size)
-        return self.optimizer.lr
+    def lr_at(self, t):
+        return self.base_lr * self.gamma ** (t // self.step_size)
 
 
-class CosineLR:
-    """Cosine annealing from the initial rate to ``lr_min`` over ``total_epochs``:
-    ``η_e = η_min + ½(η₀ - η_min)(1 + cos(π e / E))``. Call ``step()`` once per epoch."""
+class CosineLR(_Schedule):
+    """Cosine annealing from the initial rate to ``lr_min`` over ``total_epochs`` (epochs, or steps with
+    ``interval="step"``), after an optional linear warmup of ``warmup`` steps (nanoGPT's schedule)::
 
-    def __init__(self, optimizer: Optimizer, total_epochs: int, lr_min: float = 0.0) -> None:
+        t < W:       η_t = η₀ (t + 1)/(W + 1)
+        W ≤ t ≤ E:   η_t = η_min + ½(η₀ - η_min)(1 + cos(π (t - W)/(E - W)))
+        t > E:       η_t = η_min
+
+    The rate for t = 0 is set on the optimizer when the schedule is built (it differs from η₀ only with a
+    warmup).
+    """
+
+    def __init__(self, optimizer: Optimizer, total_epochs: int, lr_min: float = 0.0, *, warmup: int = 0,
+                 interval: str = "epoch") -> None:
+        super().__init__(optimizer, interval)
         check_positive_int("total_epochs", total_epochs)
         check_positive("lr_min", lr_min, allow_zero=True)
-        self.optimizer, self.total, self.lr_min = optimizer, total_epochs, lr_min
-        self.base_lr, self.epoch = optimizer.lr, 0
+        check_positive_int("warmup", warmup, allow_zero=True)
+        if lr_min > self.base_lr:
+            raise ValueError(f"lr_min must be <= the optimizer's lr ({self.base_lr:g}), got {lr_min!r}")
+        if warmup >= total_epochs:
+            raise ValueError(f"warmup must be < total_epochs ({total_epochs}), got {warmup!r}")
+        self.total, self.lr_min, self.warmup = total_epochs, lr_min, warmup
+        optimizer.lr = self.lr_at(0)
 
-    def step(self) -> float:
-        self.epoch = min(self.epoch + 1, self.total)
-        cos = 0.5 * (1 + math.cos(math.pi * self.epoch / self.total))
-        self.optimizer.lr = self.lr_min + (self.base_lr - self.lr_min) * cos
-        return self.optimizer.lr
+    def lr_at(self, t):
+        if t < self.warmup:
+            return self.base_lr * (t + 1) / (self.warmup + 1)
+        if t >= self.total:
+            return self.lr_min
+        cos = 0.5 * (1 + math.cos(math.pi * (t - self.warmup) / (self.total - self.warmup)))
+        return self.lr_min + (self.base_lr - self.lr_min) * cos
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Gradient clipping
+# ----------------------------------------------------------------------------------------------------------
+
+def global_grad_norm(params) -> float:
+    """``‖g‖ = sqrt(Σ over every gradient array of Σ g²)``. ``params``: (param, grad) pairs or a layer."""
+    pairs = _as_pairs(params)
+    return float(np.sqrt(sum(float(np.vdot(g, g)) for _, g in pairs)))
+
+
+def clip_grad_norm(params, max_norm: float) -> float:
+    """Rescale all gradients together so their global norm is at most ``max_norm``; returns the norm
+    before clipping (as ``torch.nn.utils.clip_grad_norm_`` does). A gradient holding NaN or inf is an
+    error: no rescaling can make it a usable step.
+
+    Notes
+    -----
+    ``g ← g · min(1, max_norm / ‖g‖)``. Scaling every gradient by the same factor keeps the update's
+    direction and only shortens it: the cure for the rare exploding step of BPTT.
+    """
+    check_positive("max_norm", max_norm)
+    pairs = _as_pairs(params)
+    total = global_grad_norm(pairs)
+    if not np.isfinite(total):
+        raise FloatingPointError(f"the gradient norm is {total}: a gradient holds NaN or inf "
+                                 "(a diverging run: lower the learning rate)")
+    if total > max_norm:
+        scale = max_norm / (total + 1e-6)
+        for _, g in pairs:
+            g *= scale
+    return total

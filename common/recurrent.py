@@ -3,7 +3,19 @@ whole sequence (sequence layers, backpropagation through time), plus ``Embedding
 by global norm. Introduced in chapter 08; the encoder–decoder of chapter 09 reuses them.
 
 Shapes (batch first, like ``torch.nn.LSTM(batch_first=True)``): x: (N, T, D) inputs, hs: (N, T, H) every
-hidden state, a state is ``h: (N, H)`` (RNN, GRU) or ``(h, c)`` (LSTM).
+hidden state, a state is ``h: (N, H)`` (RNN, GRU) or ``LSTMState(h, c)`` (LSTM; any pair ``(h, c)`` is
+accepted).
+
+Extra inputs and outputs follow the sequence contract of ``common.layers``: ``forward(x, state=s0)``
+takes the initial state (zeros by default), ``extras["state"]`` is the final state,
+``backward(dout, state=dfinal)`` takes the gradient of the final state when something used it (a
+decoder started from it), and ``extra_grads["state"]`` is the gradient of the initial state. The
+sequence layers also keep ``extra_grads["hs"]``: (N, T, H), the total gradient that reached each h_t
+(from its own output and from step t+1), which is what "how far back does the gradient survive"
+measures.
+
+Each step's backward has a plain reference beside the fast one (``_step_backward_naive``: the
+equations of the cell's docstring, allocating as it goes), and a test checks they agree.
 
 Two things make the sequence layers fast without changing the maths:
 
@@ -37,11 +49,15 @@ GRU    Wx (D, 3H), Wh (H, 3H), bx (3H,), bh (3H,),  weight_ih_l0 = Wxᵀ, weight
 
 from __future__ import annotations
 
+import numbers
+from typing import NamedTuple
+
 import numpy as np
 
 from . import init as initializers
 from ._validation import check_array, check_generator, check_positive, check_positive_int
 from .layers import Layer
+from .optimizers import clip_grad_norm, global_grad_norm  # noqa: F401  (here since chapter 08; they live in optimizers)
 
 
 _LN_EPS = 1e-5
@@ -58,11 +74,73 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 def _check_sequence(x, in_features: int, name: str = "x") -> np.ndarray:
     x = check_array(name, x)
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name} must be a float array, got dtype {x.dtype}")
     if x.ndim != 3 or x.shape[2] != in_features:
         raise ValueError(f"{name} must have shape (N, T, {in_features}), got {x.shape}")
-    if x.shape[1] == 0:
-        raise ValueError(f"{name} must have at least one time step, got shape {x.shape}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one sequence and one time step, got shape {x.shape}")
     return x
+
+
+# ----------------------------------------------------------------------------------------------------------
+# States and what each step keeps for its backward pass (named, never read by index)
+# ----------------------------------------------------------------------------------------------------------
+
+class LSTMState(NamedTuple):
+    """An LSTM's state: the hidden state ``h`` (what the next layer reads) and the cell ``c``, each (N, H)."""
+    h: np.ndarray
+    c: np.ndarray
+
+
+class LNCache(NamedTuple):
+    """LayerNorm of the recurrent term: the normalised values and 1/σ per gate block."""
+    xhat: np.ndarray
+    inv: np.ndarray
+
+
+class RNNStepCache(NamedTuple):
+    h: np.ndarray                  # h_t = tanh(a_t)
+    ln: LNCache | None
+
+
+class LSTMStepCache(NamedTuple):
+    c_prev: np.ndarray             # c_{t-1}
+    sig: np.ndarray                # [i, f, o] = σ(a_i, a_f, a_o), (N, 3H)
+    g: np.ndarray                  # tanh(a_g)
+    tc: np.ndarray                 # tanh(c_t)
+    ln: LNCache | None
+
+
+class GRUStepCache(NamedTuple):
+    h_prev: np.ndarray
+    rz: np.ndarray                 # [r, z], (N, 2H)
+    n: np.ndarray                  # the candidate
+    ahn: np.ndarray                # h_{t-1} W_hn + b_hn (what r scales)
+    ln: LNCache | None
+
+
+class StepCache(NamedTuple):
+    """What ``_Cell.step`` returns for ``step_backward``: the input, the incoming state and the cell's own
+    step cache."""
+    x_t: np.ndarray
+    state: object
+    inner: object
+
+
+class StepGrads(NamedTuple):
+    """What a cell's ``_step_backward`` returns: ∂L/∂(input projection), ∂L/∂(h_{t-1} W_h) (the same
+    array as ``dxp`` unless a gate scales the recurrent term) and the gradient of the incoming state."""
+    dxp: np.ndarray
+    dah: np.ndarray
+    dstate: object
+
+
+class SequenceCache(NamedTuple):
+    xt: np.ndarray                 # (T, N, D), time-major copy of the input
+    hs: np.ndarray                 # (T, N, H)
+    steps: list                    # one step cache per time step
+    state0: object                 # the initial state
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -70,19 +148,25 @@ def _check_sequence(x, in_features: int, name: str = "x") -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------------
 
 class _Cell(Layer):
-    """Shared machinery. A cell's ``forward(x_t, state=None)`` is one step and returns the new ``h``, so a
-    cell is also an ordinary layer (and gradient-checks like one); ``step``/``step_backward`` are the
-    explicit-cache form a decoder uses when it runs the recurrence itself."""
+    """Shared machinery. A cell's ``forward(x_t, state=…)`` is one step and returns the new ``h`` (the
+    new state is ``extras["state"]``), so a cell is also an ordinary layer and gradient-checks like one;
+    ``step``/``step_backward`` are the explicit-cache form a decoder uses when it runs the recurrence
+    itself.
+
+    Subclasses set ``n_gates``, ``has_cell_state`` and ``gates_scale_recurrent`` (True when a gate
+    multiplies the recurrent term, as the GRU's reset gate does, so ∂L/∂(h W_h) differs from ∂L/∂a)."""
 
     n_gates = 1
     has_cell_state = False
+    gates_scale_recurrent = False
+    differentiable_extras = ("state",)
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32,
                  init: str = "xavier_uniform", layer_norm: bool = False) -> None:
         super().__init__()
-        if not isinstance(layer_norm, bool):
+        if not isinstance(layer_norm, (bool, np.bool_)):
             raise ValueError(f"layer_norm must be True or False, got {layer_norm!r}")
-        self.layer_norm = layer_norm
+        self.layer_norm = bool(layer_norm)
         check_positive_int("input_size", input_size)
         check_positive_int("hidden_size", hidden_size)
         check_generator("rng", rng)
@@ -94,7 +178,7 @@ class _Cell(Layer):
         self.params["Wx"] = np.concatenate([init_fn((input_size, H), rng, dtype=dtype) for _ in range(G)], axis=1)
         self.params["Wh"] = np.concatenate([_orthogonal(H, rng, dtype) for _ in range(G)], axis=1)
         self._init_biases(dtype)
-        if layer_norm:
+        if self.layer_norm:
             self.params["ln_g"] = np.ones(G * H, dtype=dtype)
             self.params["ln_b"] = np.zeros(G * H, dtype=dtype)
         for k, v in self.params.items():
@@ -105,27 +189,50 @@ class _Cell(Layer):
         self.params["b"] = np.zeros(self.n_gates * self.hidden_size, dtype=dtype)
 
     # --- state helpers -------------------------------------------------------------------------------
-    def zero_state(self, n: int, dtype) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    def zero_state(self, n: int, dtype):
         h = np.zeros((n, self.hidden_size), dtype=dtype)
-        return (h, h.copy()) if self.has_cell_state else h
+        return LSTMState(h, h.copy()) if self.has_cell_state else h
 
-    def _check_state(self, state, n: int, dtype):
+    def _check_state(self, state, n: int, dtype, name: str = "state"):
+        """The incoming state as this cell uses it (zeros for None), or a ValueError naming what is wrong."""
         if state is None:
             return self.zero_state(n, dtype)
-        parts = state if self.has_cell_state else (state,)
-        if self.has_cell_state and not (isinstance(state, tuple) and len(state) == 2):
-            raise ValueError("state must be a tuple (h, c) for an LSTM")
-        for name, p in zip(("h", "c"), parts):
-            p = np.asarray(p)
+        if self.has_cell_state:
+            if isinstance(state, np.ndarray) or not (isinstance(state, tuple) and len(state) == 2):
+                raise ValueError(f"{name} must be a pair (h, c) of arrays for an LSTM, got {type(state).__name__}")
+            parts = LSTMState(*(check_array(f"{name}.{k}", v) for k, v in zip("hc", state)))
+        else:
+            if not isinstance(state, np.ndarray) and isinstance(state, tuple):
+                raise ValueError(f"{name} must be one array h for {type(self).__name__}, got a tuple")
+            parts = (check_array(name, state),)
+        for k, p in zip("hc", parts):
             if p.shape != (n, self.hidden_size):
-                raise ValueError(f"state {name} must have shape ({n}, {self.hidden_size}), got {p.shape}")
-        return state
+                raise ValueError(f"{name} {k} must have shape ({n}, {self.hidden_size}), got {p.shape}")
+            if not np.issubdtype(p.dtype, np.floating):
+                raise ValueError(f"{name} {k} must be a float array, got dtype {p.dtype}")
+        return parts if self.has_cell_state else parts[0]
+
+    def _check_dstate(self, dstate, n: int, name: str = "state"):
+        """The gradient of an outgoing state (None, or the state's shape; an LSTM's parts may be None)."""
+        if dstate is None:
+            return LSTMState(None, None) if self.has_cell_state else None
+        if self.has_cell_state:
+            if isinstance(dstate, np.ndarray) or not (isinstance(dstate, tuple) and len(dstate) == 2):
+                raise ValueError(f"the gradient {name}= must be a pair (dh, dc) for an LSTM (either may be None), "
+                                 f"got {type(dstate).__name__}")
+            parts = [None if v is None else check_array(f"{name}.{k}", v) for k, v in zip("hc", dstate)]
+        else:
+            parts = [check_array(name, dstate)]
+        for k, p in zip("hc", parts):
+            if p is not None and p.shape != (n, self.hidden_size):
+                raise ValueError(f"the gradient {name}= {k} must have shape ({n}, {self.hidden_size}), got {p.shape}")
+        return LSTMState(*parts) if self.has_cell_state else parts[0]
 
     # --- the recurrent term h_{t-1} W_h, optionally layer-normalised ------------------------------------
     def _recurrent(self, h_prev):
         """``r = h_{t-1} W_h``, then, with ``layer_norm``, each gate block normalised over its H units and
         rescaled: ``r ← γ ⊙ (r - μ)/σ + β`` (Ba et al. 2016 normalise the input term too; normalising the
-        recurrent term is the part that matters for the recurrence). Returns (r, cache for the backward)."""
+        recurrent term is the part that matters for the recurrence). Returns (r, LNCache or None)."""
         r = h_prev @ self.params["Wh"]
         if not self.layer_norm:
             return r, None
@@ -134,19 +241,18 @@ class _Cell(Layer):
         mu = rb.mean(axis=2, keepdims=True)
         inv = 1.0 / np.sqrt(rb.var(axis=2, keepdims=True) + _LN_EPS)
         xhat = ((rb - mu) * inv).reshape(N, -1)
-        return xhat * self.params["ln_g"] + self.params["ln_b"], (xhat, inv)
+        return xhat * self.params["ln_g"] + self.params["ln_b"], LNCache(xhat, inv)
 
-    def _recurrent_backward(self, dr, cache):
+    def _recurrent_backward(self, dr, cache: LNCache | None):
         """Gradient of the raw ``h_{t-1} W_h`` from that of the normalised term (adds γ, β grads)."""
         if cache is None:
             return dr
-        xhat, inv = cache
-        self.grads["ln_g"] += (dr * xhat).sum(axis=0)
+        self.grads["ln_g"] += (dr * cache.xhat).sum(axis=0)
         self.grads["ln_b"] += dr.sum(axis=0)
         N, H = dr.shape[0], self.hidden_size
         dxh = (dr * self.params["ln_g"]).reshape(N, -1, H)
-        xh = xhat.reshape(N, -1, H)
-        dx = inv * (dxh - dxh.mean(axis=2, keepdims=True) - xh * (dxh * xh).mean(axis=2, keepdims=True))
+        xh = cache.xhat.reshape(N, -1, H)
+        dx = cache.inv * (dxh - dxh.mean(axis=2, keepdims=True) - xh * (dxh * xh).mean(axis=2, keepdims=True))
         return dx.reshape(N, -1)
 
     # --- projected step (what the sequence layer uses) ------------------------------------------------
@@ -155,58 +261,81 @@ class _Cell(Layer):
         out += self.params["b"]          # in place: a second (T·N, G·H) temporary costs more than the add
         return out
 
-    def _step(self, xp, state):                       # (N, G·H), state → state, cache
+    def _step(self, xp, state):
+        """One step from the projected input ``xp = x_t W_x + b``: (new state, step cache)."""
         raise NotImplementedError
 
-    def _step_backward(self, dstate, cache, out=None, wht=None):  # → dxp (N, G·H) (written into out), dah, dstate_prev
+    def _step_backward(self, dstate, cache, out=None, wht=None) -> StepGrads:
+        """Backward of ``_step``. ``dstate`` is the gradient of the new state. The fast form: ``out`` is
+        a preallocated (N, G·H) row to write ∂L/∂a into, ``wht`` a contiguous W_hᵀ."""
+        raise NotImplementedError
+
+    def _step_backward_naive(self, dstate, cache) -> StepGrads:
+        """The same gradients as ``_step_backward``, written as the docstring's equations."""
         raise NotImplementedError
 
     # --- full step with its own cache (decoders) -------------------------------------------------------
     def step(self, x_t: np.ndarray, state=None):
-        """One step: ``(new_state, cache)``. x_t: (N, D)."""
+        """One step: ``(new_state, StepCache)``. x_t: (N, D)."""
         x_t = check_array("x_t", x_t)
         if x_t.ndim != 2 or x_t.shape[1] != self.input_size:
             raise ValueError(f"x_t must have shape (N, {self.input_size}), got {x_t.shape}")
+        if not np.issubdtype(x_t.dtype, np.floating):
+            raise ValueError(f"x_t must be a float array, got dtype {x_t.dtype}")
         state = self._check_state(state, x_t.shape[0], x_t.dtype)
         new_state, cache = self._step(self._project_input(x_t), state)
-        return new_state, (x_t, state, cache)
+        return new_state, StepCache(x_t, state, cache)
 
-    def step_backward(self, dstate, cache):
+    def step_backward(self, dstate, cache: StepCache):
         """Backward of one ``step``: adds into ``grads``; returns ``(dx_t, dstate_prev)``.
 
         ``dstate`` is ``dh`` or ``(dh, dc)`` for the LSTM (``dc`` may be ``None``)."""
-        x_t, state, inner = cache
-        dxp, dah, dprev = self._step_backward(dstate, inner)
-        h_prev = state[0] if self.has_cell_state else state
-        self.grads["Wx"] += x_t.T @ dxp
-        self.grads["Wh"] += h_prev.T @ dah
-        self._accumulate_bias(dxp, dah)
-        return dxp @ self.params["Wx"].T, dprev
+        g = self._step_backward(self._check_dstate(dstate, cache.x_t.shape[0]), cache.inner)
+        h_prev = cache.state[0] if self.has_cell_state else cache.state
+        self.grads["Wx"] += cache.x_t.T @ g.dxp
+        self.grads["Wh"] += h_prev.T @ g.dah
+        self._accumulate_bias(g.dxp, g.dah)
+        return g.dxp @ self.params["Wx"].T, g.dstate
 
     def _accumulate_bias(self, dxp, dah) -> None:
         self.grads["b"] += dxp.sum(axis=0)
 
     # --- Layer contract: one step ---------------------------------------------------------------------
-    def forward(self, x, training=False, state=None):
-        """One step as a layer: x: (N, D) → h: (N, H). The full new state is kept in ``self.state``."""
+    def forward(self, x, training=False, *, state=None):
+        """One step as a layer: x: (N, D) → h: (N, H); the new state is ``extras["state"]``."""
         new_state, self._cache = self.step(x, state)
-        self.state = new_state
+        self.extras = {"state": new_state}
         return new_state[0] if self.has_cell_state else new_state
 
-    def backward(self, dout, dstate=None):
-        """dout: (N, H) gradient of the returned h (plus ``dstate`` for the new state, if it is used
-        elsewhere). Returns dx; the gradient with respect to the initial state is in ``self.dstate0``."""
+    def backward(self, dout, *, state=None):
+        """dout: (N, H) gradient of the returned h; ``state`` the gradient of ``extras["state"]`` when it
+        is used elsewhere. Returns dx; the incoming state's gradient is ``extra_grads["state"]``."""
         self._require_cache(self._cache)
+        n = self._cache.x_t.shape[0]
+        dout = _check_grad("dout", dout, (n, self.hidden_size))
+        ds = self._check_dstate(state, n)
         if self.has_cell_state:
-            dh = dout if dstate is None or dstate[0] is None else dout + dstate[0]
-            ds = (dh, None if dstate is None else dstate[1])
+            ds = LSTMState(dout if ds.h is None else dout + ds.h, ds.c)
         else:
-            ds = dout if dstate is None else dout + dstate
-        dx, self.dstate0 = self.step_backward(ds, self._cache)
+            ds = dout if ds is None else dout + ds
+        dx, dprev = self.step_backward(ds, self._cache)
+        self.extra_grads = {"state": dprev}
         return dx
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.input_size} → {self.hidden_size})"
+        ln = ", layer_norm" if self.layer_norm else ""
+        return f"{type(self).__name__}({self.input_size} → {self.hidden_size}{ln})"
+
+
+def _check_grad(name, g, shape):
+    if g is None:
+        raise ValueError(f"{name} must be an array of shape {shape}, got None")
+    g = check_array(name, g)
+    if g.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {g.shape}")
+    if not np.issubdtype(g.dtype, np.floating):
+        raise ValueError(f"{name} must be a float array, got dtype {g.dtype}")
+    return g
 
 
 def _orthogonal(n: int, rng: np.random.Generator, dtype) -> np.ndarray:
@@ -235,13 +364,17 @@ class RNNCell(_Cell):
         r, ln = self._recurrent(h_prev)
         r += xp
         h = np.tanh(r, out=r)
-        return h, (h, ln)
+        return h, RNNStepCache(h, ln)
 
     def _step_backward(self, dh, cache, out=None, wht=None):
-        h, ln = cache
-        da = np.multiply(dh, 1 - h * h, out=out)
-        dah = self._recurrent_backward(da, ln)
-        return da, dah, dah @ (self.params["Wh"].T if wht is None else wht)
+        da = np.multiply(dh, 1 - cache.h * cache.h, out=out)
+        dah = self._recurrent_backward(da, cache.ln)
+        return StepGrads(da, dah, dah @ (self.params["Wh"].T if wht is None else wht))
+
+    def _step_backward_naive(self, dh, cache):
+        da = dh * (1 - cache.h ** 2)                                       # δa_t = δh_t ⊙ (1 - h_t²)
+        dah = self._recurrent_backward(da, cache.ln)
+        return StepGrads(da, dah, dah @ self.params["Wh"].T)               # δh_{t-1} = δa_t W_hᵀ
 
 
 class LSTMCell(_Cell):
@@ -250,7 +383,7 @@ class LSTMCell(_Cell):
     Shapes: x_t: (N, D); h, c: (N, H); Wx: (D, 4H); Wh: (H, 4H); b: (4H,), blocks in the order i, f, o, g.
 
     ``forget_bias`` initialises the forget-gate block of ``b`` (1.0 is the common choice: the cell starts
-    out remembering, Jozefowicz et al. 2015; 0 matches PyTorch's initialisation).
+    out remembering, Jozefowicz et al. 2015).
 
     Notes
     -----
@@ -267,6 +400,8 @@ class LSTMCell(_Cell):
 
     ``δc_{t-1} = δc ⊙ f``: along the cell path the gradient is only scaled by the forget gate, no
     weight matrix and no squashing derivative, which is why it survives many steps.
+    (``_step_backward_naive`` is these lines; ``_step_backward`` the same arithmetic into preallocated
+    rows.)
     """
 
     n_gates = 4
@@ -274,7 +409,8 @@ class LSTMCell(_Cell):
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32,
                  init: str = "xavier_uniform", forget_bias: float = 1.0, layer_norm: bool = False) -> None:
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)) or not np.isfinite(forget_bias):
+        if isinstance(forget_bias, (bool, np.bool_)) or not isinstance(forget_bias, numbers.Real) \
+                or not np.isfinite(forget_bias):
             raise ValueError(f"forget_bias must be a finite number, got {forget_bias!r}")
         self.forget_bias = float(forget_bias)
         super().__init__(input_size, hidden_size, rng, dtype=dtype, init=init, layer_norm=layer_norm)
@@ -297,12 +433,12 @@ class LSTMCell(_Cell):
         c += i * g
         tc = np.tanh(c)
         h = o * tc
-        return (h, c), (c_prev, sig, g, tc, ln)
+        return LSTMState(h, c), LSTMStepCache(c_prev, sig, g, tc, ln)
 
     def _step_backward(self, dstate, cache, out=None, wht=None):
         dh, dc_next = dstate
-        c_prev, sig, g, tc, ln = cache
         H = self.hidden_size
+        sig, g, tc = cache.sig, cache.g, cache.tc
         i, f, o = sig[:, :H], sig[:, H:2 * H], sig[:, 2 * H:]
         da = np.empty((dh.shape[0], 4 * H), dtype=dh.dtype) if out is None else out
         dc = dh * o
@@ -310,16 +446,29 @@ class LSTMCell(_Cell):
         if dc_next is not None:
             dc += dc_next
         np.multiply(dc, g, out=da[:, :H])                  # δi
-        np.multiply(dc, c_prev, out=da[:, H:2 * H])        # δf
+        np.multiply(dc, cache.c_prev, out=da[:, H:2 * H])  # δf
         np.multiply(dh, tc, out=da[:, 2 * H:3 * H])        # δo
         np.multiply(dc, i, out=da[:, 3 * H:])              # δg
         da[:, :3 * H] *= sig * (1 - sig)
         da[:, 3 * H:] *= 1 - g * g
-        dah = self._recurrent_backward(da, ln)
-        return da, dah, (dah @ (self.params["Wh"].T if wht is None else wht), dc * f)
+        dah = self._recurrent_backward(da, cache.ln)
+        return StepGrads(da, dah, LSTMState(dah @ (self.params["Wh"].T if wht is None else wht), dc * f))
+
+    def _step_backward_naive(self, dstate, cache):
+        dh, dc = dstate
+        H = self.hidden_size
+        i, f, o = cache.sig[:, :H], cache.sig[:, H:2 * H], cache.sig[:, 2 * H:]
+        g, tc, c_prev = cache.g, cache.tc, cache.c_prev
+        do = dh * tc                                                       # δo = δh ⊙ tanh(c_t)
+        dc = dh * o * (1 - tc ** 2) + (0 if dc is None else dc)            # δc ← δc + δh ⊙ o ⊙ (1 - tanh²c_t)
+        di, dg, df = dc * g, dc * i, dc * c_prev                           # δi, δg, δf
+        da = np.concatenate([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g ** 2)], axis=1)
+        dah = self._recurrent_backward(da, cache.ln)
+        return StepGrads(da, dah, LSTMState(dah @ self.params["Wh"].T, dc * f))   # δh_{t-1}, δc_{t-1}
 
     def __repr__(self):
-        return f"LSTMCell({self.input_size} → {self.hidden_size}, forget_bias={self.forget_bias:g})"
+        ln = ", layer_norm" if self.layer_norm else ""
+        return f"LSTMCell({self.input_size} → {self.hidden_size}, forget_bias={self.forget_bias:g}{ln})"
 
 
 class GRUCell(_Cell):
@@ -343,6 +492,7 @@ class GRUCell(_Cell):
     """
 
     n_gates = 3
+    gates_scale_recurrent = True
 
     def _init_biases(self, dtype):
         self.params["bx"] = np.zeros(3 * self.hidden_size, dtype=dtype)
@@ -367,27 +517,43 @@ class GRUCell(_Cell):
         ahn = ah[:, 2 * H:]
         n = np.tanh(xp[:, 2 * H:] + r * ahn)
         h = h_prev + z * (n - h_prev)
-        return h, (h_prev, rz, n, ahn, ln)
+        return h, GRUStepCache(h_prev, rz, n, ahn, ln)
 
     def _step_backward(self, dh, cache, out=None, wht=None):
-        h_prev, rz, n, ahn, ln = cache
         H = self.hidden_size
+        rz, n, h_prev = cache.rz, cache.n, cache.h_prev
         r, z = rz[:, :H], rz[:, H:]
         dxp = np.empty((dh.shape[0], 3 * H), dtype=dh.dtype) if out is None else out
         dan = dh * z
         dan *= 1 - n * n
         dxp[:, 2 * H:] = dan
-        np.multiply(dan, ahn, out=dxp[:, :H])                 # δr
+        np.multiply(dan, cache.ahn, out=dxp[:, :H])           # δr
         np.multiply(dh, n - h_prev, out=dxp[:, H:2 * H])      # δz
         dxp[:, :2 * H] *= rz * (1 - rz)
         dah = dxp.copy()
         dah[:, 2 * H:] *= r
-        if ln is not None:
+        if cache.ln is not None:
             self.grads["bh"] += dah.sum(axis=0)        # b_h is added after the LayerNorm
-            dah = self._recurrent_backward(dah, ln)
+            dah = self._recurrent_backward(dah, cache.ln)
         dprev = dh * (1 - z)
         dprev += dah @ (self.params["Wh"].T if wht is None else wht)
-        return dxp, dah, dprev
+        return StepGrads(dxp, dah, dprev)
+
+    def _step_backward_naive(self, dh, cache):
+        H = self.hidden_size
+        r, z = cache.rz[:, :H], cache.rz[:, H:]
+        n, h_prev = cache.n, cache.h_prev
+        dn = dh * z                                                        # δn = δh ⊙ z
+        dz = dh * (n - h_prev)                                             # δz = δh ⊙ (n - h_{t-1})
+        dan = dn * (1 - n ** 2)                                            # δa_n = δn ⊙ (1 - n²)
+        dr = dan * cache.ahn                                               # δr = δa_n ⊙ ah_n
+        dar, daz = dr * r * (1 - r), dz * z * (1 - z)
+        dxp = np.concatenate([dar, daz, dan], axis=1)                      # δax
+        dah = np.concatenate([dar, daz, dan * r], axis=1)                  # δah
+        if cache.ln is not None:
+            self.grads["bh"] += dah.sum(axis=0)
+            dah = self._recurrent_backward(dah, cache.ln)
+        return StepGrads(dxp, dah, dh * (1 - z) + dah @ self.params["Wh"].T)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -395,31 +561,28 @@ class GRUCell(_Cell):
 # ----------------------------------------------------------------------------------------------------------
 
 class _Sequence(Layer):
-    """A cell run over every step of a sequence. ``params``/``grads`` are the cell's own dicts."""
+    """A cell run over every step of a sequence. Its one child is ``cell``, so its ``params`` keys are
+    ``"cell.Wx"``, ``"cell.Wh"``, …"""
 
     cell_class = _Cell
+    differentiable_extras = ("state",)
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype=np.float32,
                  **cell_kwargs) -> None:
         super().__init__()
         self.cell = self.cell_class(input_size, hidden_size, rng, dtype=dtype, **cell_kwargs)
-        self.params, self.grads = self.cell.params, self.cell.grads
         self.input_size, self.hidden_size = input_size, hidden_size
-        self.final_state = None
-        self.dstate0 = None
-        self.dh = None
         self._cache = None
 
-    def astype(self, dtype):
-        self.cell.astype(dtype)
-        self.params, self.grads = self.cell.params, self.cell.grads
-        return self
+    @property
+    def layer_norm(self) -> bool:
+        return self.cell.layer_norm
 
-    def forward(self, x, training=False, state=None):
+    def forward(self, x, training=False, *, state=None):
         """Run the recurrence. x: (N, T, D) → hs: (N, T, H), every hidden state.
 
-        ``state`` is the initial state (zeros by default); the final one is kept in ``self.final_state``
-        (``h`` or ``(h, c)``), and is ``hs[:, -1]`` for h."""
+        ``state`` is the initial state (zeros by default); the final one is ``extras["state"]``
+        (``h`` or ``LSTMState(h, c)``; its h is ``hs[:, -1]``)."""
         x = _check_sequence(x, self.input_size)
         N, T, _ = x.shape
         cell = self.cell
@@ -427,37 +590,33 @@ class _Sequence(Layer):
         xt = np.ascontiguousarray(x.transpose(1, 0, 2))                  # (T, N, D)
         XP = cell._project_input(xt.reshape(T * N, -1)).reshape(T, N, -1)  # all input projections at once
         hs = np.empty((T, N, self.hidden_size), dtype=np.result_type(x.dtype, cell.params["Wh"].dtype))
-        state0, caches = state, []
+        state0, steps = state, []
         for t in range(T):
             state, cache = cell._step(XP[t], state)
             hs[t] = state[0] if cell.has_cell_state else state
-            caches.append(cache)
-        self.final_state = state
-        self._cache = (xt, hs, caches, state0)
+            steps.append(cache)
+        self.extras = {"state": state}
+        self._cache = SequenceCache(xt, hs, steps, state0)
         return hs.transpose(1, 0, 2)
 
-    def backward(self, dout, dstate=None):
-        """dout: (N, T, H) gradient of every hidden state (zeros where unused); ``dstate`` the gradient of
-        the final state (``dh`` or ``(dh, dc)``), if it is used (a decoder's initial state).
+    def backward(self, dout, *, state=None):
+        """dout: (N, T, H) gradient of every hidden state (zeros where unused); ``state`` the gradient of
+        the final state (``dh`` or ``(dh, dc)``), when it is used (a decoder's initial state).
 
-        Returns dx: (N, T, D). Also sets ``self.dstate0`` (gradient of the initial state) and ``self.dh``:
-        (N, T, H), the total gradient that reached each h_t (from its output and from step t+1), which is
-        what "how far back does the gradient survive" measures."""
+        Returns dx: (N, T, D). Sets ``extra_grads["state"]`` (gradient of the initial state) and
+        ``extra_grads["hs"]``: (N, T, H), the total gradient that reached each h_t."""
         self._require_cache(self._cache)
-        xt, hs, caches, _ = self._cache
-        T, N, H = hs.shape
-        dout = check_array("dout", dout)
-        if dout.shape != (N, T, H):
-            raise ValueError(f"dout must have shape ({N}, {T}, {H}), got {dout.shape}")
+        cache = self._cache
+        T, N, H = cache.hs.shape
+        dout = _check_grad("dout", dout, (N, T, H))
         cell = self.cell
+        dfinal = cell._check_dstate(state, N)
         dout_t = dout.transpose(1, 0, 2)
-        dXP = np.empty((T, N, cell.params["Wh"].shape[1]), dtype=hs.dtype)
-        dAH = dXP if not (isinstance(cell, GRUCell) or cell.layer_norm) else np.empty_like(dXP)
-        dh_all = np.empty((T, N, H), dtype=hs.dtype)
-        if cell.has_cell_state:
-            dh_next, dc_next = (None, None) if dstate is None else dstate
-        else:
-            dh_next, dc_next = dstate, None
+        dXP = np.empty((T, N, cell.params["Wh"].shape[1]), dtype=cache.hs.dtype)
+        # ∂L/∂(h W_h) is ∂L/∂a itself unless a gate scales the recurrent term or LayerNorm sits on it.
+        dAH = np.empty_like(dXP) if (cell.gates_scale_recurrent or cell.layer_norm) else dXP
+        dh_all = np.empty((T, N, H), dtype=cache.hs.dtype)
+        dh_next, dc_next = (dfinal.h, dfinal.c) if cell.has_cell_state else (dfinal, None)
         wht = np.ascontiguousarray(cell.params["Wh"].T)     # a contiguous W_hᵀ: ~2× faster small matmuls
         for t in range(T - 1, -1, -1):
             dh = dh_all[t]
@@ -467,26 +626,29 @@ class _Sequence(Layer):
                 np.add(dout_t[t], dh_next, out=dh)
             # each step writes its ∂L/∂a straight into its row of dXP (no copy)
             if cell.has_cell_state:
-                _, dah, (dh_next, dc_next) = cell._step_backward((dh, dc_next), caches[t], dXP[t], wht)
+                g = cell._step_backward(LSTMState(dh, dc_next), cache.steps[t], dXP[t], wht)
+                dh_next, dc_next = g.dstate
             else:
-                _, dah, dh_next = cell._step_backward(dh, caches[t], dXP[t], wht)
+                g = cell._step_backward(dh, cache.steps[t], dXP[t], wht)
+                dh_next = g.dstate
             if dAH is not dXP:
-                dAH[t] = dah
-        self.dh = dh_all.transpose(1, 0, 2)
-        self.dstate0 = (dh_next, dc_next) if cell.has_cell_state else dh_next
+                dAH[t] = g.dah
+        self.extra_grads = {"state": LSTMState(dh_next, dc_next) if cell.has_cell_state else dh_next,
+                            "hs": dh_all.transpose(1, 0, 2)}
         # Parameter gradients for all steps at once.
-        h0 = self._cache[3][0] if cell.has_cell_state else self._cache[3]
-        h_prev = np.concatenate([h0[None], hs[:-1]], axis=0).reshape(T * N, H)   # (T·N, H)
+        h0 = cache.state0[0] if cell.has_cell_state else cache.state0
+        h_prev = np.concatenate([h0[None], cache.hs[:-1]], axis=0).reshape(T * N, H)   # (T·N, H)
         G = dXP.shape[2]
         dXP2, dAH2 = dXP.reshape(T * N, G), dAH.reshape(T * N, G)
         cell.grads["Wh"] += h_prev.T @ dAH2
-        cell.grads["Wx"] += xt.reshape(T * N, -1).T @ dXP2
+        cell.grads["Wx"] += cache.xt.reshape(T * N, -1).T @ dXP2
         cell._accumulate_bias(dXP2, dAH2)
         dx = (dXP2 @ cell.params["Wx"].T).reshape(T, N, -1)
         return dx.transpose(1, 0, 2)
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.input_size} → {self.hidden_size})"
+        ln = ", layer_norm" if self.cell.layer_norm else ""
+        return f"{type(self).__name__}({self.input_size} → {self.hidden_size}{ln})"
 
 
 class RNN(_Sequence):
@@ -497,20 +659,19 @@ class RNN(_Sequence):
 
 
 class LSTM(_Sequence):
-    """An ``LSTMCell`` over a sequence. x: (N, T, D) → hs: (N, T, H); ``final_state`` is ``(h_T, c_T)``.
-    ``forget_bias`` is passed to the cell."""
+    """An ``LSTMCell`` over a sequence. x: (N, T, D) → hs: (N, T, H); ``extras["state"]`` is
+    ``LSTMState(h_T, c_T)``. ``forget_bias`` is passed to the cell."""
 
     cell_class = LSTMCell
 
     def gate_activations(self) -> dict[str, np.ndarray]:
         """The last forward pass's gates and cell state, each (N, T, H): i, f, o, g and c."""
         self._require_cache(self._cache)
-        _, _, caches, _ = self._cache
-        H = self.hidden_size
-        sig = np.stack([c[1] for c in caches], axis=1)                  # (N, T, 3H)
-        g = np.stack([c[2] for c in caches], axis=1)
-        c_prev = np.stack([c[0] for c in caches], axis=1)
-        c = np.concatenate([c_prev[:, 1:], self.final_state[1][:, None]], axis=1)
+        steps, H = self._cache.steps, self.hidden_size
+        sig = np.stack([c.sig for c in steps], axis=1)                  # (N, T, 3H)
+        g = np.stack([c.g for c in steps], axis=1)
+        c_prev = np.stack([c.c_prev for c in steps], axis=1)
+        c = np.concatenate([c_prev[:, 1:], self.extras["state"].c[:, None]], axis=1)
         return {"i": sig[..., :H], "f": sig[..., H:2 * H], "o": sig[..., 2 * H:], "g": g, "c": c}
 
 
@@ -522,10 +683,9 @@ class GRU(_Sequence):
     def gate_activations(self) -> dict[str, np.ndarray]:
         """The last forward pass's gates, each (N, T, H): r, z and the candidate n."""
         self._require_cache(self._cache)
-        _, _, caches, _ = self._cache
-        H = self.hidden_size
-        rz = np.stack([c[1] for c in caches], axis=1)
-        n = np.stack([c[2] for c in caches], axis=1)
+        steps, H = self._cache.steps, self.hidden_size
+        rz = np.stack([c.rz for c in steps], axis=1)
+        n = np.stack([c.n for c in steps], axis=1)
         return {"r": rz[..., :H], "z": rz[..., H:], "n": n}
 
 
@@ -533,7 +693,7 @@ RECURRENT_LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Embedding and gradient clipping
+# Embedding
 # ----------------------------------------------------------------------------------------------------------
 
 class Embedding(Layer):
@@ -576,28 +736,3 @@ class Embedding(Layer):
 
     def __repr__(self):
         return f"Embedding({self.num_embeddings}, {self.embedding_dim})"
-
-
-def global_grad_norm(params) -> float:
-    """``‖g‖ = sqrt(Σ over every gradient array of Σ g²)``. ``params``: (param, grad) pairs or a layer."""
-    pairs = params.parameters() if hasattr(params, "parameters") else list(params)
-    return float(np.sqrt(sum(float(np.vdot(g, g)) for _, g in pairs)))
-
-
-def clip_grad_norm(params, max_norm: float) -> float:
-    """Rescale all gradients together so their global norm is at most ``max_norm``; returns the norm
-    before clipping (as ``torch.nn.utils.clip_grad_norm_`` does).
-
-    Notes
-    -----
-    ``g ← g · min(1, max_norm / ‖g‖)``. Scaling every gradient by the same factor keeps the update's
-    direction and only shortens it: the cure for the rare exploding step of BPTT.
-    """
-    check_positive("max_norm", max_norm)
-    pairs = params.parameters() if hasattr(params, "parameters") else list(params)
-    total = global_grad_norm(pairs)
-    if total > max_norm:
-        scale = max_norm / (total + 1e-6)
-        for _, g in pairs:
-            g *= scale
-    return total

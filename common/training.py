@@ -1,23 +1,36 @@
-"""The training loop: ``fit`` with mini-batches, evaluation each epoch, a ``History`` and callbacks.
+"""The one training loop: ``fit``, with ``History``, ``evaluate`` and callbacks.
 
-Mini-batches are drawn without replacement from a permutation made by the ``numpy.random.Generator``
-passed in, so the same generator seed gives bitwise the same history (all but the timings).
-``batch_size=None`` is full-batch gradient descent; ``batch_size=1`` is pure stochastic gradient descent.
+``fit`` trains any ``Layer`` with a loss function, on arrays or on a batch generator:
+
+- **arrays** (``fit(model, X, y, epochs=…)``): each epoch a permutation of the rows made by the
+  ``numpy.random.Generator`` passed in, cut into mini-batches without replacement. ``batch_size=None`` is
+  full-batch gradient descent; ``batch_size=1`` is pure stochastic gradient descent.
+- **a generator** (``fit(model, batches=fn, steps_per_epoch=S, epochs=E)``): ``fn(rng)`` returns one
+  batch ``(xb, yb)`` or ``(xb, yb, extra_inputs)`` per call: a sentence length drawn per batch
+  (chapters 08–09), random windows of a text (chapter 10). ``extra_inputs`` is a dict passed to
+  ``model.forward`` by keyword (the sequence contract of ``common.layers``).
+
+Each step is ``out = model.forward(xb, training=True)``, ``loss, dout = loss_fn(out, yb)``,
+``optimizer.zero_grad()``, ``model.backward_params(dout)``, optional gradient clipping to a global norm,
+``optimizer.step()``, and a learning-rate schedule's ``step()`` (after every step or every epoch, as the
+schedule says). The same generator seed gives bitwise the same history (all but the timings).
 
 Callbacks see a ``TrainingState`` after every batch and every epoch and may ask the loop to stop with
-``state.request_stop(reason)``: that is how early stopping, a playground's Stop button and progress bars
-plug in without the loop knowing about them.
+``state.request_stop(reason)``: that is how early stopping, a playground's Stop button, live curves and
+progress bars plug in without the loop knowing about them.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._validation import check_array, check_generator, check_positive, check_positive_int
-from .layers import Sequential
+from .layers import Layer
+from .optimizers import Optimizer, clip_grad_norm
 
 
 #: Binary logits closer to zero than this are "undecided" for ``accuracy``.
@@ -30,10 +43,13 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     (N, C) with C > 1: the predicted class is the argmax. (N,) or (N, 1): a binary logit, predicted 1
     where it is > 0 (σ(z) > ½) and 0 where it is < 0. A logit within ``UNDECIDED`` of zero is no decision
     and counts as wrong: a stuck, symmetric network outputs σ(0) = ½ up to round-off, and the sign of
-    that round-off must not earn it marks.
+    that round-off must not earn it marks. (…, C) with labels (…): the argmax over the last axis, every
+    position counted (a sequence model's per-token accuracy).
     """
     logits = np.asarray(logits)
     y = np.asarray(y)
+    if logits.ndim >= 3 and y.shape == logits.shape[:-1]:
+        return float(np.mean(logits.argmax(axis=-1) == y))
     if logits.ndim == 2 and logits.shape[1] > 1:
         pred = logits.argmax(axis=1)
     else:
@@ -53,12 +69,19 @@ class History:
     epoch_time: list[float] = field(default_factory=list)   # seconds spent in that epoch
     wall_time: list[float] = field(default_factory=list)    # seconds since fit started, at epoch end
     batch_loss: list[float] = field(default_factory=list)   # every mini-batch's loss, in order
+    batch_metric: list[float] = field(default_factory=list) # every mini-batch's metric (training mode)
+    grad_norm: list[float] = field(default_factory=list)    # global gradient norm before clipping, per step
+    lr: list[float] = field(default_factory=list)           # learning rate used at each step (with a schedule)
     stop_reason: str | None = None
     best_epoch: int | None = None                          # 0-based, set by EarlyStopping
 
     @property
     def epochs(self) -> int:
         return len(self.train_loss)
+
+    @property
+    def steps(self) -> int:
+        return len(self.batch_loss)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -75,6 +98,9 @@ class TrainingState:
     epoch: int = 0
     step: int = 0
     batch_loss: float = float("nan")
+    grad_norm: float = float("nan")
+    out: object = None                 # the last batch's model output and targets (for per-batch records)
+    target: object = None
     stop_requested: bool = False
 
     @property
@@ -171,67 +197,222 @@ class EarlyStopping(Callback):
             _restore(state.model, self._snapshot)
 
 
-def _snapshot(model) -> list[np.ndarray]:
-    arrays = [p for p, _ in model.parameters()] + list(getattr(model, "buffers", {}).values())
-    return [a.copy() for a in arrays]
+def _snapshot(model: Layer) -> list[np.ndarray]:
+    return [a.copy() for a in (*model.params.values(), *model.buffers.values())]
 
 
-def _restore(model, saved: list[np.ndarray]) -> None:
-    arrays = [p for p, _ in model.parameters()] + list(getattr(model, "buffers", {}).values())
-    for target, value in zip(arrays, saved):
+def _restore(model: Layer, saved: list[np.ndarray]) -> None:
+    for target, value in zip((*model.params.values(), *model.buffers.values()), saved):
         target[...] = value
 
 
+class Live(Callback):
+    """What a page needs to show a run while it trains, in one callback.
+
+    ``on_begin(state)`` is called once when training starts (keep ``state.history`` and ``state.model``
+    in the page's session state: they are the live objects, so a Stop or a rerun keeps every epoch that
+    finished). ``on_update(state)`` is called at the end of every epoch and, within an epoch, every
+    ``every_steps`` steps (when given) but never more often than every ``min_interval`` seconds: redraw
+    the curves there.
+    """
+
+    def __init__(self, on_begin=None, on_update=None, *, every_steps: int | None = None,
+                 min_interval: float = 0.25) -> None:
+        if every_steps is not None:
+            check_positive_int("every_steps", every_steps)
+        check_positive("min_interval", min_interval, allow_zero=True)
+        self.on_begin, self.on_update = on_begin, on_update
+        self.every_steps, self.min_interval = every_steps, min_interval
+        self._last = -np.inf
+
+    def on_train_begin(self, state):
+        self._last = -np.inf
+        if self.on_begin is not None:
+            self.on_begin(state)
+
+    def on_batch_end(self, state):
+        if self.on_update is None or self.every_steps is None or state.step % self.every_steps:
+            return
+        now = time.perf_counter()
+        if now - self._last >= self.min_interval:
+            self._last = now
+            self.on_update(state)
+
+    def on_epoch_end(self, state):
+        if self.on_update is not None:
+            self._last = time.perf_counter()
+            self.on_update(state)
+
+
+class ConsoleProgress(Callback):
+    """A one-line progress bar for a terminal or a notebook (``fit(verbose=True)``): step, epoch, loss
+    and the metric, redrawn in place at most every ``min_interval`` seconds, then the epoch's summary."""
+
+    def __init__(self, stream=None, width: int = 24, min_interval: float = 0.1) -> None:
+        self.stream, self.width, self.min_interval = stream, width, min_interval
+        self._last, self._start = -np.inf, 0.0
+
+    def _write(self, text: str, end: str = "") -> None:
+        stream = self.stream if self.stream is not None else sys.stderr
+        stream.write("\r" + text + end)
+        stream.flush()
+
+    def _line(self, state) -> str:
+        done = state.step - state.epoch * state.steps_per_epoch
+        frac = min(1.0, done / state.steps_per_epoch)
+        bar = "█" * int(frac * self.width) + "·" * (self.width - int(frac * self.width))
+        elapsed = time.perf_counter() - self._start
+        return (f"epoch {state.epoch + 1}/{state.epochs} {bar} {done}/{state.steps_per_epoch} "
+                f"· loss {state.batch_loss:.4f} · {elapsed:.1f} s")
+
+    def on_train_begin(self, state):
+        self._start, self._last = time.perf_counter(), -np.inf
+
+    def on_batch_end(self, state):
+        now = time.perf_counter()
+        if now - self._last >= self.min_interval:
+            self._last = now
+            self._write(self._line(state))
+
+    def on_epoch_end(self, state):
+        h = state.history
+        msg = f"epoch {state.epoch + 1}/{state.epochs} · train loss {h.train_loss[-1]:.4f}"
+        if h.train_acc and not np.isnan(h.train_acc[-1]):
+            msg += f" · train acc {h.train_acc[-1]:.2%}"
+        if h.val_loss:
+            msg += f" · val loss {h.val_loss[-1]:.4f}"
+        if h.val_acc and not np.isnan(h.val_acc[-1]):
+            msg += f" · val acc {h.val_acc[-1]:.2%}"
+        self._write(f"{msg} · {h.wall_time[-1]:.1f} s".ljust(self.width + 48), end="\n")
+
+
 def evaluate(model, X, y, loss_fn, metric=accuracy, batch_size: int = 1024) -> tuple[float, float]:
-    """(mean loss, metric) of ``model`` in evaluation mode, computed in batches."""
+    """(mean loss, metric) of ``model`` in evaluation mode, computed in batches of rows. ``metric=None``
+    gives NaN for the metric."""
     check_positive_int("batch_size", batch_size)
+    X, y = check_array("X", X), check_array("y", y)
+    if len(X) == 0:
+        raise ValueError("X must have at least one row to evaluate on")
+    if len(X) != len(y):
+        raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
     total_loss, outputs = 0.0, []
     for i in range(0, len(X), batch_size):
         out = model.forward(X[i:i + batch_size], training=False)
         loss, _ = loss_fn(out, y[i:i + batch_size])
         total_loss += loss * len(out)
-        outputs.append(out)
-    out = np.concatenate(outputs)
-    return total_loss / len(X), metric(out, y)
+        if metric is not None:
+            outputs.append(out)
+    score = metric(np.concatenate(outputs), y) if metric is not None else float("nan")
+    return total_loss / len(X), score
 
 
-def fit(model, X, y, *, loss_fn, optimizer, epochs: int, rng: np.random.Generator,
-        batch_size: int | None = 32, X_val=None, y_val=None, metric=accuracy,
-        callbacks=(), eval_train: bool = False) -> History:
+def _array_batches(X, y, bs, rng):
+    """One epoch of mini-batches of the rows of X, y: a permutation from ``rng``, cut in order."""
+    n = len(X)
+    order = rng.permutation(n)
+    for b in range(-(-n // bs)):
+        idx = order[b * bs:(b + 1) * bs]
+        yield X[idx], y[idx], None
+
+
+def _generated_batches(batches, steps, rng):
+    for _ in range(steps):
+        batch = batches(rng)
+        if not isinstance(batch, tuple) or len(batch) not in (2, 3):
+            raise ValueError("batches(rng) must return (xb, yb) or (xb, yb, extra_inputs), "
+                             f"got {type(batch).__name__}")
+        xb, yb = batch[0], batch[1]
+        extra = batch[2] if len(batch) == 3 else None
+        if extra is not None and not isinstance(extra, dict):
+            raise ValueError(f"the third item of a batch must be a dict of extra inputs, got {type(extra).__name__}")
+        yield xb, yb, extra
+
+
+def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.random.Generator,
+        batch_size: int | None = 32, batches=None, steps_per_epoch: int | None = None,
+        X_val=None, y_val=None, metric=accuracy, callbacks=(), eval_train: bool = False,
+        clip_norm: float | None = None, schedule=None, val_batch_size: int = 1024,
+        verbose: bool = False) -> History:
     """Train ``model`` in place and return its ``History``.
 
-    Shapes: X: (N, ...); y: (N,) or (N, K); X_val/y_val likewise.
-
-    Each step: ``out = model.forward(xb, training=True)``, ``loss, dout = loss_fn(out, yb)``,
-    ``optimizer.zero_grad()``, ``model.backward(dout)``, ``optimizer.step()``.
+    Shapes: X: (N, ...); y: (N,) or (N, ...); X_val/y_val likewise. With ``batches`` instead of X, y:
+    ``batches(rng)`` returns one batch per call and ``steps_per_epoch`` says how many make an epoch (the
+    points where validation, callbacks' ``on_epoch_end`` and per-epoch schedules run).
 
     ``train_loss``/``train_acc`` are the means over the epoch's mini-batches (in training mode, so with
     dropout active); with ``eval_train=True`` they are recomputed on the whole training set in evaluation
     mode at the end of each epoch instead, which is what a generalization-gap plot wants.
+    ``metric=None`` skips the metric (NaN in the history).
+
+    ``clip_norm`` rescales all gradients together to that global norm when they exceed it (the norm
+    before clipping is recorded per step in ``history.grad_norm``). ``schedule`` is a learning-rate
+    schedule built on ``optimizer`` (``StepLR``, ``CosineLR``); its ``interval`` says whether it steps
+    after every optimizer step or every epoch, and the rate each step used is in ``history.lr``.
+    ``verbose=True`` draws a progress bar on standard error (a terminal or a notebook).
     """
-    X = check_array("X", X)
-    y = check_array("y", y)
-    if len(X) != len(y):
-        raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
-    if len(X) == 0:
-        raise ValueError("X must have at least one row")
+    if not isinstance(model, Layer):
+        raise ValueError(f"model must be a Layer (common.layers.Layer), got {type(model).__name__}")
+    if not callable(loss_fn):
+        raise ValueError(f"loss_fn must be a function (out, y) -> (loss, dout), got {loss_fn!r}")
+    if not isinstance(optimizer, Optimizer):
+        raise ValueError(f"optimizer must be a common.optimizers optimizer (SGD, Adam, …), got {optimizer!r}")
     check_positive_int("epochs", epochs)
     check_generator("rng", rng)
+    check_positive_int("val_batch_size", val_batch_size)
     if batch_size is not None:
         check_positive_int("batch_size", batch_size)
+    if clip_norm is not None:
+        check_positive("clip_norm", clip_norm)
+    if schedule is not None and getattr(schedule, "optimizer", None) is not optimizer:
+        raise ValueError("schedule must be built on the optimizer passed to fit (e.g. CosineLR(optimizer, …))")
+    if metric is not None and not callable(metric):
+        raise ValueError(f"metric must be a function (out, y) -> float or None, got {metric!r}")
+    if callbacks is None:
+        callbacks = ()
+    callbacks = list(callbacks)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise ValueError(f"callbacks[{i}] must be a common.training.Callback, got {type(cb).__name__}")
+    if batches is None:
+        if X is None or y is None:
+            raise ValueError("fit needs X and y (arrays) or batches (a function rng -> batch)")
+        if steps_per_epoch is not None:
+            raise ValueError("steps_per_epoch goes with batches=; with arrays an epoch is one pass over X")
+        X, y = check_array("X", X), check_array("y", y)
+        if X.ndim == 0:
+            raise ValueError(f"X must have a row axis, got a scalar {X!r}")
+        if len(X) != len(y):
+            raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
+        if len(X) == 0:
+            raise ValueError("X must have at least one row")
+        bs = len(X) if batch_size is None else min(batch_size, len(X))
+        steps_per_epoch = -(-len(X) // bs)
+        epoch_batches = lambda: _array_batches(X, y, bs, rng)
+    else:
+        if X is not None or y is not None:
+            raise ValueError("pass either X and y or batches, not both")
+        if not callable(batches):
+            raise ValueError(f"batches must be a function rng -> (xb, yb[, extra_inputs]), got {batches!r}")
+        if steps_per_epoch is None:
+            raise ValueError("steps_per_epoch must be given with batches (how many batches make an epoch)")
+        check_positive_int("steps_per_epoch", steps_per_epoch)
+        if eval_train:
+            raise ValueError("eval_train needs the training arrays X and y, not a batch generator")
+        epoch_batches = lambda: _generated_batches(batches, steps_per_epoch, rng)
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
-    if X_val is not None and len(X_val) != len(y_val):
-        raise ValueError(f"X_val and y_val must have the same number of rows, got {len(X_val)} and {len(y_val)}")
+    if X_val is not None:
+        X_val, y_val = check_array("X_val", X_val), check_array("y_val", y_val)
+        if len(X_val) != len(y_val):
+            raise ValueError(f"X_val and y_val must have the same number of rows, got {len(X_val)} and {len(y_val)}")
+        if len(X_val) == 0:
+            raise ValueError("X_val must have at least one row")
+    if verbose:
+        callbacks.append(ConsoleProgress())
 
-    # A Sequential can skip the gradient with respect to the data, which training never uses.
-    skip_input_grad = isinstance(model, Sequential)
-    n = len(X)
-    bs = n if batch_size is None else min(batch_size, n)
-    steps_per_epoch = -(-n // bs)
     history = History()
     state = TrainingState(model=model, history=history, epochs=epochs, steps_per_epoch=steps_per_epoch)
-    callbacks = list(callbacks)
+    per_step = schedule is not None and getattr(schedule, "interval", "epoch") == "step"
     for cb in callbacks:
         cb.on_train_begin(state)
 
@@ -239,26 +420,30 @@ def fit(model, X, y, *, loss_fn, optimizer, epochs: int, rng: np.random.Generato
     for epoch in range(epochs):
         state.epoch = epoch
         epoch_start = time.perf_counter()
-        order = rng.permutation(n)
         loss_sum, metric_sum, seen = 0.0, 0.0, 0
-        for b in range(steps_per_epoch):
-            idx = order[b * bs:(b + 1) * bs]
-            xb, yb = X[idx], y[idx]
-            out = model.forward(xb, training=True)
+        for xb, yb, extra in epoch_batches():
+            out = model.forward(xb, training=True, **(extra or {}))
             loss, dout = loss_fn(out, yb)
             optimizer.zero_grad()
-            if skip_input_grad:
-                model.backward(dout, input_grad=False)
-            else:
-                model.backward(dout)
+            model.backward_params(dout)
+            if clip_norm is not None:
+                state.grad_norm = clip_grad_norm(optimizer.pairs, clip_norm)
+                history.grad_norm.append(state.grad_norm)
+            if schedule is not None:
+                history.lr.append(optimizer.lr)
             optimizer.step()
-            loss_sum += loss * len(idx)
-            if not eval_train:
-                metric_sum += metric(out, yb) * len(idx)
-            seen += len(idx)
+            if per_step:
+                schedule.step()
+            n = len(xb)
+            loss_sum += loss * n
+            if metric is not None and not eval_train:
+                m = metric(out, yb)
+                metric_sum += m * n
+                history.batch_metric.append(m)
+            seen += n
             history.batch_loss.append(loss)
             state.step += 1
-            state.batch_loss = loss
+            state.batch_loss, state.out, state.target = loss, out, yb
             for cb in callbacks:
                 cb.on_batch_end(state)
             if state.stop_requested:
@@ -266,15 +451,17 @@ def fit(model, X, y, *, loss_fn, optimizer, epochs: int, rng: np.random.Generato
         if seen == 0:
             break
         if eval_train:
-            tl, ta = evaluate(model, X, y, loss_fn, metric)
+            tl, ta = evaluate(model, X, y, loss_fn, metric, val_batch_size)
         else:
-            tl, ta = loss_sum / seen, metric_sum / seen
+            tl, ta = loss_sum / seen, (metric_sum / seen if metric is not None else float("nan"))
         history.train_loss.append(float(tl))
         history.train_acc.append(float(ta))
         if X_val is not None:
-            vl, va = evaluate(model, X_val, y_val, loss_fn, metric)
+            vl, va = evaluate(model, X_val, y_val, loss_fn, metric, val_batch_size)
             history.val_loss.append(float(vl))
             history.val_acc.append(float(va))
+        if schedule is not None and not per_step:
+            schedule.step()
         now = time.perf_counter()
         history.epoch_time.append(now - epoch_start)
         history.wall_time.append(now - start)

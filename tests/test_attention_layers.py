@@ -1,33 +1,16 @@
 """common.attention: masks, scaled dot-product attention (forward and backward, masks included),
-multi-head attention, Bahdanau and Luong scores, the encoder–decoder: float64 gradient checks and
+multi-head attention, Bahdanau and Luong scores: float64 gradient checks and
 optional torch parity."""
 
 import numpy as np
 import pytest
 
-from common.attention import (AdditiveAttention, LuongAttention, MultiHeadAttention, Seq2Seq, causal_mask,
-                              masked_softmax, padding_mask, scaled_dot_product_attention,
-                              scaled_dot_product_attention_backward)
+from common.attention import (AdditiveAttention, LuongAttention, MultiHeadAttention, causal_mask,
+                              masked_softmax, multi_head_attention_naive, padding_mask,
+                              scaled_dot_product_attention, scaled_dot_product_attention_backward)
 from common.gradcheck import check_layer, numerical_gradient, rel_error
 
 TOL = 1e-8
-
-
-class _Bound:
-    """A layer with keyword arguments fixed, in the shape ``check_layer`` expects."""
-
-    def __init__(self, layer, **kwargs):
-        self.layer, self.kwargs = layer, kwargs
-        self.params, self.grads = layer.params, layer.grads
-
-    def forward(self, x, training=False):
-        return self.layer.forward(x, **self.kwargs)
-
-    def backward(self, dout):
-        return self.layer.backward(dout)
-
-    def zero_grad(self):
-        self.layer.zero_grad()
 
 
 def test_masks():
@@ -92,7 +75,7 @@ def test_multihead_self_attention_gradcheck(masked):
         mha.params[name][...] = rng.standard_normal(8) * 0.3
     x = rng.standard_normal((2, 5, 8))
     mask = causal_mask(5) & padding_mask(np.array([5, 3]), 5)[:, None] if masked else None
-    errors = check_layer(_Bound(mha, mask=mask), x, rng)
+    errors = check_layer(mha, x, rng, inputs={"mask": mask})
     # b_K cannot change the output (it adds the same q·b_K to every score of a row, and softmax ignores
     # that), so its true gradient is 0 and both sides are round-off: compare absolutely.
     assert abs(errors.pop("b_K")) <= 1.0 and np.abs(mha.grads["b_K"]).max() < 1e-12
@@ -105,14 +88,25 @@ def test_multihead_cross_attention_gradcheck_context():
     mha = MultiHeadAttention(6, 3, rng).astype(np.float64)
     x, c = rng.standard_normal((2, 3, 6)), rng.standard_normal((2, 4, 6))
     mask = padding_mask(np.array([4, 2]), 4)[:, None]
+    errors = check_layer(mha, x, rng, inputs={"context": c, "mask": mask})
+    assert set(errors) == {"x", "context", *mha.params}
+    errors.pop("b_K")                      # no effect on the output (see the self-attention test)
+    assert max(errors.values()) < TOL, errors
+    assert not mha.extra_grads["context"][1, 2:].any()
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_multihead_fast_equals_the_naive_reference(masked):
+    rng = np.random.default_rng(11)
+    mha = MultiHeadAttention(12, 3, rng).astype(np.float64)
+    for name in ("b_Q", "b_K", "b_V", "b_O"):
+        mha.params[name][...] = rng.standard_normal(12) * 0.3
+    x, c = rng.standard_normal((2, 5, 12)), rng.standard_normal((2, 6, 12))
+    mask = padding_mask(np.array([6, 4]), 6)[:, None] if masked else None
     out = mha.forward(x, context=c, mask=mask)
-    dout = rng.standard_normal(out.shape)
-    mha.zero_grad()
-    dx = mha.backward(dout)
-    f = lambda: mha.forward(x, context=c, mask=mask)               # noqa: E731
-    assert rel_error(dx, numerical_gradient(f, x, dout)) < TOL
-    assert rel_error(mha.dcontext, numerical_gradient(f, c, dout)) < TOL
-    assert not mha.dcontext[1, 2:].any()
+    ref, w = multi_head_attention_naive(x, mha.params, 3, mask=mask, context=c)
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mha.extras["weights"], w, rtol=1e-12, atol=1e-14)
 
 
 def test_multihead_heads_are_column_blocks():
@@ -143,14 +137,9 @@ def test_score_attention_gradcheck_with_padding_mask(name, make):
     q, keys = rng.standard_normal((2, 3, attn.query_size)), rng.standard_normal((2, 5, 6))
     mask = np.ones((2, 5), dtype=bool)
     mask[1, 3:] = False
-    errors = check_layer(_Bound(attn, keys=keys, mask=mask), q, rng)
+    errors = check_layer(attn, q, rng, inputs={"keys": keys, "mask": mask})
     assert max(errors.values()) < TOL, errors
-    assert set(errors) == {"x", *attn.params}
-    out = attn.forward(q, keys=keys, mask=mask)
-    dout = rng.standard_normal(out.shape)
-    attn.backward(dout)
-    num = numerical_gradient(lambda: attn.forward(q, keys=keys, mask=mask), keys, dout)
-    assert rel_error(attn.dkeys, num) < TOL
+    assert set(errors) == {"x", "keys", *attn.params}
     assert not attn.weights[1, :, 3:].any()
     np.testing.assert_allclose(attn.weights.sum(-1), 1.0)
 
@@ -168,44 +157,6 @@ def test_luong_general_and_dot_scores_by_hand():
     np.testing.assert_allclose(gen.weights[0, 0], np.exp(s) / np.exp(s).sum(), rtol=1e-12)
 
 
-@pytest.mark.parametrize("attention", Seq2Seq.ATTENTIONS)
-def test_seq2seq_gradcheck(attention):
-    rng = np.random.default_rng(6)
-    model = Seq2Seq(7, 6, rng, embed_size=3, hidden_size=4, attention=attention).astype(np.float64)
-    for name, p in model.params.items():
-        if name.startswith("attn."):
-            p *= 3.0          # sharper attention: larger, better-conditioned gradients to compare
-    src, tgt_in = rng.integers(0, 7, (2, 5)), rng.integers(0, 6, (2, 4))
-    smask = None if attention is None else np.array([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], dtype=bool)
-    logits = model.forward(src, tgt_in, smask)
-    assert logits.shape == (2, 4, 6)
-    dout = rng.standard_normal(logits.shape)
-    model.zero_grad()
-    model.forward(src, tgt_in, smask)
-    model.backward(dout)
-    f = lambda: model.forward(src, tgt_in, smask)                   # noqa: E731
-    errors = {k: rel_error(model.grads[k], numerical_gradient(f, p, dout)) for k, p in model.params.items()}
-    assert max(errors.values()) < 1e-6, sorted(errors.items(), key=lambda kv: -kv[1])[:3]
-    if attention is not None:
-        assert not model.attention_weights[0, :, 4].any()
-
-
-@pytest.mark.parametrize("attention", [None, "bahdanau", "luong-general"])
-def test_greedy_decode_matches_teacher_forcing_on_its_own_output(attention):
-    """Feeding the greedy output back as the teacher-forced input gives the same argmaxes and the same
-    attention weights: the stepwise decoder and the batched training path are the same model."""
-    rng = np.random.default_rng(7)
-    model = Seq2Seq(9, 8, rng, embed_size=5, hidden_size=6, attention=attention).astype(np.float64)
-    src = rng.integers(0, 9, (3, 6))
-    out = model.greedy_decode(src, 5, bos=0)
-    w_greedy = model.attention_weights
-    tgt_in = np.concatenate([np.zeros((3, 1), dtype=np.int64), out[:, :-1]], axis=1)
-    logits = model.forward(src, tgt_in)
-    np.testing.assert_array_equal(logits.argmax(-1), out)
-    if attention is not None:
-        np.testing.assert_allclose(model.attention_weights, w_greedy, rtol=1e-10, atol=1e-12)
-
-
 @pytest.mark.parametrize("call,match", [
     (lambda: MultiHeadAttention(10, 3, np.random.default_rng(0)), "num_heads must divide"),
     (lambda: MultiHeadAttention(8, 2, np.random.default_rng(0)).forward(np.zeros((1, 3, 7))), "x must have shape"),
@@ -217,8 +168,6 @@ def test_greedy_decode_matches_teacher_forcing_on_its_own_output(attention):
      "boolean"),
     (lambda: LuongAttention(3, 4, score="dot"), "query_size == key_size"),
     (lambda: LuongAttention(3, 4, np.random.default_rng(0), score="bilinear"), "score must be one of"),
-    (lambda: Seq2Seq(5, 5, np.random.default_rng(0), attention="luong"), "attention must be one of"),
-    (lambda: Seq2Seq(5, 5, np.random.default_rng(0)).forward(np.array([[7]]), np.array([[0]])), "src must hold ids"),
     (lambda: padding_mask(np.array([5]), 3), "lengths"),
     (lambda: AdditiveAttention(3, 3, 3, np.random.default_rng(0)).forward(np.zeros((1, 1, 3))), "keys must be given"),
 ])
@@ -302,6 +251,6 @@ def test_torch_parity_bahdanau_and_luong_general():
         tctx.backward(torch.from_numpy(dout))
         np.testing.assert_allclose(ctx, tctx.detach().numpy(), rtol=1e-10)
         np.testing.assert_allclose(dq, tq.grad.numpy(), rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(layer.dkeys, tk.grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.extra_grads["keys"], tk.grad.numpy(), rtol=1e-9, atol=1e-12)
         for k in layer.params:
             np.testing.assert_allclose(layer.grads[k], tp[k].grad.numpy(), rtol=1e-9, atol=1e-12)

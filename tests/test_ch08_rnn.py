@@ -87,7 +87,7 @@ def test_gradient_through_time_vanishes_faster_in_the_vanilla_rnn():
 
 
 def test_recorded_dh_is_the_gradient_at_each_hidden_state():
-    """``rec.dh[:, t]`` (what gradient_through_time averages) is ∂L/∂h_t: for the tanh RNN,
+    """``rec.extra_grads["hs"][:, t]`` (what gradient_through_time averages) is ∂L/∂h_t: for the tanh RNN,
     ∂L/∂x_t = (∂L/∂h_t ⊙ (1 - h_t²)) W_xᵀ, and ∂L/∂x_t is checked by finite differences."""
     model = rnn.SubjectClassifier("rnn", np.random.default_rng(3), hidden_size=5).astype(np.float64)
     X, y = subject_task(2, 3, np.random.default_rng(4))
@@ -101,9 +101,10 @@ def test_recorded_dh_is_the_gradient_at_each_hidden_state():
     model.zero_grad()
     model.loss(X, y)
     hs = model.hidden_states()
-    dx = (model.rec.dh * (1 - hs ** 2)) @ model.rec.params["Wx"].T
+    dh = model.rec.extra_grads["hs"]
+    dx = (dh * (1 - hs ** 2)) @ model.rec.cell.params["Wx"].T
     assert rel_error(dx, num) < 1e-8
-    expect = np.linalg.norm(model.rec.dh * 2, axis=2).mean(0)        # per-sentence loss, not the mean of 2
+    expect = np.linalg.norm(dh * 2, axis=2).mean(0)        # per-sentence loss, not the mean of 2
     g = rnn.gradient_through_time(model, 3, np.random.default_rng(4), n=2)
     np.testing.assert_allclose(g, expect, rtol=1e-10)
 
@@ -132,7 +133,8 @@ def test_training_log_and_continuation():
     sm = log.smoothed("loss", window=3)
     np.testing.assert_allclose(sm[2], np.mean(log.loss[:3]))
     np.testing.assert_allclose(sm[-1], np.mean(log.loss[-3:]))
-    stopped = rnn.train(model, steps=50, rng=np.random.default_rng(3), callback=lambda step, lg: step >= 4)
+    count = iter(range(100))
+    stopped = rnn.train(model, steps=50, rng=np.random.default_rng(3), should_stop=lambda: next(count) >= 3)
     assert stopped.steps == 4
 
 
@@ -201,16 +203,16 @@ def test_readme_seed_sweep_claim():
 def test_deep_dive_worked_rnn_example():
     from common.recurrent import RNN
     layer = RNN(1, 1, np.random.default_rng(0)).astype(np.float64)
-    layer.params["Wx"][...] = 1.0
-    layer.params["Wh"][...] = 0.9
-    layer.params["b"][...] = 0.0
+    layer.cell.params["Wx"][...] = 1.0
+    layer.cell.params["Wh"][...] = 0.9
+    layer.cell.params["b"][...] = 0.0
     x = np.zeros((1, 6, 1))
     x[0, 0, 0] = 1.0
     h = layer.forward(x)[0, :, 0]
     dout = np.zeros((1, 6, 1))
     dout[0, 5, 0] = 1.0                                           # L = h_5
     dx0 = layer.backward(dout)[0, 0, 0]                            # ∂h_5/∂x_0
-    dh = layer.dh[0, :, 0]                                         # ∂h_5/∂h_t
+    dh = layer.extra_grads["hs"][0, :, 0]                          # ∂h_5/∂h_t
     rows = _table("RNN_DEEP_DIVE.md", "worked-rnn")
     assert [int(r[0]) for r in rows] == list(range(6))
     for r, ht, dht in zip(rows, h, dh):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import attention
-from common.attention import Seq2Seq
+from seq2seq import Seq2Seq
 from common.sequence_tasks import Seq2SeqVocab, seq2seq_task, source_positions
 
 
@@ -86,7 +86,7 @@ def test_encoder_influence_fades_with_distance_from_the_end(runs):
 def test_encoder_influence_is_the_jacobian_norm():
     model = attention.make_seq2seq("none", seed=3, hidden_size=5, embed_size=3).astype(np.float64)
     src = np.array([[1, 4, 2]])
-    enc, emb = model.layers["encoder"], model.layers["src_emb"]
+    enc, emb = model.encoder.rnn, model.encoder.emb
     e = emb.params["W"][src[0]][None].copy()
     J = np.zeros((5, 3, 3))
     for t in range(3):
@@ -95,7 +95,7 @@ def test_encoder_influence_is_the_jacobian_norm():
                 e2 = e.copy()
                 e2[0, t, d] += sign * 1e-6
                 enc.forward(e2)
-                J[:, t, d] += sign * enc.final_state[0][0] / 2e-6
+                J[:, t, d] += sign * enc.extras["state"].h[0] / 2e-6
     np.testing.assert_allclose(attention.encoder_influence(model, src), np.sqrt((J ** 2).sum(axis=(0, 2))), rtol=1e-6)
 
 
@@ -116,14 +116,26 @@ def test_heads_specialise():
     assert roles.max(axis=1).min() > 0.95
 
 
+def test_heads_model_gradient_check():
+    from common.gradcheck import numerical_gradient, rel_error
+    model = attention.HeadsModel(2, d_model=8, seed=0, T=4, vocab=5).astype(np.float64)
+    X, yp, yf = attention.head_task(3, np.random.default_rng(1), T=4, vocab=5)
+    model.zero_grad()
+    model.loss(X, yp, yf)
+    f = lambda: np.array(model.loss(X, yp, yf, backward=False)[0])   # noqa: E731
+    for name, p in model.params.items():
+        if name != "attn.b_K":            # no effect on the output: see test_attention_layers
+            assert rel_error(model.grads[name], numerical_gradient(f, p, np.ones(()))) < 1e-7, name
+
+
 def test_heads_task_and_model_shapes():
     X, yp, yf = attention.head_task(5, np.random.default_rng(0))
     assert X.shape == (5, 8) and yp.shape == yf.shape == (5, 7)
     np.testing.assert_array_equal(yp, X[:, :-1])
     assert (yf == X[:, :1]).all()
     model = attention.HeadsModel(4, seed=0)
-    lp, lf = model.forward(X)
-    assert lp.shape == lf.shape == (5, 7, 8)
+    logits = model.forward(X)
+    assert logits.shape == (5, 2, 7, 8)                               # (N, read-out, T-1, V)
     assert model.attn.weights.shape == (5, 4, 8, 8)
     assert not np.triu(model.attn.weights, 1).any()                   # causal
     model.forward(X, causal=False)

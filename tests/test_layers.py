@@ -135,7 +135,7 @@ def test_load_refuses_a_different_architecture(tmp_path):
     _mlp(0).save(tmp_path / "m.npz")
     rng = np.random.default_rng(0)
     wrong = Sequential(Dense(4, 9, rng), ReLU(), Dense(9, 3, rng))
-    with pytest.raises(ValueError, match="path holds a model with layers"):
+    with pytest.raises(ValueError, match="holds a model with layers"):
         wrong.load(tmp_path / "m.npz")
 
 

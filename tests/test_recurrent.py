@@ -26,10 +26,10 @@ def test_sequence_gradcheck_input_and_params(cls, layer_norm):
     rng = np.random.default_rng(0)
     layer = cls(3, 4, rng, layer_norm=layer_norm).astype(np.float64)
     if layer_norm:
-        assert layer.params["ln_g"].shape == layer.params["Wh"].shape[1:]
+        assert layer.params["cell.ln_g"].shape == layer.params["cell.Wh"].shape[1:]
         for k in ("ln_g", "ln_b"):
-            layer.params[k] += rng.standard_normal(layer.params[k].shape) * 0.3
-    errors = check_layer(layer, rng.standard_normal((2, 5, 3)), rng)
+            layer.cell.params[k] += rng.standard_normal(layer.cell.params[k].shape) * 0.3
+    errors = check_layer(layer, rng.standard_normal((2, 5, 3)), rng, extras=())
     assert set(errors) == {"x", *layer.params}
     # LayerNorm divides by σ of a 4-unit block, which is small on the first steps (the state starts at
     # 0): the loss surface is steeper there and the O(h²) finite-difference error grows to ~1e-8.
@@ -39,57 +39,47 @@ def test_sequence_gradcheck_input_and_params(cls, layer_norm):
 @pytest.mark.parametrize("layer_norm", [False, True])
 @pytest.mark.parametrize("cls", SEQ)
 def test_sequence_gradcheck_through_initial_and_final_state(cls, layer_norm):
-    """A non-zero initial state and a loss on the final state too (as in an encoder–decoder)."""
+    """A non-zero initial state and a loss on the final state too (as in an encoder–decoder): the
+    sequence contract's ``state=`` in, ``extras["state"]`` out, ``backward(dout, state=…)`` and
+    ``extra_grads["state"]``, all through the one ``check_layer``."""
     rng = np.random.default_rng(1)
     layer = cls(3, 4, rng, layer_norm=layer_norm).astype(np.float64)
-    x = rng.standard_normal((2, 6, 3))
     s0 = _state(cls, rng, 2, 4)
-    parts0 = s0 if isinstance(s0, tuple) else (s0,)
-    dout = rng.standard_normal((2, 6, 4))
-    dfin = [rng.standard_normal((2, 4)) for _ in parts0]
-
-    def f():
-        hs = layer.forward(x, state=s0)
-        fin = layer.final_state if isinstance(layer.final_state, tuple) else (layer.final_state,)
-        return np.sum(hs * dout) + sum(np.sum(a * b) for a, b in zip(fin, dfin))
-
-    layer.zero_grad()
-    layer.forward(x, state=s0)
-    dx = layer.backward(dout, dstate=tuple(dfin) if len(dfin) == 2 else dfin[0])
-    ds0 = layer.dstate0 if isinstance(layer.dstate0, tuple) else (layer.dstate0,)
-    one = np.ones(())
-    assert rel_error(dx, numerical_gradient(f, x, one)) < TOL
-    for p0, d in zip(parts0, ds0):
-        assert rel_error(d, numerical_gradient(f, p0, one)) < TOL
-    for name, p in layer.params.items():
-        assert rel_error(layer.grads[name], numerical_gradient(f, p, one)) < TOL, name
+    errors = check_layer(layer, rng.standard_normal((2, 6, 3)), rng, inputs={"state": s0})
+    expect_state = {"state.h", "state.c"} if cls is LSTM else {"state"}
+    assert set(errors) == {"x", *layer.params} | expect_state
+    assert max(errors.values()) < (1e-7 if layer_norm else TOL), errors
 
 
 @pytest.mark.parametrize("cls", CELLS)
 def test_cell_gradcheck_with_state(cls):
     rng = np.random.default_rng(2)
     cell = cls(3, 4, rng).astype(np.float64)
-    x = rng.standard_normal((3, 3))
-    s = _state(cls, rng, 3, 4)
-    errors = check_layer(_WithState(cell, s), x, rng)
+    errors = check_layer(cell, rng.standard_normal((3, 3)), rng, inputs={"state": _state(cls, rng, 3, 4)})
     assert max(errors.values()) < TOL, errors
 
 
-class _WithState:
-    """A cell with a fixed non-zero incoming state, for check_layer."""
-
-    def __init__(self, cell, state):
-        self.cell, self.state = cell, state
-        self.params, self.grads = cell.params, cell.grads
-
-    def forward(self, x, training=False):
-        return self.cell.forward(x, state=self.state)
-
-    def backward(self, dout):
-        return self.cell.backward(dout)
-
-    def zero_grad(self):
-        self.cell.zero_grad()
+@pytest.mark.parametrize("layer_norm", [False, True])
+@pytest.mark.parametrize("cls", CELLS)
+def test_step_backward_fast_equals_the_naive_reference(cls, layer_norm):
+    """``_step_backward`` (preallocated rows, a contiguous W_hᵀ) gives exactly what
+    ``_step_backward_naive`` (the docstring's equations) gives."""
+    rng = np.random.default_rng(12)
+    fast = cls(3, 5, rng, layer_norm=layer_norm).astype(np.float64)
+    naive = cls(3, 5, np.random.default_rng(0), layer_norm=layer_norm).astype(np.float64)
+    for k in fast.params:
+        naive.params[k][...] = fast.params[k]
+    state = _state(cls, rng, 4, 5)
+    x = rng.standard_normal((4, 3))
+    new, cache = fast._step(fast._project_input(x), state)
+    dstate = _state(cls, rng, 4, 5)
+    a = fast._step_backward(dstate, cache, np.empty((4, fast.n_gates * 5)), np.ascontiguousarray(fast.params["Wh"].T))
+    b = naive._step_backward_naive(dstate, cache)
+    for u, v in zip(a, b):
+        for uu, vv in zip(u if isinstance(u, tuple) else (u,), v if isinstance(v, tuple) else (v,)):
+            np.testing.assert_allclose(uu, vv, rtol=1e-12, atol=1e-14)
+    for k in fast.grads:
+        np.testing.assert_allclose(fast.grads[k], naive.grads[k], rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("layer_norm", [False, True])
@@ -106,7 +96,7 @@ def test_sequence_equals_cell_steps_and_grads_accumulate_over_steps(cls, cell_cl
     dx = seq.backward(dout)
     cell = cell_cls(3, 5, np.random.default_rng(0), layer_norm=layer_norm).astype(np.float64)
     for k in cell.params:
-        cell.params[k][...] = seq.params[k]
+        cell.params[k][...] = seq.cell.params[k]
     state, caches = None, []
     for t in range(7):
         state, cache = cell.step(x[:, t], state)
@@ -126,8 +116,8 @@ def test_sequence_equals_cell_steps_and_grads_accumulate_over_steps(cls, cell_cl
         per_step_wh.append(cell.grads["Wh"] - before)
         dxs.append(dxt)
     np.testing.assert_allclose(np.stack(dxs[::-1], axis=1), dx, rtol=1e-10, atol=1e-12)
-    for k in seq.grads:
-        np.testing.assert_allclose(cell.grads[k], seq.grads[k], rtol=1e-10, atol=1e-12)
+    for k in cell.grads:
+        np.testing.assert_allclose(cell.grads[k], seq.cell.grads[k], rtol=1e-10, atol=1e-12)
     # every step after the first contributed to W_h (accumulation across time, not overwriting); the
     # first multiplies h_{-1} = 0
     assert all(np.linalg.norm(g) > 1e-8 for g in per_step_wh[:-1]) and not per_step_wh[-1].any()
@@ -155,14 +145,14 @@ def test_final_state_and_hidden_states():
     lstm = LSTM(3, 4, rng)
     hs = lstm.forward(rng.standard_normal((2, 6, 3)).astype(np.float32))
     assert hs.shape == (2, 6, 4) and hs.dtype == np.float32
-    np.testing.assert_array_equal(lstm.final_state[0], hs[:, -1])
+    np.testing.assert_array_equal(lstm.extras["state"].h, hs[:, -1])
     gates = lstm.gate_activations()
     assert set(gates) == {"i", "f", "o", "g", "c"}
     np.testing.assert_allclose(gates["o"] * np.tanh(gates["c"]), hs, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(gates["c"][:, -1], lstm.final_state[1])
+    np.testing.assert_array_equal(gates["c"][:, -1], lstm.extras["state"].c)
     gru = GRU(3, 4, rng)
     hs = gru.forward(rng.standard_normal((2, 6, 3)))
-    np.testing.assert_array_equal(gru.final_state, hs[:, -1])
+    np.testing.assert_array_equal(gru.extras["state"], hs[:, -1])
     g = gru.gate_activations()
     assert g["z"].shape == (2, 6, 4) and (g["z"] > 0).all() and (g["z"] < 1).all()
 
@@ -171,17 +161,18 @@ def test_forget_bias_and_defaults():
     rng = np.random.default_rng(0)
     H = 5
     lstm = LSTM(2, H, rng, forget_bias=1.0)
-    b = lstm.params["b"]
+    b = lstm.params["cell.b"]
     np.testing.assert_array_equal(b[H:2 * H], 1.0)
     assert not b[:H].any() and not b[2 * H:].any()
-    assert not LSTM(2, H, rng, forget_bias=0.0).params["b"].any()
+    assert not LSTM(2, H, rng, forget_bias=0.0).params["cell.b"].any()
+    assert LSTM(2, H, rng, forget_bias=np.float32(2)).cell.forget_bias == 2.0
     # recurrent weights start orthogonal: W_hᵀ W_h = I for each gate block
-    wh = RNN(2, H, rng).params["Wh"].astype(np.float64)
+    wh = RNN(2, H, rng).params["cell.Wh"].astype(np.float64)
     np.testing.assert_allclose(wh.T @ wh, np.eye(H), atol=1e-6)
 
 
 def test_dh_records_gradient_reaching_each_step():
-    """``layer.dh[:, t]`` is ∂L/∂h_t: with a loss on the last step only, it equals the numerical
+    """``layer.extra_grads["hs"][:, t]`` is ∂L/∂h_t: with a loss on the last step only, it equals the numerical
     derivative of the loss with respect to a perturbation added to h_t... checked at t = T-1 and via the
     recurrence dh_{t-1} = (dh_t ⊙ (1 - h_t²)) W_hᵀ for the RNN."""
     rng = np.random.default_rng(6)
@@ -190,10 +181,11 @@ def test_dh_records_gradient_reaching_each_step():
     dout = np.zeros_like(hs)
     dout[:, -1] = rng.standard_normal((1, 3))
     rnn.backward(dout)
-    np.testing.assert_array_equal(rnn.dh[:, -1], dout[:, -1])
+    dh = rnn.extra_grads["hs"]
+    np.testing.assert_array_equal(dh[:, -1], dout[:, -1])
     for t in range(4, 0, -1):
-        expect = (rnn.dh[:, t] * (1 - hs[:, t] ** 2)) @ rnn.params["Wh"].T
-        np.testing.assert_allclose(rnn.dh[:, t - 1], expect, rtol=1e-12)
+        expect = (dh[:, t] * (1 - hs[:, t] ** 2)) @ rnn.cell.params["Wh"].T
+        np.testing.assert_allclose(dh[:, t - 1], expect, rtol=1e-12)
 
 
 def test_embedding_forward_backward():
@@ -227,6 +219,12 @@ def test_clip_grad_norm():
     assert g1[0] / g2[0, 0] == pytest.approx(3 / 4) and g1[1] == 0     # direction kept
 
 
+def _after_forward(cls):
+    layer = cls(2, 3, np.random.default_rng(0))
+    layer.forward(np.zeros((2, 4, 2), dtype=np.float32))
+    return layer
+
+
 @pytest.mark.parametrize("call,match", [
     (lambda: LSTM(0, 3, np.random.default_rng(0)), "input_size"),
     (lambda: GRU(2, -1, np.random.default_rng(0)), "hidden_size"),
@@ -235,7 +233,7 @@ def test_clip_grad_norm():
     (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 3))), "x must have shape"),
     (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 5))), "x must have shape"),
     (lambda: LSTM(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 2)), state=np.zeros((2, 3))),
-     "tuple"),
+     r"state must be a pair \(h, c\)"),
     (lambda: GRU(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 2)), state=np.zeros((1, 3))),
      "state h"),
     (lambda: Embedding(5, 2, np.random.default_rng(0)).forward(np.array([[5]])), "ids must be in"),
@@ -243,6 +241,11 @@ def test_clip_grad_norm():
     (lambda: clip_grad_norm([], -1.0), "max_norm"),
     (lambda: GRU(2, 3, np.random.default_rng(0), layer_norm="yes"), "layer_norm"),
     (lambda: RNN(2, 3, np.random.default_rng(0)).backward(np.zeros((1, 1, 3))), "before forward"),
+    (lambda: _after_forward(LSTM).backward(np.zeros((2, 4, 3)), state=np.zeros((2, 3))), r"pair \(dh, dc\)"),
+    (lambda: _after_forward(LSTM).backward(None), "dout must be an array"),
+    (lambda: _after_forward(GRU).backward(np.zeros((2, 4, 5))), r"dout must have shape \(2, 4, 3\)"),
+    (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((0, 4, 2))), "at least one sequence"),
+    (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 2), dtype=int)), "float array"),
 ])
 def test_bad_input_raises_valueerror(call, match):
     with pytest.raises((ValueError, RuntimeError), match=match):
@@ -256,7 +259,7 @@ def test_bad_input_raises_valueerror(call, match):
 def _to_torch(layer, kind):
     torch = pytest.importorskip("torch")
     D, H = layer.input_size, layer.hidden_size
-    p = {k: torch.from_numpy(v.astype(np.float64)) for k, v in layer.params.items()}
+    p = {k: torch.from_numpy(v.astype(np.float64)) for k, v in layer.cell.params.items()}
     if kind == "rnn":
         m = torch.nn.RNN(D, H, batch_first=True).double()
         wx, wh, bih, bhh = p["Wx"].T, p["Wh"].T, p["b"], torch.zeros(H, dtype=torch.float64)
@@ -284,9 +287,9 @@ def test_torch_parity_forward_and_backward(kind, cls):
     layer = cls(3, 4, rng).astype(np.float64)
     if kind == "gru":
         for k in ("bx", "bh"):
-            layer.params[k][...] = rng.standard_normal(12) * 0.3
+            layer.cell.params[k][...] = rng.standard_normal(12) * 0.3
     else:
-        layer.params["b"][...] = rng.standard_normal(layer.params["b"].shape) * 0.3
+        layer.cell.params["b"][...] = rng.standard_normal(layer.cell.params["b"].shape) * 0.3
     torch, m = _to_torch(layer, kind)
     x = rng.standard_normal((2, 6, 3))
     dout = rng.standard_normal((2, 6, 4))
@@ -302,19 +305,19 @@ def test_torch_parity_forward_and_backward(kind, cls):
     if kind == "lstm":
         order = np.r_[0:H, H:2 * H, 3 * H:4 * H, 2 * H:3 * H]
         inv = np.argsort(order)
-        np.testing.assert_allclose(layer.grads["Wx"], m.weight_ih_l0.grad.numpy().T[:, inv], rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(layer.grads["Wh"], m.weight_hh_l0.grad.numpy().T[:, inv], rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(layer.grads["b"], m.bias_ih_l0.grad.numpy()[inv], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["Wx"], m.weight_ih_l0.grad.numpy().T[:, inv], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["Wh"], m.weight_hh_l0.grad.numpy().T[:, inv], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["b"], m.bias_ih_l0.grad.numpy()[inv], rtol=1e-9, atol=1e-12)
     elif kind == "gru":
         sign = np.ones(3 * H)
         sign[H:2 * H] = -1
-        np.testing.assert_allclose(layer.grads["Wx"], m.weight_ih_l0.grad.numpy().T * sign, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(layer.grads["Wh"], m.weight_hh_l0.grad.numpy().T * sign, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(layer.grads["bh"], m.bias_hh_l0.grad.numpy() * sign, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["Wx"], m.weight_ih_l0.grad.numpy().T * sign, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["Wh"], m.weight_hh_l0.grad.numpy().T * sign, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["bh"], m.bias_hh_l0.grad.numpy() * sign, rtol=1e-9, atol=1e-12)
     else:
-        np.testing.assert_allclose(layer.grads["Wx"], m.weight_ih_l0.grad.numpy().T, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(layer.grads["Wh"], m.weight_hh_l0.grad.numpy().T, rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(layer.grads["b"], m.bias_ih_l0.grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["Wx"], m.weight_ih_l0.grad.numpy().T, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["Wh"], m.weight_hh_l0.grad.numpy().T, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(layer.cell.grads["b"], m.bias_ih_l0.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_torch_parity_embedding_and_clipping():
