@@ -6,14 +6,13 @@
 import numpy as np
 import pandas as pd
 import streamlit as st
-from matplotlib import colormaps
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 
 import cnn
 from common import playground
 from common.conv import col2im, conv_output_size, max_pool2d_forward
-from common.plots import heatmap, image_grid, new_figure, training_curves
+from common.plots import colorize, heatmap, image_grid, new_figure, training_curves
 from common.training import Callback, ProgressCallback
 
 st.set_page_config(page_title="06 · Convolutional networks", layout="wide")
@@ -62,21 +61,6 @@ class KeepHistory(Callback):
     def on_train_begin(self, state):
         st.session_state.cnn_runs[self.name] = {"model": self.model, "history": state.history,
                                             "params": self.model.num_params(), "settings": self.settings}
-
-
-def colorize(a, cmap="viridis", size=84, symmetric=False):
-    """An array as an RGB image (uint8) through a colormap, scaled up by pixel repetition to about
-    ``size`` pixels: cheap to show with st.image (a matplotlib figure per map costs ~0.1 s each)."""
-    a = np.asarray(a, dtype=np.float64)
-    if symmetric:
-        m = max(float(np.abs(a).max()), 1e-12)
-        lo, hi = -m, m
-    else:
-        lo, hi = float(a.min()), float(a.max())
-    norm = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
-    rgb = (colormaps[cmap](norm)[..., :3] * 255).astype(np.uint8)
-    rep = max(1, size // max(a.shape))
-    return np.repeat(np.repeat(rgb, rep, axis=0), rep, axis=1)
 
 
 def show_maps(maps, captions, cmap="viridis", size=84, symmetric=False):

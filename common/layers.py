@@ -41,6 +41,18 @@ pass is a named record (``LSTMStepCache``), never a tuple read by index in anoth
 included, with no adapter.
 
 Shapes use one set of letters across the project: N batch, D features in, H features out.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> class TwoLayer(Layer):                       # a model: children as attributes, nothing else to write
+...     def __init__(self):
+...         super().__init__()
+...         self.hidden, self.out = Dense(4, 8, rng), Dense(8, 2, rng)
+...     def forward(self, x, training=False):
+...         return self.out.forward(np.tanh(self.hidden.forward(x)))
+>>> m = TwoLayer()
+>>> list(m.params), m.num_params()
+(['hidden.W', 'hidden.b', 'out.W', 'out.b'], 58)
 """
 
 from __future__ import annotations

@@ -1,6 +1,12 @@
-"""Streamlit helpers every playground uses: the page header, the cached MNIST loader, progress bars.
+"""Streamlit helpers every playground uses: the page header, a page's session state and widget keys, the
+cached MNIST loader, figures, progress bars.
 
 This is the one module in ``common`` that imports Streamlit (lazily, so the library imports without it).
+
+Every page keeps its state in one ``PageState`` named after its chapter (``page = PageState("ch06")``):
+its dict lives in ``st.session_state["ch06"]`` and ``page.key("seed")`` gives the widget key
+``"ch06_seed"``. The hub runs every page in one session, so unprefixed keys ("seed", "tab", "stop")
+would collide between chapters.
 """
 
 from __future__ import annotations
@@ -24,6 +30,50 @@ def chapter_header(number: int, subtitle: str | None = None) -> None:
                f"[{ch.post_title}]({ch.post_url})")
     if subtitle:
         st.markdown(subtitle)
+
+
+class PageState:
+    """A page's session state (one dict, created once with ``defaults``) and its widget keys.
+
+    ``page["models"]`` reads and writes the dict; ``page.key("train")`` is the widget key
+    ``f"{prefix}_train"``; ``page.widget("train")`` reads that widget's current value.
+    """
+
+    def __init__(self, prefix: str, **defaults) -> None:
+        if not prefix or not str(prefix).isidentifier():
+            raise ValueError(f"prefix must be a short identifier such as 'ch06', got {prefix!r}")
+        st = _st()
+        self.prefix = str(prefix)
+        if self.prefix not in st.session_state:
+            st.session_state[self.prefix] = {k: (v() if callable(v) else v) for k, v in defaults.items()}
+        self.data: dict = st.session_state[self.prefix]
+        for k, v in defaults.items():                 # a default added to the page after a session began
+            if k not in self.data:
+                self.data[k] = v() if callable(v) else v
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}_{name}"
+
+    def widget(self, name: str, default=None):
+        return _st().session_state.get(self.key(name), default)
+
+    def __getitem__(self, k):
+        return self.data[k]
+
+    def __setitem__(self, k, v):
+        self.data[k] = v
+
+    def __contains__(self, k):
+        return k in self.data
+
+    def get(self, k, default=None):
+        return self.data.get(k, default)
+
+    def setdefault(self, k, default):
+        return self.data.setdefault(k, default)
+
+    def update(self, **kwargs):
+        self.data.update(kwargs)
 
 
 def _mnist_loader():

@@ -1,18 +1,102 @@
-"""Matplotlib helpers the playgrounds share.
+"""Matplotlib helpers the playgrounds share, the course's palette and its number formatter.
 
-Each returns a ``matplotlib.figure.Figure`` built without ``pyplot``: such a figure belongs to no global
-figure manager, so it is freed like any object once the page has drawn it (``st.pyplot(fig)``) and
-nothing piles up across Streamlit reruns. Pass ``ax=`` to draw into an existing axes instead.
+Each plot helper returns a ``matplotlib.figure.Figure`` built without ``pyplot``: such a figure belongs
+to no global figure manager, so it is freed like any object once the page has drawn it and nothing piles
+up across Streamlit reruns. Pass ``ax=`` to draw into an existing axes instead.
+
+- ``color(concept)``: one colour per concept on every page (plain/BatchNorm/residual/both, SGD/Momentum/
+  Adam, RNN/LSTM/GRU, train/test, …), so a learner who has seen "Adam is green" once can read every chart.
+- ``fmt_pct``, ``fmt_num``: the number formatter: accuracies as percentages, tiny or huge values in
+  scientific notation, never 17 digits.
+- ``colorize``: an array as an RGB image through a colormap (cheaper than a figure per feature map).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
 CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                 "#bcbd22", "#17becf")
+
+#: One colour per concept, the same on every page. Keys are lower case; ``color`` looks them up.
+PALETTE: dict[str, str] = {
+    # optimizers (chapter 04, and wherever an optimizer is named)
+    "sgd": "#7f7f7f", "momentum": "#ff7f0e", "nesterov": "#8c564b", "adagrad": "#e377c2",
+    "rmsprop": "#17becf", "adam": "#2ca02c", "adamw": "#bcbd22",
+    # network variants (chapter 07)
+    "plain": "#7f7f7f", "batchnorm": "#1f77b4", "residual": "#ff7f0e", "both": "#9467bd",
+    # recurrent cells (chapters 08–09)
+    "rnn": "#d62728", "lstm": "#1f77b4", "gru": "#2ca02c",
+    # encoder–decoders (chapter 09)
+    "none": "#d62728", "bahdanau": "#1f77b4", "luong": "#2ca02c",
+    # data splits and curves
+    "train": "#1f77b4", "validation": "#ff7f0e", "val": "#ff7f0e", "test": "#d62728",
+    # model families (chapters 05, 06, 10)
+    "fc": "#8c564b", "cnn": "#1f77b4", "lenet5": "#9467bd", "small": "#17becf", "medium": "#9467bd",
+    # regularizers (chapter 05)
+    "dropout": "#1f77b4", "l2": "#ff7f0e", "weight decay": "#2ca02c", "augmentation": "#9467bd",
+    "early stopping": "#8c564b", "all": "#d62728",
+}
+
+
+def color(concept: str) -> str:
+    """The palette's colour for ``concept`` (case-insensitive): ``color("Adam")``, ``color("plain")``."""
+    key = str(concept).lower()
+    if key not in PALETTE:
+        raise ValueError(f"concept must be one of {sorted(PALETTE)}, got {concept!r}")
+    return PALETTE[key]
+
+
+def fmt_pct(fraction: float, digits: int = 1) -> str:
+    """An accuracy or any fraction as a percentage: ``fmt_pct(0.9126) == "91.3%"``."""
+    if fraction is None or not math.isfinite(float(fraction)):
+        return "–"
+    return f"{100 * float(fraction):.{digits}f}%"
+
+
+def fmt_num(value: float, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits, in scientific notation below 1e-3 and from 1e5 on:
+    ``fmt_num(0.21327155153435973) == "0.213"``, ``fmt_num(0.000263) == "2.63e-4"``,
+    ``fmt_num(123456.0) == "1.23e5"``; an integer prints whole (``fmt_num(61706) == "61706"``); NaN and
+    inf print as themselves.
+
+    >>> fmt_num(0.0029), fmt_num(0.00294, 2), fmt_num(-1.1e-16), fmt_num(7)
+    ('0.00290', '0.0029', '-1.10e-16', '7')
+    """
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return str(int(value))
+    v = float(value)
+    if not math.isfinite(v):
+        return str(v)
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a < 1e-3 or a >= 1e5:
+        mantissa, exp = f"{v:.{digits - 1}e}".split("e")
+        return f"{mantissa}e{int(exp)}"
+    decimals = max(0, digits - 1 - int(math.floor(math.log10(a))))
+    return f"{v:.{decimals}f}"
+
+
+def colorize(a: np.ndarray, cmap: str = "viridis", size: int = 84, symmetric: bool = False) -> np.ndarray:
+    """An array (H, W) as an RGB image (uint8) through a colormap, scaled up by pixel repetition to about
+    ``size`` pixels: cheap to show with ``st.image`` (a matplotlib figure per map costs ~0.1 s each).
+    ``symmetric=True`` centres the colour scale on 0 (weights and gradients)."""
+    a = np.asarray(a, dtype=np.float64)
+    if symmetric:
+        m = max(float(np.abs(a).max()), 1e-12)
+        lo, hi = -m, m
+    else:
+        lo, hi = float(a.min()), float(a.max())
+    norm = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+    rgb = (colormaps[cmap](norm)[..., :3] * 255).astype(np.uint8)
+    rep = max(1, size // max(a.shape))
+    return np.repeat(np.repeat(rgb, rep, axis=0), rep, axis=1)
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0, 4.0), **kwargs):

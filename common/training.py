@@ -18,6 +18,16 @@ schedule says). The same generator seed gives bitwise the same history (all but 
 Callbacks see a ``TrainingState`` after every batch and every epoch and may ask the loop to stop with
 ``state.request_stop(reason)``: that is how early stopping, a playground's Stop button, live curves and
 progress bars plug in without the loop knowing about them.
+
+>>> import numpy as np
+>>> from common import Adam, Dense, Sequential, Tanh, binary_cross_entropy_with_logits, datasets
+>>> X, y = datasets.xor()
+>>> rng = np.random.default_rng(0)
+>>> model = Sequential(Dense(2, 8, rng, init="xavier_normal"), Tanh(), Dense(8, 1, rng, init="xavier_normal"))
+>>> history = fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=Adam(model, lr=0.05),
+...               epochs=300, batch_size=None, rng=rng)
+>>> history.epochs, history.train_acc[-1]
+(300, 1.0)
 """
 
 from __future__ import annotations

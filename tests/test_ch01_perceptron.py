@@ -154,10 +154,3 @@ def test_bad_data():
     with pytest.raises(ValueError, match="separate the data"):
         pc.mistake_bound([1, 1], 0.5, X, y)
 
-
-def test_docstring_examples_run():
-    import doctest
-
-    module = pc
-    result = doctest.testmod(module)
-    assert result.failed == 0

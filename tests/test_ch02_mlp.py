@@ -140,10 +140,3 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"layers\[0\] must be a Dense"):
         mlp.collapse_linear(activations.Tanh())
 
-
-def test_docstring_examples_run():
-    import doctest
-
-    module = mlp
-    result = doctest.testmod(module)
-    assert result.failed == 0

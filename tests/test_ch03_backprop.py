@@ -194,13 +194,6 @@ def test_bad_arguments():
         bp.BackpropNet((2, 2, 1), "tanh", "xavier", rng, dtype=np.float32).gradient_check(*xor())
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    module = bp
-    result = doctest.testmod(module)
-    assert result.failed == 0
-
 
 def test_float32_network_trains_like_float64():
     X, y = xor()

@@ -153,3 +153,45 @@ def test_schedules():
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_adam_fast_update_equals_the_equations():
+    """``Adam._update`` (in place, one scratch buffer, the bias corrections folded into the step size)
+    against ``adam_update_naive`` (the docstring's equations), over 30 steps in float64."""
+    rng = np.random.default_rng(0)
+    p = rng.standard_normal((5, 4))
+    q, m, v = p.copy(), np.zeros_like(p), np.zeros_like(p)
+    g = np.zeros_like(p)
+    opt = O.Adam([(p, g)], lr=0.01, beta1=0.8, beta2=0.95, eps=1e-6)
+    for t in range(1, 31):
+        g[...] = rng.standard_normal(g.shape) * (1 + t % 3)
+        opt.step()
+        q, m, v = O.adam_update_naive(q, g, m, v, t, lr=0.01, beta1=0.8, beta2=0.95, eps=1e-6)
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(opt.state[0]["m"], m, rtol=1e-13)
+    np.testing.assert_allclose(opt.state[0]["v"], v, rtol=1e-13)
+
+
+def test_schedule_errors_and_lr_at():
+    opt = O.SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="lr_min must be <="):
+        O.CosineLR(opt, 10, lr_min=0.5)
+    with pytest.raises(ValueError, match="warmup must be < total_epochs"):
+        O.CosineLR(opt, 10, warmup=10)
+    with pytest.raises(ValueError, match="interval must be one of"):
+        O.StepLR(opt, 2, interval="batch")
+    with pytest.raises(ValueError, match="optimizer must be an Optimizer"):
+        O.StepLR(None, 1)
+    cos = O.CosineLR(opt, 10, lr_min=0.01, warmup=2)
+    assert opt.lr == pytest.approx(0.1 / 3) and cos.lr_at(2) == pytest.approx(0.1) and cos.lr_at(99) == 0.01
+
+
+def test_adamw_refuses_a_decay_that_flips_signs():
+    with pytest.raises(ValueError, match="lr·weight_decay must be < 1"):
+        O.AdamW([], lr=10, weight_decay=1)
+
+
+def test_clip_grad_norm_refuses_non_finite_gradients():
+    g = np.array([1.0, np.nan])
+    with pytest.raises(FloatingPointError, match="NaN or inf"):
+        O.clip_grad_norm([(np.zeros(2), g)], 1.0)

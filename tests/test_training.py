@@ -6,6 +6,7 @@ import pytest
 from common import (Adam, Dense, Dropout, EarlyStopping, ProgressCallback, ReLU, Sequential, StopWhen, Tanh,
                     binary_cross_entropy_with_logits, datasets, fit, softmax_cross_entropy)
 from common.optimizers import SGD
+from common.layers import Layer
 from common.training import Callback, accuracy, evaluate
 
 
@@ -183,3 +184,149 @@ def test_early_stopping_needs_what_it_monitors():
     with pytest.raises(ValueError, match="pass X_val and y_val"):
         fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=2,
             batch_size=None, rng=np.random.default_rng(0), callbacks=[EarlyStopping()])
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One loop for every model: batch generators, clipping, schedules, live callbacks
+# ---------------------------------------------------------------------------------------------------------
+
+def _linear_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((64, 3))
+    return X, X @ np.array([[1.0], [-2.0], [0.5]])
+
+
+def test_fit_on_a_batch_generator_is_deterministic_and_counts_steps():
+    from common.losses import mse
+
+    X, Y = _linear_problem()
+
+    def batches(rng):                                # one random batch per call, sized by the generator
+        idx = rng.integers(0, len(X), size=int(rng.integers(4, 9)))
+        return X[idx], Y[idx]
+
+    def run():
+        model = Sequential(Dense(3, 1, np.random.default_rng(1), dtype=np.float64))
+        h = fit(model, batches=batches, steps_per_epoch=25, epochs=4, loss_fn=mse, metric=None,
+                optimizer=SGD(model, lr=0.05), rng=np.random.default_rng(2), X_val=X, y_val=Y)
+        return model, h
+
+    (m1, h1), (m2, h2) = run(), run()
+    assert h1.steps == 100 and h1.epochs == 4 and len(h1.val_loss) == 4
+    assert h1.batch_loss == h2.batch_loss and np.isnan(h1.train_acc).all()
+    np.testing.assert_array_equal(m1.params["0.W"], m2.params["0.W"])
+    assert h1.val_loss[-1] < 0.01 * h1.val_loss[0]
+
+
+def test_fit_passes_extra_inputs_from_the_batch_to_forward():
+    from common.losses import mse
+
+    class Shifted(Layer):
+        def __init__(self):
+            super().__init__()
+            self.lin = Dense(2, 1, np.random.default_rng(0), dtype=np.float64)
+
+        def forward(self, x, training=False, *, shift):
+            return self.lin.forward(x) + shift
+
+        def backward(self, dout):
+            return self.lin.backward(dout)
+
+    seen = []
+
+    def batches(rng):
+        x = rng.standard_normal((4, 2))
+        seen.append(1.0)
+        return x, x.sum(axis=1, keepdims=True) + 1.0, {"shift": 1.0}
+
+    model = Shifted()
+    h = fit(model, batches=batches, steps_per_epoch=200, epochs=1, loss_fn=mse, metric=None,
+            optimizer=SGD(model, lr=0.1), rng=np.random.default_rng(0))
+    assert len(seen) == 200 and h.batch_loss[-1] < 1e-6
+    np.testing.assert_allclose(model.lin.params["W"][:, 0], [1.0, 1.0], atol=1e-3)
+
+
+def test_fit_clips_the_global_gradient_norm_and_records_it():
+    from common.losses import mse
+    from common.optimizers import global_grad_norm
+
+    X, Y = _linear_problem()
+    model = Sequential(Dense(3, 1, np.random.default_rng(1), dtype=np.float64))
+    norms_after = []
+
+    class Watch(Callback):
+        def on_batch_end(self, state):
+            norms_after.append(global_grad_norm(state.model))
+
+    h = fit(model, X, Y * 100, loss_fn=mse, metric=None, optimizer=SGD(model, lr=1e-3), epochs=2, batch_size=16,
+            rng=np.random.default_rng(0), clip_norm=1.0, callbacks=[Watch()])
+    assert len(h.grad_norm) == h.steps == 8 and min(h.grad_norm) > 1.0     # every step needed clipping
+    np.testing.assert_allclose(norms_after, 1.0, rtol=1e-5)                 # and got it
+
+
+def test_fit_steps_a_per_step_warmup_cosine_schedule():
+    from common.losses import mse
+    from common.optimizers import CosineLR
+
+    X, Y = _linear_problem()
+    model = Sequential(Dense(3, 1, np.random.default_rng(1), dtype=np.float64))
+    opt = Adam(model, lr=1e-2)
+    sched = CosineLR(opt, total_epochs=10, lr_min=1e-3, warmup=3, interval="step")
+    h = fit(model, X, Y, loss_fn=mse, metric=None, optimizer=opt, epochs=3, batch_size=16,
+            rng=np.random.default_rng(0), schedule=sched)
+    expect = [1e-2 * (t + 1) / 4 if t < 3 else
+              1e-3 + 0.5 * (1e-2 - 1e-3) * (1 + np.cos(np.pi * (t - 3) / 7)) if t <= 10 else 1e-3
+              for t in range(12)]
+    np.testing.assert_allclose(h.lr, expect, rtol=1e-12)
+    assert opt.lr == pytest.approx(1e-3)
+
+
+def test_live_callback_sees_the_live_history_at_begin_and_updates():
+    X, y = datasets.xor()
+    model = _xor_model()
+    began, updates = [], []
+    from common.training import Live
+    live = Live(on_begin=lambda s: began.append(s.history), on_update=lambda s: updates.append(s.step),
+                every_steps=2, min_interval=0.0)
+    h = fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=Adam(model, lr=0.05), epochs=3,
+            batch_size=1, rng=np.random.default_rng(0), callbacks=[live])
+    assert began == [h] and h is began[0]                           # the object a page keeps is the record
+    assert updates == [2, 4, 4, 6, 8, 8, 10, 12, 12]                # every 2 steps and at each epoch end
+
+
+def test_verbose_draws_a_progress_line(capsys):
+    X, y = datasets.xor()
+    model = _xor_model()
+    fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=Adam(model, lr=0.05), epochs=2,
+        batch_size=2, rng=np.random.default_rng(0), verbose=True)
+    err = capsys.readouterr().err
+    assert "epoch 1/2" in err and "epoch 2/2 · train loss" in err and "train acc" in err
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"loss_fn": None}, "loss_fn must be a function"),
+    ({"optimizer": None}, "optimizer must be a common.optimizers optimizer"),
+    ({"callbacks": [object()]}, r"callbacks\[0\] must be a common.training.Callback"),
+    ({"X": np.float64(3.0), "y": np.float64(1.0)}, "X must have a row axis"),
+    ({"X": None, "y": None}, "fit needs X and y"),
+    ({"batches": lambda rng: None, "steps_per_epoch": 2}, "pass either X and y or batches"),
+    ({"X": None, "y": None, "batches": lambda rng: (1,)}, "steps_per_epoch must be given"),
+    ({"X": None, "y": None, "batches": lambda rng: None, "steps_per_epoch": 1}, r"batches\(rng\) must return"),
+    ({"clip_norm": -1.0}, "clip_norm must be > 0"),
+    ({"X_val": np.zeros((0, 2)), "y_val": np.zeros(0)}, "X_val must have at least one row"),
+])
+def test_fit_names_bad_arguments(kwargs, match):
+    X, y = datasets.xor()
+    model = _xor_model()
+    args = dict(X=X, y=y, loss_fn=binary_cross_entropy_with_logits, optimizer=Adam(model, lr=0.05), epochs=1,
+                rng=np.random.default_rng(0))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        fit(model, args.pop("X"), args.pop("y"), **args)
+
+
+def test_fit_refuses_a_model_that_is_not_a_layer():
+    X, y = datasets.xor()
+    with pytest.raises(ValueError, match="model must be a Layer"):
+        fit(object(), X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=SGD([], lr=0.1), epochs=1,
+            rng=np.random.default_rng(0))
