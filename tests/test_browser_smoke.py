@@ -104,6 +104,7 @@ def _ready_chapters():
     return [ch for ch in CHAPTERS if ch.playground.exists()]
 
 
+@pytest.mark.slow
 def test_hub_home_and_every_chapter_page(browser):
     with streamlit_server("app.py", ROOT) as url:
         _open_and_check(browser, url + "/", "Perceptrons to Transformers")
@@ -111,6 +112,7 @@ def test_hub_home_and_every_chapter_page(browser):
             _open_and_check(browser, f"{url}/{ch.url_path}", ch.label)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("from_folder", [False, True], ids=["from-root", "from-chapter-folder"])
 def test_a_chapter_runs_on_its_own(browser, from_folder):
     ready = _ready_chapters()
