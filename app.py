@@ -17,6 +17,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from common.chapters import CHAPTERS  # noqa: E402
+from common.playground import keep_widget_state  # noqa: E402
 
 for chapter in CHAPTERS:
     folder = str(ROOT / chapter.folder)
@@ -49,8 +50,10 @@ def home() -> None:
 
 
 st.set_page_config(page_title="Perceptrons to Transformers", page_icon="🧠", layout="wide")
-pages = {"Start here": [st.Page(home, title="Home", icon="🏠", default=True)]}
+pages = {"Start here": [st.Page(home, title="Home", icon=":material/home:", default=True)]}
 for ch in CHAPTERS:
     if ch.playground.exists():
         pages.setdefault(ch.part, []).append(st.Page(str(ch.playground), title=ch.label, url_path=ch.url_path))
-st.navigation(pages).run()
+page = st.navigation(pages)
+keep_widget_state()          # settings survive switching chapters and coming back
+page.run()

@@ -11,6 +11,8 @@ would collide between chapters.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .chapters import CHAPTERS
@@ -52,7 +54,14 @@ class PageState:
                 self.data[k] = v() if callable(v) else v
 
     def key(self, name: str) -> str:
+        """The widget key for a value widget (slider, select, checkbox, tabs…): ``f"{prefix}_{name}"``."""
         return f"{self.prefix}_{name}"
+
+    def button_key(self, name: str) -> str:
+        """The widget key for a button (``st.button``, ``st.download_button``, ``st.form_submit_button``):
+        ``f"{prefix}_btn_{name}"``. Buttons have no value to keep, and Streamlit refuses to have one set, so
+        ``keep_widget_state`` must be able to tell them apart by their key."""
+        return f"{self.prefix}_btn_{name}"
 
     def widget(self, name: str, default=None):
         return _st().session_state.get(self.key(name), default)
@@ -74,6 +83,24 @@ class PageState:
 
     def update(self, **kwargs):
         self.data.update(kwargs)
+
+
+_PAGE_KEY = re.compile(r"^ch\d\d_(?!btn_)")
+
+
+def keep_widget_state() -> None:
+    """Keep every page's settings when the learner switches chapters in the hub and comes back.
+
+    Streamlit deletes a widget's value at the end of a run in which the widget was not drawn (another
+    page was open). Re-saving a key in an earlier part of the run detaches it from its widget until the
+    widget is drawn again (Streamlit's documented "interrupt the widget clean-up" pattern), so the hub
+    calls this before running the page. Only chapter-prefixed value widgets (``PageState.key``) are kept;
+    buttons (``PageState.button_key``) are skipped: they have no value to keep and cannot be set.
+    """
+    st = _st()
+    for k in list(st.session_state.keys()):
+        if isinstance(k, str) and _PAGE_KEY.match(k):
+            st.session_state[k] = st.session_state[k]
 
 
 def _mnist_loader():
@@ -102,7 +129,10 @@ def mnist(flatten: bool = True):
         _LOADER = _mnist_loader()
     data = _LOADER(flatten)
     if data.is_sample:
-        st.info(f"Using the {data.source}", icon="ℹ️")
+        st.caption(f"Using the bundled {len(data.y_train):,}-digit MNIST sample; full MNIST downloads when you "
+                   "are online, or set P2T_MNIST_DIR to a folder that holds it.")
+        with st.expander("Where MNIST was looked for"):
+            st.write(data.source)
     return data
 
 
