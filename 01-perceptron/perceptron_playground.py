@@ -45,7 +45,7 @@ with st.sidebar:
     dataset = st.selectbox("Data set", DATASETS, index=0, key="ch01_dataset",
                            help="Logic gates have four points. The random sets have 40: one separable by a "
                                 "line, one with 10% of its labels flipped so that no line separates it.")
-    if st.button("New random draw", key="ch01_redraw", help="Draw new points for the random data sets."):
+    if st.button("New random draw", key="ch01_btn_redraw", help="Draw new points for the random data sets."):
         st.session_state.ch01_draw += 1
     lr = st.select_slider("Learning rate η", options=[0.01, 0.1, 0.5, 1.0, 2.0], value=1.0, key="ch01_lr",
                           help="How far each mistake moves the weights. From zero weights η only rescales them, "

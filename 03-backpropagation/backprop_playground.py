@@ -99,7 +99,7 @@ if tab_train.open:
                     "as each finishes.")
         n_seeds = st.slider("Seeds (0 … n-1)", 10, 100, 50, 10, key="ch03_n_seeds")
         sweep_cfg = (activation, init, float(lr), int(epochs), n_seeds)
-        if st.button("Run seed sweep", key="ch03_sweep"):
+        if st.button("Run seed sweep", key="ch03_btn_sweep"):
             st.session_state.ch03_sweep_results = {"config": sweep_cfg, "rows": {}}
             bar = st.progress(0.0, text="sweeping…")
             for i, a in enumerate(bp.ARCHITECTURES):

@@ -95,7 +95,9 @@ def keep_widget_state() -> None:
     page was open). Re-saving a key in an earlier part of the run detaches it from its widget until the
     widget is drawn again (Streamlit's documented "interrupt the widget clean-up" pattern), so the hub
     calls this before running the page. Only chapter-prefixed value widgets (``PageState.key``) are kept;
-    buttons (``PageState.button_key``) are skipped: they have no value to keep and cannot be set.
+    buttons (``PageState.button_key``, ``"chNN_btn_…"``) are skipped: they have no value to keep, and a
+    button whose key was re-saved raises when it is drawn (``tests/test_hub.py`` visits every page twice
+    in the hub to catch a button keyed like a value widget).
     """
     st = _st()
     for k in list(st.session_state.keys()):

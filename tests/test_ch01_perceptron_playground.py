@@ -94,7 +94,7 @@ def test_replay_slider_steps_through_updates(at):
 def test_new_random_draw_changes_the_data(at):
     at.selectbox(key="ch01_dataset").set_value("random separable").run()
     first = at.session_state.ch01_model.weight_history[-1].copy()
-    at.button(key="ch01_redraw").click().run()
+    at.button(key="ch01_btn_redraw").click().run()
     assert not at.exception
     assert "Random draw #1" in [c.value for c in at.sidebar.caption]
     assert not np.allclose(at.session_state.ch01_model.weight_history[-1], first)

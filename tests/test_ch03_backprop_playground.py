@@ -91,7 +91,7 @@ def test_every_training_control_option(at):
 def test_seed_sweep_button(at):
     at.selectbox(key="ch03_arch").set_value("2-2-1").run()
     at.slider(key="ch03_n_seeds").set_value(10).run()
-    at.button(key="ch03_sweep").click().run()
+    at.button(key="ch03_btn_sweep").click().run()
     assert not at.exception
     table = at.dataframe[-1].value
     assert table["architecture"].tolist() == ["2-2-1", "2-4-1", "2-8-1"]

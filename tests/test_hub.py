@@ -50,3 +50,16 @@ def test_readme_gives_the_test_command_that_ci_runs():
     command = re.search(r"```(?:bash|sh)?\n(.*?)\n```", readme.split("## Run the tests")[0], re.S)
     assert command, "README must open with the set-up commands"
     assert re.search(r"^pytest$", ci, re.M), ".ci/run must run plain `pytest`"
+
+
+def test_every_page_opens_in_the_hub_and_again_after_a_round_trip(app_test):
+    """Each chapter page runs inside the hub (its settings kept by keep_widget_state across switches):
+    every page opened in turn, then every page again — no exception on either visit. A page that gave a
+    button a value key (``PageState.key`` instead of ``button_key``) fails on the second round."""
+    at = app_test("app.py").run()
+    assert not at.exception
+    pages = [str(ch.playground.relative_to(ROOT)) for ch in CHAPTERS if ch.playground.exists()]
+    for round_ in ("first", "second"):
+        for page in pages:
+            at.switch_page(page).run()
+            assert not at.exception, (page, round_, [e.value for e in at.exception])
