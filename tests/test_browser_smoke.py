@@ -112,6 +112,28 @@ def test_hub_home_and_every_chapter_page(browser):
             _open_and_check(browser, f"{url}/{ch.url_path}", ch.label)
 
 
+@pytest.fixture(scope="module")
+def hub_url():
+    with streamlit_server("app.py", ROOT) as url:
+        yield url
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", [ch.folder for ch in _ready_chapters()])
+def test_every_tab_and_every_button_of_a_page(browser, hub_url, chapter):
+    """As a learner would: open the page in the hub, then in every tab press every button once (Stop
+    aside: it only interrupts). No step may show an exception."""
+    from browser_crawl import press_everything
+
+    ch = next(c for c in CHAPTERS if c.folder == chapter)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        times = press_everything(page, f"{hub_url}/{ch.url_path}")
+        assert any(" / " in k for k in times) or chapter.startswith("01"), (chapter, "no button was pressed", times)
+    finally:
+        page.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("from_folder", [False, True], ids=["from-root", "from-chapter-folder"])
 def test_a_chapter_runs_on_its_own(browser, from_folder):
