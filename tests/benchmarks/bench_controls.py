@@ -1,0 +1,153 @@
+"""Latency of the controls that do not train: from moving a control to the settled page, in Chromium.
+
+    python tests/benchmarks/bench_controls.py              # every chapter page in the hub
+    python tests/benchmarks/bench_controls.py 04 08 --moves 5
+
+For every page, in every tab, each visible slider (and select-slider) is moved a step with the keyboard,
+each radio group switched to another option, each checkbox toggled, each selectbox set to another option,
+``--moves`` times; the time from the input to the page's script being idle again is recorded (a change
+that starts no rerun within a second counts as its wait, not as zero). Prints the median and p95 per page
+and overall. Target (issue "Speed"): p95 ≤ 300 ms on a quiet machine. Buttons are not pressed here (they
+train); ``tests/test_browser_smoke.py`` presses those.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+
+from browser_crawl import APP, IDLE, exceptions, open_tab, tab_labels, wait_idle  # noqa: E402
+from common.chapters import CHAPTERS  # noqa: E402
+from test_browser_smoke import CHROMIUM, streamlit_server  # noqa: E402
+
+RUNNING = f'{APP}[data-test-script-state="running"]'
+
+
+WATCH = """() => {
+  if (window.__runs) return;
+  window.__runs = [];
+  const root = document.querySelector('[data-testid="stApp"]');
+  new MutationObserver(() => window.__runs.push([performance.now(), root.getAttribute('data-test-script-state')]))
+    .observe(root, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def timed(page, act, patience: float = 1.5):
+    """Milliseconds-accurate seconds from ``act()`` to the end of the rerun it started (the browser's own
+    clock, from a MutationObserver on the app's script state), or None if no rerun started."""
+    page.evaluate(WATCH)
+    t0 = page.evaluate("performance.now()")
+    act()
+    deadline = time.perf_counter() + 240
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        runs = page.evaluate("(t0) => window.__runs.filter(r => r[0] > t0)", t0)
+        began = [r for r in runs if r[1] == "running"]
+        if began:
+            done = [r for r in runs if r[1] == "notRunning" and r[0] > began[0][0]]
+            if done:
+                return (done[0][0] - t0) / 1000
+        elif time.perf_counter() - started > patience:
+            return None
+        time.sleep(0.01)
+    raise TimeoutError("the rerun did not finish in 240 s")
+
+
+def controls(page):
+    """(kind, locator) for each visible value control in the main area and the sidebar."""
+    out = []
+    sliders = page.locator('[data-testid="stSlider"] input:visible')
+    out += [("slider", sliders.nth(i)) for i in range(sliders.count())]
+    radios = page.locator('[data-testid="stRadio"]:visible')
+    out += [("radio", radios.nth(i)) for i in range(radios.count())]
+    boxes = page.locator('[data-testid="stCheckbox"] label:visible')
+    out += [("checkbox", boxes.nth(i)) for i in range(boxes.count())]
+    selects = page.locator('[data-testid="stSelectbox"]:visible')
+    out += [("select", selects.nth(i)) for i in range(selects.count())]
+    return out
+
+
+def move(page, kind, loc, k):
+    if kind == "slider":
+        loc.focus()
+        page.keyboard.press("ArrowRight" if k % 2 == 0 else "ArrowLeft")
+    elif kind == "radio":
+        options = loc.locator('label')
+        n = options.count()
+        options.nth((k + 1) % n).click()
+    elif kind == "checkbox":
+        loc.click()
+    elif kind == "select":
+        loc.locator('input').first.click()
+        opts = page.locator('[role="option"]')
+        n = opts.count()
+        opts.nth((k + 1) % max(n, 1)).click()
+
+
+def measure_page(browser, url, moves: int) -> list[float]:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    times = []
+    try:
+        page.goto(url, timeout=60_000)
+        wait_idle(page)
+        for tab in tab_labels(page) or [None]:
+            if tab is not None:
+                open_tab(page, tab)
+            found = controls(page)
+            for kind, loc in found:
+                for k in range(moves):
+                    try:
+                        t = timed(page, lambda: move(page, kind, loc, k))
+                        if t is not None:
+                            times.append(t)
+                    except Exception as e:        # a control that vanished after a rerun: skip it
+                        print(f"  skipped a {kind}: {type(e).__name__}", file=sys.stderr)
+                        break
+            if exceptions(page):
+                raise SystemExit(f"{url} {tab}: {exceptions(page)[0]}")
+    finally:
+        page.close()
+    return times
+
+
+def p95(v):
+    return sorted(v)[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("chapters", nargs="*")
+    ap.add_argument("--moves", type=int, default=3)
+    args = ap.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+    allt = []
+    with streamlit_server("app.py", ROOT) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        for ch in CHAPTERS:
+            if not ch.playground.exists() or (args.chapters and f"{ch.number:02d}" not in args.chapters):
+                continue
+            t = measure_page(browser, f"{url}/{ch.url_path}", args.moves)
+            allt += t
+            if not t:
+                print(f"{ch.label:34s} no control started a rerun", flush=True)
+            else:
+                print(f"{ch.label:34s} {len(t):4d} changes · median {1000 * statistics.median(t):6.0f} ms · "
+                      f"p95 {1000 * p95(t):6.0f} ms · max {1000 * max(t):6.0f} ms", flush=True)
+        browser.close()
+    if allt:
+        print(f"\nall pages: {len(allt)} changes · median {1000 * statistics.median(allt):.0f} ms · "
+              f"p95 {1000 * p95(allt):.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
