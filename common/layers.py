@@ -57,6 +57,7 @@ Shapes use one set of letters across the project: N batch, D features in, H feat
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import weakref
@@ -246,9 +247,13 @@ class Layer:
         return [f"{name or '.'}: {layer!r}" if not layer._children else f"{name or '.'}: {type(layer).__name__}"
                 for name, layer in self.named_layers()]
 
-    def save(self, path) -> Path:
+    def save(self, path, *, meta: dict | None = None, extras: dict | None = None) -> Path:
         """Write parameters, buffers and the architecture to an ``.npz`` file (no pickle); returns the
         path written (``.npz`` is appended when missing, as ``np.savez`` does).
+
+        ``meta`` (a JSON-serialisable dict: settings, measured metrics, the script that made the file) and
+        ``extras`` (named arrays: a recorded training history, a tokenizer's alphabet) travel in the same
+        file; ``common.checkpoints.read_meta``/``read_extras`` read them back, ``load`` ignores them.
 
         The file is written to a temporary file in the same folder and renamed over ``path`` only once
         complete, so a failure part-way never replaces a good checkpoint with a broken one."""
@@ -256,6 +261,15 @@ class Layer:
         arrays = {f"param:{k}": v for k, v in self.params.items()}
         arrays.update({f"buffer:{k}": v for k, v in self.buffers.items()})
         arrays["architecture"] = np.array(self.architecture())
+        if meta is not None:
+            if not isinstance(meta, dict):
+                raise ValueError(f"meta must be a dict of JSON-serialisable values, got {type(meta).__name__}")
+            arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+        for name, value in (extras or {}).items():
+            value = np.asarray(value)
+            if value.dtype == object:
+                raise ValueError(f"extras[{name!r}] must be a numeric or string array (no objects: no pickle)")
+            arrays[f"extra:{name}"] = value
         if not path.parent.is_dir():
             raise ValueError(f"path must be in an existing folder, got {str(path)!r}")
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -288,6 +302,7 @@ class Layer:
         if "architecture" not in loaded:
             raise ValueError(f"{str(path)!r} has no architecture record; it was not written by Layer.save")
         saved_arch = [str(s) for s in np.atleast_1d(loaded.pop("architecture"))]
+        loaded = {k: v for k, v in loaded.items() if k != "meta" and not k.startswith("extra:")}
         mine = self.architecture()
         if saved_arch != mine:
             raise ValueError(f"{str(path)!r} holds a model with layers {saved_arch}, this model has {mine}")

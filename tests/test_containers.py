@@ -173,3 +173,22 @@ def test_sequence_models_save_and_load(tmp_path):
     np.testing.assert_array_equal(other.forward(ids), model.forward(ids))
     with np.load(path) as data:
         assert "param:1.cell.Wx" in data.files and os.path.getsize(path) > 0
+
+
+def test_meta_and_extras_travel_with_a_checkpoint_and_load_ignores_them(tmp_path):
+    from common.checkpoints import history_arrays, read_extras, read_history, read_meta
+    from common.training import History
+
+    m = _model(0)
+    h = History(train_loss=[0.9, 0.4], val_acc=[0.6, 0.8], batch_loss=[1.0, 0.8, 0.5])
+    path = m.save(tmp_path / "run", meta={"seed": 0, "epochs": 2, "note": "seeded"},
+                  extras={**history_arrays(h, "fit"), "alphabet": np.array(list("abc"))})
+    assert read_meta(path) == {"seed": 0, "epochs": 2, "note": "seeded"}
+    assert read_history(path, "fit").batch_loss == [1.0, 0.8, 0.5]
+    assert read_extras(path)["alphabet"].tolist() == ["a", "b", "c"]
+    other = _model(1).load(path)
+    np.testing.assert_array_equal(other.params["0.W"], m.params["0.W"])
+    with pytest.raises(ValueError, match="no history 'other'"):
+        read_history(path, "other")
+    with pytest.raises(ValueError, match="no objects"):
+        m.save(tmp_path / "bad", extras={"x": np.array([{}], dtype=object)})

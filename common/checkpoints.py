@@ -1,0 +1,65 @@
+"""Checkpoints that ship with the course: one ``.npz`` per model (``Layer.save``), with the settings and
+measured metrics in ``meta`` and recorded runs (training histories) in ``extras``. No pickle anywhere:
+``np.load(..., allow_pickle=False)`` reads every file.
+
+A page opens on real results by loading these; each chapter's ``train_<module>.py`` script (seeded)
+regenerates them, and a test checks that the script reproduces the recorded metrics.
+
+>>> import numpy as np, tempfile, pathlib
+>>> from common import Dense, Sequential
+>>> from common.training import History
+>>> m = Sequential(Dense(2, 1, np.random.default_rng(0)))
+>>> h = History(train_loss=[0.7, 0.5], val_acc=[0.5, 0.75])
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "m.npz"
+>>> _ = m.save(path, meta={"seed": 0, "val_acc": 0.75}, extras=history_arrays(h, "run"))
+>>> read_meta(path)["val_acc"], read_history(path, "run").val_acc
+(0.75, [0.5, 0.75])
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .training import History
+
+#: History fields stored per epoch and per step
+_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time", "wall_time", "batch_loss",
+           "batch_metric", "grad_norm", "lr")
+
+
+def _open(path):
+    path = Path(path).expanduser()
+    if path.suffix != ".npz":
+        path = path.with_name(path.name + ".npz")
+    if not path.is_file():
+        raise ValueError(f"path {str(path)!r} does not exist")
+    return np.load(path, allow_pickle=False)
+
+
+def read_meta(path) -> dict:
+    """The ``meta`` dict saved with a checkpoint ({} when there is none)."""
+    with _open(path) as data:
+        return json.loads(str(data["meta"])) if "meta" in data.files else {}
+
+
+def read_extras(path) -> dict[str, np.ndarray]:
+    """The named ``extras`` arrays saved with a checkpoint."""
+    with _open(path) as data:
+        return {k[len("extra:"):]: data[k] for k in data.files if k.startswith("extra:")}
+
+
+def history_arrays(history: History, prefix: str) -> dict[str, np.ndarray]:
+    """A ``History``'s numeric fields as arrays named ``"{prefix}.{field}"`` (for ``extras``)."""
+    return {f"{prefix}.{f}": np.asarray(getattr(history, f), dtype=np.float64) for f in _FIELDS}
+
+
+def read_history(path, prefix: str) -> History:
+    """The ``History`` saved under ``prefix`` by ``history_arrays``."""
+    extras = read_extras(path)
+    missing = [f for f in _FIELDS if f"{prefix}.{f}" not in extras]
+    if missing:
+        raise ValueError(f"{str(path)!r} holds no history {prefix!r} (missing {missing[0]})")
+    return History(**{f: extras[f"{prefix}.{f}"].tolist() for f in _FIELDS})
