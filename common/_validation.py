@@ -66,3 +66,93 @@ def check_choice(name: str, value, choices) -> None:
     """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices, key=str)}, got {value!r}")
+
+
+# ---- the one rule for the values float layers, losses and functions compute with --------------------------
+
+_REAL = "a real (float or integer) array"
+
+
+def check_float_array(name: str, x, dtype=None, *, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
+    """``x`` as a float ndarray, by the one rule every forward pass, loss and activation follows.
+
+    - a float array is returned as it is (no copy, no change of dtype: float inputs give bitwise the
+      numbers they always gave);
+    - an integer or bool array (or a nested list of them) is promoted to ``dtype`` before any arithmetic:
+      the layer's parameter dtype, or float64 (``dtype=None``) for a layer or function without parameters.
+      ``Sigmoid`` of the integers -2…2 is then σ(-2)…σ(2), never the integer 0;
+    - complex, object and string arrays, ``None`` and ragged lists are refused with a ``ValueError``
+      naming the argument: "x must be a real (float or integer) array, got dtype complex128".
+
+    >>> check_float_array("x", np.array([1, 2])).dtype
+    dtype('float64')
+    >>> check_float_array("x", [[1, 2]], np.float32).dtype
+    dtype('float32')
+    """
+    if x is None:
+        raise ValueError(f"{name} must be {_REAL}, got None")
+    if not isinstance(x, np.ndarray):
+        try:
+            x = np.asarray(x)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"{name} must be {_REAL}; NumPy cannot make an array of this "
+                             f"{type(x).__name__} ({e})") from None
+    kind = x.dtype.kind
+    if kind in "iub":
+        x = x.astype(np.float64 if dtype is None else dtype)
+    elif kind != "f":
+        raise ValueError(f"{name} must be {_REAL}, got dtype {x.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else ndim
+        if x.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
+    return x
+
+
+def check_grad(name: str, g, shape: tuple[int, ...], dtype=None) -> np.ndarray:
+    """An upstream gradient (``dout``) by the same rule, which must have exactly ``shape`` (the shape of
+    what the forward pass returned): ``None`` or a broadcastable but different shape is a ``ValueError``
+    naming it, never a NumPy error from three lines deeper or a silently broadcast gradient."""
+    shape = tuple(shape)
+    if g is None:
+        raise ValueError(f"{name} must be an array of shape {shape} (the shape of the forward output), got None")
+    g = check_float_array(name, g, dtype)
+    if g.shape != shape:
+        raise ValueError(f"{name} must have shape {shape} (the shape of the forward output), got {g.shape}")
+    return g
+
+
+def check_float_dtype(name: str, dtype) -> np.dtype:
+    """``dtype`` as a NumPy float dtype (float32 or float64, the dtypes parameters are kept in), or a
+    ``ValueError``: ``Dense(..., dtype=np.int64)`` would make a layer whose every update rounds to an
+    integer."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"{name} must be a float dtype (np.float32 or np.float64), got {dtype!r}") from None
+    if dt.kind != "f":
+        raise ValueError(f"{name} must be a float dtype (np.float32 or np.float64), got {dt.name}")
+    return dt
+
+
+def check_bool(name: str, value) -> None:
+    """Raise ``ValueError`` unless ``value`` is True or False (not a string such as "no", which is truthy)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def check_callable(name: str, value, what: str, *, allow_none: bool = False) -> None:
+    """Raise ``ValueError`` unless ``value`` can be called (``what`` says with what), or is None when allowed."""
+    if value is None and allow_none:
+        return
+    if not callable(value):
+        raise ValueError(f"{name} must be a function {what}, got {value!r}")
+
+
+def param_dtype(layer):
+    """The dtype an integer input of ``layer`` is promoted to: its first parameter's, or None (float64)
+    for a layer without parameters."""
+    for p in layer.params.values():
+        return p.dtype
+    return None

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_array, check_positive
+from ._validation import check_float_array, check_grad, check_positive
 from .layers import Layer
 
 SELU_LAMBDA = 1.0507009873554805
@@ -24,7 +24,7 @@ _GELU_C = math.sqrt(2.0 / math.pi)
 
 def sigmoid(x):
     # exp(-|x|) never overflows, so both branches are stable at ±1e4.
-    x = np.asarray(x)
+    x = check_float_array("x", x)
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
 
@@ -35,37 +35,40 @@ def sigmoid_derivative(x):
 
 
 def tanh(x):
-    return np.tanh(x)
+    return np.tanh(check_float_array("x", x))
 
 
 def tanh_derivative(x):
-    return 1.0 - np.tanh(x) ** 2
+    return 1.0 - np.tanh(check_float_array("x", x)) ** 2
 
 
 def relu(x):
-    return np.maximum(x, 0)
+    return np.maximum(check_float_array("x", x), 0)
 
 
 def relu_derivative(x):
     # The subgradient at 0 is taken as 0, as PyTorch does.
-    return (np.asarray(x) > 0).astype(np.result_type(x, np.float32))
+    x = check_float_array("x", x)
+    return (x > 0).astype(np.result_type(x, np.float32))
 
 
 def leaky_relu(x, alpha: float = 0.01):
-    return np.where(np.asarray(x) > 0, x, alpha * np.asarray(x))
+    x = check_float_array("x", x)
+    return np.where(x > 0, x, alpha * x)
 
 
 def leaky_relu_derivative(x, alpha: float = 0.01):
-    return np.where(np.asarray(x) > 0, 1.0, alpha).astype(np.result_type(x, np.float32))
+    x = check_float_array("x", x)
+    return np.where(x > 0, 1.0, alpha).astype(np.result_type(x, np.float32))
 
 
 def elu(x, alpha: float = 1.0):
-    x = np.asarray(x)
+    x = check_float_array("x", x)
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
 
 def elu_derivative(x, alpha: float = 1.0):
-    x = np.asarray(x)
+    x = check_float_array("x", x)
     return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0))).astype(np.result_type(x, np.float32))
 
 
@@ -78,29 +81,33 @@ def selu_derivative(x):
 
 
 def gelu(x):
-    x = np.asarray(x)
+    x = check_float_array("x", x)
     return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x ** 3)))
 
 
 def gelu_derivative(x):
-    x = np.asarray(x)
+    x = check_float_array("x", x)
     t = np.tanh(_GELU_C * (x + 0.044715 * x ** 3))
     return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * x * x)
 
 
 def softmax(x, axis: int = -1):
     """Softmax along ``axis``, shifted by the max so ``exp`` never overflows."""
-    x = np.asarray(x)
+    x = check_float_array("x", x)
+    if x.ndim == 0 or x.shape[axis] == 0:
+        raise ValueError(f"x must have at least one entry along axis {axis} to take a softmax over (C >= 1), "
+                         f"got shape {x.shape}")
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
 def identity(x):
-    return np.asarray(x)
+    return check_float_array("x", x)
 
 
 def identity_derivative(x):
-    return np.ones_like(np.asarray(x, dtype=np.result_type(x, np.float32)))
+    x = check_float_array("x", x)
+    return np.ones_like(x, dtype=np.result_type(x, np.float32))
 
 
 ACTIVATIONS = {
@@ -123,51 +130,54 @@ class _Elementwise(Layer):
         self._x = None
 
     def forward(self, x, training=False):
-        self._x = check_array("x", x)
+        self._x = check_float_array("x", x)
         return self._f(self._x)
 
     def backward(self, dout):
         self._require_cache(self._x)
-        return dout * self._df(self._x)
+        return self._dout(dout) * self._df(self._x)
+
+    def _dout(self, dout):
+        return check_grad("dout", dout, self._x.shape, self._x.dtype)
 
 
 class ReLU(_Elementwise):
     """``max(x, 0)``; ``f'(x) = 1[x > 0]``."""
 
     def forward(self, x, training=False):
-        self._x = check_array("x", x)
+        self._x = check_float_array("x", x)
         self._mask = self._x > 0
         return np.maximum(self._x, 0)
 
     def backward(self, dout):
         self._require_cache(self._x)
-        return dout * self._mask
+        return self._dout(dout) * self._mask
 
 
 class Sigmoid(_Elementwise):
     """``σ(x) = 1/(1+e^{-x})``; ``f'(x) = σ(x)(1-σ(x))``, computed from the saved output."""
 
     def forward(self, x, training=False):
-        self._x = check_array("x", x)
+        self._x = check_float_array("x", x)
         self._out = sigmoid(self._x).astype(self._x.dtype, copy=False)
         return self._out
 
     def backward(self, dout):
         self._require_cache(self._x)
-        return dout * self._out * (1 - self._out)
+        return self._dout(dout) * self._out * (1 - self._out)
 
 
 class Tanh(_Elementwise):
     """``tanh(x)``; ``f'(x) = 1 - tanh²(x)``, computed from the saved output."""
 
     def forward(self, x, training=False):
-        self._x = check_array("x", x)
+        self._x = check_float_array("x", x)
         self._out = np.tanh(self._x)
         return self._out
 
     def backward(self, dout):
         self._require_cache(self._x)
-        return dout * (1 - self._out * self._out)
+        return self._dout(dout) * (1 - self._out * self._out)
 
 
 class LeakyReLU(_Elementwise):
@@ -241,13 +251,13 @@ class Softmax(Layer):
         self._out = None
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
         self._out = softmax(x, axis=-1)
         return self._out
 
     def backward(self, dout):
         self._require_cache(self._out)
         s = self._out
+        dout = check_grad("dout", dout, s.shape, s.dtype)
         return s * (dout - (dout * s).sum(axis=-1, keepdims=True))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array
+from ._validation import check_array, check_float_array
 
 
 def _check_labels(y, n: int, num_classes: int) -> np.ndarray:
@@ -24,10 +24,36 @@ def _check_labels(y, n: int, num_classes: int) -> np.ndarray:
     return y
 
 
+def _check_logits(logits, ndim: int) -> np.ndarray:
+    logits = check_float_array("logits", logits, ndim=ndim)
+    if logits.size == 0:
+        raise ValueError(f"logits must have at least one row and one class, got shape {logits.shape}: the mean loss "
+                         "over no samples is undefined (an empty batch is a bug upstream)")
+    return logits
+
+
 def log_softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    """``z - logsumexp(z)``, computed with the max shifted out."""
-    shifted = logits - logits.max(axis=axis, keepdims=True)
+    """``z - logsumexp(z)``, computed with the max shifted out.
+
+    A row holding ``+inf`` gets its limit rather than NaN: softmax puts all the mass on the infinite
+    logits, shared equally (log-probability ``-log k`` for k of them, ``-inf`` elsewhere). A row that is
+    all ``-inf`` has no defined softmax and stays NaN, as NaN logits do."""
+    logits = check_float_array("logits", logits)
+    m = logits.max(axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        return _log_softmax_nonfinite(logits, m, axis)
+    shifted = logits - m
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _log_softmax_nonfinite(logits: np.ndarray, m: np.ndarray, axis: int) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shifted = logits - np.where(np.isfinite(m), m, 0)
+        out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        inf = np.isposinf(logits)
+        k = inf.sum(axis=axis, keepdims=True)
+        limit = np.where(inf, -np.log(np.maximum(k, 1)), -np.inf)
+    return np.where(np.isposinf(m), limit, out).astype(logits.dtype, copy=False)
 
 
 def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -39,7 +65,7 @@ def softmax_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.
     -----
     ``L = -(1/N) Σₙ log softmax(zₙ)[yₙ]`` and ``∂L/∂z = (softmax(z) - onehot(y)) / N``.
     """
-    logits = check_array("logits", logits, ndim=2)
+    logits = _check_logits(logits, 2)
     n, c = logits.shape
     y = _check_labels(y, n, c)
     logp = log_softmax(logits)
@@ -61,7 +87,7 @@ def sequence_cross_entropy(logits: np.ndarray, y: np.ndarray) -> tuple[float, np
     ``softmax_cross_entropy`` over the N·T positions as rows: ``L = -(1/NT) Σ log softmax(z_nt)[y_nt]``,
     ``∂L/∂z = (softmax(z) - onehot(y)) / (NT)``, with the same log-sum-exp stabilisation.
     """
-    logits = check_array("logits", logits, ndim=3)
+    logits = _check_logits(logits, 3)
     y = check_array("y", y, ndim=2)
     if y.shape != logits.shape[:2]:
         raise ValueError(f"y must have shape {logits.shape[:2]} (one label per position), got {y.shape}")
@@ -80,17 +106,23 @@ def binary_cross_entropy_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple
     ``L = mean(max(z, 0) - z·y + log(1 + e^{-|z|}))`` (the stable form of
     ``-y log σ(z) - (1-y) log(1-σ(z))``) and ``∂L/∂z = (σ(z) - y) / (number of elements)``.
     """
-    logits = check_array("logits", logits)
-    y = check_array("y", y)
+    logits = _check_logits(logits, None)
+    y = check_float_array("y", y, logits.dtype)
     if y.shape != logits.shape:
         if logits.ndim == 2 and logits.shape[1] == 1 and y.shape == logits.shape[:1]:
             y = y.reshape(-1, 1)
         else:
             raise ValueError(f"y must have the shape of logits {logits.shape}, got {y.shape}")
-    if y.size and (y.min() < 0 or y.max() > 1):
-        raise ValueError(f"y must hold targets in [0, 1], got range [{y.min()}, {y.max()}]")
+    if not ((y >= 0) & (y <= 1)).all():          # written so that NaN fails too
+        found = "NaN" if np.isnan(y).any() else f"range [{np.min(y)}, {np.max(y)}]"
+        raise ValueError(f"y must hold targets in [0, 1], got {found}")
     y = y.astype(logits.dtype, copy=False)
     loss = np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))
+    if not np.isfinite(logits).all():
+        # z = ±inf: the limits (1 - y)·z and -y·z, where 0·inf is 0 (a certain, correct prediction).
+        with np.errstate(invalid="ignore"):
+            wrong = np.where(logits > 0, 1 - y, y)
+            loss = np.where(np.isinf(logits), np.where(wrong == 0, 0.0, np.inf), loss).astype(loss.dtype, copy=False)
     z = np.exp(-np.abs(logits))
     prob = np.where(logits >= 0, 1 / (1 + z), z / (1 + z))
     return float(loss.mean()), ((prob - y) / logits.size).astype(logits.dtype, copy=False)
@@ -105,8 +137,11 @@ def mse(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     -----
     ``L = mean((p - t)²)`` and ``∂L/∂p = 2(p - t) / (number of elements)``.
     """
-    pred = check_array("pred", pred)
-    target = check_array("target", target)
+    pred = check_float_array("pred", pred)
+    if pred.size == 0:
+        raise ValueError(f"pred must have at least one element, got shape {pred.shape}: the mean over no values "
+                         "is undefined")
+    target = check_float_array("target", target, pred.dtype)
     if target.shape != pred.shape:
         if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == pred.shape[:1]:
             target = target.reshape(-1, 1)
