@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import init as initializers
-from ._validation import check_array, check_choice, check_generator, check_positive_int
+from ._validation import (check_array, check_choice, check_float_array, check_float_dtype, check_generator,
+                          check_grad, check_positive_int, param_dtype)
 from .layers import Layer
 
 
@@ -131,7 +132,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, scale: bool | float = Tr
         ∂L/∂V = Wᵀ dO      ∂L/∂W = dO Vᵀ      ∂L/∂S = W ⊙ (∂L/∂W - rowsum(W ⊙ ∂L/∂W))
         ∂L/∂Q = c·(∂L/∂S) K      ∂L/∂K = c·(∂L/∂S)ᵀ Q
     """
-    q, k, v = check_array("q", q), check_array("k", k), check_array("v", v)
+    q, k, v = check_float_array("q", q), check_float_array("k", k), check_float_array("v", v)
     if q.ndim < 2 or k.ndim != q.ndim or v.ndim != q.ndim:
         raise ValueError(f"q, k, v must have the same number (≥ 2) of dimensions, got {q.shape}, {k.shape}, {v.shape}")
     if q.shape[-1] != k.shape[-1]:
@@ -147,9 +148,6 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, scale: bool | float = Tr
         c = float(scale)
     else:
         raise ValueError(f"scale must be True (1/√d), False (none) or a finite number > 0, got {scale!r}")
-    for name, a in (("q", q), ("k", k), ("v", v)):
-        if not np.issubdtype(a.dtype, np.floating):
-            raise ValueError(f"{name} must be a float array, got dtype {a.dtype}")
     if k.shape[-2] == 0:
         raise ValueError(f"k and v must have at least one position (Tk >= 1), got shape {k.shape}")
     qc = q * q.dtype.type(c) if c != 1.0 else q          # scale the (…, Tq, d) queries, not the (…, Tq, Tk) scores
@@ -221,6 +219,7 @@ class MultiHeadAttention(Layer):
         if d_model % num_heads:
             raise ValueError(f"num_heads must divide d_model={d_model}, got {num_heads}")
         check_generator("rng", rng)
+        dtype = check_float_dtype("dtype", dtype)
         init_fn = initializers.get(init)
         self.d_model, self.num_heads, self.d_k = d_model, num_heads, d_model // num_heads
         self.bias = bias
@@ -251,14 +250,12 @@ class MultiHeadAttention(Layer):
         return z.transpose(0, 2, 1, 3).reshape(N, T, h * dk)
 
     def forward(self, x, training=False, *, mask=None, context=None):
-        x = check_array("x", x)
+        x = check_float_array("x", x, self.params["W_Q"].dtype)
         if x.ndim != 3 or x.shape[2] != self.d_model:
             raise ValueError(f"x must have shape (N, T, {self.d_model}), got {x.shape}")
-        if not np.issubdtype(x.dtype, np.floating):
-            raise ValueError(f"x must be a float array, got dtype {x.dtype}")
-        c = x if context is None else check_array("context", context)
-        if c.ndim != 3 or c.shape[0] != x.shape[0] or c.shape[2] != self.d_model:
-            raise ValueError(f"context must have shape ({x.shape[0]}, Tk, {self.d_model}), got {c.shape}")
+        c = x if context is None else check_float_array("context", context, self.params["W_Q"].dtype)
+        if c.ndim != 3 or c.shape[0] != x.shape[0] or c.shape[2] != self.d_model or c.shape[1] == 0:
+            raise ValueError(f"context must have shape ({x.shape[0]}, Tk, {self.d_model}) with Tk >= 1, got {c.shape}")
         q = self._proj(x, "Q")
         q *= q.dtype.type(1.0 / math.sqrt(self.d_k))      # the 1/√d_k scale, in place on the fresh projection
         q, k, v = self._split(q), self._split(self._proj(c, "K")), self._split(self._proj(c, "V"))
@@ -272,8 +269,7 @@ class MultiHeadAttention(Layer):
         self._require_cache(self._cache)
         x, c, is_self, merged, attn_cache = self._cache
         d = self.d_model
-        if dout is None or np.shape(dout) != x.shape[:2] + (d,):
-            raise ValueError(f"dout must have shape {x.shape[:2] + (d,)}, got {None if dout is None else np.shape(dout)}")
+        dout = check_grad("dout", dout, x.shape[:2] + (d,), self.params["W_O"].dtype)
         self.grads["W_O"] += merged.reshape(-1, d).T @ dout.reshape(-1, d)
         if self.bias:
             self.grads["b_O"] += dout.reshape(-1, d).sum(axis=0)
@@ -355,7 +351,8 @@ class _ScoreAttention(Layer):
         raise NotImplementedError
 
     def attend(self, query, keys, mask=None):
-        query, keys = check_array("query", query), check_array("keys", keys)
+        dtype = param_dtype(self)
+        query, keys = check_float_array("query", query, dtype), check_float_array("keys", keys, dtype)
         if query.ndim != 3 or query.shape[2] != self.query_size:
             raise ValueError(f"query must have shape (N, Tq, {self.query_size}), got {query.shape}")
         if keys.ndim != 3 or keys.shape[2] != self.key_size or keys.shape[0] != query.shape[0]:
@@ -391,7 +388,9 @@ class _ScoreAttention(Layer):
     def backward(self, dout):
         """Returns dquery; the gradient of the keys is ``extra_grads["keys"]``."""
         self._require_cache(self._cache)
-        dq, dk = self.attend_backward(dout, self._cache)
+        c = self._cache
+        dout = check_grad("dout", dout, c.w.shape[:2] + c.keys.shape[2:], c.keys.dtype)
+        dq, dk = self.attend_backward(dout, c)
         self.extra_grads = {"keys": dk}
         return dq
 
@@ -415,6 +414,7 @@ class AdditiveAttention(_ScoreAttention):
         super().__init__(query_size, key_size)
         check_positive_int("attn_size", attn_size)
         check_generator("rng", rng)
+        dtype = check_float_dtype("dtype", dtype)
         self.attn_size = attn_size
         self.params["W_q"] = initializers.xavier_uniform((query_size, attn_size), rng, dtype=dtype)
         self.params["W_k"] = initializers.xavier_uniform((key_size, attn_size), rng, dtype=dtype)
@@ -468,6 +468,7 @@ class LuongAttention(_ScoreAttention):
                  score: str = "general", attn_size: int | None = None, dtype=np.float32) -> None:
         super().__init__(query_size, key_size)
         check_choice("score", score, self.SCORES)
+        dtype = check_float_dtype("dtype", dtype)
         self.score = score
         if score == "dot" and query_size != key_size:
             raise ValueError(f"score='dot' needs query_size == key_size, got {query_size} and {key_size}")

@@ -23,7 +23,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import init as initializers
-from ._validation import check_array, check_generator, check_positive_int
+from ._validation import (check_float_array, check_float_dtype, check_generator, check_grad,
+                          check_positive_int)
 from .layers import Layer
 
 __all__ = [
@@ -71,12 +72,14 @@ def _pad(x: np.ndarray, padding: int, value: float = 0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=value)
 
 
-def _check_images(name: str, x, channels: int | None = None) -> np.ndarray:
-    x = check_array(name, x)
+def _check_images(name: str, x, channels: int | None = None, dtype=None) -> np.ndarray:
+    x = check_float_array(name, x, dtype)
     if x.ndim != 4:
         raise ValueError(f"{name} must have shape (N, C, H, W), got shape {x.shape}")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(f"{name} must have {channels} channels (shape (N, {channels}, H, W)), got shape {x.shape}")
+    if x.shape[2] == 0 or x.shape[3] == 0:
+        raise ValueError(f"{name} must have at least one pixel (H, W >= 1), got shape {x.shape}")
     return x
 
 
@@ -132,7 +135,7 @@ def conv2d_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray | None = None, st
     batched by ``matmul``, whose result is already laid out (N, F, H_out·W_out).
     """
     x = _check_images("x", x)
-    W = check_array("W", W, ndim=4)
+    W = check_float_array("W", W, ndim=4)
     if W.shape[1] != x.shape[1] or W.shape[2] != W.shape[3]:
         raise ValueError(f"W must have shape (F, {x.shape[1]}, K, K) for x of shape {x.shape}, got {W.shape}")
     if b is not None and np.shape(b) != (W.shape[0],):
@@ -245,6 +248,7 @@ def max_pool2d_forward(x: np.ndarray, kernel: int, stride: int | None = None, pa
 
     Shapes: x: (N, C, H, W) → out: (N, C, H_out, W_out). Padding is with -∞ (it never wins).
     """
+    x = _check_images("x", x)
     stride = _check_pool(kernel, stride, padding)
     ho = conv_output_size(x.shape[2], kernel, stride, padding)
     wo = conv_output_size(x.shape[3], kernel, stride, padding)
@@ -269,6 +273,10 @@ def max_pool2d_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, kernel
     stride = _check_pool(kernel, stride, padding)
     ho, wo = out.shape[2], out.shape[3]
     xp = _pad(x, padding, -np.inf)
+    # A window holding NaN has max NaN (np.maximum propagates it), and NaN equals nothing: its winner is
+    # the first NaN, row-major (np.argmax's choice, so the naive reference agrees), not no one.
+    nan_out = np.isnan(out)
+    nan_out = nan_out if nan_out.any() else None
     # Windows that tile the input exactly (the usual K = S): each pixel is in one window, so every slice
     # of dx is written once, with no zero-fill and no read-add (1.5x faster on the benchmark CNN).
     tiles = stride == kernel and xp.shape[2] == ho * kernel and xp.shape[3] == wo * kernel
@@ -277,6 +285,8 @@ def max_pool2d_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, kernel
     win = np.empty(out.shape, dtype=bool)
     for ki, kj, rs, cs in _pool_slices(ho, wo, kernel, stride):
         np.equal(xp[:, :, rs, cs], out, out=win)
+        if nan_out is not None:
+            win |= nan_out & np.isnan(xp[:, :, rs, cs])
         if ki or kj:
             win &= ~claimed
         claimed |= win
@@ -294,6 +304,7 @@ def avg_pool2d_forward(x: np.ndarray, kernel: int, stride: int | None = None, pa
 
     Shapes: x: (N, C, H, W) → out: (N, C, H_out, W_out).
     """
+    x = _check_images("x", x)
     stride = _check_pool(kernel, stride, padding)
     ho = conv_output_size(x.shape[2], kernel, stride, padding)
     wo = conv_output_size(x.shape[3], kernel, stride, padding)
@@ -408,6 +419,7 @@ class Conv2D(Layer):
         check_positive_int("kernel_size", kernel_size)
         check_positive_int("stride", stride)
         check_positive_int("padding", padding, allow_zero=True)
+        dtype = check_float_dtype("dtype", dtype)
         init_fn = initializers.get(init)
         if initializers.needs_rng(init):
             check_generator("rng", rng)
@@ -428,14 +440,15 @@ class Conv2D(Layer):
                 conv_output_size(w, self.kernel_size, self.stride, self.padding))
 
     def forward(self, x, training=False):
-        x = _check_images("x", x, self.in_channels)
+        x = _check_images("x", x, self.in_channels, self.params["W"].dtype)
         self.output_shape(x.shape[1:])        # a clear ValueError when the kernel does not fit
         out, self._cols = conv2d_forward(x, self.params["W"], self.params.get("b"), self.stride, self.padding)
-        self._x_shape = x.shape
+        self._x_shape, self._out_shape = x.shape, out.shape
         return out
 
     def _backward(self, dout, input_grad):
         self._require_cache(self._cols)
+        dout = check_grad("dout", dout, self._out_shape, self.params["W"].dtype)
         dx, dW, db = conv2d_backward(dout, self._cols, self._x_shape, self.params["W"], self.stride,
                                      self.padding, input_grad=input_grad)
         self.grads["W"] += dW
@@ -488,6 +501,7 @@ class MaxPool2D(_Pool2D):
 
     def backward(self, dout):
         self._require_cache(self._x)
+        dout = check_grad("dout", dout, self._out.shape, self._x.dtype)
         return max_pool2d_backward(dout, self._x, self._out, self.kernel_size, self.stride, self.padding)
 
 
@@ -504,10 +518,13 @@ class AvgPool2D(_Pool2D):
         x = _check_images("x", x)
         self.output_shape(x.shape[1:])
         self._x = x.shape
-        return avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        out = avg_pool2d_forward(x, self.kernel_size, self.stride, self.padding)
+        self._out = (out.shape, out.dtype)
+        return out
 
     def backward(self, dout):
         self._require_cache(self._x)
+        dout = check_grad("dout", dout, *self._out)
         return avg_pool2d_backward(dout, self._x, self.kernel_size, self.stride, self.padding)
 
 
@@ -527,10 +544,11 @@ class GlobalAvgPool2D(Layer):
 
     def forward(self, x, training=False):
         x = _check_images("x", x)
-        self._shape = x.shape
+        self._shape, self._dtype_in = x.shape, x.dtype
         return x.mean(axis=(2, 3))
 
     def backward(self, dout):
         self._require_cache(self._shape)
+        dout = check_grad("dout", dout, self._shape[:2], self._dtype_in)
         _, _, h, w = self._shape
         return np.broadcast_to((dout / (h * w))[:, :, None, None], self._shape).copy()

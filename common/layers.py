@@ -66,7 +66,8 @@ from pathlib import Path
 import numpy as np
 
 from . import init as initializers
-from ._validation import check_array, check_generator, check_in_range, check_positive_int
+from ._validation import (check_array, check_bool, check_float_array, check_float_dtype, check_generator,
+                          check_grad, check_in_range, check_positive_int)
 
 
 class ParameterList(list):
@@ -214,6 +215,7 @@ class Layer:
         """Convert parameters, gradients and floating buffers of the whole tree to ``dtype`` (float64 for
         gradient checks). It replaces the arrays, so it refuses while an optimizer built from this
         model's ``parameters()`` is alive: build the optimizer after this call."""
+        dtype = check_float_dtype("dtype", dtype)
         layers = [layer for _, layer in self.named_layers()]
         if any(len(layer._optimizers) for layer in layers):
             raise RuntimeError(f"astype would replace arrays an optimizer is updating ({type(self).__name__}); "
@@ -233,6 +235,8 @@ class Layer:
     def predict(self, x: np.ndarray, batch_size: int | None = 1024) -> np.ndarray:
         """Outputs in evaluation mode, computed ``batch_size`` rows at a time to bound memory."""
         x = check_array("x", x)
+        if x.ndim == 0:
+            raise ValueError(f"x must have a batch axis (shape (N, ...)), got {x!r}")
         if batch_size is not None:
             check_positive_int("batch_size", batch_size)
         if batch_size is None or len(x) <= batch_size:
@@ -293,6 +297,11 @@ class Layer:
         not fit is a ``ValueError`` naming the file and what differs, and the model is left untouched."""
         path = _npz_path(path, must_exist=True)
         try:
+            with open(path, "rb") as f:
+                magic = f.read(6)
+            if magic == b"\x93NUMPY":
+                also = "" if path.suffix == ".npz" else f" (and {path.name}.npz does not exist)"
+                raise ValueError(f"it is a .npy file (one array), not an .npz archive{also}")
             with np.load(path, allow_pickle=False) as data:
                 loaded = {k: data[k] for k in data.files}
         except (ValueError, OSError, EOFError) as e:
@@ -314,14 +323,17 @@ class Layer:
             value = loaded[k]
             if value.shape != target.shape:
                 raise ValueError(f"{k} in {str(path)!r} has shape {value.shape}, the model has {target.shape}")
-            if not (np.issubdtype(value.dtype, np.number) or value.dtype == bool):
-                raise ValueError(f"{k} in {str(path)!r} holds {value.dtype} values, not numbers")
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"{k} in {str(path)!r} holds {value.dtype} values, not real numbers")
             if np.issubdtype(target.dtype, np.floating):
                 with np.errstate(over="ignore", invalid="ignore"):
                     cast = value.astype(target.dtype)
                 if not np.isfinite(cast).all():
                     raise ValueError(f"{k} in {str(path)!r} has values that are not finite in {target.dtype}")
                 loaded[k] = cast
+            elif value.dtype.kind not in "iub" or not np.array_equal(value.astype(target.dtype), value):
+                raise ValueError(f"{k} in {str(path)!r} must hold {target.dtype} values, got {value.dtype} "
+                                 "values that do not fit")
         for k, target in targets.items():
             target[...] = loaded[k]
         return self
@@ -330,8 +342,9 @@ class Layer:
         """A table of the direct children (or of this layer alone), their output shapes when
         ``input_shape`` (without the batch axis) is given and the container runs its children in
         order, and parameter counts."""
-        if input_shape is not None and not isinstance(input_shape, tuple):
-            raise ValueError(f"input_shape must be a tuple of ints without the batch axis, got {input_shape!r}")
+        if input_shape is not None and not (isinstance(input_shape, tuple) and all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in input_shape)):
+            raise ValueError(f"input_shape must be a tuple of ints >= 1 without the batch axis, got {input_shape!r}")
         rows = [("#", "layer", "output shape", "params")]
         children = self.named_children() or [("", self)]
         shapes = self._summary_shapes(input_shape) if input_shape is not None else {}
@@ -377,9 +390,15 @@ def _shape_text(x: np.ndarray) -> str:
 
 
 def _npz_path(path, must_exist: bool = False) -> Path:
+    """The file ``save`` writes or ``load`` reads: ``path`` with ``~`` expanded and ``.npz`` appended when
+    it has another suffix (as ``np.savez`` does), except that ``load`` reads an existing file as named."""
     if not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"path must be a file path (str or pathlib.Path), got {type(path).__name__}")
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise ValueError(f"path must be a file, got the folder {str(p)!r}")
+    if must_exist and p.suffix != ".npz" and p.is_file() and not p.with_name(p.name + ".npz").exists():
+        return p                      # a file under another name: read as named (load checks what it holds)
     if p.suffix != ".npz":
         p = p.with_name(p.name + ".npz")
     if p.is_dir():
@@ -409,6 +428,8 @@ class Dense(Layer):
         super().__init__()
         check_positive_int("in_features", in_features)
         check_positive_int("out_features", out_features)
+        dtype = check_float_dtype("dtype", dtype)
+        check_bool("bias", bias)
         init_fn = initializers.get(init)
         if initializers.needs_rng(init):
             check_generator("rng", rng)
@@ -421,7 +442,7 @@ class Dense(Layer):
         self._x = None
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
+        x = check_float_array("x", x, self.params["W"].dtype)
         if x.ndim < 2 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"x must have shape (N, {self.in_features}) for {self!r}, got {x.shape}")
@@ -432,11 +453,18 @@ class Dense(Layer):
         return out
 
     def backward(self, dout):
-        self.backward_params(dout)
+        dout = self._check_dout(dout)
+        self._accumulate(dout)
         return dout @ self.params["W"].T
 
     def backward_params(self, dout):
+        self._accumulate(self._check_dout(dout))
+
+    def _check_dout(self, dout):
         self._require_cache(self._x)
+        return check_grad("dout", dout, self._x.shape[:-1] + (self.out_features,), self.params["W"].dtype)
+
+    def _accumulate(self, dout):
         x2 = self._x.reshape(-1, self.in_features)          # (N·…, D)
         d2 = dout.reshape(-1, self.out_features)            # (N·…, H)
         self.grads["W"] += x2.T @ d2
@@ -464,9 +492,11 @@ class Dropout(Layer):
         check_generator("rng", rng)
         self.p, self.rng = float(p), rng
         self._mask = None
+        self._x = None                 # (shape, dtype) of the last input
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
+        x = check_float_array("x", x)
+        self._x = (x.shape, x.dtype)
         if not training or self.p == 0.0:
             self._mask = None
             return x
@@ -475,6 +505,8 @@ class Dropout(Layer):
         return x * self._mask
 
     def backward(self, dout):
+        self._require_cache(self._x)
+        dout = check_grad("dout", dout, *self._x)
         return dout if self._mask is None else dout * self._mask
 
     def __repr__(self):
@@ -489,14 +521,15 @@ class Flatten(Layer):
         self._shape = None
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
+        x = check_float_array("x", x)
         if x.ndim < 2:
             raise ValueError(f"x must have a batch axis and at least one more, got shape {x.shape}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))     # (N, d1·d2·…), also for N = 0
 
     def backward(self, dout):
         self._require_cache(self._shape)
+        dout = check_grad("dout", dout, (self._shape[0], int(np.prod(self._shape[1:]))))
         return dout.reshape(self._shape)
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_array, check_in_range, check_positive, check_positive_int
+from ._validation import (check_float_array, check_float_dtype, check_grad, check_in_range, check_positive,
+                          check_positive_int, param_dtype)
 from .layers import Layer
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "Residual", "batchnorm_backward"]
@@ -57,6 +58,7 @@ class _BatchNorm(Layer):
         check_positive_int("num_features", num_features)
         check_in_range("momentum", momentum, 0.0, 1.0, include_high=True)
         check_positive("eps", eps)
+        dtype = check_float_dtype("dtype", dtype)
         self.num_features, self.momentum, self.eps = num_features, float(momentum), float(eps)
         self.params["gamma"] = np.ones(num_features, dtype=dtype)
         self.params["beta"] = np.zeros(num_features, dtype=dtype)
@@ -72,7 +74,7 @@ class _BatchNorm(Layer):
         return tuple(shape)
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
+        x = check_float_array("x", x, self.params["gamma"].dtype)
         if x.ndim != self._ndim or x.shape[1] != self.num_features:
             raise ValueError(f"x must have shape {self._shape_text} with {self.num_features} features on axis 1 "
                              f"for {self!r}, got shape {x.shape}")
@@ -80,6 +82,11 @@ class _BatchNorm(Layer):
         gamma, beta = self.params["gamma"].reshape(bs), self.params["beta"].reshape(bs)
         if training:
             m = int(np.prod([x.shape[a] for a in self._axes]))
+            if m == 0:
+                # Statistics of no values are NaN, and NaN running statistics would poison every later
+                # evaluation: refuse before anything is updated.
+                raise ValueError(f"x must have at least one value per feature to normalise over in training mode, "
+                                 f"got shape {x.shape} (an empty batch has no mean or variance)")
             mu = x.mean(axis=self._axes, keepdims=True)
             xc = x - mu
             var = (xc * xc).mean(axis=self._axes, keepdims=True)
@@ -103,6 +110,7 @@ class _BatchNorm(Layer):
     def backward(self, dout):
         self._require_cache(self._cache)
         xhat, inv_std, training = self._cache
+        dout = check_grad("dout", dout, xhat.shape, xhat.dtype)
         gamma = self.params["gamma"].reshape(self._bshape())
         if training:
             dx, dgamma, dbeta = batchnorm_backward(dout, xhat, inv_std, gamma, self._axes)
@@ -161,6 +169,7 @@ class LayerNorm(Layer):
         super().__init__()
         check_positive_int("num_features", num_features)
         check_positive("eps", eps)
+        dtype = check_float_dtype("dtype", dtype)
         self.num_features, self.eps = num_features, float(eps)
         self.params["gamma"] = np.ones(num_features, dtype=dtype)
         self.params["beta"] = np.zeros(num_features, dtype=dtype)
@@ -168,7 +177,7 @@ class LayerNorm(Layer):
         self._cache = None
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
+        x = check_float_array("x", x, self.params["gamma"].dtype)
         if x.ndim < 1 or x.shape[-1] != self.num_features:
             raise ValueError(f"x must have shape (..., {self.num_features}) for {self!r}, got shape {x.shape}")
         mu = x.mean(axis=-1, keepdims=True)
@@ -182,6 +191,7 @@ class LayerNorm(Layer):
     def backward(self, dout):
         self._require_cache(self._cache)
         xhat, inv_std = self._cache
+        dout = check_grad("dout", dout, xhat.shape, xhat.dtype)
         dx, _, _ = batchnorm_backward(dout, xhat, inv_std, self.params["gamma"], (xhat.ndim - 1,))
         lead = tuple(range(dout.ndim - 1))
         self.grads["gamma"] += (dout * xhat).sum(axis=lead)
@@ -218,15 +228,18 @@ class Residual(Layer):
         self.projection = projection            # a child only when it is a Layer
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
+        x = check_float_array("x", x, param_dtype(self))
         fx = self.body.forward(x, training=training)
         skip = x if self.projection is None else self.projection.forward(x, training=training)
         if fx.shape != skip.shape:
             raise ValueError(f"the residual body maps shape {x.shape} to {fx.shape}, which cannot be added to "
                              f"the shortcut's {skip.shape}; pass projection= a layer mapping x to {fx.shape}")
+        self._out_shape = fx.shape
         return fx + skip
 
     def backward(self, dout):
+        self._require_cache(getattr(self, "_out_shape", None))
+        dout = check_grad("dout", dout, self._out_shape)
         dx = self.body.backward(dout)
         if self.projection is None:
             return dx + dout

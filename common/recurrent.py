@@ -55,7 +55,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import init as initializers
-from ._validation import check_array, check_generator, check_positive, check_positive_int
+from ._validation import (check_array, check_float_array, check_float_dtype, check_generator, check_grad,
+                          check_positive, check_positive_int)
 from .layers import Layer
 from .optimizers import clip_grad_norm, global_grad_norm  # noqa: F401  (here since chapter 08; they live in optimizers)
 
@@ -72,10 +73,8 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def _check_sequence(x, in_features: int, name: str = "x") -> np.ndarray:
-    x = check_array(name, x)
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(f"{name} must be a float array, got dtype {x.dtype}")
+def _check_sequence(x, in_features: int, name: str = "x", dtype=None) -> np.ndarray:
+    x = check_float_array(name, x, dtype)
     if x.ndim != 3 or x.shape[2] != in_features:
         raise ValueError(f"{name} must have shape (N, T, {in_features}), got {x.shape}")
     if x.shape[0] == 0 or x.shape[1] == 0:
@@ -170,6 +169,7 @@ class _Cell(Layer):
         check_positive_int("input_size", input_size)
         check_positive_int("hidden_size", hidden_size)
         check_generator("rng", rng)
+        dtype = check_float_dtype("dtype", dtype)
         self.input_size, self.hidden_size = input_size, hidden_size
         init_fn = initializers.get(init)
         G, H = self.n_gates, hidden_size
@@ -200,16 +200,14 @@ class _Cell(Layer):
         if self.has_cell_state:
             if isinstance(state, np.ndarray) or not (isinstance(state, tuple) and len(state) == 2):
                 raise ValueError(f"{name} must be a pair (h, c) of arrays for an LSTM, got {type(state).__name__}")
-            parts = LSTMState(*(check_array(f"{name}.{k}", v) for k, v in zip("hc", state)))
+            parts = LSTMState(*(check_float_array(f"{name}.{k}", v, dtype) for k, v in zip("hc", state)))
         else:
             if not isinstance(state, np.ndarray) and isinstance(state, tuple):
                 raise ValueError(f"{name} must be one array h for {type(self).__name__}, got a tuple")
-            parts = (check_array(name, state),)
+            parts = (check_float_array(name, state, dtype),)
         for k, p in zip("hc", parts):
             if p.shape != (n, self.hidden_size):
                 raise ValueError(f"{name} {k} must have shape ({n}, {self.hidden_size}), got {p.shape}")
-            if not np.issubdtype(p.dtype, np.floating):
-                raise ValueError(f"{name} {k} must be a float array, got dtype {p.dtype}")
         return parts if self.has_cell_state else parts[0]
 
     def _check_dstate(self, dstate, n: int, name: str = "state"):
@@ -220,9 +218,9 @@ class _Cell(Layer):
             if isinstance(dstate, np.ndarray) or not (isinstance(dstate, tuple) and len(dstate) == 2):
                 raise ValueError(f"the gradient {name}= must be a pair (dh, dc) for an LSTM (either may be None), "
                                  f"got {type(dstate).__name__}")
-            parts = [None if v is None else check_array(f"{name}.{k}", v) for k, v in zip("hc", dstate)]
+            parts = [None if v is None else check_float_array(f"{name}.{k}", v) for k, v in zip("hc", dstate)]
         else:
-            parts = [check_array(name, dstate)]
+            parts = [check_float_array(name, dstate)]
         for k, p in zip("hc", parts):
             if p is not None and p.shape != (n, self.hidden_size):
                 raise ValueError(f"the gradient {name}= {k} must have shape ({n}, {self.hidden_size}), got {p.shape}")
@@ -277,11 +275,12 @@ class _Cell(Layer):
     # --- full step with its own cache (decoders) -------------------------------------------------------
     def step(self, x_t: np.ndarray, state=None):
         """One step: ``(new_state, StepCache)``. x_t: (N, D)."""
-        x_t = check_array("x_t", x_t)
+        return self._checked_step("x_t", x_t, state)
+
+    def _checked_step(self, name: str, x_t, state):
+        x_t = check_float_array(name, x_t, self.params["Wx"].dtype)
         if x_t.ndim != 2 or x_t.shape[1] != self.input_size:
-            raise ValueError(f"x_t must have shape (N, {self.input_size}), got {x_t.shape}")
-        if not np.issubdtype(x_t.dtype, np.floating):
-            raise ValueError(f"x_t must be a float array, got dtype {x_t.dtype}")
+            raise ValueError(f"{name} must have shape (N, {self.input_size}), got {x_t.shape}")
         state = self._check_state(state, x_t.shape[0], x_t.dtype)
         new_state, cache = self._step(self._project_input(x_t), state)
         return new_state, StepCache(x_t, state, cache)
@@ -303,7 +302,7 @@ class _Cell(Layer):
     # --- Layer contract: one step ---------------------------------------------------------------------
     def forward(self, x, training=False, *, state=None):
         """One step as a layer: x: (N, D) → h: (N, H); the new state is ``extras["state"]``."""
-        new_state, self._cache = self.step(x, state)
+        new_state, self._cache = self._checked_step("x", x, state)
         self.extras = {"state": new_state}
         return new_state[0] if self.has_cell_state else new_state
 
@@ -328,14 +327,7 @@ class _Cell(Layer):
 
 
 def _check_grad(name, g, shape):
-    if g is None:
-        raise ValueError(f"{name} must be an array of shape {shape}, got None")
-    g = check_array(name, g)
-    if g.shape != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {g.shape}")
-    if not np.issubdtype(g.dtype, np.floating):
-        raise ValueError(f"{name} must be a float array, got dtype {g.dtype}")
-    return g
+    return check_grad(name, g, shape)
 
 
 def _orthogonal(n: int, rng: np.random.Generator, dtype) -> np.ndarray:
@@ -583,9 +575,9 @@ class _Sequence(Layer):
 
         ``state`` is the initial state (zeros by default); the final one is ``extras["state"]``
         (``h`` or ``LSTMState(h, c)``; its h is ``hs[:, -1]``)."""
-        x = _check_sequence(x, self.input_size)
-        N, T, _ = x.shape
         cell = self.cell
+        x = _check_sequence(x, self.input_size, dtype=cell.params["Wx"].dtype)
+        N, T, _ = x.shape
         state = cell._check_state(state, N, x.dtype)
         xt = np.ascontiguousarray(x.transpose(1, 0, 2))                  # (T, N, D)
         XP = cell._project_input(xt.reshape(T * N, -1)).reshape(T, N, -1)  # all input projections at once
@@ -715,12 +707,15 @@ class Embedding(Layer):
         check_positive_int("embedding_dim", embedding_dim)
         check_generator("rng", rng)
         check_positive("std", std)
+        dtype = check_float_dtype("dtype", dtype)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.params["W"] = (rng.standard_normal((num_embeddings, embedding_dim)) * std).astype(dtype)
         self.grads["W"] = np.zeros_like(self.params["W"])
         self._ids = None
 
     def forward(self, ids, training=False):
+        if ids is None:
+            raise ValueError("ids must be an integer array of token ids, got None")
         ids = check_array("ids", ids)
         if not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(f"ids must hold integer token ids, got dtype {ids.dtype}")
@@ -731,6 +726,7 @@ class Embedding(Layer):
 
     def backward(self, dout):
         self._require_cache(self._ids)
+        dout = check_grad("dout", dout, self._ids.shape + (self.embedding_dim,), self.params["W"].dtype)
         np.add.at(self.grads["W"], self._ids.reshape(-1), dout.reshape(-1, self.embedding_dim))
         return None
 

@@ -245,7 +245,10 @@ def _after_forward(cls):
     (lambda: _after_forward(LSTM).backward(None), "dout must be an array"),
     (lambda: _after_forward(GRU).backward(np.zeros((2, 4, 5))), r"dout must have shape \(2, 4, 3\)"),
     (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((0, 4, 2))), "at least one sequence"),
-    (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 2), dtype=int)), "float array"),
+    # integer x is promoted to the parameter dtype (the one rule, common._validation.check_float_array);
+    # complex, object and string arrays are refused
+    (lambda: RNN(2, 3, np.random.default_rng(0)).forward(np.zeros((2, 4, 2), dtype=complex)),
+     r"x must be a real \(float or integer\) array"),
 ])
 def test_bad_input_raises_valueerror(call, match):
     with pytest.raises((ValueError, RuntimeError), match=match):
