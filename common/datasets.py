@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_choice, check_generator, check_in_range, check_positive, check_positive_int
+from ._validation import (check_array, check_choice, check_generator, check_in_range, check_positive,
+                          check_positive_int)
 
 _GATES = {
     "AND": [0, 0, 0, 1],
@@ -30,21 +31,31 @@ def xor() -> tuple[np.ndarray, np.ndarray]:
 
 def linearly_separable(n: int, rng: np.random.Generator, margin: float = 0.3):
     """``n`` points in [-1, 1]² labelled by a random line through the square, with no point closer than
-    ``margin`` to it, so the classes are separable with that margin."""
+    ``margin`` to it, so the classes are separable with that margin. With ``n >= 2`` both classes are
+    present: a line (or a draw) that leaves one side empty is drawn again, so a large margin cannot give
+    a one-class set."""
     check_positive_int("n", n)
     check_generator("rng", rng)
     check_in_range("margin", margin, 0.0, 1.0)
-    angle = rng.uniform(0, 2 * np.pi)
-    w = np.array([np.cos(angle), np.sin(angle)])
-    b = rng.uniform(-0.3, 0.3)
-    X = np.empty((0, 2))
-    while len(X) < n:
-        cand = rng.uniform(-1, 1, size=(2 * n, 2))
-        cand = cand[np.abs(cand @ w + b) >= margin]
-        X = np.vstack([X, cand])
-    X = X[:n]
-    y = (X @ w + b > 0).astype(np.int64)
-    return X, y
+    for _ in range(1000):
+        angle = rng.uniform(0, 2 * np.pi)
+        w = np.array([np.cos(angle), np.sin(angle)])
+        b = rng.uniform(-0.3, 0.3)
+        # The farthest a corner of the square gets from the line is |cos| + |sin| ± b on each side: a side
+        # that never reaches the margin could only ever hold zero points.
+        reach = abs(w[0]) + abs(w[1])
+        if n >= 2 and (reach + b <= margin or reach - b <= margin):
+            continue
+        X = np.empty((0, 2))
+        while len(X) < n:
+            cand = rng.uniform(-1, 1, size=(2 * n, 2))
+            cand = cand[np.abs(cand @ w + b) >= margin]
+            X = np.vstack([X, cand])
+        X = X[:n]
+        y = (X @ w + b > 0).astype(np.int64)
+        if n < 2 or 0 < y.sum() < n:
+            return X, y
+    raise ValueError(f"margin={margin!r} leaves no room for two classes of {n} points after 1000 draws")
 
 
 def non_separable(n: int, rng: np.random.Generator, flip: float = 0.1):
@@ -105,10 +116,20 @@ def circles(n: int, rng: np.random.Generator, noise: float = 0.05, factor: float
 
 
 def train_test_split(X, y, test_fraction: float, rng: np.random.Generator):
-    """Shuffle and split into (X_train, y_train, X_test, y_test)."""
+    """Shuffle and split into (X_train, y_train, X_test, y_test); both parts have at least one row."""
+    X, y = check_array("X", X), check_array("y", y)
+    if X.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"X and y must have a row axis, got shapes {X.shape} and {y.shape}")
+    if len(y) != len(X):
+        raise ValueError(f"y must have one label per row of X ({len(X)}), got {len(y)}")
+    if len(X) < 2:
+        raise ValueError(f"X must have at least 2 rows to split into a training and a test part, got {len(X)}")
     check_in_range("test_fraction", test_fraction, 0.0, 1.0, include_low=False)
     check_generator("rng", rng)
     order = rng.permutation(len(X))
     n_test = max(1, int(round(test_fraction * len(X))))
+    if n_test >= len(X):
+        raise ValueError(f"test_fraction={test_fraction!r} of {len(X)} rows puts all {n_test} in the test set and "
+                         "leaves no training rows; use a smaller fraction")
     test, train = order[:n_test], order[n_test:]
     return X[train], y[train], X[test], y[test]

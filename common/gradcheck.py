@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import check_generator, check_positive
+from .layers import Layer
+
 
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:
     """``‖a - b‖ / max(‖a‖ + ‖b‖, 1e-12)``: 0 when equal, about 1 when unrelated.
@@ -29,8 +32,13 @@ def numerical_gradient(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5) -> n
     ``f`` takes no arguments and reads ``x``, which is perturbed in place (and restored), so ``x`` can be
     an input array or a parameter array held by a layer.
     """
+    if not callable(f):
+        raise ValueError(f"f must be a function of no arguments returning the output, got {f!r}")
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"x must be a NumPy float64 array (it is perturbed in place), got {type(x).__name__}")
     if x.dtype != np.float64:
         raise ValueError(f"x must be float64 for a meaningful gradient check, got {x.dtype}")
+    check_positive("h", h)
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
@@ -83,7 +91,20 @@ def check_layer(layer, x: np.ndarray, rng: np.random.Generator, *, training: boo
     ``before_forward`` is called before every forward pass; a stochastic layer uses it to reset its
     generator so every pass draws the same mask.
     """
+    if not isinstance(layer, Layer):
+        raise ValueError(f"layer must be a Layer (common.layers.Layer), got {type(layer).__name__}")
+    check_generator("rng", rng)
+    if np.issubdtype(np.asarray(x).dtype, np.floating) and np.asarray(x).dtype != np.float64:
+        raise ValueError(f"x must be float64 for a meaningful gradient check, got {np.asarray(x).dtype}")
+    for name, p in layer.params.items():
+        if p.dtype != np.float64:
+            raise ValueError(f"parameter {name!r} of {layer!r} is {p.dtype}; a gradient check needs float64: "
+                             "call layer.astype(np.float64) first")
     inputs = dict(inputs or {})
+    for n, v in inputs.items():
+        for key, a in _parts(n, v).items():
+            if a.dtype != np.float64:
+                raise ValueError(f"inputs[{key!r}] must be float64 for a meaningful gradient check, got {a.dtype}")
     names = tuple(getattr(layer, "differentiable_extras", ()) if extras is None else extras)
 
     def run():

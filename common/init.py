@@ -21,14 +21,55 @@ lecun_normal        N(0, 1/fan_in)                                SELU
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
-from ._validation import check_choice, check_generator, check_positive
+from ._validation import check_choice, check_float_dtype, check_generator, check_positive
+
+
+def _check_shape(shape) -> tuple[int, ...]:
+    """``shape`` as a tuple of ints >= 1 (a weight with a zero or negative size has no fan-in)."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d >= 1 for d in shape):
+        raise ValueError(f"shape must be a tuple of ints >= 1, got {shape!r}")
+    return tuple(int(d) for d in shape)
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):       # not available on this platform
+        return None
+
+
+def _gb(nbytes: float) -> str:
+    return f"{nbytes / 1e9:,.1f} GB"
+
+
+def _allocate(shape, dtype, make):
+    """``make()`` (which builds an array of ``shape``), refused with a ``ValueError`` that says the size when
+    it cannot fit in this machine's memory instead of a bare ``MemoryError`` (or the kernel's OOM killer
+    stopping the process part-way through filling it)."""
+    dtype = check_float_dtype("dtype", dtype)
+    n = math.prod(shape)
+    need = n * (8 + dtype.itemsize)                     # the float64 draw and the cast copy
+    total = _physical_memory()
+    if total is not None and need > total:
+        raise ValueError(f"shape {shape} is {n:,} values ({_gb(n * dtype.itemsize)} in {dtype.name}): more than this "
+                         f"machine's {_gb(total)} of memory")
+    try:
+        return make()
+    except MemoryError:
+        raise MemoryError(f"shape {shape} is {n:,} values ({_gb(n * dtype.itemsize)} in {dtype.name}) and does not "
+                          "fit in the memory available now") from None
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight of this shape."""
+    shape = _check_shape(shape)
     if len(shape) < 2:
         raise ValueError(f"shape must have at least 2 dimensions to define fan-in/fan-out, got {shape}")
     if len(shape) == 2:
@@ -38,27 +79,30 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def zeros(shape, rng=None, dtype=np.float32):
-    return np.zeros(shape, dtype=dtype)
+    shape = _check_shape(shape)
+    return _allocate(shape, dtype, lambda: np.zeros(shape, dtype=dtype))
 
 
 def constant(shape, rng=None, dtype=np.float32, value: float = 0.5):
-    return np.full(shape, value, dtype=dtype)
+    shape = _check_shape(shape)
+    return _allocate(shape, dtype, lambda: np.full(shape, value, dtype=dtype))
 
 
 def normal(shape, rng, dtype=np.float32, std: float = 0.01):
+    shape = _check_shape(shape)
     check_generator("rng", rng)
     check_positive("std", std)
-    return (rng.standard_normal(shape) * std).astype(dtype)
+    return _allocate(shape, dtype, lambda: (rng.standard_normal(shape) * std).astype(dtype))
 
 
 def _normal_with_std(shape, rng, dtype, std):
     check_generator("rng", rng)
-    return (rng.standard_normal(shape) * std).astype(dtype)
+    return _allocate(shape, dtype, lambda: (rng.standard_normal(shape) * std).astype(dtype))
 
 
 def _uniform_with_limit(shape, rng, dtype, limit):
     check_generator("rng", rng)
-    return rng.uniform(-limit, limit, size=shape).astype(dtype)
+    return _allocate(shape, dtype, lambda: rng.uniform(-limit, limit, size=shape).astype(dtype))
 
 
 def xavier_normal(shape, rng, dtype=np.float32):

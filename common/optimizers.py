@@ -53,6 +53,9 @@ def _as_pairs(params) -> list[tuple[np.ndarray, np.ndarray]]:
         p, g = pair
         if not isinstance(p, np.ndarray) or not isinstance(g, np.ndarray) or p.shape != g.shape:
             raise ValueError(f"params[{i}] must be two arrays of the same shape")
+        if p.dtype.kind != "f" or g.dtype.kind != "f":
+            raise ValueError(f"params[{i}] must be float arrays (an optimizer updates them in place), "
+                             f"got {p.dtype} and {g.dtype}")
     return pairs
 
 

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_array, check_generator, check_positive, check_positive_int
+from ._validation import (check_array, check_callable, check_float_array, check_generator, check_positive,
+                          check_positive_int)
 from .layers import Layer
 from .optimizers import Optimizer, clip_grad_norm
 
@@ -56,10 +57,21 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     that round-off must not earn it marks. (…, C) with labels (…): the argmax over the last axis, every
     position counted (a sequence model's per-token accuracy).
     """
-    logits = np.asarray(logits)
-    y = np.asarray(y)
-    if logits.ndim >= 3 and y.shape == logits.shape[:-1]:
+    logits = check_float_array("logits", logits)
+    y = check_array("y", y)
+    if logits.ndim == 0 or len(logits) == 0:
+        raise ValueError(f"logits must have at least one row, got shape {logits.shape}: the accuracy of no "
+                         "predictions is undefined")
+    if y.dtype.kind not in "biuf":
+        raise ValueError(f"y must hold labels (integers, or 0/1 targets), got dtype {y.dtype}")
+    if logits.ndim >= 3:
+        if y.shape != logits.shape[:-1]:
+            raise ValueError(f"y must have shape {logits.shape[:-1]} (one label per position of logits "
+                             f"{logits.shape}), got {y.shape}")
         return float(np.mean(logits.argmax(axis=-1) == y))
+    n = len(logits)
+    if y.shape not in ((n,), (n, 1)):
+        raise ValueError(f"y must have shape ({n},) (one label per row of logits {logits.shape}), got {y.shape}")
     if logits.ndim == 2 and logits.shape[1] > 1:
         pred = logits.argmax(axis=1)
     else:
@@ -112,6 +124,8 @@ class TrainingState:
     out: object = None                 # the last batch's model output and targets (for per-batch records)
     target: object = None
     stop_requested: bool = False
+    has_validation: bool = False       # whether the run records val_loss/val_acc (X_val given)
+    has_metric: bool = True            # whether it records train_acc/val_acc (metric not None)
 
     @property
     def total_steps(self) -> int:
@@ -137,6 +151,8 @@ class ProgressCallback(Callback):
     and at the end of every epoch. A playground passes a function that updates ``st.progress``."""
 
     def __init__(self, report, min_interval: float = 0.1) -> None:
+        check_callable("report", report, "(fraction_done, message) -> None")
+        check_positive("min_interval", min_interval, allow_zero=True)
         self.report, self.min_interval = report, min_interval
         self._last = 0.0
 
@@ -159,6 +175,7 @@ class StopWhen(Callback):
     """Stop after the current batch once ``should_stop()`` returns True (e.g. a Stop button's flag)."""
 
     def __init__(self, should_stop, reason: str = "stop requested") -> None:
+        check_callable("should_stop", should_stop, "() -> bool")
         self.should_stop, self.reason = should_stop, reason
 
     def on_batch_end(self, state):
@@ -184,6 +201,12 @@ class EarlyStopping(Callback):
         self._sign = -1.0 if monitor.endswith("loss") else 1.0
 
     def on_train_begin(self, state):
+        # Checked here, before the first step, rather than at the end of the first epoch.
+        if self.monitor.startswith("val_") and not state.has_validation:
+            raise ValueError(f"EarlyStopping monitors {self.monitor}, which this run does not record "
+                             "(pass X_val and y_val to fit, or monitor='train_loss')")
+        if self.monitor.endswith("_acc") and not state.has_metric:
+            raise ValueError(f"EarlyStopping monitors {self.monitor}, but fit has metric=None")
         self.best, self.best_epoch, self.wait, self._snapshot = -np.inf, None, 0, None
 
     def on_epoch_end(self, state):
@@ -231,6 +254,8 @@ class Live(Callback):
         if every_steps is not None:
             check_positive_int("every_steps", every_steps)
         check_positive("min_interval", min_interval, allow_zero=True)
+        check_callable("on_begin", on_begin, "(state) -> None", allow_none=True)
+        check_callable("on_update", on_update, "(state) -> None", allow_none=True)
         self.on_begin, self.on_update = on_begin, on_update
         self.every_steps, self.min_interval = every_steps, min_interval
         self._last = -np.inf
@@ -299,8 +324,16 @@ class ConsoleProgress(Callback):
 def evaluate(model, X, y, loss_fn, metric=accuracy, batch_size: int = 1024) -> tuple[float, float]:
     """(mean loss, metric) of ``model`` in evaluation mode, computed in batches of rows. ``metric=None``
     gives NaN for the metric."""
+    if not isinstance(model, Layer):
+        raise ValueError(f"model must be a Layer (common.layers.Layer), got {type(model).__name__}")
+    check_callable("loss_fn", loss_fn, "(out, y) -> (loss, dout)")
+    check_callable("metric", metric, "(out, y) -> float, or None", allow_none=True)
     check_positive_int("batch_size", batch_size)
     X, y = check_array("X", X), check_array("y", y)
+    if X.ndim == 0:
+        raise ValueError(f"X must have a row axis, got a scalar {X!r}")
+    if y.ndim == 0:
+        raise ValueError(f"y must have a row axis, got a scalar {y!r}")
     if len(X) == 0:
         raise ValueError("X must have at least one row to evaluate on")
     if len(X) != len(y):
@@ -379,8 +412,12 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
         raise ValueError(f"metric must be a function (out, y) -> float or None, got {metric!r}")
     if callbacks is None:
         callbacks = ()
+    if isinstance(callbacks, (Callback, str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise ValueError(f"callbacks must be a list of Callback objects (callbacks=[...]), got {callbacks!r}")
     callbacks = list(callbacks)
     for i, cb in enumerate(callbacks):
+        if isinstance(cb, type) and issubclass(cb, Callback):
+            raise ValueError(f"callbacks[{i}] is the class {cb.__name__}, not a callback: write {cb.__name__}(...)")
         if not isinstance(cb, Callback):
             raise ValueError(f"callbacks[{i}] must be a common.training.Callback, got {type(cb).__name__}")
     if batches is None:
@@ -391,6 +428,8 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
         X, y = check_array("X", X), check_array("y", y)
         if X.ndim == 0:
             raise ValueError(f"X must have a row axis, got a scalar {X!r}")
+        if y.ndim == 0:
+            raise ValueError(f"y must have a row axis, got a scalar {y!r}")
         if len(X) != len(y):
             raise ValueError(f"X and y must have the same number of rows, got {len(X)} and {len(y)}")
         if len(X) == 0:
@@ -413,6 +452,8 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
         raise ValueError("X_val and y_val must be given together")
     if X_val is not None:
         X_val, y_val = check_array("X_val", X_val), check_array("y_val", y_val)
+        if X_val.ndim == 0 or y_val.ndim == 0:
+            raise ValueError(f"X_val and y_val must have a row axis, got shapes {X_val.shape} and {y_val.shape}")
         if len(X_val) != len(y_val):
             raise ValueError(f"X_val and y_val must have the same number of rows, got {len(X_val)} and {len(y_val)}")
         if len(X_val) == 0:
@@ -421,7 +462,8 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
         callbacks.append(ConsoleProgress())
 
     history = History()
-    state = TrainingState(model=model, history=history, epochs=epochs, steps_per_epoch=steps_per_epoch)
+    state = TrainingState(model=model, history=history, epochs=epochs, steps_per_epoch=steps_per_epoch,
+                          has_validation=X_val is not None, has_metric=metric is not None)
     per_step = schedule is not None and getattr(schedule, "interval", "epoch") == "step"
     for cb in callbacks:
         cb.on_train_begin(state)
