@@ -16,6 +16,19 @@ the dimensions and the length, and the SHA-256 of the *decompressed* bytes again
 a file that fails is an error naming it, never used. Downloads go to a temporary file that is moved into
 place only once verified, so an interrupted download leaves nothing behind. No pickle anywhere.
 
+What happens when something is wrong (every message names the file or folder):
+
+- a folder you chose (``data_dir``, ``P2T_MNIST_DIR``) whose files fail verification, cannot be read, or
+  hold only some of the four files is an **error** (naming the missing ones); ``data_dir`` that is a
+  file is an error; ``P2T_MNIST_DIR`` naming a missing folder, a file or a folder without MNIST is
+  skipped with a one-line ``MNISTWarning`` saying so;
+- the **cache heals itself**: a cached file that fails verification is moved aside to ``<name>.corrupt``
+  with a one-line warning and downloaded again (or, offline, the loader falls through to the sample); an
+  unreadable cache folder is skipped with a warning;
+- a download tries every mirror in turn (a connection error, an HTTP error or a corrupt gzip stream
+  from one mirror moves on to the next) and, if none serves a verified file, the sample is used and
+  ``MNIST.source`` says why.
+
 MNIST is by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, licensed CC BY-SA 3.0.
 """
 
@@ -24,11 +37,14 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import http.client
 import os
 import struct
 import sys
 import tempfile
 import urllib.request
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +75,24 @@ ATTRIBUTION = ("MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges,
 
 
 class MNISTFileError(ValueError):
-    """A file that is not valid MNIST IDX data (bad magic, dimensions, length or checksum)."""
+    """A file that is not valid MNIST IDX data (bad magic, dimensions, length or checksum, a corrupt gzip
+    stream). ``path`` is the file when one file is to blame."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class MNISTPermissionError(MNISTFileError, PermissionError):
+    """A file or folder the loader may not read (both a ``ValueError`` and a ``PermissionError``)."""
+
+
+class MNISTWarning(UserWarning):
+    """A source the loader skipped or repaired, said in one line (the data still loads)."""
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, MNISTWarning, stacklevel=3)
 
 
 @dataclass(frozen=True)
@@ -86,6 +119,8 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     Layout: two zero bytes, a type code (0x08 = unsigned byte), the number of dimensions d, then d
     big-endian uint32 sizes, then the values.
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValueError(f"data must be the bytes of an IDX file, got {type(data).__name__}")
     if len(data) < 4:
         raise MNISTFileError(f"{name}: too short to be an IDX file ({len(data)} bytes)")
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
@@ -104,20 +139,55 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
 
 def _read_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        raise MNISTPermissionError(f"{path}: cannot read the file (permission denied)", path) from None
+    except OSError as exc:
+        raise MNISTFileError(f"{path}: cannot read the file ({exc.strerror or exc})", path) from None
     if raw[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise MNISTFileError(f"{path}: corrupt gzip data ({exc})") from None
+        except (OSError, EOFError, zlib.error) as exc:     # zlib.error: a corrupt deflate stream
+            raise MNISTFileError(f"{path}: corrupt gzip data ({exc})", path) from None
     return raw
 
 
 def _find(directory: Path, stem: str) -> Path | None:
     for candidate in (directory / f"{stem}.gz", directory / stem):
-        if candidate.is_file():
-            return candidate
+        try:
+            if candidate.is_file():
+                return candidate
+        except PermissionError:
+            raise MNISTPermissionError(f"{directory}: cannot look inside the folder (permission denied)") from None
     return None
+
+
+def _present(directory: Path) -> tuple[dict[str, Path], list[str]]:
+    """The MNIST files in ``directory`` (key → path) and the stems of the missing ones."""
+    found, missing = {}, []
+    for key, (stem, _) in FILES.items():
+        path = _find(directory, stem)
+        if path is None:
+            missing.append(stem)
+        else:
+            found[key] = path
+    return found, missing
+
+
+def _kind(path: Path) -> str:
+    """"dir", "file" or "missing"; a path the loader may not look at is an ``MNISTPermissionError``."""
+    try:
+        if path.is_dir():
+            return "dir"
+        return "file" if path.exists() else "missing"
+    except PermissionError:
+        raise MNISTPermissionError(f"{path}: cannot look at it (permission denied)") from None
+
+
+def _missing_text(directory: Path, found: dict, missing: list[str]) -> str:
+    return (f"{directory} has {len(found)} of the 4 MNIST files; missing "
+            + ", ".join(f"{stem}.gz (or {stem})" for stem in missing))
 
 
 def read_mnist_dir(directory, verify: bool = True) -> dict[str, np.ndarray]:
@@ -128,29 +198,35 @@ def read_mnist_dir(directory, verify: bool = True) -> dict[str, np.ndarray]:
     file if one is malformed or (with ``verify``) fails its SHA-256 check.
     """
     directory = Path(directory)
+    found, missing = _present(directory)
+    if missing:
+        stem = missing[0]
+        raise FileNotFoundError(f"{directory}: no {stem}.gz or {stem} "
+                                f"({_missing_text(directory, found, missing)})")
     out = {}
     for key, (stem, sha) in FILES.items():
-        path = _find(directory, stem)
-        if path is None:
-            raise FileNotFoundError(f"{directory}: no {stem}.gz or {stem}")
+        path = found[key]
         data = _read_bytes(path)
         if verify:
             digest = hashlib.sha256(data).hexdigest()
             if digest != sha:
                 raise MNISTFileError(f"{path}: SHA-256 of the decompressed content is {digest}, "
-                                     f"expected {sha}; the file is corrupt or not MNIST")
-        arr = parse_idx(data, str(path))
+                                     f"expected {sha}; the file is corrupt or not MNIST", path)
+        try:
+            arr = parse_idx(data, str(path))
+        except MNISTFileError as exc:
+            raise MNISTFileError(str(exc), path) from None
         want_ndim = 3 if key.endswith("images") else 1
         if arr.ndim != want_ndim or (want_ndim == 3 and arr.shape[1:] != (28, 28)):
             raise MNISTFileError(f"{path}: expected {'(N, 28, 28) images' if want_ndim == 3 else '(N,) labels'}, "
-                                 f"got shape {arr.shape}")
+                                 f"got shape {arr.shape}", path)
         out[key] = arr
     for split in ("train", "test"):
         n_img, n_lab = len(out[f"{split}_images"]), len(out[f"{split}_labels"])
         if n_img != n_lab:
             raise MNISTFileError(f"{directory}: {n_img} {split} images but {n_lab} {split} labels")
         if n_lab and out[f"{split}_labels"].max() > 9:
-            raise MNISTFileError(f"{directory}: {split} labels outside 0-9")
+            raise MNISTFileError(f"{directory}: {split} labels outside 0-9", found[f"{split}_labels"])
     return out
 
 
@@ -175,8 +251,19 @@ def cache_dir() -> Path:
     return base / "perceptrons-to-transformers" / "mnist"
 
 
-def _has_all(directory: Path) -> bool:
-    return all(_find(directory, stem) is not None for stem, _ in FILES.values())
+def _move_aside(path: Path) -> Path | None:
+    """Rename a cache file that failed verification to ``<name>.corrupt`` (kept for a look, out of the
+    loader's way); delete it if it cannot be renamed. Returns where it went (None if it could not move)."""
+    aside = path.with_name(path.name + ".corrupt")
+    try:
+        os.replace(path, aside)
+        return aside
+    except OSError:
+        try:
+            path.unlink()
+        except OSError:
+            return None
+        return path
 
 
 # ---------------------------------------------------------------------------------------- download
@@ -201,7 +288,13 @@ def download_file(url: str, target: Path, sha256: str, progress=None, timeout: f
                 done += len(chunk)
                 if progress is not None:
                     progress(done, total, target.name)
-        digest = hashlib.sha256(_read_bytes(tmp)).hexdigest()
+        if total is not None and done != total:
+            raise OSError(f"{url}: the connection ended after {done:,} of {total:,} bytes")
+        try:
+            data = _read_bytes(tmp)
+        except MNISTFileError as exc:
+            raise MNISTFileError(f"{url}: {str(exc).split(': ', 1)[-1]}") from None
+        digest = hashlib.sha256(data).hexdigest()
         if digest != sha256:
             raise MNISTFileError(f"{url}: SHA-256 of the decompressed content is {digest}, expected {sha256}")
         os.replace(tmp, target)
@@ -223,8 +316,8 @@ def download_mnist(directory, mirrors=None, progress=None) -> Path:
             try:
                 download_file(mirror + stem + ".gz", directory / f"{stem}.gz", sha, progress)
                 break
-            except (OSError, ValueError) as exc:
-                errors.append(f"{mirror}: {exc}")
+            except (OSError, ValueError, http.client.HTTPException) as exc:   # the next mirror may serve it
+                errors.append(f"{mirror}: {type(exc).__name__}: {exc}")
         else:
             raise OSError(f"could not download {stem}.gz from any mirror:\n  " + "\n  ".join(errors))
     return directory
@@ -255,11 +348,55 @@ def stratified_indices(y: np.ndarray, n: int, rng: np.random.Generator) -> np.nd
 def _load_sample() -> dict[str, np.ndarray]:
     if not SAMPLE_PATH.is_file():
         raise FileNotFoundError(f"the bundled MNIST sample {SAMPLE_PATH} is missing")
-    with np.load(SAMPLE_PATH, allow_pickle=False) as data:
-        return {k: data[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
+    try:
+        with np.load(SAMPLE_PATH, allow_pickle=False) as data:
+            return {k: data[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
+    except Exception as exc:
+        raise MNISTFileError(f"{SAMPLE_PATH}: the bundled MNIST sample is unreadable ({type(exc).__name__}: {exc})",
+                             SAMPLE_PATH) from None
 
 
 # ------------------------------------------------------------------------------------------- entry
+
+def _from_cache(directory: Path, fetch: bool, progress, notes: list[str]):
+    """(arrays, whether anything was downloaded) from the user cache, or (None, False).
+
+    A file that fails verification is moved aside with a one-line warning and fetched again (when
+    downloads are allowed), so a corrupt cache never breaks a page; a cache that cannot be read is skipped
+    with a warning."""
+    downloaded = False
+    for _ in range(len(FILES) + 1):               # each round repairs at least one file or gives up
+        try:
+            found, missing = _present(directory) if _kind(directory) == "dir" else ({}, ["all"])
+        except MNISTPermissionError as exc:
+            _warn(f"skipping the MNIST cache: {exc}")
+            notes.append(str(exc))
+            return None, False
+        if missing:
+            if not fetch:
+                if found:
+                    notes.append(_missing_text(directory, found, missing))
+                return None, False
+            try:
+                download_mnist(directory, progress=progress)
+            except OSError as exc:
+                notes.append(f"download failed: {exc}")
+                return None, False
+            downloaded = True
+        try:
+            arrays = _read_cached(str(directory.resolve()), True)
+        except MNISTFileError as exc:
+            bad = [exc.path] if exc.path is not None else list(_present(directory)[0].values())
+            moved = [_move_aside(p) for p in bad]
+            where = ", ".join(str(m) for m in moved if m is not None) or "nowhere (it could not be moved)"
+            _warn(f"MNIST cache: {exc}; moved it to {where}" + (" and downloading it again" if fetch else ""))
+            notes.append(f"a cached file failed verification: {exc}")
+            if not fetch or any(m is None for m in moved):
+                return None, False
+            continue
+        return arrays, downloaded
+    return None, False
+
 
 def _to_float(images: np.ndarray, flatten: bool, dtype) -> np.ndarray:
     x = images.astype(dtype) / dtype(255.0)
@@ -268,47 +405,81 @@ def _to_float(images: np.ndarray, flatten: bool, dtype) -> np.ndarray:
 
 def load_mnist(data_dir=None, *, flatten: bool = True, dtype=np.float32, download: bool = True,
                allow_sample: bool = True, progress=None) -> MNIST:
-    """Load MNIST from the first place that has it (see the module docstring for the order).
+    """Load MNIST from the first place that has it (see the module docstring for the order and for what
+    happens when a source is broken).
 
     ``progress(bytes_done, bytes_total_or_None, filename)`` reports a download. Raises
     ``FileNotFoundError`` if nothing is found, nothing can be downloaded and ``allow_sample`` is False.
     """
-    dtype = np.dtype(dtype).type
+    try:
+        dtype = np.dtype(dtype).type
+    except TypeError:
+        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64, got {np.dtype(dtype).name}")
-    candidates = []
     if data_dir is not None:
-        candidates.append(Path(data_dir))
-    if os.environ.get(ENV_DIR):
-        candidates.append(Path(os.environ[ENV_DIR]))
-    candidates.append(cache_dir())
+        if not isinstance(data_dir, (str, os.PathLike)):
+            raise ValueError(f"data_dir must be a folder path (str or pathlib.Path), got {type(data_dir).__name__}")
+        data_dir = Path(data_dir).expanduser()
+        if _kind(data_dir) == "file":
+            raise ValueError(f"data_dir must be a folder, got the file {data_dir}")
+    fetch = download and os.environ.get(ENV_OFFLINE, "").lower() not in ("1", "true", "yes")
+    looked, notes = [], []
+    arrays = source = None
 
-    arrays, source = None, None
-    for directory in candidates:
-        if _has_all(directory):
+    # 1-2. folders you chose: used if complete; a broken file or a partial set is an error (data_dir may
+    # also be completed by the download below)
+    for label in ("data_dir", ENV_DIR):
+        if label == "data_dir":
+            directory = data_dir
+        else:
+            env = os.environ.get(ENV_DIR)
+            directory = Path(env).expanduser() if env else None
+            kind = _kind(directory) if directory is not None else None
+            if kind in ("missing", "file"):
+                _warn(f"{ENV_DIR}={env} " + ("does not exist" if kind == "missing" else "is a file, not a folder")
+                      + "; ignoring it")
+                notes.append(f"{ENV_DIR}={env} " + ("does not exist" if kind == "missing" else "is a file"))
+                directory = None
+        if directory is None:
+            continue
+        looked.append(str(directory))
+        found, missing = _present(directory) if _kind(directory) == "dir" else ({}, [s for s, _ in FILES.values()])
+        if not missing:
             arrays = _read_cached(str(directory.resolve()), True)
             source = f"real MNIST from {directory} (SHA-256 verified)"
             break
+        if found and not (label == "data_dir" and fetch):
+            raise FileNotFoundError(f"{label}: {_missing_text(directory, found, missing)}")
+        if not found:
+            if label == ENV_DIR:
+                _warn(f"{ENV_DIR}={env} holds none of the four MNIST files; ignoring it")
+            notes.append(f"{directory} has no MNIST files")
 
-    failure = None
-    offline = os.environ.get(ENV_OFFLINE, "").lower() in ("1", "true", "yes")
-    if arrays is None and download and not offline:
-        target = Path(data_dir) if data_dir is not None else cache_dir()
+    # 3. the user cache, healed when a file fails verification (downloads go to data_dir when it is given)
+    if arrays is None:
+        arrays, downloaded = _from_cache(cache_dir(), fetch and data_dir is None, progress, notes)
+        if arrays is not None:
+            how = "downloaded to" if downloaded else "from"
+            source = f"real MNIST {how} {cache_dir()} (SHA-256 verified)"
+        looked.append(str(cache_dir()))
+
+    # 4. download into data_dir (the cache was handled above)
+    if arrays is None and data_dir is not None and fetch:
         try:
-            download_mnist(target, progress=progress)
-            arrays = _read_cached(str(target.resolve()), True)
-            source = f"real MNIST downloaded to {target} (SHA-256 verified)"
+            download_mnist(data_dir, progress=progress)
+            arrays = _read_cached(str(data_dir.resolve()), True)
+            source = f"real MNIST downloaded to {data_dir} (SHA-256 verified)"
         except OSError as exc:
-            failure = f"download failed: {exc}"
+            notes.append(f"download failed: {exc}")
 
     if arrays is None:
         if not allow_sample:
-            looked = ", ".join(str(c) for c in candidates)
-            raise FileNotFoundError(f"MNIST not found in {looked}" + (f"; {failure}" if failure else ""))
+            raise FileNotFoundError(f"MNIST not found in {', '.join(looked)}" + "".join(f"; {n}" for n in notes))
         arrays = _load_sample()
         source = (f"bundled sample: {len(arrays['train_labels']):,} train / {len(arrays['test_labels']):,} "
                   "test images, a stratified subset of real MNIST. Full MNIST was not found"
-                  + (f" ({failure})" if failure else "")
+                  + (f" ({'; '.join(notes)})" if notes else "")
                   + f"; put the four files in {cache_dir()} or set {ENV_DIR} for the full set.")
         is_sample = True
     else:

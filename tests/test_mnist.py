@@ -4,8 +4,11 @@ the bundled sample and the real files."""
 import gzip
 import hashlib
 import http.server
+import os
 import struct
 import threading
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -178,8 +181,11 @@ class _Server:
                 if body is None:
                     self.send_error(404)
                     return
+                declared = len(body)
+                if isinstance(body, tuple):            # (body, declared length): a cut-off response
+                    body, declared = body
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(declared))
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -253,3 +259,228 @@ def test_sample_is_a_subset_of_real_mnist(real_mnist):
         np.testing.assert_array_equal(real_mnist.y_train[idx], data["train_labels"])
         np.testing.assert_allclose(real_mnist.x_train[idx[:50]], data["train_images"][:50].reshape(50, -1) / 255.0,
                                    rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------- a loader that heals
+# Issue 12: every broken source is a clear error naming it (a folder you chose) or is skipped/repaired
+# with a one-line MNISTWarning (the cache, P2T_MNIST_DIR that points nowhere), and the sample still works.
+
+def corrupt_deflate(data: bytes) -> bytes:
+    """A gzip file whose deflate stream is broken: gzip.decompress raises zlib.error, not OSError."""
+    g = gzip.compress(data)
+    for pos in range(10, len(g) - 8):                 # the first flipped byte that breaks the stream itself
+        bad = bytearray(g)
+        bad[pos] ^= 0xFF
+        try:
+            gzip.decompress(bytes(bad))
+        except zlib.error:
+            return bytes(bad)
+        except (OSError, EOFError):
+            pass
+    raise AssertionError("no single flipped byte gives a zlib.error")
+
+
+@pytest.fixture
+def table(monkeypatch):
+    """Checksums of the synthetic set, so a synthetic folder verifies like real MNIST."""
+    arrays = synthetic()
+    t = {k: (stem, hashlib.sha256(idx_bytes(arrays[k])).hexdigest()) for k, (stem, _) in mnist.FILES.items()}
+    monkeypatch.setattr(mnist, "FILES", t)
+    mnist._read_cached.cache_clear()
+    return arrays
+
+
+def _break(directory: Path, stem: str, how: str) -> Path:
+    path = directory / f"{stem}.gz"
+    if how == "deflate":
+        path.write_bytes(corrupt_deflate(gzip.decompress(path.read_bytes())))
+    elif how == "checksum":
+        data = bytearray(gzip.decompress(path.read_bytes()))
+        data[-1] ^= 1
+        path.write_bytes(gzip.compress(bytes(data)))
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[:30])
+    return path
+
+
+@pytest.mark.parametrize("how, message", [
+    ("deflate", "corrupt gzip data"), ("checksum", "SHA-256"), ("truncated", "corrupt gzip data"),
+])
+@pytest.mark.parametrize("where", ["data_dir", "env"])
+def test_a_broken_file_in_a_folder_you_chose_is_an_error_naming_it(isolated, table, monkeypatch, how, message, where):
+    write_dir(isolated / "mine", table)
+    bad = _break(isolated / "mine", "train-labels-idx1-ubyte", how)
+    if where == "env":
+        monkeypatch.setenv(mnist.ENV_DIR, str(isolated / "mine"))
+    with pytest.raises(mnist.MNISTFileError, match=message) as e:
+        mnist.load_mnist(isolated / "mine" if where == "data_dir" else None)
+    assert str(bad) in str(e.value)
+
+
+def test_read_dir_names_the_file_with_a_corrupt_deflate_stream(tmp_path):
+    write_dir(tmp_path, synthetic())
+    bad = _break(tmp_path, "t10k-images-idx3-ubyte", "deflate")
+    with pytest.raises(mnist.MNISTFileError, match="corrupt gzip data") as e:
+        mnist.read_mnist_dir(tmp_path, verify=False)
+    assert str(bad) in str(e.value) and e.value.path == bad
+
+
+@pytest.mark.parametrize("how", ["deflate", "checksum", "truncated"])
+def test_a_broken_cache_file_is_moved_aside_and_fetched_again(isolated, table, monkeypatch, how):
+    cache = isolated / "cache"
+    write_dir(cache, table)
+    bad = _break(cache, "train-images-idx3-ubyte", how)
+    good = {f"/m/{stem}.gz": gzip.compress(idx_bytes(table[k])) for k, (stem, _) in mnist.FILES.items()}
+    with _Server(good) as server:
+        monkeypatch.setattr(mnist, "MIRRORS", (server.url + "/m/",))
+        monkeypatch.delenv(mnist.ENV_OFFLINE)
+        with pytest.warns(mnist.MNISTWarning, match="moved it to .*train-images-idx3-ubyte.gz.corrupt") as w:
+            data = mnist.load_mnist()
+    assert len(w) == 1 and "\n" not in str(w[0].message)              # one line
+    assert not data.is_sample and "downloaded to" in data.source
+    np.testing.assert_array_equal(data.y_train, table["train_labels"])
+    assert (cache / "train-images-idx3-ubyte.gz.corrupt").exists()
+    mnist._read_cached.cache_clear()
+    assert not mnist.load_mnist().is_sample                             # healed: the next run reads the cache
+
+
+def test_a_broken_cache_file_offline_falls_through_to_the_sample(isolated, table):
+    write_dir(isolated / "cache", table)
+    _break(isolated / "cache", "t10k-labels-idx1-ubyte", "deflate")
+    with pytest.warns(mnist.MNISTWarning, match="t10k-labels-idx1-ubyte.gz: corrupt gzip data"):
+        data = mnist.load_mnist()
+    assert data.is_sample and "failed verification" in data.source
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                  # the bad file is out of the way now
+        assert mnist.load_mnist().is_sample
+
+
+def test_download_moves_on_from_a_mirror_with_a_corrupt_deflate_stream(isolated, table, monkeypatch):
+    good = {f"/good/{stem}.gz": gzip.compress(idx_bytes(table[k])) for k, (stem, _) in mnist.FILES.items()}
+    broken = {f"/broken/{stem}.gz": corrupt_deflate(idx_bytes(table[k])) for k, (stem, _) in mnist.FILES.items()}
+    cut = {f"/cut/{stem}.gz": (body[:20], len(body)) for stem, body in
+           ((stem, gzip.compress(idx_bytes(table[k]))) for k, (stem, _) in mnist.FILES.items())}
+    with _Server({**good, **broken, **cut}) as server:
+        target = mnist.download_mnist(isolated / "dl", mirrors=(server.url + "/broken/", server.url + "/cut/",
+                                                                 server.url + "/good/"))
+        assert sorted(p.name for p in target.iterdir()) == sorted(f"{s}.gz" for s, _ in mnist.FILES.values())
+        with pytest.raises(OSError, match=r"(?s)could not download .*broken/: MNISTFileError: .*broken/"
+                                          r"train-images-idx3-ubyte.gz: corrupt gzip.*cut/: .*the connection ended"):
+            mnist.download_mnist(isolated / "dl2", mirrors=(server.url + "/broken/", server.url + "/cut/"))
+        assert not any((isolated / "dl2").iterdir())                    # nothing partial left
+        monkeypatch.setattr(mnist, "MIRRORS", (server.url + "/broken/",))
+        monkeypatch.delenv(mnist.ENV_OFFLINE)
+        data = mnist.load_mnist()
+    assert data.is_sample and "download failed" in data.source
+
+
+@pytest.mark.parametrize("missing", ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"])
+@pytest.mark.parametrize("where", ["data_dir", "env", "read_mnist_dir"])
+def test_three_of_four_files_names_the_missing_one(isolated, table, monkeypatch, missing, where):
+    write_dir(isolated / "part", table)
+    (isolated / "part" / f"{missing}.gz").unlink()
+    if where == "read_mnist_dir":
+        with pytest.raises(FileNotFoundError, match=f"has 3 of the 4 MNIST files; missing {missing}.gz"):
+            mnist.read_mnist_dir(isolated / "part")
+        return
+    if where == "env":
+        monkeypatch.setenv(mnist.ENV_DIR, str(isolated / "part"))
+    with pytest.raises(FileNotFoundError, match=f"has 3 of the 4 MNIST files; missing {missing}.gz"):
+        mnist.load_mnist(isolated / "part" if where == "data_dir" else None)
+
+
+def test_three_of_four_in_the_cache_offline_says_which_in_the_source(isolated, table):
+    write_dir(isolated / "cache", table)
+    (isolated / "cache" / "train-labels-idx1-ubyte.gz").unlink()
+    data = mnist.load_mnist()
+    assert data.is_sample and "missing train-labels-idx1-ubyte.gz" in data.source
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "does not exist; ignoring it"), ("file", "is a file, not a folder; ignoring it"),
+    ("empty", "holds none of the four MNIST files; ignoring it"),
+])
+def test_env_dir_that_points_nowhere_says_so(isolated, monkeypatch, kind, message):
+    target = isolated / "envdir"
+    if kind == "file":
+        target.write_text("not a folder")
+    elif kind == "empty":
+        target.mkdir()
+    monkeypatch.setenv(mnist.ENV_DIR, str(target))
+    with pytest.warns(mnist.MNISTWarning, match=f"P2T_MNIST_DIR={target} {message}"):
+        data = mnist.load_mnist()
+    assert data.is_sample and str(target) in data.source
+
+
+@pytest.mark.parametrize("data_dir, message", [
+    (lambda d: d / "a-file", "data_dir must be a folder, got the file"),
+    (lambda d: 5, r"data_dir must be a folder path \(str or pathlib.Path\), got int"),
+])
+def test_data_dir_that_is_not_a_folder_is_an_error(isolated, data_dir, message):
+    (isolated / "a-file").write_text("x")
+    with pytest.raises(ValueError, match=message):
+        mnist.load_mnist(data_dir(isolated))
+
+
+def _deny(monkeypatch, target: Path, what: str):
+    """Simulate chmod 000 (which does not stop root): reading ``target`` (a file) or looking inside it (a
+    folder) raises PermissionError."""
+    if what == "file":
+        real = Path.read_bytes
+
+        def read_bytes(self):
+            if self == target:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self)
+
+        monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    else:
+        real = Path.is_file
+
+        def is_file(self, *a, **k):
+            if self.parent == target:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(Path, "is_file", is_file)
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_permission_errors_in_a_folder_you_chose_are_clear(isolated, table, monkeypatch, what):
+    write_dir(isolated / "mine", table)
+    target = isolated / "mine" / "train-images-idx3-ubyte.gz" if what == "file" else isolated / "mine"
+    _deny(monkeypatch, target, what)
+    with pytest.raises(mnist.MNISTPermissionError, match="permission denied") as e:
+        mnist.load_mnist(isolated / "mine")
+    assert str(target) in str(e.value)
+    assert isinstance(e.value, PermissionError) and isinstance(e.value, ValueError)
+
+
+def test_an_unreadable_cache_folder_is_skipped_with_a_warning(isolated, table, monkeypatch):
+    write_dir(isolated / "cache", table)
+    _deny(monkeypatch, isolated / "cache", "folder")
+    with pytest.warns(mnist.MNISTWarning, match="skipping the MNIST cache: .*permission denied"):
+        data = mnist.load_mnist()
+    assert data.is_sample
+
+
+def test_an_unreadable_cache_file_is_moved_aside(isolated, table, monkeypatch):
+    write_dir(isolated / "cache", table)
+    _deny(monkeypatch, isolated / "cache" / "t10k-images-idx3-ubyte.gz", "file")
+    with pytest.warns(mnist.MNISTWarning, match="cannot read the file \\(permission denied\\); moved it to"):
+        assert mnist.load_mnist().is_sample
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
+                    reason="running as root: chmod 000 does not stop root from reading "
+                           "(the monkeypatched rows above simulate it)")
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_real_chmod_000(isolated, table, what):
+    write_dir(isolated / "mine", table)
+    target = isolated / "mine" / "train-images-idx3-ubyte.gz" if what == "file" else isolated / "mine"
+    target.chmod(0)
+    try:
+        with pytest.raises(mnist.MNISTPermissionError, match="permission denied"):
+            mnist.load_mnist(isolated / "mine")
+    finally:
+        target.chmod(0o755)
