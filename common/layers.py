@@ -234,6 +234,8 @@ class Layer:
 
     def predict(self, x: np.ndarray, batch_size: int | None = 1024) -> np.ndarray:
         """Outputs in evaluation mode, computed ``batch_size`` rows at a time to bound memory."""
+        if x is None:
+            raise ValueError("x must be an array with a batch axis (shape (N, ...)), got None")
         x = check_array("x", x)
         if x.ndim == 0:
             raise ValueError(f"x must have a batch axis (shape (N, ...)), got {x!r}")
@@ -302,6 +304,8 @@ class Layer:
             if magic == b"\x93NUMPY":
                 also = "" if path.suffix == ".npz" else f" (and {path.name}.npz does not exist)"
                 raise ValueError(f"it is a .npy file (one array), not an .npz archive{also}")
+            if not magic.startswith(b"PK"):        # never let np.load guess (it would try pickle)
+                raise ValueError("the file is empty" if not magic else "it is not a zip archive, as every .npz is")
             with np.load(path, allow_pickle=False) as data:
                 loaded = {k: data[k] for k in data.files}
         except (ValueError, OSError, EOFError) as e:

@@ -27,8 +27,10 @@ def _check_labels(y, n: int, num_classes: int) -> np.ndarray:
 def _check_logits(logits, ndim: int) -> np.ndarray:
     logits = check_float_array("logits", logits, ndim=ndim)
     if logits.size == 0:
-        raise ValueError(f"logits must have at least one row and one class, got shape {logits.shape}: the mean loss "
-                         "over no samples is undefined (an empty batch is a bug upstream)")
+        if logits.ndim >= 2 and logits.shape[-1] == 0 and 0 not in logits.shape[:-1]:
+            raise ValueError(f"logits must have at least one class (a last axis of size >= 1), got shape {logits.shape}")
+        raise ValueError(f"logits must have at least one sample, got shape {logits.shape}: the mean loss over no "
+                         "samples is undefined (an empty batch is a bug upstream)")
     return logits
 
 

@@ -58,6 +58,8 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     position counted (a sequence model's per-token accuracy).
     """
     logits = check_float_array("logits", logits)
+    if y is None:
+        raise ValueError("y must be an array of labels, got None")
     y = check_array("y", y)
     if logits.ndim == 0 or len(logits) == 0:
         raise ValueError(f"logits must have at least one row, got shape {logits.shape}: the accuracy of no "
