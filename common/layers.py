@@ -299,15 +299,16 @@ class Layer:
         not fit is a ``ValueError`` naming the file and what differs, and the model is left untouched."""
         path = _npz_path(path, must_exist=True)
         try:
-            with open(path, "rb") as f:
+            with open(path, "rb") as f:            # ours to close, whatever np.load raises
                 magic = f.read(6)
-            if magic == b"\x93NUMPY":
-                also = "" if path.suffix == ".npz" else f" (and {path.name}.npz does not exist)"
-                raise ValueError(f"it is a .npy file (one array), not an .npz archive{also}")
-            if not magic.startswith(b"PK"):        # never let np.load guess (it would try pickle)
-                raise ValueError("the file is empty" if not magic else "it is not a zip archive, as every .npz is")
-            with np.load(path, allow_pickle=False) as data:
-                loaded = {k: data[k] for k in data.files}
+                if magic == b"\x93NUMPY":
+                    also = "" if path.suffix == ".npz" else f" (and {path.name}.npz does not exist)"
+                    raise ValueError(f"it is a .npy file (one array), not an .npz archive{also}")
+                if not magic.startswith(b"PK"):    # never let np.load guess (it would try pickle)
+                    raise ValueError("the file is empty" if not magic else "it is not a zip archive, as every .npz is")
+                f.seek(0)
+                with np.load(f, allow_pickle=False) as data:
+                    loaded = {k: data[k] for k in data.files}
         except (ValueError, OSError, EOFError) as e:
             raise ValueError(f"{str(path)!r} is not a checkpoint saved by Layer.save: {e}") from None
         except Exception as e:      # zipfile.BadZipFile, CRC errors, …

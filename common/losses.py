@@ -119,10 +119,12 @@ def binary_cross_entropy_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple
         found = "NaN" if np.isnan(y).any() else f"range [{np.min(y)}, {np.max(y)}]"
         raise ValueError(f"y must hold targets in [0, 1], got {found}")
     y = y.astype(logits.dtype, copy=False)
-    loss = np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))
-    if not np.isfinite(logits).all():
+    if np.isfinite(logits).all():
+        loss = np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))
+    else:
         # z = ±inf: the limits (1 - y)·z and -y·z, where 0·inf is 0 (a certain, correct prediction).
         with np.errstate(invalid="ignore"):
+            loss = np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))
             wrong = np.where(logits > 0, 1 - y, y)
             loss = np.where(np.isinf(logits), np.where(wrong == 0, 0.0, np.inf), loss).astype(loss.dtype, copy=False)
     z = np.exp(-np.abs(logits))
