@@ -275,8 +275,7 @@ def max_pool2d_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, kernel
     xp = _pad(x, padding, -np.inf)
     # A window holding NaN has max NaN (np.maximum propagates it), and NaN equals nothing: its winner is
     # the first NaN, row-major (np.argmax's choice, so the naive reference agrees), not no one.
-    nan_out = np.isnan(out)
-    nan_out = nan_out if nan_out.any() else None
+    nan_out = np.isnan(out) if np.isnan(out.sum()) else None     # one reduction when there is no NaN
     # Windows that tile the input exactly (the usual K = S): each pixel is in one window, so every slice
     # of dx is written once, with no zero-fill and no read-add (1.5x faster on the benchmark CNN).
     tiles = stride == kernel and xp.shape[2] == ho * kernel and xp.shape[3] == wo * kernel
