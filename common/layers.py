@@ -270,8 +270,15 @@ class Layer:
         if meta is not None:
             if not isinstance(meta, dict):
                 raise ValueError(f"meta must be a dict of JSON-serialisable values, got {type(meta).__name__}")
-            arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+            try:
+                arrays["meta"] = np.array(json.dumps(meta, sort_keys=True))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"meta must be a dict of JSON-serialisable values: {e}") from None
+        if extras is not None and not isinstance(extras, dict):
+            raise ValueError(f"extras must be a dict of name → array, got {type(extras).__name__}")
         for name, value in (extras or {}).items():
+            if not isinstance(name, str):
+                raise ValueError(f"extras must have string names, got {name!r}")
             value = np.asarray(value)
             if value.dtype == object:
                 raise ValueError(f"extras[{name!r}] must be a numeric or string array (no objects: no pickle)")

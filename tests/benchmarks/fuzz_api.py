@@ -903,6 +903,14 @@ def _checkpoint_cases(tmp: Path) -> list[Case]:
         err("load(<missing>)", lambda: m().load(tmp / "nothing.npz"), "path"),
         err("load(<a folder>)", lambda: m().load(tmp / "folder"), "path"),
         err("load(None)", lambda: m().load(None), "path"),
+        err("save(meta=[1])", lambda: m().save(tmp / "meta1", meta=[1]), "meta"),
+        err("save(meta with an array)", lambda: m().save(tmp / "meta2", meta={"a": np.zeros(2)}), "meta"),
+        err("save(extras=[1])", lambda: m().save(tmp / "ex1", extras=[1]), "extras"),
+        err("save(extras with an object array)", lambda: m().save(tmp / "ex2", extras={"a": [{}]}), "extras['a']"),
+        err("save(extras with a non-string name)", lambda: m().save(tmp / "ex3", extras={1: np.zeros(2)}), "extras"),
+        val("save(meta=…, extras=…) then load ignores them", lambda: m(1).load(
+            m().save(tmp / "withmeta", meta={"seed": 0}, extras={"h": np.arange(3.0)})),
+            lambda mm: np.array_equal(mm.params["0.W"], m().params["0.W"])),
     ]
     for name in ("text.npz", "empty.npz", "truncated.npz", "array.npy", "noarch.npz", "objects.npz", "huge.npz",
                  "fraction.npz", "other.npz"):
