@@ -36,7 +36,10 @@ def _open(path):
         path = path.with_name(path.name + ".npz")
     if not path.is_file():
         raise ValueError(f"path {str(path)!r} does not exist")
-    return np.load(path, allow_pickle=False)
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as e:              # not a zip, truncated, unreadable: say which file
+        raise ValueError(f"{str(path)!r} is not a readable .npz checkpoint: {type(e).__name__}: {e}") from None
 
 
 def read_meta(path) -> dict:

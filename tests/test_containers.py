@@ -192,3 +192,11 @@ def test_meta_and_extras_travel_with_a_checkpoint_and_load_ignores_them(tmp_path
         read_history(path, "other")
     with pytest.raises(ValueError, match="no objects"):
         m.save(tmp_path / "bad", extras={"x": np.array([{}], dtype=object)})
+
+
+def test_checkpoint_readers_name_a_broken_file(tmp_path):
+    from common.checkpoints import read_meta
+    bad = tmp_path / "broken.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="broken.npz"):
+        read_meta(bad)
