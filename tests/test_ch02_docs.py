@@ -69,7 +69,7 @@ def test_scale_table():
     s = mlp.smallest_confident_scale()
     for scale, confident in ((s - 0.5, False), (s, True)):
         out = mlp.xor_network(scale).forward(X)[:, 0]
-        assert (out[y == 0].max() < 0.1 and out[y == 1].min() > 0.9) is confident, scale
+        assert bool(out[y == 0].max() < 0.1 and out[y == 1].min() > 0.9) is confident, scale
 
 
 def test_hidden_table_and_margins():
