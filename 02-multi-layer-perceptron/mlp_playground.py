@@ -156,7 +156,10 @@ if tab_line.open:
         c3.metric("Linear model final loss", fmt_num(lin_hist.train_loss[-1], 4))
         left, right = st.columns(2)
         with left:
-            show(decision_regions(lambda P: activations.sigmoid(lin_model.forward(P)[:, 0]), X, y, resolution=100,
+            # Rounded to 6 decimals as linear_accuracy does: the trained line's 0.5 ± 1e-16 is a tie, not a
+            # boundary, and round-off noise must not draw one.
+            show(decision_regions(lambda P: np.round(activations.sigmoid(lin_model.forward(P)[:, 0]), 6), X, y,
+                                  resolution=100,
                                   levels=PROBABILITY_LEVELS, title=f"logistic regression after {lin_epochs} epochs"))
             W = lin_model[0].params["W"][:, 0]
             st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int), "σ(w·x + b)": nums(lin_p),

@@ -300,7 +300,16 @@ def test_prose_numbers(doc, template, expected, tol):
         assert stated == pytest.approx(want, abs=tol)
 
 
+def test_worked_example_gradient_check_bound():
+    net, X, y, _ = bm.worked_example()
+    (exponent,) = prose_numbers(CALC, "(\\lVert g_\\text{backprop}\\rVert + \\lVert g_\\text{numeric}\\rVert)$ is below $10^{{}}$")
+    worst = max(r["rel_error"] for r in net.gradient_check(X, y))
+    assert worst < 10 ** exponent and worst > 10 ** (exponent - 3)      # the bound written is a tight one
+
+
 def test_prose_words_that_are_measured():
+    # "Switch to 2-2-1: seed 0 still converges"
+    assert bp.train_xor(architecture="2-2-1", seed=0)[1].final_accuracy == 1.0
     # "about three million times smaller" (sigmoid, depth 10, seed 0)
     assert round(_ratio() / 1e6) == 3 and "about three million times smaller" in CALC
     # "most runs have not even got all four points right" at η = 0.01
