@@ -1,7 +1,8 @@
 """Rosenblatt's perceptron (1958): a weighted sum, a step, and a rule that moves the line after each mistake.
 
-The weighted sum is a ``common.Dense(D, 1)`` layer (``z = x W + b``); what this chapter adds is the
-step activation and the perceptron learning rule, which needs no gradient:
+The weighted sum is a ``common.Dense(D, 1)`` layer (``z = x W + b``), the child ``linear`` of the
+``Perceptron`` layer; what this chapter adds is the step activation and the perceptron learning rule,
+which needs no gradient:
 
     ŷ = step(z) = 1 if z > 0 else 0
     on a mistake (ŷ ≠ y):   W ← W + η (y - ŷ) x,   b ← b + η (y - ŷ)
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from common.layers import Dense
+from common.layers import Dense, Layer
 from common._validation import check_array, check_generator, check_positive, check_positive_int
 
 
@@ -51,17 +52,23 @@ class Update:
     b: float             # bias after the update
 
 
-class Perceptron:
+class Perceptron(Layer):
     """A single step-activation neuron trained by the perceptron rule.
+
+    A ``common.layers.Layer`` with one child, ``linear`` (the ``Dense(D, 1)`` that computes z), so
+    ``save``/``load``, ``summary``, ``num_params`` and ``predict`` come from the base class. ``forward``
+    returns the labels ``step(z)``; there is no ``backward``: the step's derivative is 0 wherever it
+    exists, and the perceptron learns by its own rule in ``fit``, not by gradients.
 
     Shapes: X: (N, D); y: (N,) labels in {0, 1}; W: (D, 1); b: (1,).
 
     Parameters
     ----------
     lr : learning rate η > 0 (default 1, Rosenblatt's choice, which keeps integer data exact). Starting
-        from zero weights η only rescales W and b, so in exact arithmetic the mistakes are the same for
-        every η; in floating point 0.1 is not exact and a point lying exactly on the line (z = 0) can
-        fall on either side, so runs may differ (NAND: 11 updates with η = 1, 8 with η = 0.1).
+        from zero weights every update adds a multiple of η, so in exact arithmetic the mistakes are the
+        same for every η and W, b scale with it; in floating point 0.1 is not exact and a point lying
+        exactly on the line (z = 0) can fall on either side, so runs may differ (NAND: 11 updates with
+        η = 1, 8 with η = 0.1, ending on another line).
     max_epochs : passes over the data before giving up (XOR always uses them all).
     init : "zeros" (Rosenblatt's start) or "normal" (small random weights, needs ``rng``).
     shuffle : visit the samples in a new random order each epoch (needs ``rng``); default is the given order.
@@ -78,6 +85,7 @@ class Perceptron:
 
     def __init__(self, n_features: int = 2, lr: float = 1.0, max_epochs: int = 100, *, init: str = "zeros",
                  shuffle: bool = False, rng: np.random.Generator | None = None, bias: bool = True) -> None:
+        super().__init__()
         check_positive_int("n_features", n_features)
         check_positive("lr", lr)
         check_positive_int("max_epochs", max_epochs)
@@ -90,23 +98,25 @@ class Perceptron:
         self._reset()
 
     def _reset(self) -> None:
-        init = "zeros" if self.init == "zeros" else "normal"
-        self.layer = Dense(self.n_features, 1, self.rng, init=init, bias=self.use_bias, dtype=np.float64)
+        self.linear = Dense(self.n_features, 1, self.rng, init=self.init, bias=self.use_bias, dtype=np.float64)
         self.updates: list[Update] = []
         self.errors_per_epoch: list[int] = []
         self.converged = False
         self._history_w = [self.w.copy()]
         self._history_b = [self.b]
 
+    def __repr__(self) -> str:
+        return f"Perceptron({self.n_features} → 1, lr={self.lr:g})"
+
     # --- the parameters, as a vector and a number ---------------------------------------------------
     @property
     def w(self) -> np.ndarray:
         """Weights as a vector (D,) (a view of the Dense layer's W)."""
-        return self.layer.params["W"][:, 0]
+        return self.linear.params["W"][:, 0]
 
     @property
     def b(self) -> float:
-        return float(self.layer.params["b"][0]) if self.use_bias else 0.0
+        return float(self.linear.params["b"][0]) if self.use_bias else 0.0
 
     @property
     def weight_history(self) -> np.ndarray:
@@ -132,11 +142,15 @@ class Perceptron:
     def decision_function(self, X) -> np.ndarray:
         """Signed score ``z = X w + b``: (N, D) → (N,). Positive means class 1; ``z / ‖w‖`` is the
         signed distance to the boundary."""
-        return self.layer.forward(self._check_X(X))[:, 0]
+        return self.linear.forward(self._check_X(X))[:, 0]
 
-    def predict(self, X) -> np.ndarray:
-        """Class labels (N,) in {0, 1}: ``step(z)``."""
+    def forward(self, X, training: bool = False) -> np.ndarray:
+        """Class labels (N,) in {0, 1}: ``step(z)`` (``predict``, from the base class, calls this)."""
         return step(self.decision_function(X))
+
+    def backward(self, dout):
+        raise NotImplementedError("a Perceptron learns by the perceptron rule (Perceptron.fit), not by "
+                                  "gradients: the step function's derivative is 0 wherever it exists")
 
     def score(self, X, y) -> float:
         """Accuracy: the fraction of samples predicted correctly."""
@@ -157,14 +171,17 @@ class Perceptron:
         """Train from the initial weights with the online perceptron rule; returns ``self``.
 
         Stops after the first epoch without a mistake (``converged = True``) or after ``max_epochs``.
-        The loop over samples is the algorithm itself: each prediction depends on the update made by the
-        previous sample, so it cannot be vectorised.
+        This loop is the chapter's lesson, so it is written out here rather than run by
+        ``common.training.fit``: the rule changes the weights right after each single mistake, using the
+        step's output instead of the gradient of a loss, and it stops at the first error-free epoch. The
+        loop over samples cannot be vectorised either: each prediction depends on the update made by the
+        previous sample.
         """
         X = self._check_X(X)
         y = self._check_y(y, len(X))
         self._reset()
-        W = self.layer.params["W"]
-        b = self.layer.params["b"] if self.use_bias else np.zeros(1)   # a fixed 0 when there is no bias
+        W = self.linear.params["W"]
+        b = self.linear.params["b"] if self.use_bias else np.zeros(1)   # a fixed 0 when there is no bias
         for epoch in range(1, self.max_epochs + 1):
             order = self.rng.permutation(len(X)) if self.shuffle else range(len(X))
             errors = 0
@@ -244,3 +261,125 @@ def mistake_bound(w, b: float, X, y) -> float:
     X = np.asarray(X, dtype=float)
     R = float(np.max(np.linalg.norm(np.c_[X, np.ones(len(X))], axis=1)))
     return (R / gamma) ** 2
+
+
+def same_run_as_unit_lr(X, y, lr: float, max_epochs: int = 100) -> bool:
+    """Whether training from zero weights with ``lr`` makes exactly the mistakes of η = 1 (the same
+    samples in the same order) and ends on the same line (weights η times those of η = 1), as exact
+    arithmetic promises. False where rounding moves a point that lies exactly on the line."""
+    a = Perceptron(X.shape[1], lr=1.0, max_epochs=max_epochs).fit(X, y)
+    b = Perceptron(X.shape[1], lr=lr, max_epochs=max_epochs).fit(X, y)
+    return ([u.sample for u in a.updates] == [u.sample for u in b.updates]
+            and np.allclose(lr * a.weight_history, b.weight_history, rtol=1e-12, atol=1e-12)
+            and np.allclose(lr * a.bias_history, b.bias_history, rtol=1e-12, atol=1e-12))
+
+
+# --- the measured tables of README.md and PERCEPTRON_DEEP_DIVE.md (python -m tests.regenerate_doc_tables 01) ---
+GATES = ("AND", "OR", "NAND", "NOR")
+PAGE_LEARNING_RATES = (0.01, 0.1, 0.5, 1.0, 2.0)      # the playground's η options
+POST_AND = ([0.5, 0.5], -0.7)                          # the post's hand-set AND weights
+
+
+def _num(v, digits: int = 4) -> str:
+    """A table number: rounded to ``digits`` decimals, no trailing zeros, a typographic minus."""
+    v = round(float(v), digits) + 0.0
+    return f"{v:.{digits}f}".rstrip("0").rstrip(".").replace("-", "−") if v else "0"
+
+
+def _tuple(values, digits: int = 4) -> str:
+    return "(" + ", ".join(_num(v, digits) for v in values) + ")"
+
+
+def _table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
+
+
+def _gate(name):
+    from common.datasets import logic_gate
+    return logic_gate(name)
+
+
+def table_gates() -> str:
+    return _table(("gate", "updates"), [(g, len(Perceptron().fit(*_gate(g)).updates)) for g in GATES])
+
+
+def table_post_and() -> str:
+    X, _ = _gate("AND")
+    p = Perceptron()
+    p.linear.params["W"][:, 0], p.linear.params["b"][0] = POST_AND
+    z = p.decision_function(X)
+    return _table(("x", "z = 0.5·x₁ + 0.5·x₂ − 0.7", "ŷ"),
+                  [(_tuple(x), _num(zi), int(yi)) for x, zi, yi in zip(X, z, p.predict(X))])
+
+
+def table_learning_rates() -> str:
+    rows = []
+    for g in GATES:
+        X, y = _gate(g)
+        cells = []
+        for lr in PAGE_LEARNING_RATES:
+            n = len(Perceptron(lr=lr).fit(X, y).updates)
+            cells.append(str(n) if same_run_as_unit_lr(X, y, lr) else f"**{n}**, another line")
+        rows.append((g, *cells))
+    return _table(("gate", *(f"η = {lr:g}" for lr in PAGE_LEARNING_RATES)), rows)
+
+
+def table_no_bias() -> str:
+    rows = []
+    for g in GATES:
+        X, y = _gate(g)
+        nb = Perceptron(bias=False, max_epochs=100).fit(X, y)
+        with_bias = "converges" if Perceptron().fit(X, y).converged else "never"
+        without = "converges" if nb.converged else f"never (final accuracy {nb.score(X, y):.0%})"
+        rows.append((g, with_bias, without))
+    return _table(("gate", "with bias", "without bias"), rows)
+
+
+def table_bound() -> str:
+    X, y = _gate("AND")
+    actual = len(Perceptron().fit(X, y).updates)
+    rows = []
+    for (w, b), name in ((POST_AND, ", the post's"), (([1.0, 1.0], -1.5), "")):
+        rows.append((_tuple([*w, b]) + name, f"{margin(w, b, X, y):.4f}", f"{mistake_bound(w, b, X, y):.2f}",
+                     actual))
+    return _table(("separator (w₁, w₂, b)", "margin γ", "bound (R/γ)²", "actual updates"), rows)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def table_xor_run() -> str:
+    X, y = _gate("XOR")
+    p = Perceptron(max_epochs=100).fit(X, y)
+    e = p.errors_per_epoch
+    steady = next(k for k in range(len(e)) if len(set(e[k:])) == 1)
+    states = [tuple(np.r_[w, b]) for w, b in zip(p.weight_history[2:], p.bias_history[2:])]
+    period = next(k for k in range(1, len(states)) if states[k:] == states[:-k])
+    best = max(np.mean(step(X @ w + b) == y) for w, b in zip(p.weight_history, p.bias_history))
+    return _table(("quantity", "value"), [
+        ("errors in epochs 1, 2, 3, 4, …",
+         ", ".join(map(str, e[:4])) + f", … ({e[-1]} in every epoch from the {_ordinal(steady + 1)} on)"),
+        ("weight states visited from update 2 on",
+         f"a cycle of {period}: " + ", ".join(_tuple(s) for s in states[:period])),
+        ("best accuracy of any visited state", f"{best:.0%}"),
+    ])
+
+
+def table_and_trace() -> str:
+    p = Perceptron(lr=1.0).fit(*_gate("AND"))
+    return _table(("update", "epoch", "sample", "x", "y", "ŷ", "w after", "b after"),
+                  [(u.number, u.epoch, u.sample, _tuple(u.x), u.y, u.y_hat, _tuple(u.w), _num(u.b))
+                   for u in p.updates])
+
+
+DOC_TABLES = {
+    ("README.md", "check: gates"): table_gates,
+    ("PERCEPTRON_DEEP_DIVE.md", "check: post-and"): table_post_and,
+    ("PERCEPTRON_DEEP_DIVE.md", "check: learning-rates"): table_learning_rates,
+    ("PERCEPTRON_DEEP_DIVE.md", "check: no-bias"): table_no_bias,
+    ("PERCEPTRON_DEEP_DIVE.md", "check: bound"): table_bound,
+    ("PERCEPTRON_DEEP_DIVE.md", "check: xor-run"): table_xor_run,
+    ("PERCEPTRON_DEEP_DIVE.md", "check: and-trace"): table_and_trace,
+}

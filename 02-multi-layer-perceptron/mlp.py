@@ -178,3 +178,135 @@ def activation_properties(name: str, lo: float = -6.0, hi: float = 6.0, n: int =
         "f'(0)": float(df(np.array(0.0))), "max f'": float(dfx.max()), "f'(lo)": float(dfx[0]),
         "f'(hi)": float(dfx[-1]), "mean": mean, "var": var, "zero_centred": bool(abs(mean) < 0.01),
     }
+
+
+def boundary_crossing(net: Sequential, tol: float = 1e-10) -> float | None:
+    """Where the network's boundary ŷ = 0.5 crosses the edge x₂ = 0 between (0, 0) and (1, 0): the x₁
+    found by bisection, or None when ŷ does not pass 0.5 on that edge (no boundary there at all)."""
+    f = lambda t: float(net.forward(np.array([[t, 0.0]]))[0, 0]) - 0.5
+    lo, hi = 0.0, 1.0
+    if not f(lo) < 0 < f(hi):
+        return None
+    while hi - lo > tol:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if f(mid) < 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
+#: The hand-set weights of the original repository's ``create_xor_network`` (sigmoid 2-2-1), for the
+#: deep-dive's comparison: the same OR / AND / "OR and not AND" pattern with smaller, uneven weights.
+ORIGINAL_REPO_WEIGHTS = {
+    "W1": np.array([[3.5, 3.5], [3.5, 3.5]]), "b1": np.array([-1.5, -5.0]),
+    "W2": np.array([[4.0], [-4.0]]), "b2": np.array([-2.0]),
+}
+
+
+def network_from(weights: dict) -> Sequential:
+    """The 2-2-1 sigmoid network with the given ``{"W1", "b1", "W2", "b2"}`` (float64)."""
+    net = Sequential(Dense(2, 2, init="zeros", dtype=np.float64), Sigmoid(),
+                     Dense(2, 1, init="zeros", dtype=np.float64), Sigmoid())
+    for layer, name in ((net[0], "1"), (net[2], "2")):
+        layer.params["W"][...] = weights["W" + name]
+        layer.params["b"][...] = weights["b" + name]
+    return net
+
+
+# --- the measured tables of README.md and MLP_DEEP_DIVE.md (python -m tests.regenerate_doc_tables 02) ---
+SCALES = (1.0, 2.0, 3.0, 5.0, 10.0, 20.0)
+ACTIVATION_TABLE = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu")
+
+
+def _num(v, digits: int = 4) -> str:
+    """A table number: rounded to ``digits`` decimals, no trailing zeros, a typographic minus."""
+    v = round(float(v), digits) + 0.0
+    return f"{v:.{digits}f}".rstrip("0").rstrip(".").replace("-", "−") if v else "0"
+
+
+def _fixed(v, digits: int = 4) -> str:
+    """Rounded to ``digits`` decimals, trailing zeros kept (0.0000 says "below 0.00005")."""
+    return f"{round(float(v), digits) + 0.0:.{digits}f}".replace("-", "−")
+
+
+def _tuple(values, fmt=_num) -> str:
+    return "(" + ", ".join(fmt(v) for v in values) + ")"
+
+
+def _table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
+
+
+def _xor():
+    from common.datasets import xor
+    return xor()
+
+
+def smallest_confident_scale(step: float = 0.5, top: float = 20.0) -> float:
+    """The smallest scale on a ``step`` grid where every 0-case output is < 0.1 and every 1-case > 0.9."""
+    X, y = _xor()
+    for s in np.arange(step, top + step / 2, step):
+        out = xor_network(float(s)).forward(X)[:, 0]
+        if out[y == 0].max() < 0.1 and out[y == 1].min() > 0.9:
+            return float(s)
+    raise ValueError(f"no scale up to {top} gives confident outputs")
+
+
+def table_forward() -> str:
+    X, y = _xor()
+    t = forward_trace(xor_network(), X)
+    return _table(("x", "z⁽¹⁾", "h = σ(z⁽¹⁾)", "z⁽²⁾", "ŷ = σ(z⁽²⁾)", "XOR"),
+                  [(_tuple(X[i]), _tuple(t["z1"][i]), _tuple(t["h"][i], _fixed), _fixed(t["z2"][i, 0]),
+                    _fixed(t["out"][i, 0]), int(y[i])) for i in range(len(X))])
+
+
+def table_scale() -> str:
+    X, y = _xor()
+    rows = []
+    for s in SCALES:
+        net = xor_network(s)
+        out = net.forward(X)[:, 0]
+        cross = boundary_crossing(net)
+        rows.append((_num(s), _fixed(out[y == 0].max()), _fixed(out[y == 1].min()),
+                     f"{np.mean(predict(net, X) == y):.0%}", "none" if cross is None else _fixed(cross)))
+    return _table(("s", "largest ŷ for a 0-case", "smallest ŷ for a 1-case", "accuracy",
+                   "ŷ = 0.5 crosses x₂ = 0 at x₁"), rows)
+
+
+def table_hidden() -> str:
+    X, _ = _xor()
+    h = hidden_representation(xor_network(), X)
+    return _table(("x", "h"), [(_tuple(X[i]), _tuple(h[i], _fixed)) for i in range(len(X))])
+
+
+def table_activations() -> str:
+    rows = []
+    for name in ACTIVATION_TABLE:
+        p = activation_properties(name)
+        left, right = abs(p["f'(lo)"]) < 0.005, abs(p["f'(hi)"]) < 0.005
+        sat = {(True, True): "both ends", (True, False): "left", (False, True): "right", (False, False): "no"}
+        cell = sat[(left, right)] + (" (f′ = 0)" if left and not right and p["f'(lo)"] == 0 else "")
+        rows.append((name, _num(p["f'(0)"]), _num(p["max f'"]), cell, _num(p["mean"])))
+    return _table(("activation", "f′(0)", "largest f′", "saturates at", "mean of f(x), x ~ N(0, 1)"), rows)
+
+
+def table_readme() -> str:
+    X, y = _xor()
+    out = xor_network().forward(X)[:, 0]
+    model, hist = train_linear_model(X, y, np.random.default_rng(0))
+    return _table(("quantity", "value"), [
+        ("outputs at the default scale 10, for (0,0), (0,1), (1,0), (1,1)", ", ".join(_fixed(v) for v in out)),
+        ("smallest scale (0.5 steps) with every output < 0.1 or > 0.9", _num(smallest_confident_scale())),
+        ("trained logistic regression on XOR (seed 0, 2000 epochs): final loss, accuracy",
+         f"{_fixed(hist.train_loss[-1])}, {linear_accuracy(model, X, y):.0%}"),
+        ("the original repository's hand-set weights: outputs for (0,0), (0,1), (1,0), (1,1)",
+         ", ".join(_fixed(v) for v in network_from(ORIGINAL_REPO_WEIGHTS).forward(X)[:, 0])),
+    ])
+
+
+DOC_TABLES = {
+    ("README.md", "check: measured"): table_readme,
+    ("MLP_DEEP_DIVE.md", "check: forward"): table_forward,
+    ("MLP_DEEP_DIVE.md", "check: scale"): table_scale,
+    ("MLP_DEEP_DIVE.md", "check: hidden"): table_hidden,
+    ("MLP_DEEP_DIVE.md", "check: activations"): table_activations,
+}

@@ -10,7 +10,7 @@ import streamlit as st
 import mlp
 from common import activations, playground
 from common.datasets import xor
-from common.plots import CLASS_COLORS, decision_regions, new_figure
+from common.plots import color, decision_regions, fmt_num, fmt_pct, new_figure
 
 st.set_page_config(page_title="02 · Multi-layer perceptron", layout="wide")
 playground.chapter_header(
@@ -18,23 +18,28 @@ playground.chapter_header(
        "Every number on this page is computed by the network built from `common` layers.")
 
 X, y = xor()
-
-
 show = playground.show_figure
 ACT_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]
+PROBABILITY_LEVELS = np.linspace(0, 1, 21)      # one colour scale for ŷ at every scale s
+# One dict of session state and "ch02_"-prefixed widget keys: the hub runs every page in one session.
+page = playground.PageState("ch02", linear_key=None, linear_model=None, linear_history=None)
 
-# Widget keys and session-state names carry a "ch02_" prefix: the hub runs every page in one session.
+
+def nums(values) -> list[str]:
+    return [fmt_num(float(v)) for v in values]
+
+
 with st.sidebar:
     st.header("Controls")
-    scale = st.slider("Weight scale s", 0.5, 20.0, mlp.DEFAULT_SCALE, 0.5, key="ch02_scale",
+    scale = st.slider("Weight scale s", 0.5, 20.0, mlp.DEFAULT_SCALE, 0.5, key=page.key("scale"),
                       help="Every weight and bias is the hand-set pattern times s. Large s: each sigmoid is "
                            "nearly a step and the outputs approach 0 and 1. Small s: the boundary blurs and "
                            "the outputs drift towards 0.5.")
     st.markdown("**Linear model** (for the comparison tab)")
-    lin_seed = st.number_input("Seed of its initial weights", 0, 10_000, 0, key="ch02_lin_seed",
+    lin_seed = st.number_input("Seed of its initial weights", 0, 10_000, 0, key=page.key("lin_seed"),
                                help="Any start ends in the same place: the loss of a line on XOR has one minimum.")
-    lin_epochs = st.select_slider("Its training epochs", [10, 100, 500, 2000], value=2000, key="ch02_lin_epochs")
-    acts = st.multiselect("Activations to explore", ACT_NAMES, default=["sigmoid", "tanh", "relu"], key="ch02_acts",
+    lin_epochs = st.select_slider("Its training epochs", [10, 100, 500, 2000], value=2000, key=page.key("lin_epochs"))
+    acts = st.multiselect("Activations to explore", ACT_NAMES, default=["sigmoid", "tanh", "relu"], key=page.key("acts"),
                           help="Plotted with their derivatives in the activation explorer tab.")
 
 net = mlp.xor_network(scale)
@@ -43,37 +48,44 @@ out = trace["out"][:, 0]
 pred = (out > 0.5).astype(int)
 W2, b2 = net[2].params["W"][:, 0], float(net[2].params["b"][0])
 
-# The linear model is trained once per setting and kept in session_state.
+# The linear model is trained once per setting (common.fit) and kept in the page's state.
 lin_key = (int(lin_seed), int(lin_epochs))
-if st.session_state.get("ch02_linear_key") != lin_key:
+if page["linear_key"] != lin_key:
     model, hist = mlp.train_linear_model(X, y, np.random.default_rng(int(lin_seed)), epochs=int(lin_epochs))
-    st.session_state.ch02_linear_key = lin_key
-    st.session_state.ch02_linear_model, st.session_state.ch02_linear_history = model, hist
-lin_model, lin_hist = st.session_state.ch02_linear_model, st.session_state.ch02_linear_history
+    page.update(linear_key=lin_key, linear_model=model, linear_history=hist)
+lin_model, lin_hist = page["linear_model"], page["linear_history"]
 
 tab_sol, tab_hidden, tab_diagram, tab_line, tab_act = st.tabs(
-    ["XOR solution", "Hidden space", "Network diagram", "A line vs the MLP", "Activation explorer"], key="ch02_tab", on_change="rerun")
+    ["XOR solution", "Hidden space", "Network diagram", "A line vs the MLP", "Activation explorer"],
+    key=page.key("tab"), on_change="rerun")
 # Only the open tab runs (on_change="rerun"), so a page with many figures stays quick.
 
 if tab_sol.open:
     with tab_sol:
         c1, c2, c3 = st.columns(3)
-        c1.metric("Accuracy", f"{np.mean(pred == y):.0%}")
-        c2.metric("Largest output for a 0-case", f"{out[y == 0].max():.4f}")
-        c3.metric("Smallest output for a 1-case", f"{out[y == 1].min():.4f}")
+        c1.metric("Accuracy", fmt_pct(np.mean(pred == y), 0))
+        c2.metric("Largest output for a 0-case", fmt_num(out[y == 0].max()))
+        c3.metric("Smallest output for a 1-case", fmt_num(out[y == 1].min()))
         left, right = st.columns([1, 1])
         with left:
             st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int),
-                          "h₁ (OR)": np.round(trace["h"][:, 0], 4), "h₂ (AND)": np.round(trace["h"][:, 1], 4),
-                          "ŷ": np.round(out, 4), "target": y, "prediction": pred}, hide_index=True)
+                          "h₁ (OR)": nums(trace["h"][:, 0]), "h₂ (AND)": nums(trace["h"][:, 1]),
+                          "ŷ": nums(out), "target": y, "prediction": pred}, hide_index=True)
             st.latex(rf"h_1 = \sigma({scale:g}x_1 + {scale:g}x_2 - {0.5 * scale:g})")
             st.latex(rf"h_2 = \sigma({scale:g}x_1 + {scale:g}x_2 - {1.5 * scale:g})")
             st.latex(rf"\hat y = \sigma({scale:g}h_1 - {scale:g}h_2 - {0.5 * scale:g})")
             st.caption("What to try: slide s down to 1 and notice the outputs drift to about 0.43: the ranking "
-                       "is still right but no output crosses 0.5. Slide it up to 20 and they become 0 and 1.")
+                       "is still right but no output crosses 0.5, so the black ŷ = 0.5 line disappears. Slide it "
+                       "up to 20 and they come within 5·10⁻⁵ of 0 and 1.")
         with right:
             show(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=150, show_colorbar=True,
-                                       title=f"MLP output ŷ (scale {scale:g}); black line: ŷ = 0.5"))
+                                  levels=PROBABILITY_LEVELS,
+                                  title=f"MLP output ŷ (scale {scale:g}); black line: ŷ = 0.5"))
+            cross = mlp.boundary_crossing(net)
+            st.caption("No ŷ = 0.5 boundary on the edge from (0, 0) to (1, 0): no output reaches 0.5."
+                       if cross is None else
+                       f"On the edge from (0, 0) to (1, 0) the boundary ŷ = 0.5 sits at x₁ = {fmt_num(cross, 4)} "
+                       "(each unit's own line stays at x₁ + x₂ = 0.5 and 1.5 at every scale).")
 
 if tab_hidden.open:
     with tab_hidden:
@@ -83,7 +95,8 @@ if tab_hidden.open:
         for ax, pts, title in ((ax_in, X, "input space (x₁, x₂): no line works"),
                                (ax_h, trace["h"], "hidden space (h₁, h₂): one line works")):
             for c in (0, 1):
-                ax.scatter(pts[y == c, 0], pts[y == c, 1], s=90, c=CLASS_COLORS[c], edgecolors="k", label=f"XOR = {c}")
+                ax.scatter(pts[y == c, 0], pts[y == c, 1], s=90, c=color(f"class {c}"), edgecolors="k",
+                           label=f"XOR = {c}")
             labels_at = {}          # points that land on the same spot share one label
             for (px, py), (a, b) in zip(pts, X.astype(int)):
                 labels_at.setdefault((round(float(px), 3), round(float(py), 3)), []).append(f"({a},{b})")
@@ -95,7 +108,7 @@ if tab_hidden.open:
             ax.grid(alpha=0.3)
         # The output unit's boundary: W2[0] h1 + W2[1] h2 + b2 = 0.
         hs = np.linspace(-0.2, 1.3, 2)
-        ax_h.plot(hs, -(W2[0] * hs + b2) / W2[1], "k-", lw=2, label="output boundary")
+        ax_h.plot(hs, -(W2[0] * hs + b2) / W2[1], "-", color=color("boundary"), lw=2, label="output boundary")
         ax_h.set_xlabel("h₁ (OR)")
         ax_h.set_ylabel("h₂ (AND)")
         ax_in.set_xlabel("x₁")
@@ -115,7 +128,8 @@ if tab_diagram.open:
                  ("h1", "y", W2[0]), ("h2", "y", W2[1])]
         for a, b, w in edges:
             (xa, ya), (xb, yb) = pos[a], pos[b]
-            ax.plot([xa, xb], [ya, yb], "-", color="#d62728" if w < 0 else "#1f77b4", lw=1 + abs(w) / max(scale, 1))
+            ax.plot([xa, xb], [ya, yb], "-", color=color("negative weight" if w < 0 else "positive weight"),
+                    lw=1 + abs(w) / max(scale, 1))
             t = 0.3 if a.startswith("x") else 0.5
             ax.text(xa + t * (xb - xa), ya + t * (yb - ya) + 0.03, f"{w:g}", fontsize=11, ha="center",
                     bbox={"fc": "white", "ec": "none", "alpha": 0.8})
@@ -137,23 +151,27 @@ if tab_line.open:
         lin_acc = mlp.linear_accuracy(lin_model, X, y)
         lin_p = activations.sigmoid(lin_model.forward(X)[:, 0])
         c1, c2, c3 = st.columns(3)
-        c1.metric("Linear model accuracy", f"{lin_acc:.0%}")
-        c2.metric("MLP accuracy", f"{np.mean(pred == y):.0%}")
-        c3.metric("Linear model final loss", f"{lin_hist.train_loss[-1]:.4f}")
+        c1.metric("Linear model accuracy", fmt_pct(lin_acc, 0))
+        c2.metric("MLP accuracy", fmt_pct(np.mean(pred == y), 0))
+        c3.metric("Linear model final loss", fmt_num(lin_hist.train_loss[-1], 4))
         left, right = st.columns(2)
         with left:
-            show(decision_regions(lambda P: activations.sigmoid(lin_model.forward(P)[:, 0]), X, y, resolution=100,
-                                       title=f"logistic regression after {lin_epochs} epochs"))
+            # Rounded to 6 decimals as linear_accuracy does: the trained line's 0.5 ± 1e-16 is a tie, not a
+            # boundary, and round-off noise must not draw one.
+            show(decision_regions(lambda P: np.round(activations.sigmoid(lin_model.forward(P)[:, 0]), 6), X, y,
+                                  resolution=100,
+                                  levels=PROBABILITY_LEVELS, title=f"logistic regression after {lin_epochs} epochs"))
             W = lin_model[0].params["W"][:, 0]
-            st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int), "σ(w·x + b)": np.round(lin_p, 6),
+            st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int), "σ(w·x + b)": nums(lin_p),
                           "target": y}, hide_index=True)
-            st.caption(f"Learned w = ({W[0]:.2e}, {W[1]:.2e}), b = {float(lin_model[0].params['b'][0]):.2e}. "
+            st.caption(f"Learned w = ({fmt_num(W[0])}, {fmt_num(W[1])}), "
+                       f"b = {fmt_num(float(lin_model[0].params['b'][0]))}. "
                        "A line trained with cross-entropy on XOR heads for w = 0, b = 0 (the loss's only minimum, "
                        "by the symmetry of the four points): it ends up answering 0.5 for every input (loss ln 2 ≈ "
                        "0.6931). A tie counts as class 0 here, so at the end it gets exactly the two 0-cases.")
         with right:
-            show(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=100,
-                                       title=f"hand-set MLP (scale {scale:g})"))
+            show(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=100, levels=PROBABILITY_LEVELS,
+                                  title=f"hand-set MLP (scale {scale:g})"))
             st.caption("What to try: fewer epochs or another seed; the line still cannot separate XOR.")
 
 if tab_act.open:
@@ -163,10 +181,10 @@ if tab_act.open:
         else:
             xs = np.linspace(-5, 5, 401)
             fig, (ax_f, ax_d) = new_figure(1, 2, size=(5, 3.5))
-            for i, name in enumerate(acts):
+            for name in acts:
                 f, df = activations.ACTIVATIONS[name]
-                ax_f.plot(xs, f(xs), color=CLASS_COLORS[i % 10], label=name)
-                ax_d.plot(xs, df(xs), color=CLASS_COLORS[i % 10], label=name)
+                ax_f.plot(xs, f(xs), color=color(name), label=name)
+                ax_d.plot(xs, df(xs), color=color(name), label=name)
             for ax, t in ((ax_f, "f(x)"), (ax_d, "f′(x)")):
                 ax.axhline(0, color="k", lw=0.5)
                 ax.axvline(0, color="k", lw=0.5)
@@ -178,13 +196,15 @@ if tab_act.open:
             for name in acts:
                 p = mlp.activation_properties(name)
                 sat = [side for side, key in (("left", "f'(lo)"), ("right", "f'(hi)")) if abs(p[key]) < 0.005]
-                rows.append({"activation": name, "min on [-6, 6]": round(p["min"], 4), "max on [-6, 6]": round(p["max"], 4),
-                             "f(0)": round(p["f(0)"], 4), "f′(0)": round(p["f'(0)"], 4), "largest f′": round(p["max f'"], 4),
+                rows.append({"activation": name, "min on [-6, 6]": fmt_num(p["min"]), "max on [-6, 6]": fmt_num(p["max"]),
+                             "f(0)": fmt_num(p["f(0)"]), "f′(0)": fmt_num(p["f'(0)"]),
+                             "largest f′": fmt_num(p["max f'"]),
                              "saturates (f′ < 0.005 at ±6)": ", ".join(sat) or "no",
-                             "mean of f(x), x ~ N(0,1)": round(p["mean"], 4),
+                             "mean of f(x), x ~ N(0,1)": fmt_num(p["mean"]),
                              "zero-centred": "yes" if p["zero_centred"] else "no"})
             st.dataframe(rows, hide_index=True)
-            st.caption("Notice: sigmoid's derivative never exceeds 0.25 (a gradient shrinks by at least 4× per "
-                       "sigmoid layer, chapter 03 measures what that does to deep nets); tanh is sigmoid stretched "
-                       "and zero-centred (mean output 0 for a standard normal input, where sigmoid's is 0.5 and ReLU's 0.40); "
-                       "ReLU does not saturate for x > 0 but its gradient is exactly 0 for x < 0.")
+            st.caption("Notice: sigmoid's derivative never exceeds 0.25, so each sigmoid layer scales a gradient "
+                       "by at most 0.25 before the weights act on it (chapter 03 measures what that does to deep "
+                       "nets); tanh is sigmoid stretched and zero-centred (mean output 0 for a standard normal "
+                       "input, where sigmoid's is 0.5 and ReLU's 0.399); ReLU does not saturate for x > 0 but its "
+                       "gradient is exactly 0 for x < 0.")

@@ -15,7 +15,8 @@ and the backward pass, with δ⁽ˡ⁾ = ∂L/∂z⁽ˡ⁾ and L the mean loss o
 ``BackpropNet.trace`` runs the library's own layers and records every one of these arrays;
 ``manual_backward`` writes the four equations out by hand, and the tests check that the two agree and
 that both equal finite differences. ``train`` is full-batch gradient descent through ``common.fit``;
-``sweep`` trains many seeds at once (the same arithmetic, batched over a leading seed axis).
+``one_step`` is one update written out (the step the Gradient flow tab shows). ``seed_sweep.sweep``
+trains many seeds at once, and ``backprop_measured`` writes the tables of the chapter's documents.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from common.layers import Dense, Layer, Sequential
 from common.losses import binary_cross_entropy_with_logits
 from common.optimizers import SGD, Adam, Momentum
 from common.training import Callback, fit
+
+#: The hidden activations with a kink at 0, where a finite difference can straddle two slopes.
+KINKED = ("relu", "leaky_relu")
 
 #: Initialisation choices offered by the playground → ``common.init`` names.
 INITS = {
@@ -245,6 +249,31 @@ class BackpropNet(Layer):
                              "rel_error": rel_error(analytic, numeric)})
         return rows
 
+    def check_verdict(self, X, y, rows: list[dict], h: float = 1e-5, tol: float = 1e-6) -> tuple[str, float]:
+        """Why a ``gradient_check`` agrees or not, as ``(verdict, number)``:
+
+        - ``("ok", worst relative error)`` when every row is below ``tol``;
+        - ``("kink", smallest |z|)`` when a ReLU-family hidden unit's pre-activation lies within ``h`` of
+          its kink at 0: the centred difference then straddles two slopes and averages them, while
+          backprop uses one (the subgradient at 0: 0 for ReLU, 0.01 for Leaky ReLU);
+        - ``("round-off", largest absolute difference)`` otherwise: the gradients agree to round-off
+          (about 1e-11 for h = 1e-5), which is a visible fraction of a gradient that is itself tiny.
+        """
+        worst = max(r["rel_error"] for r in rows)
+        if worst < tol:
+            return "ok", worst
+        if self.activation in KINKED:
+            X, y = self._check(X, y)
+            nearest = min(float(np.min(np.abs(t.z))) for t in self.trace(X, y).layers[:-1])
+            if nearest < h:
+                return "kink", nearest
+        return "round-off", max(float(np.max(np.abs(r["analytic"] - r["numeric"]))) for r in rows)
+
+
+def units_off(net: BackpropNet, X) -> np.ndarray:
+    """(N, H) bool: which first-layer hidden units output exactly 0 for each row of X (ReLU's off side)."""
+    return net.net[1].forward(net.dense[0].forward(net._check(X))) == 0
+
 
 #: A logit must exceed this to predict class 1 (σ(z) > 0.5 + 2.5e-10).
 TIE = 1e-9
@@ -336,7 +365,10 @@ def train_xor(architecture: str = DEFAULTS["architecture"], activation: str = DE
 
 
 def one_step(net: BackpropNet, X, y, lr: float) -> BackpropNet:
-    """A copy of ``net`` after one SGD step on (X, y) (``common.optimizers.SGD``)."""
+    """A copy of ``net`` after one SGD step on (X, y) (``common.optimizers.SGD``).
+
+    Written out rather than run by ``common.training.fit`` on purpose: this one step (forward, loss,
+    backward, update) is the lesson the Gradient flow tab shows, each line one of the four stages."""
     check_positive("lr", lr)
     X, y = net._check(X, y)
     new = net.copy()
@@ -359,116 +391,17 @@ def hidden_unit_spread(net: BackpropNet) -> float:
     return spread
 
 
-# --- many seeds at once ---------------------------------------------------------------------------------
-@dataclass
-class SweepResult:
-    seeds: np.ndarray                 # (S,)
-    final_accuracy: np.ndarray        # (S,)
-    final_loss: np.ndarray            # (S,)
-    epochs_to_converge: np.ndarray    # (S,) int, -1 where it never converged
-    correct_by_epoch: np.ndarray      # (S, E+1) bool: all four right after 0, 1, …, E updates
-
-    @property
-    def converged(self) -> np.ndarray:
-        return self.final_accuracy == 1.0
-
-    @property
-    def fraction_converged(self) -> float:
-        return float(np.mean(self.converged))
-
-    def fraction_correct_after(self, epochs: int) -> float:
-        """Fraction of seeds with all four predictions right after ``epochs`` updates: what a run of
-        that many epochs would report (the trajectory does not depend on the budget)."""
-        return float(np.mean(self.correct_by_epoch[:, epochs]))
-
-    def median_epochs(self) -> float | None:
-        e = self.epochs_to_converge[self.converged]
-        return float(np.median(e)) if len(e) else None
-
-
-def sweep(seeds, *, architecture: str = DEFAULTS["architecture"], activation: str = DEFAULTS["activation"],
-          init: str = DEFAULTS["init"], lr: float = DEFAULTS["lr"], epochs: int = DEFAULTS["epochs"],
-          X=None, y=None) -> SweepResult:
-    """Train one XOR network per seed, all at once, with full-batch gradient descent.
-
-    Each seed's initial weights are those ``train_xor`` would draw, and the update is the same SGD step,
-    so each row equals a separate ``train_xor`` run (up to float round-off in the order of the sums;
-    the tests compare them). The loop runs over epochs; seeds ride along a leading axis S.
-    """
-    from common.datasets import xor
-    seeds = np.asarray(list(seeds), dtype=np.int64)
-    if seeds.ndim != 1 or len(seeds) == 0:
-        raise ValueError("seeds must be a non-empty list of integers")
-    check_choice("architecture", architecture, ARCHITECTURES)
-    check_positive("lr", lr)
-    check_positive_int("epochs", epochs)
-    if X is None:
-        X, y = xor()
-    sizes = ARCHITECTURES[architecture]
-    nets = [BackpropNet(sizes, activation, init, np.random.default_rng(int(s))) for s in seeds]
-    Ws = [np.stack([n.dense[l].params["W"] for n in nets]) for l in range(len(sizes) - 1)]   # (S, D, H)
-    bs = [np.stack([n.dense[l].params["b"] for n in nets])[:, None, :] for l in range(len(sizes) - 1)]  # (S, 1, H)
-    f, df = activations.ACTIVATIONS[activation]
-    # f'(z) from the saved output where that is cheaper (the same formulas as the Sigmoid/Tanh layers).
-    df_from_out = {"sigmoid": lambda a: a * (1 - a), "tanh": lambda a: 1 - a * a}.get(activation)
-    yv = np.asarray(y, dtype=np.float64).reshape(1, -1, 1)                       # (1, N, 1)
-    n, S, L = X.shape[0], len(seeds), len(Ws)
-    Xs = np.broadcast_to(X, (S,) + X.shape)                                      # (S, N, D)
-    XsT = np.ascontiguousarray(np.swapaxes(Xs, 1, 2))                            # (S, D, N)
-    logits = np.empty((epochs + 1, S, n))        # every epoch's outputs; correctness is judged after the loop
-
-    def forward():
-        zs, acts = [], [Xs]
-        for l in range(L):
-            z = acts[-1] @ Ws[l]
-            z += bs[l]
-            zs.append(z)
-            acts.append(z if l == L - 1 else f(z))
-        return zs, acts
-
-    for e in range(epochs):
-        zs, acts = forward()
-        logit = zs[-1]
-        logits[e] = logit[..., 0]
-        # σ(z) = (1 + tanh(z/2))/2: the same function as activations.sigmoid, stable, and two ufuncs.
-        delta = np.tanh(0.5 * logit)
-        delta += 1.0 - 2.0 * yv
-        delta *= 0.5 / n                                                         # (σ(z) - y) / N
-        for l in range(L - 1, -1, -1):
-            dW = (XsT if l == 0 else np.swapaxes(acts[l], 1, 2)) @ delta
-            db = delta.sum(axis=1, keepdims=True)
-            if l > 0:
-                d = df_from_out(acts[l]) if df_from_out else df(zs[l - 1])
-                delta = (delta @ np.swapaxes(Ws[l], 1, 2)) * d
-            dW *= lr
-            Ws[l] -= dW
-            db *= lr
-            bs[l] -= db
-    zs, _ = forward()
-    logit = zs[-1]
-    logits[epochs] = logit[..., 0]
-    correct = (logits > TIE) == (yv[..., 0] > 0.5)                               # (E+1, S, N)
-    all_correct = correct.all(axis=2).T                                          # (S, E+1)
-    # The stable BCE of common.losses, per seed.
-    loss = np.mean(np.maximum(logit, 0) - logit * yv + np.log1p(np.exp(-np.abs(logit))), axis=(1, 2))
-    final_acc = correct[-1].mean(axis=1)
-    etc = np.full(len(seeds), -1, dtype=np.int64)
-    for s in range(len(seeds)):
-        if all_correct[s, -1]:
-            bad = np.flatnonzero(~all_correct[s])
-            etc[s] = 0 if len(bad) == 0 else bad[-1] + 1
-    return SweepResult(seeds=seeds, final_accuracy=final_acc, final_loss=loss, epochs_to_converge=etc,
-                       correct_by_epoch=all_correct)
-
-
 # --- vanishing gradients --------------------------------------------------------------------------------
 def gradient_norms_at_init(depth: int, activation: str, *, width: int = 8, init: str | None = None, seed: int = 0,
-                           X=None, y=None) -> np.ndarray:
+                           weight_scale: float = 1.0, X=None, y=None) -> np.ndarray:
     """‖∂L/∂W⁽ˡ⁾‖ for every layer l = 1 … depth+1 of a fresh ``2 → width×depth → 1`` network on XOR.
 
-    ``init`` defaults to the scale designed for the activation: He for ReLU-like units, Xavier
-    otherwise. Returns an array of length depth + 1, input layer first.
+    ``init`` defaults to the scale usually matched with the activation: He for ReLU-like units, Xavier
+    otherwise (Xavier's derivation assumes tanh-like units; for sigmoid it is only the common choice).
+    ``weight_scale`` multiplies every initial weight (4 is the usual correction of Xavier for sigmoid,
+    whose slope at 0 is 1/4). Returns an array of length depth + 1, input layer first.
     """
+    check_positive("weight_scale", weight_scale)
     from common.datasets import xor
     check_positive_int("depth", depth)
     check_positive_int("width", width)
@@ -477,4 +410,15 @@ def gradient_norms_at_init(depth: int, activation: str, *, width: int = 8, init:
     if X is None:
         X, y = xor()
     net = BackpropNet((2,) + (width,) * depth + (1,), activation, init, np.random.default_rng(seed))
+    for d in net.dense:
+        d.params["W"] *= weight_scale
     return np.array([float(np.linalg.norm(t.dW)) for t in net.trace(X, y).layers])
+
+
+def layer_spread(norms) -> float:
+    """Largest over smallest of per-layer gradient norms: how far apart the layers learn (inf when some
+    layer gets no gradient at all, NaN when none does)."""
+    n = np.asarray(norms, dtype=float)
+    if not np.any(n > 0):
+        return float("nan")
+    return float(n.max() / n.min()) if np.all(n > 0) else float("inf")

@@ -41,6 +41,12 @@ PALETTE: dict[str, str] = {
     # regularizers (chapter 05)
     "dropout": "#1f77b4", "l2": "#ff7f0e", "weight decay": "#2ca02c", "augmentation": "#9467bd",
     "early stopping": "#8c564b", "all": "#d62728",
+    # chapters 01–03: the two classes (as decision_regions draws them), activations, lines and weights
+    "class 0": CLASS_COLORS[0], "class 1": CLASS_COLORS[1],
+    "sigmoid": "#9467bd", "tanh": "#ff7f0e", "relu": "#2ca02c", "leaky_relu": "#17becf", "elu": "#8c564b",
+    "selu": "#e377c2", "gelu": "#bcbd22",
+    "boundary": "#000000", "mistake": "#e6a700", "gradient": "#9467bd",
+    "positive weight": "#1f77b4", "negative weight": "#d62728",
 }
 
 

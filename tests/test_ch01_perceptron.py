@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import perceptron as pc
+from common.layers import Layer
 from common.datasets import linearly_separable, logic_gate, non_separable
 
 
@@ -109,8 +110,31 @@ def test_without_bias_the_boundary_passes_through_the_origin():
         X, y = logic_gate(gate)
         p = pc.Perceptron(bias=False, max_epochs=100).fit(X, y)
         assert p.converged is ok, gate
-        assert p.b == 0.0 and np.all(p.bias_history == 0) and "b" not in p.layer.params
+        assert p.b == 0.0 and np.all(p.bias_history == 0) and "b" not in p.linear.params
         assert np.allclose(p.decision_function(X), X @ p.w)
+
+
+def test_the_perceptron_is_a_layer_with_the_dense_as_its_child(tmp_path):
+    X, y = logic_gate("AND")
+    p = pc.Perceptron().fit(X, y)
+    assert isinstance(p, Layer) and dict(p.named_children()) == {"linear": p.linear}
+    assert sorted(p.params) == ["linear.W", "linear.b"] and p.num_params() == 3
+    assert p.predict(X).tolist() == p.forward(X).tolist() == [0, 0, 0, 1]    # predict is the base class's
+    path = p.save(tmp_path / "and.npz")
+    q = pc.Perceptron().load(path)
+    assert np.array_equal(q.w, p.w) and q.b == p.b and q.predict(X).tolist() == y.tolist()
+    assert "Total parameters: 3" in p.summary()
+    with pytest.raises(NotImplementedError, match="perceptron rule"):
+        p.backward(np.ones((4,)))
+    with pytest.raises(ValueError, match="holds a model with layers"):
+        pc.Perceptron(n_features=3).load(path)
+
+
+def test_same_run_as_unit_learning_rate():
+    X, y = logic_gate("NAND")
+    assert pc.same_run_as_unit_lr(X, y, 0.5) and pc.same_run_as_unit_lr(X, y, 2.0)
+    assert not pc.same_run_as_unit_lr(X, y, 0.1)
+    assert pc.same_run_as_unit_lr(*logic_gate("AND"), 0.1)
 
 
 def test_shuffle_and_random_init_are_reproducible():

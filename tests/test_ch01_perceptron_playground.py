@@ -10,6 +10,7 @@ from apptest_helpers import metrics
 
 import perceptron as pc
 from common.datasets import logic_gate
+from common.plots import fmt_num
 
 PAGE = "01-perceptron/perceptron_playground.py"
 
@@ -30,21 +31,22 @@ def test_defaults_show_and_converging(at):
     assert at.latex[0].value.strip("$\n") == "2x_1 + 1x_2 - 2 = 0"
     assert "Converged: epoch 6 had no mistakes, after 10 updates" in at.success[0].value
     table = at.dataframe[0].value
-    assert table["z = w·x + b"].tolist() == [-2.0, -1.0, 0.0, 1.0]
+    assert table["z = w·x + b"].tolist() == ["-2", "-1", "0", "1"]
+    assert not at.info          # η = 1: nothing to compare with
     open_tab(at, "Errors per epoch")
     assert at.dataframe[0].value["errors"].tolist() == [1, 3, 3, 2, 1, 0]
 
 
 def test_every_dataset(at):
     expected = {"AND": "100%", "OR": "100%", "NAND": "100%", "NOR": "100%", "XOR": "50%",
-                "random separable": "100%"}
+                "random separable": "100.0%"}
     for name in ["AND", "OR", "NAND", "NOR", "XOR", "random separable", "random non-separable"]:
         at.selectbox(key="ch01_dataset").set_value(name).run()
         assert not at.exception, name
         m = metrics(at)
         if name in expected:
             assert m["Accuracy"] == expected[name], name
-        model = at.session_state.ch01_model
+        model = at.session_state["ch01"]["model"]
         assert m["Updates (mistakes)"] == str(len(model.updates))
         if name == "random non-separable":
             assert m["Converged"] == "no" and "not linearly separable" in at.warning[0].value
@@ -64,6 +66,8 @@ def test_learning_rate_and_epoch_ends(at):
     at.select_slider(key="ch01_lr").set_value(0.01).run()
     assert at.latex[0].value.strip("$\n") == "0.02x_1 + 0.01x_2 - 0.02 = 0"
     assert metrics(at)["Accuracy"] == "100%"
+    assert "η = 0.01 makes exactly the mistakes of η = 1 (10 updates)" in at.info[0].value
+    assert at.dataframe[0].value["z = w·x + b"].tolist() == ["-0.0200", "-0.0100", "0", "0.0100"]
     at.select_slider(key="ch01_lr").set_value(2.0).run()
     assert at.latex[0].value.strip("$\n") == "4x_1 + 2x_2 - 4 = 0"
     at.slider(key="ch01_max_epochs").set_value(1).run()
@@ -82,23 +86,46 @@ def test_replay_slider_steps_through_updates(at):
     assert any("Before training" in m.value for m in at.markdown)
     assert any("no boundary yet" in l.value for l in at.latex)
     at.slider(key="ch01_replay_k").set_value(3).run()
-    assert any("**Update 3** (epoch 2): sample 1 at x = (0.0, 1.0) has label 0 but was predicted 1" in m.value
+    assert any("**Update 3** (epoch 2): sample 1 at x = (0, 1) has label 0 but was predicted 1" in m.value
                for m in at.markdown)
     assert at.latex[0].value.strip("$\n") == "1x_1 - 1 = 0"
     at.slider(key="ch01_replay_k").set_value(10).run()
     assert at.latex[0].value.strip("$\n") == "2x_1 + 1x_2 - 2 = 0"
     replay = at.dataframe[0].value
-    assert len(replay) == 10 and replay["b after"].tolist()[-1] == -2.0
+    assert len(replay) == 10 and replay["b after"].tolist()[-1] == "-2" and replay["w after"].tolist()[-1] == "(2, 1)"
 
 
 def test_new_random_draw_changes_the_data(at):
     at.selectbox(key="ch01_dataset").set_value("random separable").run()
-    first = at.session_state.ch01_model.weight_history[-1].copy()
+    first = at.session_state["ch01"]["model"].weight_history[-1].copy()
     at.button(key="ch01_btn_redraw").click().run()
     assert not at.exception
     assert "Random draw #1" in [c.value for c in at.sidebar.caption]
-    assert not np.allclose(at.session_state.ch01_model.weight_history[-1], first)
-    assert metrics(at)["Accuracy"] == "100%"
+    assert not np.allclose(at.session_state["ch01"]["model"].weight_history[-1], first)
+    assert metrics(at)["Accuracy"] == "100.0%"
+    open_tab(at, "Replay the updates")
+    at.slider(key="ch01_replay_k").set_value(1).run()
+    u = at.session_state["ch01"]["model"].updates[0]
+    shown = next(m.value for m in at.markdown if "**Update 1**" in m.value)
+    # Coordinates to 3 significant digits, not 17.
+    assert f"x = ({fmt_num(u.x[0])}, {fmt_num(u.x[1])})" in shown and len(shown) < 200
+
+
+def test_nand_at_a_tenth_says_it_is_not_the_unit_run(at):
+    at.selectbox(key="ch01_dataset").set_value("NAND").run()
+    at.select_slider(key="ch01_lr").set_value(0.1).run()
+    note = at.info[0].value
+    assert "η = 0.1 does **not** repeat the η = 1 run: 8 updates instead of 11" in note
+    assert metrics(at)["Updates (mistakes)"] == "8"
+    at.select_slider(key="ch01_lr").set_value(0.5).run()
+    assert "η = 0.5 makes exactly the mistakes of η = 1 (11 updates)" in at.info[0].value
+
+
+def test_widget_labels_are_unique(at):
+    for name in ("Replay the updates", "Errors per epoch", "All gates: who converges?", "Result"):
+        open_tab(at, name)
+        labels = [w.label for kind in ("selectbox", "select_slider", "slider", "button") for w in getattr(at, kind)]
+        assert len(labels) == len(set(labels)), labels
 
 
 def test_gates_table(at):
@@ -110,7 +137,7 @@ def test_gates_table(at):
 
 def test_every_tab_on_a_random_non_separable_set(at):
     at.selectbox(key="ch01_dataset").set_value("random non-separable").run()
-    model = at.session_state.ch01_model
+    model = at.session_state["ch01"]["model"]
     assert metrics(at)["Converged"] == "no" and len(model.updates) > 50
     open_tab(at, "Replay the updates")
     assert at.slider(key="ch01_replay_k").max == len(model.updates)

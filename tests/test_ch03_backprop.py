@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 
 import backprop as bp
+import seed_sweep as ss
+from backprop_measured import doc_sweep
 from common.datasets import xor
 from common.gradcheck import check_layer
+from common.layers import Layer
 
 ACTS = ["sigmoid", "tanh", "relu", "leaky_relu"]
 
@@ -76,23 +79,58 @@ def test_defaults_reach_100_percent_on_xor():
 
 
 def test_defaults_converge_for_every_seed_in_a_sweep():
-    s = bp.sweep(range(50))
-    assert s.fraction_converged == 1.0
+    assert doc_sweep().fraction_converged == 1.0      # seeds 0–99, shared with the doc tests
+
+
+def test_the_model_is_a_layer_trained_by_fit():
+    net, r = bp.train_xor(epochs=20)
+    assert isinstance(net, Layer) and dict(net.named_children()) == {"net": net.net}
+    assert sorted(net.params) == ["net.0.W", "net.0.b", "net.2.W", "net.2.b"] and net.num_params() == 17
+    assert r.history.epochs == 20 and len(r.history.batch_loss) == 20     # common.fit's History
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_stacked_dense_gradients(shared):
+    rng = np.random.default_rng(0)
+    layer = ss.StackedDense(rng.standard_normal((3, 2, 4)), rng.standard_normal((3, 1, 4)))
+    x = rng.standard_normal((5, 2) if shared else (3, 5, 2))
+    errs = check_layer(layer, x, rng)
+    assert set(errs) == {"x", "W", "b"} and max(errs.values()) < 1e-8
+
+
+def test_the_stack_is_the_separate_networks_side_by_side():
+    X, y = xor()
+    nets = [bp.BackpropNet((2, 4, 3, 1), "tanh", "xavier", np.random.default_rng(s)) for s in range(3)]
+    stack = ss.stack_seeds(nets)
+    out = stack.forward(X)
+    for k, net in enumerate(nets):
+        assert np.allclose(out[k], net.forward(X), rtol=0, atol=1e-14)
+    targets = np.repeat(y.reshape(-1, 1, 1).astype(float), 3, axis=1)
+    loss, dout = ss.seedwise_bce(out, targets)
+    stack.zero_grad()
+    stack.backward(dout)
+    for k, net in enumerate(nets):
+        tr = net.trace(X, y)
+        assert np.allclose(stack[0].grads["W"][k], tr.layers[0].dW, atol=1e-14)
+        assert np.allclose(stack[4].grads["b"][k, 0], tr.layers[2].db, atol=1e-14)
+    assert loss == pytest.approx(sum(net.loss(X, y) for net in nets), rel=1e-12)
 
 
 def test_sweep_rows_equal_separate_training_runs():
     seeds = [0, 1, 5]
-    s = bp.sweep(seeds, architecture="2-2-1", activation="sigmoid", lr=0.5, epochs=1500)
+    s = ss.sweep(seeds, architecture="2-2-1", activation="sigmoid", lr=0.5, epochs=1500)
     for k, seed in enumerate(seeds):
         _, r = bp.train_xor("2-2-1", "sigmoid", lr=0.5, epochs=1500, seed=seed)
         assert s.final_accuracy[k] == r.final_accuracy
         assert s.final_loss[k] == pytest.approx(r.final_loss, rel=1e-9)
         assert s.epochs_to_converge[k] == (r.epochs_to_converge if r.epochs_to_converge is not None else -1)
+        trained, _ = bp.train_xor("2-2-1", "sigmoid", lr=0.5, epochs=1500, seed=seed)
+        for a, b in zip(s.network(k).get_params(), trained.get_params()):
+            assert np.allclose(a["W"], b["W"], rtol=1e-9, atol=1e-12)
 
 
 def test_some_seeds_get_stuck_with_two_hidden_units():
-    s2 = bp.sweep(range(100), architecture="2-2-1")
-    s4 = bp.sweep(range(100), architecture="2-4-1")
+    s2, s4 = doc_sweep(architecture="2-2-1"), doc_sweep(architecture="2-4-1")
     assert s2.fraction_converged == 0.59 and s4.fraction_converged == 1.0
     assert set(s2.final_accuracy[~s2.converged]) <= {0.5, 0.75}
     _, r = bp.train_xor(architecture="2-2-1", seed=1)
@@ -152,6 +190,41 @@ def test_vanishing_gradients_with_depth():
     assert np.all(np.diff(np.log(sig)) > 0)    # shrinks at every layer going backwards
 
 
+def test_layer_spread_and_weight_scale():
+    assert bp.layer_spread([1.0, 4.0, 2.0]) == 4.0
+    assert bp.layer_spread([0.0, 1.0]) == float("inf") and np.isnan(bp.layer_spread([0.0, 0.0]))
+    plain = bp.gradient_norms_at_init(10, "sigmoid")
+    scaled = bp.gradient_norms_at_init(10, "sigmoid", weight_scale=4.0)
+    assert plain[-1] / plain[0] > 100 * (scaled[-1] / scaled[0])
+
+
+@pytest.mark.parametrize("activation, arch, seed, trained, verdict", [
+    ("relu", "2-4-1", 0, False, "kink"), ("leaky_relu", "2-4-1", 0, False, "kink"),
+    ("relu", "2-8-1", 0, True, "kink"), ("leaky_relu", "2-2-1", 1, True, "round-off"),
+    ("tanh", "2-4-1", 0, False, "ok"), ("relu", "2-4-1", 0, True, "ok"),
+])
+def test_gradient_check_verdicts(activation, arch, seed, trained, verdict):
+    X, y = xor()
+    net = (bp.train_xor(arch, activation, seed=seed)[0] if trained else
+           bp.BackpropNet(bp.ARCHITECTURES[arch], activation, "xavier", np.random.default_rng(seed)))
+    rows = net.gradient_check(X[:1], y[:1])
+    got, value = net.check_verdict(X[:1], y[:1], rows)
+    assert got == verdict
+    worst = max(r["rel_error"] for r in rows)
+    if verdict == "ok":
+        assert value == worst < 1e-6
+    elif verdict == "kink":
+        assert worst > 1e-6 and value < 1e-5
+    else:
+        assert worst > 1e-6 and value < 1e-12      # the absolute difference: round-off
+
+
+def test_units_off():
+    X, _ = xor()
+    net = bp.BackpropNet((2, 2, 1), "relu", "zeros")
+    assert bp.units_off(net, X).all()          # zero weights: every unit outputs exactly 0
+
+
 def test_gradient_check_flags_the_relu_kink():
     # At initialisation (zero biases) input (0, 0) gives z = 0 for every hidden ReLU: the one-sided
     # derivatives differ there, so the centred difference disagrees with the subgradient 0 backprop uses.
@@ -187,7 +260,11 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match=r"X must have shape \(N, 2\)"):
         bp.BackpropNet((2, 2, 1), "tanh", "xavier", rng).trace(np.ones((4, 3)), np.zeros(4))
     with pytest.raises(ValueError, match="seeds must be a non-empty"):
-        bp.sweep([])
+        ss.sweep([])
+    with pytest.raises(ValueError, match=r"b must have shape \(S, 1, H\)"):
+        ss.StackedDense(np.zeros((2, 3, 4)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="weight_scale must be > 0"):
+        bp.gradient_norms_at_init(2, "tanh", weight_scale=0)
     with pytest.raises(ValueError, match="depth must be >= 1"):
         bp.gradient_norms_at_init(0, "tanh")
     with pytest.raises(ValueError, match="float64"):
