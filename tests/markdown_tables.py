@@ -35,3 +35,27 @@ def table_dicts(text: str, name: str) -> list[dict[str, str]]:
 def numbers(cell: str) -> list[float]:
     """Every number written in a cell, e.g. ``"0.99 (epoch 12)"`` → ``[0.99, 12.0]``."""
     return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", cell)]
+
+
+_NUMBER = r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?"
+
+
+def prose_numbers(text: str, template: str) -> list[float]:
+    """The numbers a sentence of the document states where ``template`` has ``{}``, e.g.
+    ``prose_numbers(doc, "seed 42 after {} epochs")`` → ``[1838.0]``.
+
+    Runs of whitespace (a line break in the middle of the sentence) match any whitespace, the typographic
+    minus reads as ``-``, ``1,000`` as 1000. The sentence must occur exactly once, so an edited number or
+    a reworded sentence fails loudly instead of matching something else."""
+    parts = [r"\s+".join(re.escape(w) for w in re.split(r"\s+", p)) for p in template.split("{}")]
+    pattern = f"({_NUMBER})".join(parts)
+    found = re.findall(pattern, text)
+    if len(found) != 1:
+        raise AssertionError(f"{template!r} occurs {len(found)} times in the document, expected once")
+    values = found[0] if isinstance(found[0], tuple) else (found[0],)
+    return [float(v.replace("−", "-").replace(",", "")) for v in values]
+
+
+def code_references(text: str) -> list[tuple[str, str]]:
+    """Every ``path/file.py: Name.attr`` reference written in backticks in a document, as (path, name)."""
+    return re.findall(r"`((?:[\w-]+/)*[\w-]+\.py): ([A-Za-z_][\w.]*)`", text)
