@@ -11,6 +11,7 @@ import adam_bias_correction as adam_bc
 import ewma as ew
 import gradient_noise as noise
 import loss_landscapes as land
+import optimization
 import optimizer_race as racing
 from common.mnist import load_mnist
 from common.plots import fmt_num, fmt_pct
@@ -51,6 +52,9 @@ def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     assert m["Optimizers finished"] == "2/2"
     wrong = int((direct["SGD"].model.predict(data.x_test).argmax(1) != data.y_test).sum())
     assert m["SGD: test mistakes"] == f"{wrong:,} of 10,000"
+    caption = next(c.value for c in at.caption if "99% accuracy on MNIST in seconds" in c.value)
+    adam = optimization.load_record()["race"]["Adam"]["test_acc"]
+    assert f"{fmt_pct(adam[-1], 2)} after {len(adam)} epochs" in caption
     at.checkbox(key="ch04_pred_mistakes").check().run()
     assert not at.exception
     # a rerun that interrupts a run (Stop, or any widget) keeps what finished and says so
