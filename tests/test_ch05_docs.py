@@ -122,8 +122,16 @@ def test_blog_scale_table_is_the_records():
 # ------------------------------------------------------------------------------ the comparison's prose
 
 def test_comparison_prose_is_the_runs(gap_runs, real_mnist):
+    """Prose that repeats a number of the table must say exactly what the table says (the table itself is
+    compared with the runs, to the trained-number tolerances, above); other numbers are compared with the
+    runs."""
     _, runs = gap_runs
     base, dropout, l2, wd, aug_run, early, both = runs
+    rows = {r["configuration"]: r for r in table_dicts(DEEP, "gap")}
+
+    def T(run, column):
+        return float(rows[run.config.label()][column])
+
     # the deep-dive, section 1
     n_images, = stated(DEEP, "on purpose (`overfitting.py: run_experiment`): {} training")
     assert n_images == ovf.GAP_TABLE_CONFIGS[0].train_size
@@ -135,9 +143,9 @@ def test_comparison_prose_is_the_runs(gap_runs, real_mnist):
     assert weights == base.model.num_params() and test_n == len(real_mnist.x_test)
     train, test, gap = stated(DEEP, "Training accuracy reaches {}% while test accuracy stays at {}%: a gap of {} "
                                     "points")
-    near(train, pct(base.final_train_acc), ACC)
-    near(test, pct(base.final_test_acc), ACC)
-    near(gap, pct(base.gap), GAP)
+    assert train == T(base, "train acc %")
+    assert test == T(base, "test acc %")
+    assert gap == T(base, "gap (points)")
     first, slice_acc = stated(DEEP, "tested on the first {} test images only; that slice is harder: the same "
                                     "network scores {}% there")
     _, on_slice = evaluate(base.model, real_mnist.x_test[:int(first)], real_mnist.y_test[:int(first)],
@@ -150,16 +158,15 @@ def test_comparison_prose_is_the_runs(gap_runs, real_mnist):
                                           "reaches 100% training accuracy and {}% test accuracy, a gap of {} "
                                           "points")
     assert e == cfg.epochs and test_n == len(real_mnist.x_test)
-    near(test, pct(base.final_test_acc), ACC)
-    near(gap, pct(base.gap), GAP)
+    assert test == T(base, "test acc %")
+    assert gap == T(base, "gap (points)")
     lo, hi, es, ag, at = stated(README, "leave the gap between {} and {} points; early stopping gives {}; "
                                         "augmentation brings it to {} with test accuracy up to {}%")
-    gaps = sorted(pct(r.gap) for r in (dropout, l2, wd))
-    near(lo, gaps[0], GAP)
-    near(hi, gaps[-1], GAP)
-    near(es, pct(early.gap), GAP)
-    near(ag, pct(aug_run.gap), GAP)
-    near(at, pct(aug_run.final_test_acc), ACC)
+    gaps = sorted(T(r, "gap (points)") for r in (dropout, l2, wd))
+    assert (lo, hi) == (gaps[0], gaps[-1])
+    assert es == T(early, "gap (points)")
+    assert ag == T(aug_run, "gap (points)")
+    assert at == T(aug_run, "test acc %")
     (slice_again,) = stated(README, "a harder slice:\n{}% for the same network")
     near(slice_again, pct(on_slice), ACC)
     # section 4: the weight norms
@@ -174,29 +181,28 @@ def test_comparison_prose_is_the_runs(gap_runs, real_mnist):
     assert best == early.best_epoch + 1 == restored_epoch and stop == early.epochs_run
     restored, full = stated(DEEP, "The test accuracy of the restored\nnetwork is {}%, against {}% for the "
                                   "network trained 20 epochs")
-    near(restored, pct(early.final_test_acc), ACC)
-    near(full, pct(base.final_test_acc), ACC)
+    assert restored == T(early, "test acc %")
+    assert full == T(base, "test acc %")
     assert early.final_test_acc <= base.final_test_acc + 0.001          # "no better"
     es_loss, base_loss, es_epochs, all_epochs = stated(DEEP, "a\nlower test loss ({} against {}) for {} epochs of "
                                                              "training instead of {}.")
-    near(es_loss, early.final_test_loss, LOSS)
-    near(base_loss, base.final_test_loss, LOSS)
+    assert es_loss == T(early, "test loss")
+    assert base_loss == T(base, "test loss")
     assert (es_epochs, all_epochs) == (early.epochs_run, base.epochs_run)
     # section 7
     d_loss, b_loss = stated(DEEP, "(dropout {} vs {}: less\nover-confident)")
-    near(d_loss, dropout.final_test_loss, LOSS)
-    near(b_loss, base.final_test_loss, LOSS)
+    assert d_loss == T(dropout, "test loss")
+    assert b_loss == T(base, "test loss")
     lo, hi, against = stated(DEEP, "move the gap by less than half a point ({} to {} against {})")
-    near(lo, gaps[0], GAP)
-    near(hi, gaps[-1], GAP)
-    near(against, pct(base.gap), GAP)
-    assert max(abs(g - pct(base.gap)) for g in gaps) < 0.5
+    assert (lo, hi) == (gaps[0], gaps[-1])
+    assert against == T(base, "gap (points)")
+    assert max(abs(g - T(base, "gap (points)")) for g in gaps) < 0.5
     ag, at = stated(DEEP, "closes most of it ({} points, test accuracy {}%)")
-    near(ag, pct(aug_run.gap), GAP)
-    near(at, pct(aug_run.final_test_acc), ACC)
+    assert ag == T(aug_run, "gap (points)")
+    assert at == T(aug_run, "test acc %")
     bg, bt = stated(DEEP, "narrow the gap\nfurther ({} points) but test less well than augmentation alone ({}%)")
-    near(bg, pct(both.gap), GAP)
-    near(bt, pct(both.final_test_acc), ACC)
+    assert bg == T(both, "gap (points)")
+    assert bt == T(both, "test acc %")
     assert both.gap < aug_run.gap and both.final_test_acc < aug_run.final_test_acc
 
 
