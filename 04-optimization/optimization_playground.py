@@ -137,8 +137,8 @@ if tab_race.open:
                     "raise Adam to 0.03 or SGD to 1.0 and watch the test loss jump; then batch size 1 against "
                     "full batch (keep the training set small).")
         c_run, c_stop = st.columns([1, 1])
-        run_clicked = c_run.button("Run race", type="primary", key=page.key("race_run"), disabled=not names)
-        c_stop.button("Stop", key=page.key("race_stop"),
+        run_clicked = c_run.button("Run race", type="primary", key=page.button_key("race_run"), disabled=not names)
+        c_stop.button("Stop", key=page.button_key("race_stop"),
                       help="Stops after the current mini-batch; finished epochs are kept.")
         if run_clicked:
             rng = np.random.default_rng(int(seed))
@@ -317,8 +317,8 @@ if tab_batch.open:
                        "60,000 images).")
 
             c_run, c_stop = st.columns(2)
-            go = c_run.button("Train with each batch size", type="primary", key=page.key("sweep_run"))
-            c_stop.button("Stop", key=page.key("sweep_stop"))
+            go = c_run.button("Train with each batch size", type="primary", key=page.button_key("sweep_run"))
+            c_stop.button("Stop", key=page.button_key("sweep_stop"))
             if go:
                 page["sweep"] = run = {"results": {}, "status": "running"}
                 labels = [racing.batch_label(BATCH_OPTIONS[s]) for s in sizes]

@@ -175,9 +175,9 @@ if tab_over.open:
                     "network memorises 1,000 images: train accuracy 100%, test about 90%); then switch on "
                     "augmentation, then early stopping, then dropout 0.5; each run is added to the table below.")
         c1, c2, c3 = st.columns(3)
-        go = c1.button("Train", type="primary", key=page.key("train"))
-        c2.button("Stop", key=page.key("stop"), help="Stops after the current mini-batch; finished epochs are kept.")
-        if c3.button("Clear runs", key=page.key("clear")):
+        go = c1.button("Train", type="primary", key=page.button_key("train"))
+        c2.button("Stop", key=page.button_key("stop"), help="Stops after the current mini-batch; finished epochs are kept.")
+        if c3.button("Clear runs", key=page.button_key("clear")):
             page["runs"] = []
         if go:
             bar = st.progress(0.0, text="starting…")
@@ -231,8 +231,8 @@ if tab_weights.open:
         st.markdown(f"Four runs with the sidebar's network and data, from the same initial weights: none, "
                     f"L2 λ = {lam_cmp:g}, dropout {p_cmp:g}, and both. (λ and p come from the sidebar when set.)")
         c1, c2 = st.columns(2)
-        go = c1.button("Compare regularizers", type="primary", key=page.key("compare_run"))
-        c2.button("Stop", key=page.key("compare_stop"))
+        go = c1.button("Compare regularizers", type="primary", key=page.button_key("compare_run"))
+        c2.button("Stop", key=page.button_key("compare_stop"))
         if go:
             page["compare"] = []
             bar = st.progress(0.0, text="starting…")

@@ -33,7 +33,7 @@ def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     at.slider(key="ch04_race_epochs").set_value(2)
     at.multiselect(key="ch04_race_names").set_value(["SGD", "Adam"]).run()
     at.select_slider(key="ch04_lr_Adam").set_value(0.003)
-    at.button(key="ch04_race_run").click().run()
+    at.button(key="ch04_btn_race_run").click().run()
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["optimizer"]) == ["SGD", "Adam"]
@@ -70,7 +70,7 @@ def test_race_batch_size_ends(at):
     for batch, epochs, updates in (("full batch", 2, 1), ("1", 1, 500)):
         at.slider(key="ch04_race_epochs").set_value(epochs)
         at.select_slider(key="ch04_race_batch").set_value(batch)
-        at.button(key="ch04_race_run").click().run()
+        at.button(key="ch04_btn_race_run").click().run()
         assert not at.exception
         run = at.session_state["ch04"]["race"]
         h = run["results"]["Nesterov"].history
@@ -121,7 +121,7 @@ def test_gradient_noise_table_matches_the_exact_law_and_the_sweep_runs(at):
     assert table["measured E‖g_B − ḡ‖²"][2] == 0.0 and table["theory"][2] == 0.0
     assert table["measured E‖g_B − ḡ‖²"][0] > 10 * table["measured E‖g_B − ḡ‖²"][1]
     at.slider(key="ch04_sweep_epochs").set_value(1)
-    at.button(key="ch04_sweep_run").click().run()
+    at.button(key="ch04_btn_sweep_run").click().run()
     assert not at.exception
     sweep = at.dataframe[1].value
     assert list(sweep["batch size"]) == ["batch 1", "batch 64", "full batch"]

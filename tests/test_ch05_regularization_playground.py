@@ -34,7 +34,7 @@ def test_overfitting_run_shows_real_values_and_the_recipe(at):
     assert any("No run yet" in i.value for i in at.info)
     at.select_slider(key="ch05_train_size").set_value(250)
     at.slider(key="ch05_epochs").set_value(5)
-    at.button(key="ch05_train").click().run()
+    at.button(key="ch05_btn_train").click().run()
     assert not at.exception
     direct = ovf.run_experiment(ovf.RegConfig(train_size=250, epochs=5), direct_splits(250))
     m = metrics(at)
@@ -53,7 +53,7 @@ def test_overfitting_run_shows_real_values_and_the_recipe(at):
     at.toggle(key="ch05_augment").set_value(True)
     at.toggle(key="ch05_early").set_value(True).run()
     at.slider(key="ch05_patience").set_value(1)
-    at.button(key="ch05_train").click().run()
+    at.button(key="ch05_btn_train").click().run()
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["configuration"]) == ["no regularization",
@@ -67,7 +67,7 @@ def test_overfitting_run_shows_real_values_and_the_recipe(at):
     at.session_state["ch05"]["runs"][-1].status = "running"
     at.run()
     assert any("Stopped after" in w.value for w in at.warning)
-    at.button(key="ch05_clear").click().run()
+    at.button(key="ch05_btn_clear").click().run()
     assert any("No run yet" in i.value for i in at.info)
 
 
@@ -78,7 +78,7 @@ def test_weights_tab_compares_four_real_runs(at):
     at.select_slider(key="ch05_lam_l2").set_value(0.01)
     open_tab(at, "Weights", key="ch05_tab")
     at.slider(key="ch05_compare_epochs").set_value(5)
-    at.button(key="ch05_compare_run").click().run()
+    at.button(key="ch05_btn_compare_run").click().run()
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["configuration"]) == ["no regularization", "L2 λ=0.01", "dropout 0.5",
@@ -115,7 +115,7 @@ def test_what_the_page_says_about_the_default_run_and_the_post(at):
     assert default.final_test_acc == pytest.approx(0.90, abs=0.015)
     at.select_slider(key="ch05_train_size").set_value(250)
     at.slider(key="ch05_epochs").set_value(5)
-    at.button(key="ch05_train").click().run()
+    at.button(key="ch05_btn_train").click().run()
     caption = next(c.value for c in at.caption if c.value.startswith("The post:"))
     run = next(r for r in ovf.load_blog_scale()["runs"] if r["dropout"] == 0.0)
     best = int(np.argmax(run["test_acc"]))
