@@ -38,6 +38,17 @@ PALETTE: dict[str, str] = {
     "train": "#1f77b4", "validation": "#ff7f0e", "val": "#ff7f0e", "test": "#d62728",
     # model families (chapters 05, 06, 10)
     "fc": "#8c564b", "cnn": "#1f77b4", "lenet5": "#9467bd", "small": "#17becf", "medium": "#9467bd",
+    # batch sizes (chapter 04): small batches warm, large ones cool
+    "batch 1": "#d62728", "batch 16": "#ff7f0e", "batch 32": "#bcbd22", "batch 64": "#2ca02c",
+    "batch 128": "#17becf", "full batch": "#1f77b4",
+    # moving averages and bias correction (chapter 04)
+    "ewma": "#1f77b4", "bias-corrected": "#ff7f0e", "no bias correction": "#d62728",
+    # landmarks on a loss surface (chapter 04)
+    "global minimum": "#ffd700", "local minimum": "#ffffff", "start": "#000000",
+    # what a chart compares: a formula or exact value, a measurement, raw observations
+    "reference": "#000000", "measured": "#1f77b4", "observations": "#7f7f7f",
+    # runs of the regularization experiment (chapter 05) beside the regularizers below
+    "no regularization": "#7f7f7f", "dropout + l2": "#e377c2", "unscaled": "#d62728",
     # regularizers (chapter 05)
     "dropout": "#1f77b4", "l2": "#ff7f0e", "weight decay": "#2ca02c", "augmentation": "#9467bd",
     "early stopping": "#8c564b", "all": "#d62728",

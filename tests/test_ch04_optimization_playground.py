@@ -7,8 +7,14 @@ import pytest
 
 from apptest_helpers import metrics, open_tab
 
-import optimization as optm
+import adam_bias_correction as adam_bc
+import ewma as ew
+import gradient_noise as noise
+import loss_landscapes as land
+import optimization
+import optimizer_race as racing
 from common.mnist import load_mnist
+from common.plots import fmt_num, fmt_pct
 
 PAGE = "04-optimization/optimization_playground.py"
 
@@ -23,11 +29,11 @@ def at(app_test):
 def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     assert at.title[0].value == "04 · Optimizers"
     assert any("No race yet" in i.value for i in at.info)
-    at.select_slider(key="race_train").set_value(500)
-    at.slider(key="race_epochs").set_value(2)
-    at.multiselect(key="race_names").set_value(["SGD", "Adam"]).run()
-    at.select_slider(key="lr_Adam").set_value(0.003)
-    at.button(key="race_run").click().run()
+    at.select_slider(key="ch04_race_train").set_value(500)
+    at.slider(key="ch04_race_epochs").set_value(2)
+    at.multiselect(key="ch04_race_names").set_value(["SGD", "Adam"]).run()
+    at.select_slider(key="ch04_lr_Adam").set_value(0.003)
+    at.button(key="ch04_btn_race_run").click().run()
     assert not at.exception
     table = at.dataframe[0].value
     assert list(table["optimizer"]) == ["SGD", "Adam"]
@@ -36,34 +42,37 @@ def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     # the same run computed here gives the same numbers
     data = load_mnist(download=False)
     idx = np.random.default_rng(0).permutation(len(data.x_train))[:500]
-    direct = optm.race(["SGD", "Adam"], data.x_train[idx], data.y_train[idx], data.x_test, data.y_test,
+    direct = racing.race(["SGD", "Adam"], data.x_train[idx], data.y_train[idx], data.x_test, data.y_test,
                        lrs={"SGD": 0.1, "Adam": 0.003}, epochs=2, batch_size=64, seed=0)
     for i, name in enumerate(["SGD", "Adam"]):
         assert table["test acc %"][i] == round(100 * direct[name].history.val_acc[-1], 2)
         assert table["train loss"][i] == round(direct[name].history.train_loss[-1], 4)
     m = metrics(at)
-    assert m["Best test accuracy"] == f"{max(table['test acc %']):.2f}%"
+    assert m["Best test accuracy"] == fmt_pct(max(r.history.val_acc[-1] for r in direct.values()), 2)
     assert m["Optimizers finished"] == "2/2"
     wrong = int((direct["SGD"].model.predict(data.x_test).argmax(1) != data.y_test).sum())
     assert m["SGD: test mistakes"] == f"{wrong:,} of 10,000"
-    at.checkbox(key="pred_mistakes").check().run()
+    caption = next(c.value for c in at.caption if "99% accuracy on MNIST in seconds" in c.value)
+    adam = optimization.load_record()["race"]["Adam"]["test_acc"]
+    assert f"{fmt_pct(adam[-1], 2)} after {len(adam)} epochs" in caption
+    at.checkbox(key="ch04_pred_mistakes").check().run()
     assert not at.exception
     # a rerun that interrupts a run (Stop, or any widget) keeps what finished and says so
-    at.session_state["ch04_race"]["status"] = "running"
+    at.session_state["ch04"]["race"]["status"] = "running"
     at.run()
     assert any("Stopped" in w.value for w in at.warning)
     assert list(at.dataframe[0].value["epochs"]) == [2, 2]
 
 
 def test_race_batch_size_ends(at):
-    at.select_slider(key="race_train").set_value(500)
-    at.multiselect(key="race_names").set_value(["Nesterov"]).run()
+    at.select_slider(key="ch04_race_train").set_value(500)
+    at.multiselect(key="ch04_race_names").set_value(["Nesterov"]).run()
     for batch, epochs, updates in (("full batch", 2, 1), ("1", 1, 500)):
-        at.slider(key="race_epochs").set_value(epochs)
-        at.select_slider(key="race_batch").set_value(batch)
-        at.button(key="race_run").click().run()
+        at.slider(key="ch04_race_epochs").set_value(epochs)
+        at.select_slider(key="ch04_race_batch").set_value(batch)
+        at.button(key="ch04_btn_race_run").click().run()
         assert not at.exception
-        run = at.session_state["ch04_race"]
+        run = at.session_state["ch04"]["race"]
         h = run["results"]["Nesterov"].history
         assert run["status"] == "done" and h.epochs == epochs
         assert len(h.batch_loss) == epochs * updates
@@ -71,73 +80,79 @@ def test_race_batch_size_ends(at):
 
 
 def test_landscape_paths_and_what_they_show(at):
-    open_tab(at, "Loss landscape")
+    open_tab(at, "Loss landscape", key="ch04_tab")
     table = at.dataframe[0].value
-    bowl = optm.FUNCTIONS["bowl"]
-    sgd = optm.trajectory(bowl, "SGD")
+    bowl = land.FUNCTIONS["bowl"]
+    sgd = land.trajectory(bowl, "SGD")
     assert table["steps to min"][0] == str(sgd.steps_to_min)
     assert table["zig-zags x/y"][0] == "0/149"
     notes = at.markdown[-1].value if "What the runs show" in at.markdown[-1].value else \
         next(m.value for m in at.markdown if "What the runs show" in m.value)
     assert "**SGD** zig-zags" in notes and "**Momentum** overshoots" in notes
-    at.select_slider(key="land_scale").set_value(4.0).run()
+    at.select_slider(key="ch04_land_scale").set_value(4.0).run()
     notes = next(m.value for m in at.markdown if "What the runs show" in m.value)
     assert "**SGD** diverged" in notes
     assert at.dataframe[0].value["steps to min"][0] == "diverged"
-    at.selectbox(key="land_fn").set_value("rosenbrock")
-    at.select_slider(key="land_scale").set_value(1.0).run()
+    at.selectbox(key="ch04_land_fn").set_value("rosenbrock")
+    at.select_slider(key="ch04_land_scale").set_value(1.0).run()
     notes = next(m.value for m in at.markdown if "What the runs show" in m.value)
     assert "**Adagrad** stalls" in notes
-    at.selectbox(key="land_fn").set_value("wells").run()
+    at.selectbox(key="ch04_land_fn").set_value("wells").run()
     table = at.dataframe[0].value
     ends = dict(zip(table["optimizer"], table["ends in"]))
     assert ends["SGD"] == "local min 3" and ends["Momentum"] == "global min"
-    at.session_state["land_y_saddle"] = 0.0   # start exactly on the ridge: nobody escapes
-    at.selectbox(key="land_fn").set_value("saddle").run()
+    at.session_state["ch04_land_y_saddle"] = 0.0   # start exactly on the ridge: nobody escapes
+    at.selectbox(key="ch04_land_fn").set_value("saddle").run()
     table = at.dataframe[0].value
     assert all(s.startswith(">") for s in table["steps to min"])
     assert not at.exception
 
 
 def test_gradient_noise_table_matches_the_exact_law_and_the_sweep_runs(at):
-    open_tab(at, "Batch vs stochastic vs mini-batch")
-    at.select_slider(key="sweep_n").set_value(250)
-    at.multiselect(key="sweep_sizes").set_value(["1", "64", "full batch"]).run()
+    open_tab(at, "Batch vs stochastic vs mini-batch", key="ch04_tab")
+    at.select_slider(key="ch04_sweep_n").set_value(250)
+    at.multiselect(key="ch04_sweep_sizes").set_value(["1", "64", "full batch"]).run()
     assert not at.exception
     table = at.dataframe[0].value
     sigma2 = float(metrics(at)["σ² (spread of single-example gradients)"])
     assert list(table["B"]) == [1, 64, 250]
     for b, theory in zip(table["B"], table["theory"]):
-        assert theory == pytest.approx(optm.expected_batch_variance(sigma2, 250, int(b)), rel=2e-3, abs=1e-4)
+        assert theory == pytest.approx(noise.expected_batch_variance(sigma2, 250, int(b)), rel=2e-3, abs=1e-4)
     assert table["measured E‖g_B − ḡ‖²"][2] == 0.0 and table["theory"][2] == 0.0
     assert table["measured E‖g_B − ḡ‖²"][0] > 10 * table["measured E‖g_B − ḡ‖²"][1]
-    at.slider(key="sweep_epochs").set_value(1)
-    at.button(key="sweep_run").click().run()
+    at.slider(key="ch04_sweep_epochs").set_value(1)
+    at.button(key="ch04_btn_sweep_run").click().run()
     assert not at.exception
     sweep = at.dataframe[1].value
     assert list(sweep["batch size"]) == ["batch 1", "batch 64", "full batch"]
-    res = at.session_state["ch04_sweep"]["results"]
+    res = at.session_state["ch04"]["sweep"]["results"]
     assert [len(r.history.batch_loss) for r in res.values()] == [250, 4, 1]
 
 
 def test_ewma_metrics_and_adam_bias_correction(at):
-    open_tab(at, "EWMA")
+    open_tab(at, "EWMA", key="ch04_tab")
     m = metrics(at)
-    assert m["Effective window 1/(1−β)"] == "10"
-    assert m["Largest uncorrected step / η (measured)"] == "6.57"
-    assert m["Corrected step / η (measured)"] == "1.0000"
-    clean, noisy = optm.noisy_series(300, np.random.default_rng(0), kind="sine", noise=0.5)
-    assert m["v₁ (first average)"] == f"{0.1 * noisy[0]:.3f}"
-    at.select_slider(key="ewma_beta").set_value(0.999)
-    at.selectbox(key="ewma_kind").set_value("constant")
-    at.checkbox(key="ewma_bc").uncheck()
-    at.slider(key="ewma_noise").set_value(0.0).run()
+    assert m["Effective window 1/(1−β)"] == "10.0"
+    raw = adam_bc.adam_step_sizes(np.full(300, 0.5), lr=1e-3, bias_correction=False)
+    assert m["Largest uncorrected step / η (measured)"] == fmt_num(raw.max() / 1e-3) == "6.57"
+    corrected = adam_bc.adam_step_sizes(np.full(300, 0.5), lr=1e-3)
+    assert m["Corrected step / η (measured)"] == fmt_num(corrected.max() / 1e-3, 4) == "1.0000"
+    clean, noisy = ew.noisy_series(300, np.random.default_rng(0), kind="sine", noise=0.5)
+    assert m["v₁ (first average)"] == fmt_num(ew.ewma(noisy, 0.9)[0])
+    caption = next(c.value for c in at.caption if "constant series" in c.value)
+    assert "is at 63% of the level after 100 steps" in caption and "needs 299 steps to reach 95%" in caption
+    at.select_slider(key="ch04_ewma_beta").set_value(0.999)
+    at.selectbox(key="ch04_ewma_kind").set_value("constant")
+    at.checkbox(key="ch04_ewma_bc").uncheck()
+    at.slider(key="ch04_ewma_noise").set_value(0.0).run()
     m = metrics(at)
     assert m["Effective window 1/(1−β)"] == "1000"
-    # noise-free constant 2: the raw average is off by 2·β^t, the corrected one not at all
+    # noise-free constant 2: the raw average is off by 2·β^t, the corrected one only by round-off
     raw_err = np.mean(2 * 0.999 ** np.arange(1, 301))
-    assert m["Mean |error| first 300 steps, raw"] == f"{raw_err:.3f}"
-    assert m["Mean |error| first 300 steps, corrected"] == "0.000"
-    at.select_slider(key="adam_b2").set_value(0.9).run()
-    assert metrics(at)["Largest uncorrected step / η (measured)"] == "1.00"
+    assert m["Mean |error| first 300 steps, raw"] == fmt_num(raw_err)
+    assert float(m["Mean |error| first 300 steps, corrected"]) < 1e-12
+    at.select_slider(key="ch04_adam_b2").set_value(0.9).run()
+    raw = adam_bc.adam_step_sizes(np.full(300, 0.5), lr=1e-3, beta2=0.9, bias_correction=False)
+    assert metrics(at)["Largest uncorrected step / η (measured)"] == fmt_num(raw.max() / 1e-3)
+    assert raw.max() / 1e-3 == pytest.approx(1.0, abs=1e-4)   # β₁ = β₂: the two biases cancel
     assert not at.exception

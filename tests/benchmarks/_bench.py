@@ -51,24 +51,14 @@ def run_reference(script: str, args, extra: list[str] = ()) -> dict:
 
 
 def time_numpy_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int = 64) -> list[float]:
-    """Train a ``common`` model with softmax cross-entropy; seconds per epoch (training only)."""
-    import time
+    """Train a ``common`` model with softmax cross-entropy through ``common.training.fit``; seconds per
+    epoch (training only: no metric, no validation). ``fit`` draws each epoch's permutation from ``rng``
+    and cuts it into batches in order, as ``time_torch_epochs`` does, so both see the same batches."""
+    from common import fit, softmax_cross_entropy
 
-    from common import softmax_cross_entropy
-
-    times = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        order = rng.permutation(len(X))
-        for i in range(0, len(X), batch_size):
-            idx = order[i:i + batch_size]
-            out = model.forward(X[idx], training=True)
-            _, dout = softmax_cross_entropy(out, y[idx])
-            optimizer.zero_grad()
-            model.backward(dout, input_grad=False)
-            optimizer.step()
-        times.append(time.perf_counter() - start)
-    return times
+    history = fit(model, X, y, loss_fn=softmax_cross_entropy, optimizer=optimizer, epochs=epochs, rng=rng,
+                  batch_size=batch_size, metric=None)
+    return list(history.epoch_time)
 
 
 def time_torch_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int = 64) -> list[float]:
