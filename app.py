@@ -30,7 +30,8 @@ def home() -> None:
     st.markdown(
         "A deep-learning course built from first principles in NumPy: every layer written once, every "
         "gradient checked, every number on these pages computed by the code. Each chapter follows one post "
-        "of the series *From Perceptrons to Transformers*; read the post, then play with the idea here."
+        "of the series *From Perceptrons to Transformers*; read the post, then play with the idea here. The "
+        "last chapter puts the pieces together: a small GPT, trained in NumPy, writing Shakespeare."
     )
     lines = ["| chapter | blog post | the playground shows | status |", "|---|---|---|---|"]
     for ch in CHAPTERS:

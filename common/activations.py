@@ -227,13 +227,70 @@ class SELU(_Elementwise):
 
 
 class GELU(_Elementwise):
-    """``0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))`` (the tanh approximation)."""
+    """``0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))`` (the tanh approximation).
 
-    def _f(self, x):
-        return gelu(x).astype(x.dtype, copy=False)
+    ``f'(x) = ½(1 + t) + ½x(1 - t²)·√(2/π)(1 + 3·0.044715x²)`` with ``t`` the tanh. ``gelu`` and
+    ``gelu_derivative`` above are the reference this layer is tested against; the layer computes the same
+    chain of operations faster, because a Transformer's feed-forward network applies it to 4·D values per
+    token:
 
-    def _df(self, x):
-        return gelu_derivative(x).astype(x.dtype, copy=False)
+    - x³ as x·x·x (NumPy's float32 ``x ** 3`` is about 70 times slower than two products);
+    - in place, a block of about 32k values at a time, so each block's chain of operations runs in the
+      CPU cache instead of streaming the whole array through memory once per operation.
+    """
+
+    _BLOCK = 1 << 15                                   # values per block (128 KB of float32)
+
+    def _blocks(self, *arrays):
+        """Row blocks of the arrays seen as (M, last axis)."""
+        flat = [a.reshape(-1, a.shape[-1]) if a.ndim else a.reshape(1, 1) for a in arrays]
+        rows = max(1, self._BLOCK // max(1, flat[0].shape[1]))
+        for i in range(0, len(flat[0]), rows):
+            yield [a[i:i + rows] for a in flat]
+
+    def _tanh(self, xs, out):
+        """t = tanh(c·(x + 0.044715x³)) into ``out`` (x³ as x·x·x)."""
+        np.multiply(xs, xs, out=out)
+        out *= 0.044715
+        out += 1
+        out *= xs
+        out *= _GELU_C
+        return np.tanh(out, out=out)
+
+    def forward(self, x, training=False):
+        x = self._x = check_float_array("x", x)
+        out = np.empty_like(x)
+        for xs, o in self._blocks(x, out):
+            self._tanh(xs, out=o)                      # ½x(1 + t)
+            o += 1
+            o *= xs
+            o *= 0.5
+        return out
+
+    def backward(self, dout):
+        """t is recomputed block by block (in cache) rather than stored: a pass over memory saved each way."""
+        self._require_cache(self._x)
+        x = self._x
+        dout = self._dout(dout)
+        slope = np.empty(x.shape, dtype=np.result_type(x, dout))
+        t = tmp = None
+        for xs, s, ds in self._blocks(x, slope, dout):
+            if t is None:
+                t, tmp = np.empty_like(s), np.empty_like(s)
+            ts, tm = self._tanh(xs, out=t[: len(s)]), tmp[: len(s)]
+            np.multiply(xs, xs, out=s)                 # ½·c·x·(1 + 3·0.044715x²)·(1 - t²) + ½(1 + t)
+            s *= 3 * 0.044715
+            s += 1
+            s *= xs
+            s *= 0.5 * _GELU_C
+            np.multiply(ts, ts, out=tm)
+            np.subtract(1, tm, out=tm)
+            s *= tm
+            ts += 1
+            ts *= 0.5
+            s += ts
+            s *= ds
+        return slope
 
 
 class Softmax(Layer):

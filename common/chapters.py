@@ -68,4 +68,8 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(9, "09-attention", "Attention", "Sequences", "Attention Mechanisms: Stop Compressing, Start Looking Back",
             _POSTS + "attention-mechanisms-stop-compressing-start-looking-back-1bol", "attention",
             "seq2seq with and without attention, learned alignments, scaled dot-product and multi-head"),
+    # Post 09 announces Post 10 (the Transformer); it has no published URL yet, so this links the series.
+    Chapter(10, "10-transformer", "Transformer", "Transformers",
+            "Post 10: the Transformer (announced at the end of Post 09; the series so far)", _POSTS.rstrip("/"), "gpt",
+            "a GPT trained in NumPy writing Shakespeare: sampling, attention maps, positions, training live, cost"),
 )

@@ -19,7 +19,8 @@ from ._validation import (check_float_array, check_float_dtype, check_grad, chec
                           check_positive_int, param_dtype)
 from .layers import Layer
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "Residual", "batchnorm_backward"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "Residual", "batchnorm_backward", "layer_norm_naive",
+           "layer_norm_backward_naive"]
 
 
 def batchnorm_backward(dout: np.ndarray, xhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray,
@@ -180,26 +181,58 @@ class LayerNorm(Layer):
         x = check_float_array("x", x, self.params["gamma"].dtype)
         if x.ndim < 1 or x.shape[-1] != self.num_features:
             raise ValueError(f"x must have shape (..., {self.num_features}) for {self!r}, got shape {x.shape}")
-        mu = x.mean(axis=-1, keepdims=True)
-        xc = x - mu
-        var = (xc * xc).mean(axis=-1, keepdims=True)
-        inv_std = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
-        xhat = xc * inv_std
-        self._cache = (xhat, inv_std)
-        return self.params["gamma"] * xhat + self.params["beta"]
+        D = self.num_features
+        x2 = x.reshape(-1, D)                                          # (M, D), one row per sample
+        # Row sums as einsum (a contraction, several times faster than .sum over a short last axis);
+        # the arithmetic is layer_norm_naive's.
+        xhat = x2 - (np.einsum("ij->i", x2) / D)[:, None]              # x - μ
+        var = np.einsum("ij,ij->i", xhat, xhat) / D
+        inv_std = 1 / np.sqrt(var + x.dtype.type(self.eps))            # (M,)
+        xhat *= inv_std[:, None]
+        self._cache = (xhat, inv_std, x.shape)
+        out = xhat * self.params["gamma"]
+        out += self.params["beta"]
+        return out.reshape(x.shape)
 
     def backward(self, dout):
+        """``batchnorm_backward`` over the last axis (``layer_norm_backward_naive``), computed with one
+        pass fewer per term and the row sums as einsum."""
         self._require_cache(self._cache)
-        xhat, inv_std = self._cache
-        dout = check_grad("dout", dout, xhat.shape, xhat.dtype)
-        dx, _, _ = batchnorm_backward(dout, xhat, inv_std, self.params["gamma"], (xhat.ndim - 1,))
-        lead = tuple(range(dout.ndim - 1))
-        self.grads["gamma"] += (dout * xhat).sum(axis=lead)
-        self.grads["beta"] += dout.sum(axis=lead)
-        return dx
+        xhat, inv_std, shape = self._cache
+        dout = check_grad("dout", dout, shape, xhat.dtype)
+        D = self.num_features
+        d2 = dout.reshape(-1, D)
+        self.grads["gamma"] += np.einsum("ij,ij->j", d2, xhat)
+        self.grads["beta"] += d2.sum(axis=0)
+        g = d2 * self.params["gamma"]                                  # ∂L/∂x̂
+        sum_g, sum_gx = np.einsum("ij->i", g), np.einsum("ij,ij->i", g, xhat)
+        g *= D                                                         # (1/(Dσ))·(D g - Σg - x̂ Σg·x̂)
+        g -= sum_g[:, None]
+        g -= xhat * sum_gx[:, None]
+        g *= (inv_std / D)[:, None]
+        return g.reshape(shape)
 
     def __repr__(self):
         return f"LayerNorm({self.num_features})"
+
+
+def layer_norm_naive(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float = 1e-5):
+    """LayerNorm over the last axis written as its equations (the reference ``LayerNorm.forward`` is
+    tested against): returns ``(out, x̂, 1/σ)``."""
+    mu = x.mean(axis=-1, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=-1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + x.dtype.type(eps))
+    xhat = xc * inv_std
+    return gamma * xhat + beta, xhat, inv_std
+
+
+def layer_norm_backward_naive(dout, xhat, inv_std, gamma):
+    """``(dx, dγ, dβ)`` of ``layer_norm_naive``: ``batchnorm_backward`` with the roles of the axes swapped
+    (the statistics over the last axis, the parameter sums over the others)."""
+    dx, _, _ = batchnorm_backward(dout, xhat, inv_std, gamma, (xhat.ndim - 1,))
+    lead = tuple(range(dout.ndim - 1))
+    return dx, (dout * xhat).sum(axis=lead), dout.sum(axis=lead)
 
 
 class Residual(Layer):

@@ -49,6 +49,8 @@ PALETTE: dict[str, str] = {
     "reference": "#000000", "measured": "#1f77b4", "observations": "#7f7f7f",
     # runs of the regularization experiment (chapter 05) beside the regularizers below
     "no regularization": "#7f7f7f", "dropout + l2": "#e377c2", "unscaled": "#d62728",
+    # positions (chapter 10): a model without them, a learned table, Vaswani's sinusoids
+    "nopos": "#7f7f7f", "learned": "#9467bd", "sinusoidal": "#ff7f0e",
     # regularizers (chapter 05)
     "dropout": "#1f77b4", "l2": "#ff7f0e", "weight decay": "#2ca02c", "augmentation": "#9467bd",
     "early stopping": "#8c564b", "all": "#d62728",

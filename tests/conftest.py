@@ -1,7 +1,8 @@
 """Test set-up shared by every test file.
 
 - Matplotlib renders off-screen; MNIST is never downloaded (``P2T_MNIST_OFFLINE=1``) and comes from
-  ``../shared/datasets/mnist`` when that exists (development machines and CI), else the bundled sample.
+  ``../shared/datasets/mnist`` when that exists (development machines and CI), else the bundled sample;
+  nor is Tiny Shakespeare (``P2T_SHAKESPEARE_OFFLINE=1``; the package bundles the whole text).
 - Chapter folders are put on ``sys.path`` the way the hub does it, so tests import ``perceptron``,
   ``cnn``… by their unique module names.
 - ``app_test(path)`` makes an ``AppTest`` for a playground with a generous timeout and fresh caches.
@@ -24,6 +25,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["P2T_MNIST_OFFLINE"] = "1"
+os.environ["P2T_SHAKESPEARE_OFFLINE"] = "1"        # Tiny Shakespeare: the cache, else the bundled copy
 if not os.environ.get("P2T_MNIST_DIR") and SHARED_MNIST.is_dir():
     os.environ["P2T_MNIST_DIR"] = str(SHARED_MNIST)
 

@@ -40,3 +40,18 @@ def test_softmax_is_shift_invariant_and_stable():
     x = np.array([[1000.0, 1001.0, 1002.0]])
     np.testing.assert_allclose(A.softmax(x), A.softmax(x - 1000))
     assert np.isclose(A.softmax(x).sum(), 1.0)
+
+
+@pytest.mark.parametrize("shape", [(), (7,), (3, 5), (2, 3, 40000)])
+def test_gelu_layer_equals_the_reference_functions(shape):
+    """The GELU layer's blocked, in-place fast path against ``gelu`` / ``gelu_derivative``, float64 and
+    float32 (the block loop is exercised by the last shape: 120k values, several blocks)."""
+    rng = np.random.default_rng(0)
+    x, dout = rng.standard_normal(shape) * 3, rng.standard_normal(shape)
+    layer = A.GELU()
+    np.testing.assert_allclose(layer.forward(x), A.gelu(x), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(layer.backward(dout), dout * A.gelu_derivative(x), rtol=0, atol=1e-13)
+    x32 = x.astype(np.float32)
+    out = layer.forward(x32)
+    assert out.dtype == np.float32 and layer.backward(dout.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(out, A.gelu(x), rtol=1e-5, atol=1e-5)

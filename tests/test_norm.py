@@ -288,3 +288,22 @@ def test_residual_block_matches_torch():
     np.testing.assert_allclose(ours.backward(dout), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours.grads["body.0.W"], lin1.weight.grad.numpy().T, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours.grads["projection.W"], lin_p.weight.grad.numpy().T, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(6,), (4, 6), (2, 3, 6)])
+def test_layernorm_fast_path_equals_the_reference(shape):
+    """``LayerNorm`` (einsum row sums, one pass fewer per term) against ``layer_norm_naive`` and
+    ``layer_norm_backward_naive`` (the equations, ``batchnorm_backward`` over the last axis)."""
+    from common.norm import layer_norm_backward_naive, layer_norm_naive
+
+    rng = np.random.default_rng(0)
+    ln = LayerNorm(6, dtype=np.float64)
+    ln.params["gamma"][...] = rng.standard_normal(6)
+    ln.params["beta"][...] = rng.standard_normal(6)
+    x, dout = rng.standard_normal(shape) * 3 + 1, rng.standard_normal(shape)
+    ref, xhat, inv_std = layer_norm_naive(x, ln.params["gamma"], ln.params["beta"], ln.eps)
+    np.testing.assert_allclose(ln.forward(x), ref, rtol=0, atol=1e-14)
+    dx_ref, dgamma, dbeta = layer_norm_backward_naive(dout, xhat, inv_std, ln.params["gamma"])
+    np.testing.assert_allclose(ln.backward(dout), dx_ref, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(ln.grads["gamma"], dgamma, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(ln.grads["beta"], dbeta, rtol=0, atol=1e-14)

@@ -1,0 +1,337 @@
+"""Playground for chapter 10: a character-level GPT trained on Tiny Shakespeare, in NumPy.
+
+    streamlit run 10-transformer/gpt_playground.py      (or open it from the hub: streamlit run app.py)
+
+Everything on arrival comes from the shipped checkpoints (``checkpoints/gpt_*.npz``, trained by
+``train_gpt.py``); only the *Watch it learn* tab trains, when you press its button.
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+import streamlit as st
+from matplotlib import colormaps
+
+import gpt
+import gpt_inside as inside
+from common import playground
+from common.playground import PageState, show_figure
+from common.plots import color, fmt_num, fmt_pct, new_figure
+from common.training import Live
+from common.transformer import sinusoidal_encoding
+
+st.set_page_config(page_title="10 · Transformer", layout="wide")
+playground.chapter_header(
+    10, "A decoder-only Transformer (a GPT) reads Shakespeare one character at a time and learns to write "
+        "more of it. It is built from the layers of the earlier chapters: chapter 09's multi-head "
+        "attention, chapter 07's LayerNorm and residual sums, chapter 02's MLP (with GELU). The two models "
+        "below were trained by `10-transformer/train_gpt.py` and load from their checkpoints.")
+
+MODELS = ("small", "medium")
+page = PageState("ch10", generated={}, run=None, history=None, base=0, samples=[], wall=0.0, speed=None)
+
+
+@st.cache_resource(show_spinner="Loading the checkpoints…")
+def checkpoints():
+    return {name: gpt.shipped(name) for name in gpt.CONFIGS}
+
+
+CKPT = checkpoints()
+TOK = CKPT["small"][1]
+
+
+def label(name):
+    model, _, info = CKPT[name]
+    return f"{name} ({model.num_params():,} parameters, validation loss {fmt_num(info['val_loss'])})"
+
+
+def valid_prompt(prompt: str) -> str | None:
+    bad = sorted(set(prompt) - set(TOK.chars))
+    if bad:
+        st.error(f"The prompt has characters the models never saw: {''.join(bad)!r}. The vocabulary is the "
+                 f"{TOK.vocab_size} characters of Tiny Shakespeare (letters, digits 3, punctuation, space, newline).")
+        return None
+    return prompt
+
+
+tabs = st.tabs(["Generate", "Inside the model", "Positional encoding", "Watch it learn", "Size and cost"],
+               key=page.key("tab"), on_change="rerun")
+tab_gen, tab_inside, tab_pos, tab_learn, tab_size = tabs
+
+# ---------------------------------------------------------------------------------------------- Generate
+if tab_gen.open:
+    with tab_gen:
+        c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
+        prompt = c1.text_area("Prompt", "ROMEO:\n", height=80, key=page.key("prompt"),
+                              help="The models continue this text. Only the last 64 characters fit in their context.")
+        temperature = c2.slider("Temperature", 0.0, 2.0, 0.8, 0.05, key=page.key("temperature"),
+                                help="Divides the logits before the softmax: below 1 sharper (0 = always the most "
+                                     "likely character), above 1 flatter.")
+        top_k = c3.selectbox("Top-k", [None, 1, 3, 5, 10, 20, 40], index=0, key=page.key("top_k"),
+                             format_func=lambda k: "all 65" if k is None else str(k),
+                             help="Sample only among the k most likely characters.")
+        length = c4.slider("Length", 20, 1000, 300, 10, key=page.key("length"))
+        seed = c5.number_input("Seed", 0, 10_000, 0, key=page.key("seed"),
+                               help="The same seed and settings give the same text.")
+        st.caption("What to try: temperature 0 (greedy) loops on common phrases; 1.5 invents words; top-k 5 "
+                   "keeps temperature 1 from wandering. Compare the two models on the same seed.")
+        prompt = valid_prompt(prompt)
+        if prompt is not None:
+            settings = (prompt, float(temperature), top_k, int(length), int(seed))
+            cols = st.columns(2)
+            done = page["generated"].get(settings)
+            if done is None:
+                slots = {}
+                for col, name in zip(cols, MODELS):
+                    col.markdown(f"**{label(name)}**")
+                    slots[name] = col.empty()
+                streams = {name: gpt.sample_text(CKPT[name][0], TOK, prompt, int(length), temperature=float(temperature),
+                                                 top_k=top_k, seed=int(seed)) for name in MODELS}
+                texts, dists = {n: "" for n in MODELS}, {n: [] for n in MODELS}
+                for i in range(int(length)):
+                    for name in MODELS:
+                        char, probs = next(streams[name])
+                        texts[name] += char
+                        top = np.argsort(-probs, kind="stable")[:10]
+                        dists[name].append([(TOK.chars[j], float(probs[j])) for j in top])
+                        if i % 8 == 7 or i == int(length) - 1:
+                            slots[name].code(prompt + texts[name], language=None, wrap_lines=True)
+                done = page["generated"][settings] = {"texts": texts, "dists": dists}
+                if len(page["generated"]) > 20:
+                    page["generated"].pop(next(iter(page["generated"])))
+            else:
+                for col, name in zip(cols, MODELS):
+                    col.markdown(f"**{label(name)}**")
+                    col.code(prompt + done["texts"][name], language=None, wrap_lines=True)
+            st.subheader("The next-character distribution at the cursor")
+            cursor = st.slider("Cursor: characters generated so far", 0, int(length) - 1, 0, key=page.key("cursor"),
+                               help="0 is right after the prompt. The bars are the distribution the character at "
+                                    "the cursor was drawn from (temperature and top-k applied).")
+            bars = st.columns(2)
+            for col, name in zip(bars, MODELS):
+                top = done["dists"][name][cursor]
+                before = (prompt + done["texts"][name][:cursor])[-24:]
+                fig, ax = new_figure(size=(6, 3))
+                ax.bar([inside._show(c) for c, _ in top], [p for _, p in top], color=color(name))
+                ax.set_ylim(0, 1)
+                ax.set_ylabel("probability")
+                ax.set_title(f"{name}: after …{before!r}", fontsize=9)
+                with col:
+                    show_figure(fig)
+                col.dataframe({"character": [repr(c) for c, _ in top], "probability": [fmt_pct(p) for _, p in top]},
+                              hide_index=True, height=200)
+
+# -------------------------------------------------------------------------------------- Inside the model
+if tab_inside.open:
+    with tab_inside:
+        c1, c2 = st.columns([3, 1])
+        text = c1.text_input("Prompt", "To be, or not to be, that is the question:", key=page.key("inside_prompt"),
+                             help="Up to 64 characters (the context) are shown.")
+        which = c2.selectbox("Model", MODELS, index=0, key=page.key("inside_model"))
+        text = valid_prompt(text)
+        if text:
+            text = text[-64:]
+            model = CKPT[which][0]
+            maps = inside.attention_maps(model, TOK.encode(text)[None])
+            T = len(text)
+            query = st.slider("Query position (the character that looks back)", 0, T - 1, T - 1,
+                              key=page.key("inside_query"))
+            L, H = maps.shape[:2]
+            fig, axes = new_figure(L, H, size=(3.0, 2.8))
+            axes = np.atleast_2d(axes)
+            cmap = colormaps["viridis"].with_extremes(bad="#d9d9d9")          # masked (future) keys
+            ticks = [inside._show(c) for c in text]
+            for l in range(L):
+                for h in range(H):
+                    ax = axes[l, h]
+                    shown = np.where(np.tril(np.ones((T, T), bool)), maps[l, h], np.nan)
+                    ax.imshow(shown, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+                    ax.axhline(query, color="red", lw=0.8)
+                    ax.set_title(f"layer {l} · head {h}", fontsize=9)
+                    if T > 24:                                      # too many to label
+                        ax.set_xticks([])
+                        ax.set_yticks([])
+                    else:
+                        ax.set_xticks(range(T), ticks, fontsize=6)
+                        ax.set_yticks(range(T), ticks, fontsize=6)
+            fig.suptitle("attention weights: row = query, column = key; grey = masked (the future)", fontsize=10)
+            show_figure(fig)
+            rows = inside.attended(model, text, query)
+            st.markdown(f"From position {query} (**{inside._show(text[query])}**), each head looks most at:")
+            st.dataframe([{"layer": r["layer"], "head": r["head"], "looks at (char@position)": r["looks at"],
+                           "weights": ", ".join(fmt_pct(w) for w in r["weights"])} for r in rows], hide_index=True)
+            norms = inside.residual_norms(model, TOK.encode(text)[None])
+            fig, ax = new_figure(size=(7, 3))
+            for i, n in enumerate(norms):
+                ax.plot(n, label="embeddings" if i == 0 else f"after block {i - 1}")
+            ax.set_xlabel("position")
+            ax.set_ylabel("‖x_t‖, residual stream")
+            ax.legend(fontsize=7)
+            show_figure(fig)
+            st.dataframe({"point in the stream": ["embeddings"] + [f"after block {i}" for i in range(L)],
+                          "mean ‖x_t‖": [fmt_num(v) for v in norms.mean(axis=1)]}, hide_index=True)
+            st.caption("Each block adds its attention and feed-forward outputs to the stream (x + …), so the "
+                       "norm grows block by block; the final LayerNorm rescales it before the head. Heads in "
+                       "the first layer often look one or two characters back; later ones spread over the word.")
+
+# ------------------------------------------------------------------------------------ Positional encoding
+if tab_pos.open:
+    with tab_pos:
+        c1, c2 = st.columns(2)
+        D = c1.select_slider("d_model of the sinusoids", [16, 32, 64, 128, 256], value=128, key=page.key("pos_d"))
+        Tn = c2.slider("Positions", 16, 256, 64, 16, key=page.key("pos_T"))
+        P = sinusoidal_encoding(Tn, D)
+        left, right = st.columns(2)
+        fig, ax = new_figure(size=(6, 4))
+        im = ax.imshow(P, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+        ax.set_xlabel("dimension (sin, cos, sin, … slower to the right)")
+        ax.set_ylabel("position t")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        ax.set_title("P[t, 2i] = sin(t/10000^(2i/D)), P[t, 2i+1] = cos(…)", fontsize=9)
+        with left:
+            show_figure(fig)
+        fig, axes = new_figure(1, 2, size=(3.4, 3.2))
+        sims = {"sinusoidal": inside.position_similarity(P[:64]),
+                "learned (medium)": inside.position_similarity(inside.learned_positions(CKPT["medium"][0]))}
+        for ax, (name, S) in zip(axes, sims.items()):
+            ax.imshow(S, cmap="viridis", vmin=-1, vmax=1)
+            ax.set_title(f"{name}: cos(P_s, P_t)", fontsize=9)
+            ax.set_xlabel("position")
+        with right:
+            show_figure(fig)
+        near = {name: float(np.mean(np.diag(S, 1))) for name, S in sims.items()}
+        far = {name: float(np.mean(np.diag(S, 32))) for name, S in sims.items()}
+        st.dataframe([{"positions": n, "similarity of neighbours (t, t+1)": fmt_num(near[n]),
+                       "similarity 32 apart": fmt_num(far[n])} for n in sims], hide_index=True)
+        st.caption("Both kinds give neighbouring positions similar vectors and distant ones different ones; the "
+                   "learned table (64 × 128 numbers trained with the rest) found that on its own.")
+        st.subheader("Without positions, attention sees a set")
+        a, b = inside.ORDER_PROMPTS
+        rows = []
+        for name in ("small", "nopos", "medium"):
+            res = inside.order_test(CKPT[name][0], TOK)
+            rows.append({"model": name, "positions": CKPT[name][0].positions or "none",
+                         "after block 0: largest difference": fmt_num(res["stream_diff"][1]),
+                         "after the last block": fmt_num(res["stream_diff"][-1]),
+                         "next-character distributions differ by (TV)": fmt_num(res["tv_distance"]),
+                         "validation loss": fmt_num(CKPT[name][2]["val_loss"])})
+        st.dataframe(rows, hide_index=True)
+        st.markdown(
+            f"Measured on the prompts `{a}` and `{b}`: the same characters, the same last character, another "
+            "order. Without positions, the first block's output at the last position is the same for both (up to "
+            "float64 round-off): attention is a weighted *sum* over the earlier characters, and a sum does not "
+            "know the order. Only the causal mask breaks the symmetry (position t sees t + 1 characters), so the "
+            "second block can recover a little order from how much each earlier position saw; the learned "
+            "positions tell the two prompts apart from the first block on. The `nopos` model is `small` trained "
+            "without positions; its validation loss is what order is worth.")
+
+# ----------------------------------------------------------------------------------------- Watch it learn
+if tab_learn.open:
+    with tab_learn:
+        c1, c2, c3, c4, c5 = st.columns(5)
+        steps = c1.select_slider("Steps", [50, 100, 200, 300, 500, 1000, 2000], value=300, key=page.key("steps"))
+        batch = c2.select_slider("Batch", [8, 16, 32], value=16, key=page.key("batch"))
+        lr = c3.select_slider("Learning rate", [3e-4, 1e-3, 2e-3, 5e-3], value=2e-3, key=page.key("lr"),
+                              format_func=fmt_num)
+        every = c4.select_slider("Sample every", [25, 50, 100, 250], value=50, key=page.key("every"),
+                                 help="Steps between two samples (and two validation losses).")
+        lseed = c5.number_input("Seed", 0, 10_000, 0, key=page.key("learn_seed"))
+        b1, b2 = st.columns(2)
+        train_clicked = b1.button("Train", type="primary", key=page.key("train"), width="stretch")
+        b2.button("Stop", key=page.key("stop"), width="stretch", help="Stops training; every step finished is kept.")
+        st.caption("The small architecture (2 layers, 4 heads, d_model 64, context 64) from random weights, "
+                   "AdamW with warmup and cosine decay, gradient clipping at 1. Watch the samples: random "
+                   "characters, then spaces and short words, then names with a colon and line breaks.")
+        note, chart, status, samples_box = st.empty(), st.empty(), st.empty(), st.container()
+
+        def losses():
+            """Every finished step: the run's record plus the current fit call's steps not yet in it."""
+            run, history = page["run"], page["history"]
+            done = list(run.batch_loss)
+            if history is not None:
+                done += history.batch_loss[run.step - page["base"]:]
+            return done
+
+        def draw():
+            run, curve = page["run"], losses()
+            fig, ax = new_figure(size=(8, 3))
+            ax.plot(np.arange(1, len(curve) + 1), curve, color=color("train"), lw=0.8, label="batch loss")
+            if run.val_steps:
+                ax.plot(run.val_steps, run.val_curve, "o-", color=color("validation"),
+                        label=f"validation loss (first {run.config.eval_windows * 64:,} characters)")
+            ax.set_xlabel("step")
+            ax.set_ylabel("cross-entropy (nats/char)")
+            ax.set_xlim(0, run.config.iters)
+            ax.legend(fontsize=8)
+            with chart.container():
+                show_figure(fig)
+            status.markdown(f"Step **{len(curve)}** of {run.config.iters} · wall time **{fmt_num(page['wall'])} s** · "
+                            f"last batch loss **{fmt_num(curve[-1]) if curve else '–'}**")
+
+        if train_clicked:
+            cfg = dataclasses.replace(gpt.CONFIGS["small"], batch_size=int(batch), iters=int(steps), lr=float(lr),
+                                          lr_min=float(lr) / 10, warmup=min(100, int(steps) // 10),
+                                          eval_interval=int(every), eval_windows=32, seed=int(lseed))
+            page.update(run=gpt.new_run(cfg), history=None, samples=[], wall=0.0, base=0)
+            start = time.perf_counter()
+
+            def begin(state):
+                page.update(history=state.history, base=page["run"].step)
+
+            def update(state):
+                run = page["run"]
+                page["wall"] = time.perf_counter() - start
+                if run.val_steps and run.val_steps[-1] == run.step and \
+                        (not page["samples"] or page["samples"][-1][0] != run.step):
+                    page["samples"].append((run.step, gpt.sample_string(run.model, TOK, "\n", 120, temperature=0.8)))
+                    with samples_box:
+                        st.markdown(f"**step {run.step}**")
+                        st.code(page["samples"][-1][1], language=None, wrap_lines=True)
+                draw()
+
+            gpt.train(page["run"], callbacks=[Live(on_begin=begin, on_update=update, every_steps=10)])
+            page["wall"] = time.perf_counter() - start
+            st.rerun()
+        if page["run"] is None:
+            note.info("Press **Train**: 300 steps of batch 16 take well under a minute on a free CPU core. The "
+                      "curve updates as it trains and a sample is written at every validation point.")
+        else:
+            draw()
+            for step, text in reversed(page["samples"]):
+                samples_box.markdown(f"**step {step}**")
+                samples_box.code(text, language=None, wrap_lines=True)
+
+# ----------------------------------------------------------------------------------------- Size and cost
+if tab_size.open:
+    with tab_size:
+        names = ("small", "nopos", "medium")
+        counts = {n: CKPT[n][0].parameter_counts() for n in names}
+        st.dataframe([{"component": c, **{n: f"{counts[n][c]:,}" for n in names},
+                       **{f"{n} share": fmt_pct(counts[n][c] / counts[n]["total"]) for n in ("small", "medium")}}
+                      for c in (*inside.COMPONENTS, "total")], hide_index=True)
+        rows = []
+        for n in names:
+            m = CKPT[n][0]
+            r = inside.twelve_l_d2(m)
+            f = m.flops_per_token()
+            rows.append({"model": n, "L": m.n_layer, "d_model": m.d_model, "12·L·d²": f"{r['rule']:,}",
+                         "blocks, counted": f"{r['exact']:,}", "counted ÷ rule": fmt_num(r["ratio"]),
+                         "forward FLOPs per token": f"{f['total']:,}", "of which attention (T=64)": fmt_pct(
+                             f["attention"] / f["total"]), "training FLOPs per token (≈3×)": f"{3 * f['total']:,}"})
+        st.dataframe(rows, hide_index=True)
+        st.caption("Each block has 4d² attention weights (W_Q, W_K, W_V, W_O) and 8d² feed-forward weights "
+                   "(d × 4d and 4d × d): 12·L·d², plus biases and LayerNorm gains (9d + 4d per block). With a "
+                   "vocabulary of 65 the embeddings are small; in GPT-2 (50,257 tokens) they are a third of the "
+                   "smallest model.")
+        if st.button("Measure tokens per second", key=page.key("measure")) or page.get("speed") is None:
+            page["speed"] = {n: (inside.tokens_per_second(CKPT[n][0], 12, 2),
+                                 inside.tokens_per_second(CKPT[n][0], 12, 2, training=False)) for n in ("small", "medium")}
+        speed = page["speed"]
+        st.dataframe([{"model": n, "training tokens/s (batch 12 × 64)": fmt_num(tr),
+                       "forward tokens/s": fmt_num(fw),
+                       "achieved training GFLOP/s": fmt_num(3 * CKPT[n][0].flops_per_token()["total"] * tr / 1e9)}
+                      for n, (tr, fw) in speed.items()], hide_index=True)
+        st.caption("Measured now, in this process, on one batch (best of two): a busy machine gives lower numbers. "
+                   "The training run of each checkpoint took "
+                   + ", ".join(f"{n}: {fmt_num(CKPT[n][2]['train_seconds'] / 60)} min" for n in ("small", "medium")) + ".")

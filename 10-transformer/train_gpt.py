@@ -1,0 +1,107 @@
+"""Train a chapter 10 GPT on Tiny Shakespeare and write the checkpoint the page loads.
+
+    python 10-transformer/train_gpt.py --config small          # ≈0.1M parameters, a few minutes
+    python 10-transformer/train_gpt.py --config medium         # nanoGPT's CPU recipe
+    python 10-transformer/train_gpt.py --config medium --resume    # continue an interrupted run
+
+Seeded (the same command gives bitwise the same run on the same machine and BLAS thread count), with a
+progress bar. Every ``eval_interval`` steps the whole training state (weights, AdamW moments, both
+generators, the record) is written to ``<out>.resume.npz``; ``--resume`` continues from there exactly as
+if the run had never stopped, and the file is removed once the checkpoint is written. The checkpoint is
+float16 weights (``Layer.save``'s ``.npz``) with the config, the vocabulary, the losses measured after the
+float16 round trip and a 300-character sample as JSON (``gpt.save_checkpoint``).
+
+``--steps N`` trains only the next N steps (and leaves the resume file): the test that checks this script
+against the shipped run uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SAMPLE = dict(prompt="\n", length=300, temperature=0.8, top_k=None, seed=0)
+VAL_SLICE = 64                  # windows of the validation text the quick checkpoint test recomputes
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", choices=("small", "medium", "nopos"), required=True)
+    parser.add_argument("--iters", type=int, default=None, help="length of the schedule (default: the config's)")
+    parser.add_argument("--steps", type=int, default=None, help="train only this many more steps, then stop")
+    parser.add_argument("--out", default=None, help="checkpoint path (default: checkpoints/gpt_<config>.npz)")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>.resume.npz")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (0 = the library default)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the command line ``argv``; returns the ``gpt.Run``."""
+    args = parse_args(argv)
+    if args.threads and "numpy" not in sys.modules:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
+    for p in (str(ROOT), str(HERE)):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    import gpt
+
+    out = Path(args.out) if args.out else gpt.CHECKPOINT_DIR / f"gpt_{args.config}.npz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    resume_path = out.with_name(out.stem + ".resume.npz")
+    data = gpt.shakespeare()
+    if args.resume and resume_path.is_file():
+        run = gpt.load_run(resume_path, data)
+        print(f"resuming {args.config} at step {run.step:,} of {run.config.iters:,} from {resume_path}")
+    else:
+        if args.resume:
+            print(f"no {resume_path} to resume from: starting a new run")
+        config = gpt.CONFIGS[args.config]
+        if args.iters is not None:         # a shorter schedule keeps its warmup shorter than itself
+            config = dataclasses.replace(config, iters=args.iters, warmup=min(config.warmup, args.iters // 2))
+        run = gpt.new_run(config, data)
+        print(f"training {args.config}: {run.model!r}, {run.model.num_params():,} parameters, "
+              f"{config.iters:,} iterations of batch {config.batch_size}; data: {data.source}")
+    try:
+        gpt.train(run, args.steps, verbose=not args.quiet, on_interval=lambda r: gpt.save_run(resume_path, r))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted at step {run.step:,}; continue with --resume (from the last saved interval)")
+        raise SystemExit(1)
+    if not run.done:
+        gpt.save_run(resume_path, run)
+        print(f"stopped at step {run.step:,} of {run.config.iters:,}; state saved to {resume_path}")
+        return run
+    write_checkpoint(gpt, run, out, args.threads)
+    if resume_path.exists():
+        resume_path.unlink()
+    return run
+
+
+def write_checkpoint(gpt, run, out: Path, threads: int) -> None:
+    """Save the float16 checkpoint, measure it after the round trip, and save it again with the record."""
+    record = {"train_config": dataclasses.asdict(run.config), "train_seconds": run.seconds,
+              "train_cpu_seconds": run.cpu_seconds, "blas_threads": threads,
+              "first_losses": run.batch_loss[:20], "val_steps": run.val_steps, "val_curve": run.val_curve,
+              "loss_curve": [round(float(sum(run.batch_loss[i:i + 25]) / len(run.batch_loss[i:i + 25])), 5)
+                             for i in range(0, len(run.batch_loss), 25)], "sample_settings": SAMPLE}
+    gpt.save_checkpoint(out, run.model, run.data.tokenizer, record)
+    model, tok, _ = gpt.load_checkpoint(out)
+    record["val_loss"] = gpt.val_loss(model, run.data.val)
+    record["val_loss_slice"] = gpt.val_loss(model, run.data.val, limit=VAL_SLICE)
+    record["val_slice_windows"] = VAL_SLICE
+    settings = {k: v for k, v in SAMPLE.items() if k not in ("prompt", "length")}
+    record["sample"] = gpt.sample_string(gpt.copy_model(model, "float64"), tok, SAMPLE["prompt"], SAMPLE["length"],
+                                         **settings)
+    gpt.save_checkpoint(out, model, tok, record)
+    print(f"wrote {out}: validation loss {record['val_loss']:.4f} (all {len(run.data.val):,} characters), "
+          f"{run.seconds / 60:.1f} min of training\n--- sample ---\n{record['sample']}")
+
+
+if __name__ == "__main__":
+    main()

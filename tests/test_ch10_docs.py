@@ -1,0 +1,56 @@
+"""Chapter 10 docs: every measured table of the README and the deep dive recomputed from the shipped
+checkpoints (gpt_docs.DOC_TABLES), the samples regenerated, and the numbers written in the prose."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+import gpt
+import gpt_docs
+from common.chapters import ROOT
+from regenerate_doc_tables import replace_table, table_block
+
+FOLDER = ROOT / "10-transformer"
+DOCS = {name: (FOLDER / name).read_text() for name in ("README.md", "TRANSFORMER_DEEP_DIVE.md")}
+
+
+@pytest.mark.parametrize("doc, marker", list(gpt_docs.DOC_TABLES))
+def test_measured_tables_match_the_checkpoints(doc, marker):
+    text = DOCS[doc]
+    start, end = table_block(text, marker)
+    assert text[start:end] == gpt_docs.DOC_TABLES[(doc, marker)](), f"{doc} <!-- {marker} --> is stale: " \
+        "run python -m tests.regenerate_doc_tables 10"
+    assert replace_table(text, marker, gpt_docs.DOC_TABLES[(doc, marker)]()) == text
+
+
+def _sample_block(name):
+    m = re.search(rf"<!-- sample: {name} -->\n```text\n(.*?)\n```", DOCS["README.md"], re.S)
+    assert m, f"no sample block for {name}"
+    return m.group(1)
+
+
+@pytest.mark.parametrize("name", ["small", "medium"])
+def test_readme_samples_are_the_checkpoints_own(name):
+    model, tok, info = gpt.shipped(name)
+    assert _sample_block(name) == info["sample"] and len(info["sample"]) == 300
+    s = info["sample_settings"]
+    again = gpt.sample_string(gpt.copy_model(model, np.float64), tok, s["prompt"], s["length"],
+                              temperature=s["temperature"], top_k=s["top_k"], seed=s["seed"])
+    assert again == info["sample"]
+
+
+def test_numbers_in_the_prose():
+    dive = DOCS["TRANSFORMER_DEEP_DIVE.md"]
+    assert f"ln 65 = {math.log(65):.3f}" in dive
+    for name in gpt.CONFIGS:                                   # "which is where every run starts"
+        assert gpt.shipped(name)[2]["first_losses"][0] == pytest.approx(math.log(65), abs=0.01)
+    assert f"1.7% at D = 64, {100 * 13 / (12 * 128):.2f}% at D = 128" in dive
+    assert f"{100 * 13 / (12 * 64):.1f}%" == "1.7%"
+    assert f"it is {50257 * 768 / 1e6:.1f}M of 124M" in dive
+    assert "first 32 validation windows" in dive and gpt_docs.DISTANCE_WINDOWS == 32
+    assert f"after `{gpt_docs.TEMPERATURE_PROMPT.replace(chr(10), '⏎')}`" in dive
+    readme = DOCS["README.md"]
+    assert f"all {len(gpt.shakespeare().val):,} characters" in readme
+    assert "`dog bites man.` and `man bites dog.`" in readme

@@ -1,0 +1,107 @@
+"""Chapter 10: the shipped checkpoints against their records, the training script against the shipped
+runs (the first losses, bit for bit), seeded and resumable runs, the checkpoint format."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import gpt
+import train_gpt
+from common.training import StopWhen
+
+TINY = dataclasses.replace(gpt.CONFIGS["small"], n_layer=1, d_model=32, batch_size=4, iters=12, warmup=2,
+                           eval_interval=4, eval_windows=4)
+
+
+@pytest.mark.parametrize("name", list(gpt.CONFIGS))
+def test_checkpoint_loads_and_reproduces_its_recorded_validation_loss(name):
+    model, tok, info = gpt.shipped(name)
+    cfg = gpt.CONFIGS[name]
+    assert info["train_config"] == dataclasses.asdict(cfg)                  # trained with today's recipe
+    assert model.config() == {"vocab_size": 65, "d_ff": 4 * cfg.d_model, **{k: v for k, v in cfg.model_kwargs().items()}}
+    assert tok.chars == gpt.shakespeare().tokenizer.chars and len(info["val_curve"]) == cfg.iters // cfg.eval_interval
+    with np.load(gpt.CHECKPOINT_DIR / f"gpt_{name}.npz", allow_pickle=False) as f:
+        assert {f[k].dtype for k in f.files if k.startswith("param:")} == {np.dtype(np.float16)}
+    # The recorded losses were measured after the float16 round trip, in float64: recomputed, the same.
+    slice_loss = gpt.val_loss(model, gpt.shakespeare().val, limit=info["val_slice_windows"])
+    assert slice_loss == pytest.approx(info["val_loss_slice"], rel=1e-12, abs=0)
+    assert info["val_loss"] < info["val_curve"][0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(gpt.CONFIGS))
+def test_checkpoint_full_validation_loss(name):
+    model, _, info = gpt.shipped(name)
+    assert gpt.val_loss(model, gpt.shakespeare().val) == pytest.approx(info["val_loss"], rel=1e-12, abs=0)
+
+
+def test_checkpoints_stay_small():
+    sizes = [p.stat().st_size for p in gpt.CHECKPOINT_DIR.glob("gpt_*.npz")]
+    assert len(sizes) == len(gpt.CONFIGS) and sum(sizes) < 3_000_000
+
+
+@pytest.mark.parametrize("name", ["small", "medium"])
+def test_training_script_reproduces_the_first_losses_of_the_shipped_run(name, tmp_path):
+    """Five steps of ``train_gpt.py --config NAME`` give bit for bit the losses the shipped run recorded
+    (both with one BLAS thread, as the tests run; another CPU or thread count may round differently)."""
+    run = train_gpt.main(["--config", name, "--steps", "5", "--out", str(tmp_path / f"{name}.npz"), "--quiet"])
+    assert run.step == 5 and (tmp_path / f"{name}.resume.npz").is_file()
+    assert run.batch_loss == gpt.shipped(name)[2]["first_losses"][:5]
+
+
+def test_same_seed_same_run_bit_for_bit():
+    a, b = gpt.new_run(TINY), gpt.new_run(TINY)
+    gpt.train(a, 6)
+    gpt.train(b, 6)
+    assert a.batch_loss == b.batch_loss and a.val_curve == b.val_curve and len(a.batch_loss) == 6
+    for k, p in a.model.params.items():
+        np.testing.assert_array_equal(p, b.model.params[k])
+    c = gpt.new_run(dataclasses.replace(TINY, seed=1))
+    gpt.train(c, 6)
+    assert c.batch_loss != a.batch_loss
+
+
+def test_resuming_gives_the_uninterrupted_run(tmp_path):
+    whole = gpt.new_run(dataclasses.replace(TINY, dropout=0.1))       # dropout: the model's generator too
+    gpt.train(whole)
+    part = gpt.new_run(dataclasses.replace(TINY, dropout=0.1))
+    gpt.train(part, 8, on_interval=lambda r: gpt.save_run(tmp_path / "r.npz", r))
+    resumed = gpt.load_run(tmp_path / "r.npz")
+    assert resumed.step == 8 and not resumed.done
+    gpt.train(resumed)
+    assert resumed.done and resumed.batch_loss == whole.batch_loss and resumed.val_curve == whole.val_curve
+    assert resumed.lr == whole.lr and resumed.optimizer.t == whole.optimizer.t
+    for k, p in whole.model.params.items():
+        np.testing.assert_array_equal(p, resumed.model.params[k])
+
+
+def test_stop_keeps_every_finished_step():
+    run = gpt.new_run(TINY)
+    calls = []
+    gpt.train(run, callbacks=[StopWhen(lambda: calls.append(1) or len(calls) >= 6)])
+    assert run.step == 6 and len(run.batch_loss) == 6 and run.val_steps == [4, 6]
+
+
+def test_checkpoint_round_trip_and_format(tmp_path):
+    run = gpt.new_run(TINY)
+    gpt.train(run, 2)
+    path = gpt.save_checkpoint(tmp_path / "c.npz", run.model, run.data.tokenizer, {"note": "x"})
+    model, tok, info = gpt.load_checkpoint(path)
+    assert info["note"] == "x" and info["config"] == run.model.config() and tok.chars == run.data.tokenizer.chars
+    for k, p in model.params.items():
+        np.testing.assert_array_equal(p, run.model.params[k].astype(np.float16).astype(np.float32))
+    run.model.load(path)                                            # a plain Layer.load reads it too
+    plain = run.model.save(tmp_path / "plain.npz")
+    with pytest.raises(ValueError, match="no checkpoint metadata"):
+        gpt.checkpoint_info(plain)
+    assert not list(tmp_path.glob(".*"))                            # nothing half-written left behind
+
+
+def test_sampling_is_seeded():
+    model, tok, _ = gpt.shipped("small")
+    a = gpt.sample_string(model, tok, "ROMEO:", 40, seed=3)
+    assert a == gpt.sample_string(model, tok, "ROMEO:", 40, seed=3) and len(a) == 40
+    assert a != gpt.sample_string(model, tok, "ROMEO:", 40, seed=4)
+    chars = [c for c, p in gpt.sample_text(model, tok, "", 5, temperature=0)]
+    assert len(chars) == 5 and all(len(c) == 1 for c in chars)

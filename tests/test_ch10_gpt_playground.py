@@ -1,0 +1,135 @@
+"""AppTest for the chapter 10 playground: on first load the Generate tab shows both checkpoints'
+continuations and next-character distributions, equal to the module's own computation; every tab opens
+and shows the module's numbers; the controls change what is shown; Watch it learn trains and keeps its
+samples."""
+
+import numpy as np
+import pytest
+
+from apptest_helpers import open_tab
+
+import gpt
+import gpt_inside as inside
+from common.plots import fmt_num, fmt_pct
+
+PAGE = "10-transformer/gpt_playground.py"
+TAB = "ch10_tab"
+
+
+@pytest.fixture(scope="module")
+def page():
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import APP_TIMEOUT, ROOT
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=APP_TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _tok():
+    return gpt.shipped("small")[1]
+
+
+def test_first_load_generates_with_both_checkpoints(page):
+    at = page
+    assert at.title[0].value == "10 · Transformer"
+    texts = [c.value for c in at.code]
+    assert len(texts) == 2
+    for text, name in zip(texts, ("small", "medium")):
+        model, tok, _ = gpt.shipped(name)
+        assert text == "ROMEO:\n" + gpt.sample_string(model, tok, "ROMEO:\n", 300, temperature=0.8, seed=0)
+    for table, name in zip(at.dataframe[:2], ("small", "medium")):
+        expect = inside.next_chars(gpt.shipped(name)[0], _tok(), "ROMEO:\n", temperature=0.8)
+        assert table.value["character"].tolist() == [repr(c) for c, _ in expect]
+        assert table.value["probability"].tolist() == [fmt_pct(p) for _, p in expect]
+
+
+def test_generation_controls(page):
+    at = page
+    at.slider(key="ch10_temperature").set_value(0.0)
+    at.slider(key="ch10_length").set_value(40)
+    at.text_area(key="ch10_prompt").set_value("JULIET:\n").run()
+    assert not at.exception
+    model, tok, _ = gpt.shipped("medium")
+    greedy = gpt.sample_string(model, tok, "JULIET:\n", 40, temperature=0)
+    assert at.code[1].value == "JULIET:\n" + greedy
+    assert at.dataframe[1].value["probability"].tolist()[0] == "100.0%"
+    at.slider(key="ch10_cursor").set_value(10).run()
+    ids = tok.encode("JULIET:\n" + greedy[:10])[None]
+    assert at.dataframe[1].value["character"][0] == repr(tok.chars[model.forward(ids)[0, -1].argmax()])
+    at.slider(key="ch10_temperature").set_value(1.0)
+    at.selectbox(key="ch10_top_k").set_value(3).run()
+    assert len(at.dataframe[0].value) == 10 and (at.dataframe[0].value["probability"][3:] == "0.0%").all()
+    at.text_area(key="ch10_prompt").set_value("café").run()
+    assert any("never saw" in e.value for e in at.error)
+
+
+def test_inside_the_model(page):
+    at = open_tab(page, "Inside the model", key=TAB)
+    prompt = "To be, or not to be, that is the question:"
+    rows = inside.attended(gpt.shipped("small")[0], prompt, len(prompt) - 1)
+    table = at.dataframe[0].value
+    assert len(table) == 2 * 4
+    assert table["looks at (char@position)"].tolist() == [r["looks at"] for r in rows]
+    norms = inside.residual_norms(gpt.shipped("small")[0], _tok().encode(prompt)[None])
+    assert at.dataframe[1].value["mean ‖x_t‖"].tolist() == [fmt_num(v) for v in norms.mean(axis=1)]
+    at.selectbox(key="ch10_inside_model").set_value("medium")
+    at.slider(key="ch10_inside_query").set_value(3).run()
+    assert not at.exception and len(at.dataframe[0].value) == 4 * 4
+    rows = inside.attended(gpt.shipped("medium")[0], prompt, 3)
+    assert at.dataframe[0].value["looks at (char@position)"].tolist() == [r["looks at"] for r in rows]
+
+
+def test_positional_encoding(page):
+    at = open_tab(page, "Positional encoding", key=TAB)
+    order = at.dataframe[1].value
+    assert order["model"].tolist() == ["small", "nopos", "medium"]
+    for i, name in enumerate(order["model"]):
+        res = inside.order_test(gpt.shipped(name)[0], _tok())
+        assert order["after block 0: largest difference"][i] == fmt_num(res["stream_diff"][1])
+        assert order["next-character distributions differ by (TV)"][i] == fmt_num(res["tv_distance"])
+    assert float(order["after block 0: largest difference"][1]) < 1e-12 < float(order["after block 0: largest difference"][0])
+    at.select_slider(key="ch10_pos_d").set_value(16)
+    at.slider(key="ch10_pos_T").set_value(128).run()
+    assert not at.exception
+
+
+def test_size_and_cost(page):
+    at = open_tab(page, "Size and cost", key=TAB)
+    counts = at.dataframe[0].value
+    for name in ("small", "nopos", "medium"):
+        c = gpt.shipped(name)[0].parameter_counts()
+        assert counts[name].tolist() == [f"{c[k]:,}" for k in (*inside.COMPONENTS, "total")]
+    rule = at.dataframe[1].value
+    m = gpt.shipped("medium")[0]
+    assert rule["12·L·d²"][2] == f"{12 * 4 * 128 ** 2:,}"
+    assert rule["forward FLOPs per token"][2] == f"{m.flops_per_token()['total']:,}"
+    speed = at.dataframe[2].value
+    assert speed["model"].tolist() == ["small", "medium"]
+    assert all(float(v) > 0 for v in speed["training tokens/s (batch 12 × 64)"])
+
+
+def test_watch_it_learn_trains_live_and_keeps_the_run(page):
+    at = open_tab(page, "Watch it learn", key=TAB)
+    assert any("Press **Train**" in i.value for i in at.info)
+    at.select_slider(key="ch10_steps").set_value(50)
+    at.select_slider(key="ch10_every").set_value(25)
+    at.select_slider(key="ch10_batch").set_value(8)
+    at.button(key="ch10_train").click().run()
+    assert not at.exception
+    run = at.session_state["ch10"]["run"]
+    assert run.step == 50 and run.val_steps == [25, 50]
+    cfg = run.config
+    ref = gpt.new_run(cfg)
+    gpt.train(ref)
+    assert run.batch_loss == ref.batch_loss                                  # what the page trained, bit for bit
+    samples = at.session_state["ch10"]["samples"]
+    assert [s for s, _ in samples] == [25, 50]
+    assert samples[-1][1] == gpt.sample_string(ref.model, _tok(), "\n", 120, temperature=0.8)
+    assert any("Step **50** of 50" in m.value for m in at.markdown)
+    at = open_tab(at, "Generate", key=TAB)
+    at = open_tab(at, "Watch it learn", key=TAB)                             # the run is still there
+    assert at.session_state["ch10"]["run"] is run and len(at.code) == 2
