@@ -11,7 +11,7 @@ embedding); this module holds what is the chapter's own:
   (AdamW, linear warmup then cosine decay, gradient clipping); ``save_run``/``load_run`` write and read
   the state to resume from;
 - the shipped checkpoints (``save_checkpoint``/``load_checkpoint``): float16 weights in the ``.npz`` that
-  ``Layer.save`` writes, the config, vocabulary and measured losses as JSON in the file's zip comment;
+  ``Layer.save`` writes, with the config, vocabulary and measured losses in its ``meta``;
 - sampling (``sample_text``) and validation losses (``val_loss``).
 
 What the page inspects (attention maps, the residual stream, positions, size and cost) is in
@@ -32,12 +32,12 @@ import json
 import os
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from common.checkpoints import read_meta
 from common.losses import sequence_cross_entropy
 from common.optimizers import AdamW, CosineLR
 from common.text import CharTokenizer, consecutive_windows, load_shakespeare, random_windows
@@ -296,26 +296,19 @@ def _atomic_savez(path: Path, arrays: dict) -> None:
 # --------------------------------------------------------------------------------------------------------
 
 def save_checkpoint(path, model: GPT, tokenizer: CharTokenizer, meta: dict) -> Path:
-    """Write ``model``'s weights as float16 with ``Layer.save`` (an ``.npz``, no pickle; ``Layer.load``
-    reads it back with all its checks), then put ``{"config", "chars", **meta}`` as JSON in the zip
-    comment of that file, where ``np.load`` never looks. Atomic: written beside ``path``, then renamed."""
-    path = Path(path)
+    """Write ``model``'s weights as float16 with ``Layer.save`` (an ``.npz``, no pickle, written atomically;
+    ``Layer.load`` reads it back with all its checks), with ``{"config", "chars", **meta}`` as the file's
+    ``meta`` (``common.checkpoints.read_meta``)."""
     half = copy_model(model, np.float16)
-    tmp = half.save(path.with_name(f".{path.stem}.writing.npz"))
-    info = {"config": model.config(), "chars": tokenizer.chars, **meta}
-    with zipfile.ZipFile(tmp, "a") as z:
-        z.comment = json.dumps(info).encode("utf-8")
-    os.replace(tmp, path)
-    return path
+    return half.save(path, meta={"config": model.config(), "chars": tokenizer.chars, **meta})
 
 
 def checkpoint_info(path) -> dict:
-    """The JSON a checkpoint carries (config, vocabulary, measured losses, training record)."""
-    with zipfile.ZipFile(path) as z:
-        comment = z.comment
-    if not comment:
+    """The metadata a checkpoint carries (config, vocabulary, measured losses, training record)."""
+    info = read_meta(path)
+    if "config" not in info or "chars" not in info:
         raise ValueError(f"{str(path)!r} has no checkpoint metadata (it was not written by save_checkpoint)")
-    return json.loads(comment.decode("utf-8"))
+    return info
 
 
 def load_checkpoint(path, dtype=np.float32) -> tuple[GPT, CharTokenizer, dict]:

@@ -93,7 +93,7 @@ def temperature_table() -> str:
         p = next_token_distribution(logits, **kw)[0]
         top = np.argsort(-p, kind="stable")[:4]
         entropy = float(-(p[p > 0] * np.log(p[p > 0])).sum())
-        rows.append([label, ", ".join(f"`{inside._show(tok.chars[i])}` {p[i]:.3f}" for i in top), f"{entropy:.3f}"])
+        rows.append([label, ", ".join(f"`{inside.show_char(tok.chars[i])}` {p[i]:.3f}" for i in top), f"{entropy:.3f}"])
     return _table(["sampling", "four most likely next characters", "entropy (nats)"], rows)
 
 

@@ -48,7 +48,7 @@ def attended(model: GPT, chars: str, query: int, top: int = 3) -> list[dict]:
         for head, w in enumerate(heads):
             order = np.argsort(-w[query], kind="stable")[:min(top, query + 1)]
             rows.append({"layer": layer, "head": head,
-                         "looks at": ", ".join(f"{_show(chars[j])}@{j}" for j in order),
+                         "looks at": ", ".join(f"{show_char(chars[j])}@{j}" for j in order),
                          "weights": [float(w[query, j]) for j in order]})
     return rows
 
@@ -167,5 +167,6 @@ def _float64(model: GPT) -> GPT:
     return copy_model(model, np.float64)
 
 
-def _show(c: str) -> str:
+def show_char(c: str) -> str:
+    """A character as the page and the tables print it: a newline as ⏎, a space as ␣."""
     return {"\n": "⏎", " ": "␣"}.get(c, c)

@@ -105,6 +105,8 @@ if tab_gen.open:
                     col.markdown(f"**{label(name)}**")
                     col.code(prompt + done["texts"][name], language=None, wrap_lines=True)
             st.subheader("The next-character distribution at the cursor")
+            if page.widget("cursor", 0) > int(length) - 1:        # a shorter text than the cursor had reached
+                st.session_state[page.key("cursor")] = int(length) - 1
             cursor = st.slider("Cursor: characters generated so far", 0, int(length) - 1, 0, key=page.key("cursor"),
                                help="0 is right after the prompt. The bars are the distribution the character at "
                                     "the cursor was drawn from (temperature and top-k applied).")
@@ -113,7 +115,7 @@ if tab_gen.open:
                 top = done["dists"][name][cursor]
                 before = (prompt + done["texts"][name][:cursor])[-24:]
                 fig, ax = new_figure(size=(6, 3))
-                ax.bar([inside._show(c) for c, _ in top], [p for _, p in top], color=color(name))
+                ax.bar([inside.show_char(c) for c, _ in top], [p for _, p in top], color=color(name))
                 ax.set_ylim(0, 1)
                 ax.set_ylabel("probability")
                 ax.set_title(f"{name}: after …{before!r}", fontsize=9)
@@ -141,7 +143,7 @@ if tab_inside.open:
             fig, axes = new_figure(L, H, size=(3.0, 2.8))
             axes = np.atleast_2d(axes)
             cmap = colormaps["viridis"].with_extremes(bad="#d9d9d9")          # masked (future) keys
-            ticks = [inside._show(c) for c in text]
+            ticks = [inside.show_char(c) for c in text]
             for l in range(L):
                 for h in range(H):
                     ax = axes[l, h]
@@ -158,7 +160,7 @@ if tab_inside.open:
             fig.suptitle("attention weights: row = query, column = key; grey = masked (the future)", fontsize=10)
             show_figure(fig)
             rows = inside.attended(model, text, query)
-            st.markdown(f"From position {query} (**{inside._show(text[query])}**), each head looks most at:")
+            st.markdown(f"From position {query} (**{inside.show_char(text[query])}**), each head looks most at:")
             st.dataframe([{"layer": r["layer"], "head": r["head"], "looks at (char@position)": r["looks at"],
                            "weights": ", ".join(fmt_pct(w) for w in r["weights"])} for r in rows], hide_index=True)
             norms = inside.residual_norms(model, TOK.encode(text)[None])

@@ -29,8 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_generator, check_in_range, check_positive, \
-    check_positive_int
+from ._validation import (check_array, check_choice, check_float_array, check_float_dtype, check_generator,
+                          check_grad, check_in_range, check_positive, check_positive_int)
 from .activations import GELU
 from .attention import MultiHeadAttention, causal_mask
 from .layers import Dense, Dropout, Layer, Sequential
@@ -125,7 +125,7 @@ class LearnedPositionalEmbedding(Layer):
 
 
 def _check_positions_input(x, block_size, d_model, layer):
-    x = check_array("x", x)
+    x = check_float_array("x", x, next(iter(layer.params.values())).dtype if layer.params else None)
     if x.ndim != 3 or x.shape[2] != d_model or not 1 <= x.shape[1] <= block_size:
         raise ValueError(f"x must have shape (N, T, {d_model}) with 1 ≤ T ≤ {block_size} for {layer!r}, "
                          f"got {x.shape}")
@@ -193,9 +193,9 @@ class CausalSelfAttention(MultiHeadAttention):
         return [slice(n, min(n + step, N)) for n in range(0, N, step)]
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
-        if x.ndim != 3 or x.shape[2] != self.d_model or not np.issubdtype(x.dtype, np.floating):
-            raise ValueError(f"x must be a float array of shape (N, T, {self.d_model}), got {x.dtype} {x.shape}")
+        x = check_float_array("x", x, self.params["W_Q"].dtype)
+        if x.ndim != 3 or x.shape[2] != self.d_model or x.shape[1] == 0:
+            raise ValueError(f"x must have shape (N, T, {self.d_model}) with T >= 1, got {x.shape}")
         N, T, D = x.shape
         h, dk = self.num_heads, self.d_k
         w_qkv, b_qkv = self._fused()
@@ -224,8 +224,7 @@ class CausalSelfAttention(MultiHeadAttention):
         x, w_qkv, qkv, wT, merged = self._cache
         N, T, D = x.shape
         h, dk = self.num_heads, self.d_k
-        if dout is None or np.shape(dout) != x.shape:
-            raise ValueError(f"dout must have shape {x.shape}, got {None if dout is None else np.shape(dout)}")
+        dout = check_grad("dout", dout, x.shape, self.params["W_O"].dtype)
         d2 = dout.reshape(N * T, D)
         self.grads["W_O"] += merged.reshape(N * T, D).T @ d2
         if self.bias:
@@ -337,7 +336,7 @@ class TransformerBlock(Layer):
         self._cache = None
 
     def forward(self, x, training=False):
-        x = check_array("x", x)
+        x = check_float_array("x", x, self.ln1.params["gamma"].dtype)
         if x.ndim != 3 or x.shape[2] != self.d_model:
             raise ValueError(f"x must have shape (N, T, {self.d_model}) for {self!r}, got {x.shape}")
         x1 = x + self.drop1.forward(self.attn.forward(self.ln1.forward(x)), training=training)
@@ -400,6 +399,7 @@ class GPT(Layer):
         check_generator("rng", rng)
         check_choice("positions", positions, POSITIONS)
         check_positive("init_std", init_std)
+        dtype = check_float_dtype("dtype", dtype)
         if d_model % n_head:
             raise ValueError(f"n_head must divide d_model={d_model}, got {n_head}")
         self.vocab_size, self.block_size, self.n_layer = vocab_size, block_size, n_layer
@@ -460,6 +460,7 @@ class GPT(Layer):
     def backward(self, dout):
         self._require_cache(self._cache)
         h = self._cache
+        dout = check_grad("dout", dout, h.shape[:2] + (self.vocab_size,), h.dtype)
         N, T, V = dout.shape
         if self.tie_weights:
             W = self.tok_emb.params["W"]                                    # (V, D)

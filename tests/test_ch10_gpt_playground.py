@@ -63,6 +63,10 @@ def test_generation_controls(page):
     at.slider(key="ch10_temperature").set_value(1.0)
     at.selectbox(key="ch10_top_k").set_value(3).run()
     assert len(at.dataframe[0].value) == 10 and (at.dataframe[0].value["probability"][3:] == "0.0%").all()
+    at.slider(key="ch10_length").set_value(100).run()
+    at.slider(key="ch10_cursor").set_value(90).run()
+    at.slider(key="ch10_length").set_value(40).run()                  # shorter than where the cursor was
+    assert not at.exception and at.slider(key="ch10_cursor").value == 39
     at.text_area(key="ch10_prompt").set_value("café").run()
     assert any("never saw" in e.value for e in at.error)
 
