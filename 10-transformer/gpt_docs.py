@@ -74,7 +74,7 @@ def shapes_table() -> str:
     a = b.attn
     rows = [["token ids", "(N, T)", (N, T), "—"],
             ["embedding + positions", "(N, T, D)", m.extras["residual"][0].shape, "`tok_emb`, `pos_emb`"],
-            ["q, k, v of every head", "(N, T, 3, h, d_k)", a._cache.qkv.shape, "`attn`: one product with [W_Q | W_K | W_V]"],
+            ["q, k, v of every head", "(N, T, 3, h, d_k)", a._cache.qkv.shape, "`attn`: one product with W_Q, W_K, W_V side by side"],
             ["attention weights", "(N, h, T, T)", a.extras["weights"].shape, "softmax of q·k/√d_k, causal"],
             ["heads, side by side", "(N, T, D)", a._cache.merged.shape, "weights × v, then W_O"],
             ["feed-forward hidden", "(N, T, 4D)", b.ffn.act._x.shape, "`ffn.fc`, GELU"],
