@@ -51,8 +51,8 @@ settings = dict(depth=depth, activation=activation, init_scale=init_scale, lr=lr
 
 
 def settings_text(s):
-    return (f"depth {s['depth']}, {s['activation']}, weight scale {fmt_num(s['init_scale'])}, "
-            f"lr {fmt_num(s['lr'])}, {s['epochs']} epoch(s), {s['n_train']:,} training digits")
+    return (f"depth {s['depth']}, {s['activation']}, weight scale {fmt_num(s['init_scale'], 2)}, "
+            f"lr {fmt_num(s['lr'], 1)}, {s['epochs']} epoch(s), {s['n_train']:,} training digits")
 
 
 def keep_run(variant, tracker):
