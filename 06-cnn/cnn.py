@@ -191,7 +191,7 @@ def seed_markdown(accs=None, seeds=SEEDS) -> str:
 
 #: Every measured table of the README: (document, marker) → the function that writes it
 #: (``python -m tests.regenerate_doc_tables 06``; ``tests/test_ch06_docs.py`` compares the text with them).
-#: Both train on real MNIST; run them with one BLAS thread (``OPENBLAS_NUM_THREADS=1``), as the tests do.
+#: Both train on real MNIST, with one BLAS thread (the command sets it, as the tests do).
 DOC_TABLES = {
     ("README.md", "table: fc-vs-cnn"): fc_vs_cnn_markdown,
     ("README.md", "table: fc-vs-cnn-seeds"): seed_markdown,

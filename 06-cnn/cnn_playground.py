@@ -54,8 +54,8 @@ with st.sidebar:
     n_used = min(n_train, len(data.x_train))
     st.caption(f"Both are trained with Adam (lr 10⁻³) on the first {n_used:,} training digits and evaluated "
                f"on the first {len(X_VAL):,} test digits after every epoch.")
-    train_clicked = st.button("Train both", type="primary", key=page.key("train_both"))
-    st.button("Stop", key=page.key("stop"), help="Any rerun stops training; finished epochs are kept.")
+    train_clicked = st.button("Train both", type="primary", key=page.button_key("train_both"))
+    st.button("Stop", key=page.button_key("stop"), help="Any rerun stops training; finished epochs are kept.")
 
 
 def show_maps(maps, captions, cmap="viridis", size=84, symmetric=False):
@@ -113,7 +113,7 @@ def explorer_model(button_key):
     if page["explorer"] is None:
         st.info("These views look inside a **trained** CNN. Train both models in the sidebar, or train a CNN "
                 "here (1 epoch on 5,000 digits, a few seconds).")
-        if st.button("Train a CNN now", key=page.key(button_key)):
+        if st.button("Train a CNN now", key=page.button_key(button_key)):
             train_cnn_for_explorer()
     if page["explorer"] is None:
         return None, None

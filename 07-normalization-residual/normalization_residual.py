@@ -285,8 +285,8 @@ PROBLEM_SOLUTION = (
 #
 # Each ``*_markdown`` function writes one table of the README or the deep dive from a measurement; the
 # trained ones take that measurement as an argument (the tests pass what they trained) and make it on
-# real MNIST when called without one (``python -m tests.regenerate_doc_tables 07``; run it with one BLAS
-# thread, ``OPENBLAS_NUM_THREADS=1``, as the tests do: the nets that barely train depend on it).
+# real MNIST when called without one (``python -m tests.regenerate_doc_tables 07``, which pins one BLAS
+# thread as the tests do: the nets that barely train depend on it).
 
 #: The README's runs: (training digits, epochs, test digits) of the depth experiment and the bn-helps
 #: row; the BatchNorm-at-inference net; the probe batch of the signal and gradient tables.

@@ -45,7 +45,7 @@ with st.sidebar:
     epochs = st.slider("Epochs", 1, 10, 3, key=page.key("epochs"))
     n_train = st.select_slider("Training subset", options=[1000, 2000, 3000, 5000, 10000], value=3000, key=page.key("n_train"),
                                help="The first N training digits; evaluated on the first 2,000 test digits.")
-    st.button("Stop", key=page.key("stop"), help="Any rerun stops training; finished runs and epochs are kept.")
+    st.button("Stop", key=page.button_key("stop"), help="Any rerun stops training; finished runs and epochs are kept.")
 
 settings = dict(depth=depth, activation=activation, init_scale=init_scale, lr=lr, epochs=epochs, n_train=n_train)
 
@@ -162,9 +162,9 @@ if tab_train.open:
             "skips at depth 20–30 with ReLU at lr 10⁻³: it trains badly too (PyTorch does the same, see the README); "
             "at lr 10⁻² it trains better than the plain net, the post's \"much higher learning rates\".")
         c1, c2 = st.columns(2)
-        train_clicked = c1.button("Train the four variants", type="primary", key=page.key("train_variants"))
+        train_clicked = c1.button("Train the four variants", type="primary", key=page.button_key("train_variants"))
         deep = max(depth, 6)
-        exp_clicked = c2.button(f"Depth experiment: depth 5 vs {deep}", key=page.key("train_depths"),
+        exp_clicked = c2.button(f"Depth experiment: depth 5 vs {deep}", key=page.button_key("train_depths"),
                                 help="Every variant at both depths, same data, seed and budget (8 runs).")
         x, y = data.x_train[:n_train], data.y_train[:n_train]
         if train_clicked:
@@ -291,7 +291,7 @@ if tab_bn.open:
                                "good as their training went (deep BatchNorm nets without skips train badly).")
         if choice == options[0]:
             if page["bn_model"] is None:
-                if st.button("Train the small BatchNorm net (2 epochs on 4,000 digits)", key=page.key("train_bn")):
+                if st.button("Train the small BatchNorm net (2 epochs on 4,000 digits)", key=page.button_key("train_bn")):
                     rng = np.random.default_rng(0)
                     model = nr.deep_mlp(3, "batchnorm", rng)
                     nr.train(model, data.x_train[:4000], data.y_train[:4000], epochs=2, rng=rng)

@@ -74,7 +74,7 @@ def test_untrained_page_conv_step_padding_stride_and_explorer_on_demand(app_test
     # Layer explorer with no trained model: it offers to train one, and then shows real outputs.
     tab(at, "Layer explorer")
     assert "look inside a **trained** CNN" in at.info[-1].value
-    at.button(key=key("explorer_train")).click().run()
+    at.button(key=key("btn_explorer_train")).click().run()
     assert not at.exception
     model, description = at.session_state["ch06"]["explorer"]
     assert "trained for 1 epoch on 5,000 digits" in description
@@ -92,7 +92,7 @@ def test_train_both_then_look_inside(app_test):
     at.select_slider(key=key("f2")).set_value(8)
     at.select_slider(key=key("n_train")).set_value(1000)
     at.slider(key=key("epochs")).set_value(2)
-    at.button(key=key("train_both")).click().run()
+    at.button(key=key("btn_train_both")).click().run()
     assert not at.exception
 
     # FC vs CNN: parameters from the layer shapes, accuracies from the histories.

@@ -11,6 +11,7 @@ Everything here that trains runs on real MNIST (skipped without it, a failure in
 sweep and the full-MNIST benchmark accuracies are marked slow.
 """
 
+import importlib
 import re
 
 import numpy as np
@@ -20,7 +21,7 @@ import cnn
 import cnn_architectures as arch
 import pooling
 from common.chapters import ROOT
-from markdown_tables import table_dicts
+from markdown_tables import code_references, table_dicts
 from regenerate_doc_tables import table_block
 
 FOLDER = ROOT / "06-cnn"
@@ -300,3 +301,15 @@ def test_benchmark_accuracies_reproduce(real_mnist):
     for lr, row in ((1e-3, rows[0]), (3e-3, rows[1])):
         ref = _bench.run_twin("bench_cnn_mnist_torch.py", ["--epochs", "3", "--threads", "1", "--lr", str(lr)])
         assert_as_printed(100 * ref["test_accuracy"], row["PyTorch test acc."].rstrip("%"), f"PyTorch at lr {lr}")
+
+
+def test_every_code_reference_in_the_deep_dive_resolves():
+    """One hop from text to code: each `path.py: Name` the deep dive writes is a real function or table."""
+    refs = code_references(DEEP_DIVE)
+    assert len(refs) >= 10
+    assert DEEP_DIVE.count(".py: ") == len(refs)                        # none broken across lines
+    for path, name in refs:
+        obj = importlib.import_module(path[:-3].replace("/", "."))
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        assert callable(obj) or isinstance(obj, (dict, tuple)), (path, name)

@@ -13,6 +13,7 @@ comparison and the PyTorch twin are marked slow.
 import json
 import math
 import os
+import importlib
 import re
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import normalization_residual as nr
 from common.chapters import ROOT
 from common.layers import Dense, Sequential
 from common.norm import BatchNorm1d, Residual
-from markdown_tables import table_dicts
+from markdown_tables import code_references, table_dicts
 from regenerate_doc_tables import table_block
 
 FOLDER = ROOT / "07-normalization-residual"
@@ -369,3 +370,15 @@ def test_pytorch_twin_gives_the_same_picture(mnist):
                                           r"depth 15, ([\d.]+)% at depth 5 against ([\d.]+)% without\s+BN")
     for (depth_, bn), written in (((30, True), d30), ((15, True), d15), ((5, True), d5), ((5, False), plain5)):
         assert_as_printed(100 * test_accuracy(depth_, bn), written, f"PyTorch depth {depth_}, BN {bn}")
+
+
+def test_every_code_reference_in_the_deep_dive_resolves():
+    """One hop from text to code: each `path.py: Name` the deep dive writes is a real function or table."""
+    refs = code_references(DEEP_DIVE)
+    assert len(refs) >= 10
+    assert DEEP_DIVE.count(".py: ") == len(refs)                        # none broken across lines
+    for path, name in refs:
+        obj = importlib.import_module(path[:-3].replace("/", "."))
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        assert callable(obj) or isinstance(obj, (dict, tuple)), (path, name)

@@ -70,7 +70,7 @@ def test_signal_gradient_and_batchnorm_tabs(app_test):
     # BatchNorm at inference: train the small net on demand; eval mode vs a batch of one.
     tab(at, "BatchNorm at inference")
     assert at.radio(key=key("bn_source")).options == ["small BatchNorm net (3 layers)"]
-    at.button(key=key("train_bn")).click().run()
+    at.button(key=key("btn_train_bn")).click().run()
     assert not at.exception
     modes = at.dataframe[0].value
     assert list(modes["batch size"]) == ["any", "1", "8", "128"]
@@ -91,7 +91,7 @@ def test_training_tab_variants_and_depth_experiment(app_test):
     at.select_slider(key=key("n_train")).set_value(1000)
     at.slider(key=key("epochs")).set_value(1).run()
     tab(at, "Training deep nets")
-    at.button(key=key("train_variants")).click().run()
+    at.button(key=key("btn_train_variants")).click().run()
     assert not at.exception
     runs = at.session_state["ch07"]["runs"]
     assert list(runs) == list(nr.VARIANTS)
@@ -103,7 +103,7 @@ def test_training_tab_variants_and_depth_experiment(app_test):
 
     # Depth experiment: depth 5 vs 30 (1,000 digits, 1 epoch); plain degrades, residual does not.
     at.slider(key=key("depth")).set_value(30).run()
-    at.button(key=key("train_depths")).click().run()
+    at.button(key=key("btn_train_depths")).click().run()
     assert not at.exception
     rows = at.session_state["ch07"]["depth_rows"]
     assert [(r["variant"], r["depth"]) for r in rows] == [(v, dd) for dd in (5, 30) for v in nr.VARIANTS]
