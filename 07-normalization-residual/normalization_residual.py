@@ -12,15 +12,25 @@ both           x + Dense(act(BatchNorm(x))) blocks (pre-activation, He et al. 20
 Every net is ``Dense(784, width) → act → [depth hidden blocks] → Dense(width, 10)``.
 
 Why the residual branches are scaled: with He initialisation a branch ``Dense(act(x))`` returns a signal
-as large as its input, so ``x + F(x)`` doubles the second moment at every block and 30 blocks multiply
-it by 2³⁰. ResNets avoid this with a BatchNorm in the branch (variant "both"); without normalisation the
-branch must start small (Fixup, Zhang et al. 2019; SkipInit, De & Smith 2020). We multiply the branch's
-initial weights by ``branch_scale`` = 1/√depth by default, so the stream grows by about (1 + 1/L)^L ≤ e
-over the whole net.
+about as large as its input, so ``x + F(x)`` roughly doubles the second moment at every block. ResNets
+avoid this with a BatchNorm in the branch (variant "both"); without normalisation the branch must start
+small (Fixup, Zhang et al. 2019; SkipInit, De & Smith 2020). We multiply the branch's initial weights by
+``branch_scale`` = 1/√depth by default. Then each block adds E[F²] = (2/L)·E[relu(x)²] ≤ (2/L)·E[x²] in
+expectation, so the stream's second moment grows at most by (1 + 2/L)^L ≤ e² ≈ 7.4 over the whole net,
+whatever its depth. A zero-mean stream (E[relu(x)²] = E[x²]/2) would give the (1 + 1/L)^L ≤ e of the
+textbook argument; ours starts as the stem's ReLU output (non-negative, relu(x) = x), so the growth lands
+between e and e². ``stream_growth`` measures it (the deep dive, section 5, gives the numbers).
 
 Measurements the playground plots and the tests check: per-layer activation statistics (at
-initialisation and after training), per-layer gradient norms, the depth experiment, BatchNorm in
-training vs evaluation mode, and BatchNorm vs LayerNorm axes.
+initialisation and after training), per-layer gradient norms, the depth experiment, the residual
+stream's growth and dying ReLU units, here; BatchNorm in training vs evaluation mode and BatchNorm vs
+LayerNorm axes in ``batchnorm_inference``. ``DOC_TABLES`` writes every measured table of the README and
+the deep dive.
+
+>>> import numpy as np
+>>> model = deep_mlp(3, "both", np.random.default_rng(0), width=8)
+>>> [type(b).__name__ for b in blocks(model)], len(batchnorm_layers(model))
+(['Residual', 'Residual', 'Residual'], 3)
 """
 
 from __future__ import annotations
@@ -33,7 +43,9 @@ import numpy as np
 from common import Adam, Callback, Dense, Sequential, evaluate, fit, softmax_cross_entropy
 from common._validation import check_array, check_choice, check_generator, check_positive, check_positive_int
 from common.activations import get_layer
-from common.norm import BatchNorm1d, LayerNorm, Residual
+from common.norm import BatchNorm1d, Residual
+
+from batchnorm_inference import batchnorm_layers, batchnorm_modes
 
 VARIANTS = ("plain", "batchnorm", "residual", "both")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -102,16 +114,18 @@ class LayerStats:
 
 
 def _measured(block, h, training):
-    """(signal to measure, block output). Plain/BN blocks: the pre-activation (the Dense or BatchNorm
-    output the nonlinearity receives, where the post's mean≈0, std≈1 is stated); residual blocks: the
-    stream x + F(x) that the next block receives."""
+    """(signal to measure, block output). Plain and BN blocks: the hidden Dense layer's output, the same
+    place in both (it feeds the ReLU in "plain" and the BatchNorm in "batchnorm"; BN's own output is
+    mean 0 / std 1 by construction, so measuring it would show nothing); residual blocks: the stream
+    x + F(x) that the next block receives."""
     if isinstance(block, Residual):
         out = block.forward(h, training=training)
         return out, out
-    pre = h
-    for layer in block.layers[:-1]:
-        pre = layer.forward(pre, training=training)
-    return pre, block.layers[-1].forward(pre, training=training)
+    dense = block.layers[0].forward(h, training=training)
+    out = dense
+    for layer in block.layers[1:]:
+        out = layer.forward(out, training=training)
+    return dense, out
 
 
 def signal_through_depth(model: Sequential, x: np.ndarray, *, training: bool = True) -> LayerStats:
@@ -130,6 +144,33 @@ def signal_through_depth(model: Sequential, x: np.ndarray, *, training: bool = T
             means.append(float(np.mean(sig)))
             stds.append(float(np.std(sig)))
     return LayerStats(np.array(means), np.array(stds))
+
+
+def stream_growth(model: Sequential, x: np.ndarray) -> float:
+    """E[h²] of the residual stream after the last block over E[h²] where it starts (the stem's ReLU
+    output), at initialisation, BatchNorm in training mode. Shapes: x: (N, 784)."""
+    x = check_array("x", x, ndim=2)
+    h = model.layers[1].forward(model.layers[0].forward(x, training=True), training=True)
+    start = float(np.mean(np.square(h, dtype=np.float64)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for block in blocks(model):
+            h = block.forward(h, training=True)
+    return float(np.mean(np.square(h, dtype=np.float64))) / start
+
+
+def dead_units(model: Sequential, x: np.ndarray) -> np.ndarray:
+    """Per hidden ReLU of a plain or batchnorm ``deep_mlp`` (the stem's first): the fraction of its units
+    that output 0 for every row of ``x``, in evaluation mode. Such a unit passes no gradient to its
+    weights for these inputs: a "dead" ReLU unit. Shapes: x: (N, 784) → (depth + 1,)."""
+    x = check_array("x", x, ndim=2)
+    if any(isinstance(b, Residual) for b in blocks(model)):
+        raise ValueError("model must be a plain or batchnorm deep_mlp (its ReLUs are the hidden layers' outputs)")
+    h = model.layers[1].forward(model.layers[0].forward(x))
+    fractions = [float(np.mean(np.all(h <= 0, axis=0)))]
+    for block in blocks(model):
+        h = block.forward(h)
+        fractions.append(float(np.mean(np.all(h <= 0, axis=0))))
+    return np.array(fractions)
 
 
 class SignalTracker(Callback):
@@ -213,106 +254,226 @@ def depth_experiment(x, y, x_val, y_val, *, depths=(5, 30), variants=VARIANTS, e
     return rows
 
 
-# ---------------------------------------------------------------------------- BatchNorm modes
-
-def batchnorm_layers(model: Sequential) -> list[BatchNorm1d]:
-    found = []
-
-    def walk(layer):
-        if isinstance(layer, BatchNorm1d):
-            found.append(layer)
-        for child in getattr(layer, "layers", []):
-            walk(child)
-        if isinstance(layer, Residual):
-            walk(layer.body)
-            if layer.projection is not None:
-                walk(layer.projection)
-
-    walk(model)
-    return found
-
-
-def predict_in_mode(model: Sequential, x: np.ndarray, *, training: bool, batch_size: int | None = None) -> np.ndarray:
-    """Logits in training mode (batch statistics) or evaluation mode (running averages), computed
-    ``batch_size`` rows at a time. Running averages are saved and restored, so the model is unchanged."""
-    x = check_array("x", x, ndim=2)
-    bns = batchnorm_layers(model)
-    saved = [{k: v.copy() for k, v in bn.buffers.items()} for bn in bns]
-    bs = len(x) if batch_size is None else batch_size
-    check_positive_int("batch_size", bs)
-    try:
-        outs = [model.forward(x[i:i + bs], training=training) for i in range(0, len(x), bs)]
-    finally:
-        for bn, state in zip(bns, saved):
-            for k, v in state.items():
-                bn.buffers[k][...] = v
-    return np.concatenate(outs)
+#: The post's problem/solution table, row by row: (problem, what goes wrong, the post's solution), and
+#: what holds, from this chapter's measurements or the literature. The post's "Dying neurons → ReLU"
+#: row is backwards: ReLU is what dies.
+PROBLEM_SOLUTION = (
+    ("Dying neurons", "Neurons output zero forever, stop learning", "ReLU",
+     "Backwards: ReLU *causes* dying units (a unit whose input is negative for every sample outputs 0 and "
+     "gets no gradient; measured in the table below). ReLU's fix is for the vanishing gradient of saturated "
+     "sigmoid/tanh units. Against dead units: Leaky ReLU or ELU, He initialisation, a smaller learning rate"),
+    ("Vanishing gradients", "Gradients too small to reach early layers", "ReLU + careful init",
+     "Holds at initialisation: with He initialisation the plain ReLU net's gradient reaches layer 1 about as "
+     "large as it left layer 20, against twelve orders of magnitude smaller with sigmoid (README, gradient table)"),
+    ("Exploding gradients", "Gradients too large, training diverges", "Gradient clipping, Adam",
+     "Clipping, yes: it bounds the step. Adam only hides the explosion: it divides each step by the "
+     "gradient's running RMS, so steps stay about the learning rate in size however large the gradient. "
+     "The causes (too-large weights, no normalisation) are fixed by initialisation and normalisation"),
+    ("Slow convergence", "Hard to find a good learning rate", "Adam optimizer",
+     "Adam makes the step less sensitive to the gradient's scale, but it still has a learning rate to choose "
+     "(chapter 04; here BatchNorm trails the plain net at 10⁻³ and leads it at 10⁻²)"),
+    ("Internal covariate shift", "Each layer's inputs keep shifting distribution", "Batch Norm",
+     "BatchNorm keeps every layer's input at a fixed scale (README, signal table); that it works by reducing "
+     "covariate shift is disputed (Santurkar et al. 2018, \"How Does Batch Normalization Help Optimization?\")"),
+    ("Degradation problem", "Deeper networks perform worse than shallow ones", "Skip connections (ResNet)",
+     "Holds: the 30-layer plain net fits its training data worse than the 5-layer one, the residual nets do "
+     "not (README, depth experiment)"),
+)
 
 
-def batchnorm_modes(model: Sequential, x: np.ndarray, y: np.ndarray, batch_sizes=(1, 8, 128)) -> list[dict]:
-    """Accuracy of a trained BN model in evaluation mode and in training mode with several batch sizes,
-    plus how many distinct predictions each makes. With batch size 1 in training mode every BN output is
-    β, so the net gives the same answer for every input."""
-    y = check_array("y", y, ndim=1)
+# ----------------------------------------------------------------- the measured tables of the docs
+#
+# Each ``*_markdown`` function writes one table of the README or the deep dive from a measurement; the
+# trained ones take that measurement as an argument (the tests pass what they trained) and make it on
+# real MNIST when called without one (``python -m tests.regenerate_doc_tables 07``, which pins one BLAS
+# thread as the tests do: the nets that barely train depend on it).
+
+#: The README's runs: (training digits, epochs, test digits) of the depth experiment and the bn-helps
+#: row; the BatchNorm-at-inference net; the probe batch of the signal and gradient tables.
+DEPTH_RUN = {"n_train": 3000, "epochs": 2, "n_test": 1000}
+BN_MODES_RUN = {"n_train": 4000, "epochs": 2, "n_test": 1000}
+PROBE = 512
+
+
+def _real_mnist():
+    from common.mnist import load_mnist
+    return load_mnist(download=False, allow_sample=False)
+
+
+def _fmt():
+    from common.plots import fmt_num, fmt_pct    # the course's formatter (it imports Matplotlib)
+    return fmt_num, fmt_pct
+
+
+def _table(header, rows) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def signal_markdown(x=None) -> str:
+    """README: the signal at layers 5, 10, 20 of a depth-20 ReLU net at initialisation, plain and
+    batchnorm, weight scale 1.0 and 1.5 (``x``: the probe batch, the first 512 training digits)."""
+    fmt_num, _ = _fmt()
+    x = _real_mnist().x_train[:PROBE] if x is None else x
     rows = []
-    logits = predict_in_mode(model, x, training=False)
-    rows.append({"mode": "eval (running averages)", "batch size": "any", "accuracy": float(np.mean(logits.argmax(1) == y)),
-                 "distinct predictions": int(len(np.unique(logits.argmax(1))))})
-    for bs in batch_sizes:
-        logits = predict_in_mode(model, x, training=True, batch_size=bs)
-        pred = logits.argmax(1)
-        rows.append({"mode": "train (batch statistics)", "batch size": str(bs), "accuracy": float(np.mean(pred == y)),
-                     "distinct predictions": int(len(np.unique(pred)))})
+    for variant in ("plain", "batchnorm"):
+        for scale in (1.0, 1.5):
+            stats = signal_through_depth(deep_mlp(20, variant, np.random.default_rng(0), init_scale=scale), x)
+            rows.append([variant, scale] + [fmt_num(v) for r in post_table(stats) for v in (r["mean"], r["std"])])
+    header = ["variant", "weight scale"] + [f"layer {l} {s}" for l in (5, 10, 20) for s in ("mean", "std")]
+    return _table(header, rows)
+
+
+def gradient_ratios(x, y, depth: int = 20) -> dict[tuple[str, str], float]:
+    """‖∂L/∂h₁‖ / ‖∂L/∂h_depth‖ at initialisation per (activation, variant), on one batch (x, y)."""
+    out = {}
+    for act in ("sigmoid", "relu"):
+        for variant in VARIANTS:
+            g = gradient_norms(deep_mlp(depth, variant, np.random.default_rng(0), activation=act), x, y)
+            out[act, variant] = float(g["signal"][0] / g["signal"][-1])
+    return out
+
+
+def gradient_ratio_markdown(ratios=None) -> str:
+    """README: ``gradient_ratios`` on the first 256 training digits."""
+    fmt_num, _ = _fmt()
+    if ratios is None:
+        d = _real_mnist()
+        ratios = gradient_ratios(d.x_train[:256], d.y_train[:256])
+    return _table(["activation", *VARIANTS], [[act] + [fmt_num(ratios[act, v]) for v in VARIANTS]
+                                              for act in ("sigmoid", "relu")])
+
+
+def depth_rows(lr: float = 1e-3, variants=VARIANTS, data=None) -> list[dict]:
+    """``depth_experiment`` with ``DEPTH_RUN`` at depths 5 and 30 on real MNIST."""
+    d = _real_mnist() if data is None else data
+    n, t = DEPTH_RUN["n_train"], DEPTH_RUN["n_test"]
+    return depth_experiment(d.x_train[:n], d.y_train[:n], d.x_test[:t], d.y_test[:t], depths=(5, 30),
+                            variants=variants, epochs=DEPTH_RUN["epochs"], lr=lr)
+
+
+def depth_markdown(rows=None) -> str:
+    """README: the depth experiment at lr 10⁻³ (``depth_rows()``)."""
+    fmt_num, fmt_pct = _fmt()
+    rows = depth_rows() if rows is None else rows
+    return _table(["variant", "depth", "train loss", "train accuracy", "test accuracy"],
+                  [[r["variant"], r["depth"], fmt_num(r["train loss"]), fmt_pct(r["train acc"]), fmt_pct(r["val acc"])]
+                   for r in rows])
+
+
+def bn_lr_markdown(rows_low=None, rows_high=None) -> str:
+    """README: plain against batchnorm at depths 5 and 30, test accuracy at lr 10⁻³ and 10⁻² (the depth
+    experiment's budget)."""
+    _, fmt_pct = _fmt()
+    rows_low = depth_rows(1e-3, ("plain", "batchnorm")) if rows_low is None else rows_low
+    rows_high = depth_rows(1e-2, ("plain", "batchnorm")) if rows_high is None else rows_high
+    high = {(r["variant"], r["depth"]): r for r in rows_high}
+    return _table(["variant", "depth", "test accuracy at lr 10⁻³", "test accuracy at lr 10⁻²"],
+                  [[r["variant"], r["depth"], fmt_pct(r["val acc"]), fmt_pct(high[r["variant"], r["depth"]]["val acc"])]
+                   for r in rows_low if r["variant"] in ("plain", "batchnorm")])
+
+
+def bn_helps_accuracy(data=None) -> dict[str, float]:
+    """Test accuracy of the plain and batchnorm sigmoid nets, depth 20, ``DEPTH_RUN``'s budget, lr 10⁻³."""
+    d = _real_mnist() if data is None else data
+    n, t = DEPTH_RUN["n_train"], DEPTH_RUN["n_test"]
+    out = {}
+    for variant in ("plain", "batchnorm"):
+        rng = np.random.default_rng(0)
+        model = deep_mlp(20, variant, rng, activation="sigmoid")
+        h = train(model, d.x_train[:n], d.y_train[:n], epochs=DEPTH_RUN["epochs"], rng=rng, x_val=d.x_test[:t],
+                  y_val=d.y_test[:t])
+        out[variant] = h.val_acc[-1]
+    return out
+
+
+def bn_helps_markdown(acc=None) -> str:
+    _, fmt_pct = _fmt()
+    acc = bn_helps_accuracy() if acc is None else acc
+    return _table(["setting", "plain test accuracy", "batchnorm test accuracy"],
+                  [["sigmoid, depth 20, lr 10⁻³", fmt_pct(acc["plain"]), fmt_pct(acc["batchnorm"])]])
+
+
+def bn_modes_model(data=None) -> Sequential:
+    """The README's BatchNorm-at-inference net: 3 BN layers, ``BN_MODES_RUN``, seed 0."""
+    d = _real_mnist() if data is None else data
+    rng = np.random.default_rng(0)
+    model = deep_mlp(3, "batchnorm", rng, width=64)
+    train(model, d.x_train[:BN_MODES_RUN["n_train"]], d.y_train[:BN_MODES_RUN["n_train"]],
+          epochs=BN_MODES_RUN["epochs"], rng=rng)
+    return model
+
+
+def bn_modes_markdown(modes=None) -> str:
+    """README: ``batchnorm_modes`` of ``bn_modes_model()`` on the first 1,000 test digits."""
+    _, fmt_pct = _fmt()
+    if modes is None:
+        d = _real_mnist()
+        t = BN_MODES_RUN["n_test"]
+        modes = batchnorm_modes(bn_modes_model(d), d.x_test[:t], d.y_test[:t], (1, 8, 128))
+    return _table(["mode", "batch size", "accuracy", "distinct predictions"],
+                  [[r["mode"], r["batch size"], fmt_pct(r["accuracy"]), r["distinct predictions"]] for r in modes])
+
+
+def stream_growth_table(x, variants=("residual", "both"), depths=(5, 20, 50), seeds=(0,)) -> dict:
+    """``stream_growth`` of each (variant, depth, seed) at initialisation on the batch ``x``."""
+    return {(v, d, s): stream_growth(deep_mlp(d, v, np.random.default_rng(s)), x)
+            for v in variants for d in depths for s in seeds}
+
+
+def stream_growth_markdown(growth=None) -> str:
+    """Deep dive: the residual stream's E[x²] growth at depths 5, 20, 50 (seed 0, the probe batch)."""
+    fmt_num, _ = _fmt()
+    growth = stream_growth_table(_real_mnist().x_train[:PROBE]) if growth is None else growth
+    return _table(["variant", "depth 5", "depth 20", "depth 50"],
+                  [[v] + [f"×{fmt_num(growth[v, d, 0])}" for d in (5, 20, 50)] for v in ("residual", "both")])
+
+
+DYING_LRS = (1e-3, 1e-2, 3e-2)
+
+
+def dying_relu(data=None, lrs=DYING_LRS) -> list[dict]:
+    """A depth-5 plain ReLU net trained with ``DEPTH_RUN``'s budget at each Adam learning rate: the mean
+    fraction of dead hidden units (``dead_units`` on the probe batch) before and after, and the test accuracy."""
+    d = _real_mnist() if data is None else data
+    n, t = DEPTH_RUN["n_train"], DEPTH_RUN["n_test"]
+    probe = d.x_train[:PROBE]
+    rows = []
+    for lr in lrs:
+        rng = np.random.default_rng(0)
+        model = deep_mlp(5, "plain", rng)
+        before = float(dead_units(model, probe).mean())
+        h = train(model, d.x_train[:n], d.y_train[:n], epochs=DEPTH_RUN["epochs"], rng=rng, lr=lr,
+                  x_val=d.x_test[:t], y_val=d.y_test[:t])
+        rows.append({"lr": lr, "dead at init": before, "dead after": float(dead_units(model, probe).mean()),
+                     "val acc": h.val_acc[-1]})
     return rows
 
 
-def running_vs_batch_stats(model: Sequential, x: np.ndarray, layer: int = 0) -> dict[str, np.ndarray]:
-    """For BatchNorm layer number ``layer`` of a trained model: the running mean/var and the mean/var of
-    its input on the batch ``x`` (what training mode would use)."""
-    bns = batchnorm_layers(model)
-    if not bns:
-        raise ValueError("model has no BatchNorm layers; use variant 'batchnorm' or 'both'")
-    if not 0 <= layer < len(bns):
-        raise ValueError(f"layer must be in [0, {len(bns) - 1}], got {layer}")
-    target = bns[layer]
-    captured = {}
-    _forward_capturing(model, check_array("x", x, ndim=2), target, captured)
-    inp = captured["x"]
-    return {"running mean": target.buffers["running_mean"].copy(), "running var": target.buffers["running_var"].copy(),
-            "batch mean": inp.mean(axis=0), "batch var": inp.var(axis=0)}
+def dying_markdown(rows=None) -> str:
+    """Deep dive: ``dying_relu()``."""
+    _, fmt_pct = _fmt()
+    rows = dying_relu() if rows is None else rows
+    names = {1e-3: "10⁻³", 1e-2: "10⁻²", 3e-2: "3·10⁻²"}
+    return _table(["Adam learning rate", "dead units at initialisation", "dead units after 2 epochs", "test accuracy"],
+                  [[names[r["lr"]], fmt_pct(r["dead at init"]), fmt_pct(r["dead after"]), fmt_pct(r["val acc"])]
+                   for r in rows])
 
 
-def _forward_capturing(layer, h, target, captured):
-    """Evaluation-mode forward pass through nested Sequential/Residual layers that records the input
-    reaching ``target`` in ``captured["x"]``."""
-    if layer is target:
-        captured["x"] = h
-    if isinstance(layer, Sequential):
-        for child in layer.layers:
-            h = _forward_capturing(child, h, target, captured)
-        return h
-    if isinstance(layer, Residual):
-        fx = _forward_capturing(layer.body, h, target, captured)
-        skip = h if layer.projection is None else _forward_capturing(layer.projection, h, target, captured)
-        return fx + skip
-    return layer.forward(h, training=False)
+def problem_solution_markdown() -> str:
+    return _table(["problem", "what goes wrong", "the post's solution", "what holds"], PROBLEM_SOLUTION)
 
 
-def norm_axes_demo(x: np.ndarray) -> dict[str, np.ndarray]:
-    """BatchNorm vs LayerNorm on the same (N, D) batch: BN makes every **column** (feature) mean 0 / std 1
-    across the batch; LN makes every **row** (sample) mean 0 / std 1 across its features."""
-    x = check_array("x", x, ndim=2).astype(np.float64)
-    bn = BatchNorm1d(x.shape[1], dtype=np.float64).forward(x, training=True)
-    ln = LayerNorm(x.shape[1], dtype=np.float64).forward(x)
-    return {"bn": bn, "ln": ln, "bn feature means": bn.mean(axis=0), "bn sample means": bn.mean(axis=1),
-            "ln feature means": ln.mean(axis=0), "ln sample means": ln.mean(axis=1)}
-
-
-PROBLEM_SOLUTION = (
-    ("Dying neurons", "Neurons output zero forever, stop learning", "ReLU"),
-    ("Vanishing gradients", "Gradients too small to reach early layers", "ReLU + careful init"),
-    ("Exploding gradients", "Gradients too large, training diverges", "Gradient clipping, Adam"),
-    ("Slow convergence", "Hard to find a good learning rate", "Adam optimizer"),
-    ("Internal covariate shift", "Each layer's inputs keep shifting distribution", "Batch Norm"),
-    ("Degradation problem", "Deeper networks perform worse than shallow ones", "Skip connections (ResNet)"),
-)
+#: Every measured table of the README and the deep dive: (document, marker) → the function that writes it.
+DOC_TABLES = {
+    ("README.md", "table: signal"): signal_markdown,
+    ("README.md", "table: gradient-ratio"): gradient_ratio_markdown,
+    ("README.md", "table: depth-experiment"): depth_markdown,
+    ("README.md", "table: bn-learning-rate"): bn_lr_markdown,
+    ("README.md", "table: bn-helps"): bn_helps_markdown,
+    ("README.md", "table: bn-modes"): bn_modes_markdown,
+    ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: stream-growth"): stream_growth_markdown,
+    ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: problem-solution"): problem_solution_markdown,
+    ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: dying-relu"): dying_markdown,
+}

@@ -245,7 +245,9 @@ class Residual(Layer):
     -----
     ``∂L/∂x = F'(x)ᵀ ∂L/∂out + ∂L/∂out`` (identity) or ``+ P'ᵀ ∂L/∂out`` (projection): the two
     branches' gradients are **added**. The ``+ ∂L/∂out`` term is the gradient highway: however small
-    F′ gets, the gradient reaching x is at least the one that left the block.
+    F′ gets, the gradient that left the block reaches x unchanged through the shortcut, so a small F′
+    cannot make it vanish. It is not a lower bound: F's term can partly cancel it (with F′ = −½I the
+    block halves the gradient).
 
     Children: ``body`` and (when given) ``projection``, so ``params`` keys are ``"body.{name}"`` and
     ``"projection.{name}"``.

@@ -60,6 +60,9 @@ PALETTE: dict[str, str] = {
     "selu": "#e377c2", "gelu": "#bcbd22",
     "boundary": "#000000", "mistake": "#e6a700", "gradient": "#9467bd",
     "positive weight": "#1f77b4", "negative weight": "#d62728",
+    # what a view points at (chapter 06): the class a model picks or the value a max-pool keeps, the
+    # sliding window, zero padding and the input's own pixels in a layout diagram
+    "selected": "#d62728", "window": "#ffbf00", "padding": "#dddddd", "input": "#9ecae1",
 }
 
 

@@ -1,80 +1,315 @@
-"""Chapter 06 docs: every table in the README and the deep dive is recomputed from the code."""
+"""Chapter 06 docs: every table and every number the README and the deep dive state, compared with the text.
 
+- Tables: each one registered in ``cnn_architectures.DOC_TABLES`` / ``cnn.DOC_TABLES`` must equal what its
+  function writes now (``python -m tests.regenerate_doc_tables 06`` rewrites them).
+- Prose: each number is found by a pattern that pins the sentence it stands in, parsed, and compared with
+  the measurement. The tolerance is "as printed" (half a unit of the last printed digit) unless the test
+  says otherwise and why (wall-clock timings). So changing a digit in the text fails a test, and so does
+  rewording a sentence away from what is measured.
+
+Everything here that trains runs on real MNIST (skipped without it, a failure in CI); the four-seed
+sweep and the full-MNIST benchmark accuracies are marked slow.
+"""
+
+import importlib
 import re
 
 import numpy as np
 import pytest
 
 import cnn
-from markdown_tables import table_dicts as table
+import cnn_architectures as arch
+import pooling
 from common.chapters import ROOT
-from common.conv import conv_output_size, max_pool2d_forward
+from markdown_tables import code_references, table_dicts
+from regenerate_doc_tables import table_block
 
-DEEP_DIVE = (ROOT / "06-cnn" / "CNN_ARCHITECTURE_DEEP_DIVE.md").read_text()
-README = (ROOT / "06-cnn" / "README.md").read_text()
-
-
-
-
-def num(cell: str) -> float:
-    return float(re.sub(r"[,%×]", "", cell))
+FOLDER = ROOT / "06-cnn"
+DEEP_DIVE = (FOLDER / "CNN_ARCHITECTURE_DEEP_DIVE.md").read_text()
+README = (FOLDER / "README.md").read_text()
+DOCS = {"README.md": README, "CNN_ARCHITECTURE_DEEP_DIVE.md": DEEP_DIVE}
 
 
-def test_output_size_table():
-    rows = table(DEEP_DIVE, "output-size")
-    assert len(rows) == 7
-    for r in rows:
-        assert conv_output_size(int(r["H"]), int(r["K"]), int(r["S"]), int(r["P"])) == int(r["H_out"]), r
+def stated(text: str, pattern: str) -> list[str]:
+    """The numbers (as written) that the regex ``pattern``'s groups capture at its one match in ``text``."""
+    found = re.findall(pattern, text, flags=re.S)
+    assert len(found) == 1, f"{pattern!r} matches {len(found)} times in the document (expected once)"
+    return list(found[0]) if isinstance(found[0], tuple) else [found[0]]
 
 
-def test_first_layer_table():
-    rows = table(DEEP_DIVE, "first-layer")
-    c = cnn.first_layer_comparison()
-    assert num(rows[0]["parameters"]) == c["fc weights"]
-    assert num(rows[1]["parameters"]) == c["conv weights"]
+def value(s: str) -> float:
+    return float(s.replace(",", "").replace("−", "-"))
 
 
-@pytest.mark.parametrize("name, make", [("small-cnn", cnn.small_cnn_table), ("lenet5", cnn.lenet5_table)])
-def test_layer_tables(name, make):
-    rows = table(DEEP_DIVE, name)
-    assert rows == [{k: str(v) for k, v in r.items()} for r in make().as_records()]
+def assert_as_printed(measured: float, written: str, what: str = "", slack: float = 0.0) -> None:
+    """``written`` is ``measured`` rounded to the digits shown: |measured − written| ≤ half a unit of the
+    last printed digit (plus ``slack``)."""
+    mantissa = written.replace(",", "").split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    unit = 10.0 ** -decimals * (10.0 ** int(written.split("e")[1]) if "e" in written else 1.0)
+    assert abs(measured - value(written)) <= 0.5 * unit * (1 + 1e-9) + slack, \
+        f"{what}: the text says {written}, measured {measured!r}"
 
 
-def test_receptive_field_table():
-    rows = table(DEEP_DIVE, "receptive-field")
-    assert rows == [{k: str(v) for k, v in r.items()} for r in cnn.receptive_field(cnn.SMALL_CNN_LAYERS)]
-    assert cnn.receptive_field(cnn.VGG_STACK)[-1]["receptive field"] == 7          # "three 3×3 see 7×7"
+def generated_rows(markdown: str) -> list[dict]:
+    return table_dicts(f"<!-- table: t -->\n{markdown}", "t")
 
 
-def test_lineage_table_and_the_numbers_in_the_prose():
-    rows = table(DEEP_DIVE, "lineage")
-    assert [{k: num(v) if k != "architecture" else v for k, v in r.items()} for r in rows] == \
-        [{k: (float(v) if k != "architecture" else v) for k, v in r.items()} for r in cnn.lineage_table()]
-    alex_fc = sum(r.params for r in cnn.alexnet_table().rows if r.name.startswith("fc"))
-    vgg = cnn.vgg16_table()
-    vgg_fc = sum(r.params for r in vgg.rows if r.name.startswith("fc"))
-    assert f"{alex_fc:,}" in DEEP_DIVE and round(100 * alex_fc / cnn.alexnet_table().total) == 96
-    assert f"{vgg_fc:,}" in DEEP_DIVE and round(100 * vgg_fc / vgg.total) == 89
-    assert round(next(r.params for r in vgg.rows if r.name == "fc6") / 1e6, 1) == 102.8
-    assert round(vgg.total / cnn.resnet50_table().total, 1) == 5.4
-    assert "75,008" in DEEP_DIVE
-    assert "2,049,000" in DEEP_DIVE and cnn.resnet50_table().rows[-1].params == 2_049_000
-    small = cnn.small_cnn_table()
-    assert round(100 * small.rows[-1].params / small.total) == 86
-    assert round(cnn.mnist_fc_table().total / small.total, 1) == 11.2
+# --------------------------------------------------------------------- tables written from shapes alone
+
+@pytest.mark.parametrize("doc, marker", list(arch.DOC_TABLES))
+def test_architecture_tables_are_what_the_code_writes(doc, marker):
+    text = DOCS[doc]
+    start, end = table_block(text, marker)
+    assert text[start:end] == arch.DOC_TABLES[doc, marker](), f"{doc} <!-- {marker} --> differs: regenerate it"
 
 
-def test_pooling_example():
-    fmap = np.array([[1, 3, 2, 4], [5, 6, 1, 2], [3, 8, 4, 7], [1, 2, 6, 3]], dtype=float)
-    pooled = max_pool2d_forward(fmap[None, None], 2)[0, 0]
-    assert "[6 4]" in DEEP_DIVE and "[8 7]" in DEEP_DIVE
-    np.testing.assert_array_equal(pooled, [[6, 4], [8, 7]])
-
-
-def test_readme_parameter_counts():
-    rows = table(README, "fc-vs-cnn")
+def test_architecture_tables_agree_with_the_formula_and_the_layers():
+    for r in table_dicts(DEEP_DIVE, "output-size"):     # the formula, written independently
+        h, k, p, s = (int(r[c]) for c in ("H", "K", "P", "S"))
+        assert (h + 2 * p - k) // s + 1 == int(r["H_out"]), r
     rng = np.random.default_rng(0)
-    assert num(rows[0]["parameters"]) == cnn.fc_network(rng).num_params()
-    assert num(rows[1]["parameters"]) == cnn.small_cnn(rng).num_params()
-    for name, make in cnn.ARCHITECTURES.items():
-        assert f"{make().total:,}" in README, name
+    rows = table_dicts(README, "fc-vs-cnn")
+    assert [value(r["parameters"]) for r in rows] == [cnn.fc_network(rng).num_params(), cnn.small_cnn(rng).num_params()]
+
+
+# ------------------------------------------------------------------------ numbers from shapes, in prose
+
+def test_parameter_numbers_in_the_prose():
+    small, fc, vgg, alex, resnet = (arch.small_cnn_table(), arch.mnist_fc_table(), arch.vgg16_table(),
+                                    arch.alexnet_table(), arch.resnet50_table())
+    # Deep dive, section 3.
+    total, fc_total, ratio, share = stated(
+        DEEP_DIVE, r"Total \*\*([\d,]+)\*\* parameters, against \*\*([\d,]+)\*\* for the FC network 784-128-10.*?"
+                   r"the CNN has ([\d.]+)× fewer, and (\d+)% of its parameters are in the final\s+dense layer")
+    assert value(total) == small.total and value(fc_total) == fc.total
+    assert_as_printed(fc.total / small.total, ratio, "FC / CNN parameters")
+    assert_as_printed(100 * small.rows[-1].params / small.total, share, "dense share of the CNN")
+    (lenet,) = stated(DEEP_DIVE, r"Total ([\d,]+) \(the original's C3")
+    assert value(lenet) == arch.lenet5_table().total
+    # Section 4: receptive fields.
+    (rf,) = stated(DEEP_DIVE, r"a unit after the second pooling sees a (\d+)×\1 patch")
+    assert int(rf) == arch.receptive_field(arch.SMALL_CNN_LAYERS)[-1]["receptive field"]
+    seen, n3, k3, n7 = stated(DEEP_DIVE, r"Three stacked 3×3\s+convolutions see (\d+)×\d+, like one 7×7, with "
+                                         r"(\d)·(\d)·C² weights instead of (\d+)·C²")
+    assert int(seen) == arch.receptive_field(arch.VGG_STACK)[-1]["receptive field"] == 7
+    assert (int(n3), int(k3), int(n7)) == (3, 3 * 3, 7 * 7)
+    # Section 6: where the parameters are.
+    alex_fc, alex_total, alex_pct, alex_conv = stated(
+        DEEP_DIVE, r"the three dense layers hold ([\d,]+) of its ([\d.]+)M parameters \((\d+)%\); the five\s+"
+                   r"convolutions only ([\d.]+)M")
+    assert value(alex_fc) == alex.params_of("fc")
+    assert_as_printed(alex.total / 1e6, alex_total, "AlexNet total")
+    assert_as_printed(100 * alex.params_of("fc") / alex.total, alex_pct, "AlexNet dense share")
+    assert_as_printed(alex.params_of("conv") / 1e6, alex_conv, "AlexNet convolutions")
+    vgg_fc, vgg_total, vgg_pct, fc6, inputs, c, hw, units = stated(
+        DEEP_DIVE, r"\*\*VGG-16\*\*: ([\d,]+) of ([\d.]+)M \((\d+)%\) are in the three dense layers, ([\d.]+)M in the "
+                   r"first one alone\s+\(([\d,]+) = (\d+)·(\d)·\d inputs × ([\d,]+)\)")
+    assert value(vgg_fc) == vgg.params_of("fc")
+    assert_as_printed(vgg.total / 1e6, vgg_total, "VGG total")
+    assert_as_printed(100 * vgg.params_of("fc") / vgg.total, vgg_pct, "VGG dense share")
+    assert_as_printed(vgg.params_of("fc6") / 1e6, fc6, "VGG fc6")
+    assert value(inputs) == int(np.prod(next(r for r in vgg.rows if r.name == "max pool 5").output_shape)) \
+        == int(c) * int(hw) ** 2 and value(units) == 4096
+    fewer, pooled, head = stated(DEEP_DIVE, r"50 weight layers but ([\d.]+)× fewer parameters than VGG-16.*?"
+                                            r"global average pool \(([\d,]+) numbers\).*?1,000 layer \(([\d,]+) "
+                                            r"parameters\)")
+    assert_as_printed(vgg.total / resnet.total, fewer, "VGG / ResNet parameters")
+    assert value(pooled) == resnet.rows[-2].output_shape[0] and value(head) == resnet.rows[-1].params
+    (block,) = stated(DEEP_DIVE, r"The first block of conv2 has ([\d,]+) parameters")
+    assert value(block) == next(r.params for r in resnet.rows if r.name.startswith("conv2_1"))
+    # README: published counts and the post's first-layer comparison.
+    counts = stated(README, r"LeNet-5 ([\d,]+), AlexNet ([\d,]+),\s+VGG-16 ([\d,]+), ResNet-50 ([\d,]+)")
+    assert [value(x) for x in counts] == [make().total for make in arch.ARCHITECTURES.values()]
+    dense, conv = stated(README, r"comparison: ([\d,]+) weights for a dense layer on a 224×224×3 photo against "
+                                 r"([\d,]+) for the\s+AlexNet")
+    c = arch.first_layer_comparison()
+    assert (value(dense), value(conv)) == (c["fc weights"], c["conv weights"])
+
+
+def test_correctness_numbers_in_the_readme():
+    import test_conv
+    from common.gradcheck import check_layer
+
+    worst = 0.0
+    for make, shape in test_conv.LAYERS.values():            # the gradient checks of tests/test_conv.py
+        rng = np.random.default_rng(0)
+        layer = make(rng)
+        worst = max(worst, max(check_layer(layer, rng.standard_normal(shape), rng).values()))
+    err, tol = stated(README, r"largest relative error ([\d.]+e-\d+); the tests require < (1e-\d+)")
+    assert_as_printed(worst, err, "largest conv/pool gradient-check error")
+    assert value(tol) == test_conv.TOL
+    (bound,) = stated(README, r"PyTorch \(`torch.nn.Conv2d`, `MaxPool2d`, `AvgPool2d`\) to (1e-\d+) or\s+better")
+    from common.conv import conv2d_backward, conv2d_backward_naive, conv2d_forward, conv2d_forward_naive
+    rng = np.random.default_rng(2)
+    x, W, b = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    out, cols = conv2d_forward(x, W, b, 2, 1)
+    dout = rng.standard_normal(out.shape)
+    diffs = [np.abs(out - conv2d_forward_naive(x, W, b, 2, 1)).max()]
+    diffs += [np.abs(a - r).max() for a, r in zip(conv2d_backward(dout, cols, x.shape, W, 2, 1),
+                                                  conv2d_backward_naive(dout, x, W, 2, 1))]
+    assert max(diffs) <= value(bound)
+
+
+def test_the_deep_dive_states_the_tolerances_the_conv_tests_use():
+    source = (ROOT / "tests" / "test_conv.py").read_text()
+    fwd, bwd = stated(DEEP_DIVE, r"The tests check the two\s+agree to (1e-\d+) forward and (1e-\d+) backward")
+    assert f"np.testing.assert_allclose(out, ref, rtol={fwd}, atol={fwd})" in source
+    assert f"np.testing.assert_allclose(a, r, rtol={bwd}, atol={bwd})" in source
+    (times,) = stated(DEEP_DIVE, r"checks that the two agree\s+and that the slices are at least (\d+)× faster")
+    assert f"> {times} * best(lambda: max_pool2d_forward(x, 2))" in source
+
+
+def test_pooling_speed_in_the_deep_dive():
+    # Wall-clock times move with the machine's load: the text says so and the test allows a factor of
+    # three either way on each number (the text's lower figure, 20×, is the loaded machine).
+    slices, reshape, quiet, loaded = stated(
+        DEEP_DIVE, r"about ([\d.]+) ms against (\d+) ms, some (\d+)× faster on a quiet machine \((\d+)× when other")
+    m = pooling.pooling_speed()
+    assert value(slices) / 3 <= m["slices"] <= 3 * value(slices), m
+    assert value(reshape) / 3 <= m["reshape"] <= 3 * value(reshape), m
+    assert value(loaded) / 3 <= m["ratio"] <= 3 * value(quiet), m
+    assert value(loaded) < value(quiet) <= value(reshape) / value(slices) * 1.2
+
+
+def test_benchmark_table_ratios_and_the_prose_about_them():
+    rows = table_dicts(README, "cnn-benchmark")
+    assert len(rows) == 4
+    ratios = []
+    for r in rows:
+        a, b, ratio = r["NumPy s/epoch (median of 3)"], r["PyTorch s/epoch"], r["ratio"]
+        # The ratio was computed from unrounded medians: it must agree with the two printed timings to
+        # within their rounding.
+        half = lambda s: 0.5 * 10.0 ** -len(s.split(".")[1])
+        slack = value(a) / value(b) * (half(a) / value(a) + half(b) / value(b))
+        assert_as_printed(value(a) / value(b), ratio, f"run {r['run (load average)']}", slack=slack)
+        ratios.append(value(ratio))
+    low, high = stated(README, r"The ratio moves\s+between ([\d.]+) and ([\d.]+) with the other agents' load")
+    assert (value(low), value(high)) == (min(ratios), max(ratios))
+    (speed,) = stated(README, r"ran at the same speed, ([\d.]+) s per epoch")
+    quiet = rows[3]
+    assert_as_printed(value(quiet["NumPy s/epoch (median of 3)"]), speed, "run 4 NumPy")
+    assert_as_printed(value(quiet["PyTorch s/epoch"]), speed, "run 4 PyTorch")
+    # "the accuracy target (≥ 98.5%) is met at 3·10⁻³ by both frameworks, and at 10⁻³ by neither"
+    for r in rows:
+        met = value(r["NumPy test acc."].rstrip("%")) >= 98.5 and value(r["PyTorch test acc."].rstrip("%")) >= 98.5
+        assert met == r["learning rate"].startswith("3·10⁻³"), r
+
+
+# -------------------------------------------------------------------------- trained on real MNIST
+
+@pytest.fixture(scope="module")
+def readme_run(real_mnist):
+    """The README's run: FC and CNN on the first 5,000 real training digits, 3 epochs, seed 0."""
+    d = real_mnist
+    x, xv = d.x_train.reshape(-1, 1, 28, 28), d.x_test.reshape(-1, 1, 28, 28)
+    n, v = cnn.README_RUN["n_train"], cnn.README_RUN["n_val"]
+    return cnn.compare(x[:n], d.y_train[:n], xv[:v], d.y_test[:v], epochs=cnn.README_RUN["epochs"],
+                       seed=cnn.README_RUN["seed"]), xv
+
+
+def test_fc_vs_cnn_table_is_the_readme_run(readme_run):
+    runs, _ = readme_run
+    start, end = table_block(README, "table: fc-vs-cnn")
+    assert README[start:end] == cnn.fc_vs_cnn_markdown(runs)
+    assert runs["CNN"][1].val_acc[-1] > runs["FC"][1].val_acc[-1]
+
+
+def test_fc_vs_cnn_numbers_in_the_readme(readme_run):
+    runs, _ = readme_run
+    (fc_model, fc_h), (cnn_model, cnn_h) = runs["FC"], runs["CNN"]
+    fewer, points = stated(README, r"The CNN has ([\d.]+)× fewer parameters and is ([\d.]+) points more accurate")
+    assert_as_printed(fc_model.num_params() / cnn_model.num_params(), fewer, "parameter ratio")
+    assert_as_printed(100 * (cnn_h.val_acc[-1] - fc_h.val_acc[-1]), points, "accuracy difference")
+    # "an epoch takes about ten times longer": wall-clock, so the stated tolerance is a factor of two.
+    assert "an epoch takes\nabout ten times longer" in README
+    ratio = np.mean(cnn_h.epoch_time) / np.mean(fc_h.epoch_time)
+    assert 10 / 2 <= ratio <= 10 * 2, ratio
+
+
+def test_translation_tolerance_numbers(readme_run):
+    runs, xv = readme_run
+    model = runs["CNN"][0]
+    tol = pooling.translation_tolerance(model, xv[:200], 0, 1)
+    for doc, pattern in ((README, r"feature maps by about (\d+)% \(position by position, 200 test digits\) and the "
+                                  r"pooled maps by about (\d+)%"),
+                         (DEEP_DIVE, r"one pixel to the right changes the\s+trained CNN's first feature maps "
+                                     r"\(compared position by position\) by about (\d+)% of their norm, and the\s+"
+                                     r"pooled maps by about (\d+)%")):
+        before, after = stated(doc, pattern)
+        assert_as_printed(100 * tol["before pooling"], before, "change before pooling")
+        assert_as_printed(100 * tol["after pooling"], after, "change after pooling")
+    assert tol["after pooling"] < 0.9 * tol["before pooling"]
+
+
+def test_layer_outputs_of_the_trained_cnn(readme_run):
+    import feature_maps
+
+    runs, xv = readme_run
+    model = runs["CNN"][0]
+    outs = feature_maps.layer_outputs(model, xv[:5])
+    assert [o.shape[1:] for _, o in outs] == [(8, 28, 28), (8, 28, 28), (8, 14, 14), (16, 14, 14), (16, 14, 14),
+                                             (16, 7, 7), (784,), (10,), (10,)]
+    probs = outs[-1][1]
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(probs.argmax(1), model.predict(xv[:5]).argmax(1))
+    assert np.all(outs[1][1] >= 0)                                    # after ReLU
+
+
+@pytest.mark.slow
+def test_seed_table_and_what_the_readme_concludes_from_it(real_mnist):
+    from common.mnist import load_mnist
+
+    accs = cnn.seed_runs(load_mnist(download=False, allow_sample=False, flatten=False))
+    start, end = table_block(README, "table: fc-vs-cnn-seeds")
+    assert README[start:end] == cnn.seed_markdown(accs)
+    rows = {(r["training digits"], r["epochs"]): r for r in cnn.seed_rows(accs)}
+    # The prose: FC ahead in every seed at (1,000, 4); CNN ahead in every seed at (1,000, 10) and (5,000, 4).
+    assert "On 1,000 digits after 4 epochs the FC network is ahead in every seed; after 10 epochs on the same\n" \
+           "digits, or after 4 epochs on 5,000, the CNN is ahead in every seed." in README
+    assert rows[1000, 4]["cnn ahead"] == 0
+    assert rows[1000, 10]["cnn ahead"] == rows[5000, 4]["cnn ahead"] == len(cnn.SEEDS)
+    # The FC network levels off while the CNN keeps improving (epochs 4 → 10 on 1,000 digits).
+    gain = lambda name: np.mean([accs[1000, s, name][9] - accs[1000, s, name][3] for s in cnn.SEEDS])
+    assert gain("CNN") > 2 * gain("FC")
+    # The README's run is seed 0 of the 5,000-digit runs, three epochs in.
+    quoted = [value(r["test accuracy (first 2,000 test digits)"].rstrip("%")) for r in table_dicts(README, "fc-vs-cnn")]
+    for q, name in zip(quoted, ("FC", "CNN")):
+        assert_as_printed(100 * accs[5000, 0, name][2], f"{q:.2f}", name)
+
+
+@pytest.mark.slow
+def test_benchmark_accuracies_reproduce(real_mnist):
+    """The NumPy accuracies of the benchmark table: the benchmark's model (``cnn.small_cnn``) trained on all
+    60,000 digits for 3 epochs at both learning rates; the PyTorch ones from its twin script."""
+    rows = table_dicts(README, "cnn-benchmark")
+    d = real_mnist
+    x, xt = d.x_train.reshape(-1, 1, 28, 28), d.x_test.reshape(-1, 1, 28, 28)
+    for lr, row in ((1e-3, rows[0]), (3e-3, rows[1])):
+        rng = np.random.default_rng(0)
+        model = cnn.small_cnn(rng)
+        cnn.train(model, x, d.y_train, epochs=3, rng=rng, lr=lr)
+        acc = float(np.mean(model.predict(xt).argmax(1) == d.y_test))
+        assert_as_printed(100 * acc, row["NumPy test acc."].rstrip("%"), f"NumPy at lr {lr}")
+        for other in rows[2:]:
+            if lr == 1e-3:
+                assert other["NumPy test acc."] == row["NumPy test acc."]
+    pytest.importorskip("torch")
+    import sys
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    import _bench
+    for lr, row in ((1e-3, rows[0]), (3e-3, rows[1])):
+        ref = _bench.run_twin("bench_cnn_mnist_torch.py", ["--epochs", "3", "--threads", "1", "--lr", str(lr)])
+        assert_as_printed(100 * ref["test_accuracy"], row["PyTorch test acc."].rstrip("%"), f"PyTorch at lr {lr}")
+
+
+def test_every_code_reference_in_the_deep_dive_resolves():
+    """One hop from text to code: each `path.py: Name` the deep dive writes is a real function or table."""
+    refs = code_references(DEEP_DIVE)
+    assert len(refs) >= 10
+    assert DEEP_DIVE.count(".py: ") == len(refs)                        # none broken across lines
+    for path, name in refs:
+        obj = importlib.import_module(path[:-3].replace("/", "."))
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        assert callable(obj) or isinstance(obj, (dict, tuple)), (path, name)
