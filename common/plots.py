@@ -41,6 +41,10 @@ PALETTE: dict[str, str] = {
     # regularizers (chapter 05)
     "dropout": "#1f77b4", "l2": "#ff7f0e", "weight decay": "#2ca02c", "augmentation": "#9467bd",
     "early stopping": "#8c564b", "all": "#d62728",
+    # reference marks on a chart (chapters 08–09)
+    "chance": "#7f7f7f", "trained range": "#ffd700", "copied word": "#d62728",
+    # attention scores (chapter 09): with and without the 1/√d scale, and one row of weights
+    "scaled": "#2ca02c", "unscaled": "#d62728", "attention": "#1f77b4",
 }
 
 

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 import rnn
-from common.gradcheck import numerical_gradient, rel_error
+from common.gradcheck import check_layer, numerical_gradient, rel_error
 from common.losses import softmax_cross_entropy
+from common.training import History, StopWhen
 from common.sequence_tasks import QUESTION, VOCAB, subject_task
 
 
@@ -31,15 +32,22 @@ def test_subject_task():
 
 @pytest.mark.parametrize("kind", rnn.MODEL_KINDS)
 def test_classifier_gradient_check(kind):
-    """The loss of the answer at the last word, differentiated through every time step and the embedding."""
+    """Every parameter, through every time step and the embedding, against finite differences (a random
+    upstream gradient at every position; token ids have none)."""
     model = rnn.SubjectClassifier(kind, np.random.default_rng(0), embed_size=3, hidden_size=4,
                                   layer_norm=(kind == "gru")).astype(np.float64)
-    X, y = subject_task(3, 4, np.random.default_rng(1))
-    model.zero_grad()
-    model.loss(X, y)
-    f = lambda: np.array(model.loss(X, y, backward=False)[0])       # noqa: E731
-    for (p, g) in model.parameters():
-        assert rel_error(g, numerical_gradient(f, p, np.ones(()))) < 1e-7
+    X, _ = subject_task(3, 4, np.random.default_rng(1))
+    errors = check_layer(model, X, np.random.default_rng(2))
+    assert set(errors) == set(model.params) and max(errors.values()) < 1e-7, errors
+
+
+def test_last_word_loss_scores_only_the_answer():
+    logits = np.random.default_rng(0).standard_normal((5, 4, rnn.N_SUBJECTS))
+    y = np.array([0, 1, 2, 3, 0])
+    loss, d = rnn.last_word_cross_entropy(logits, y)
+    np.testing.assert_allclose(loss, softmax_cross_entropy(logits[:, -1], y)[0])
+    assert not d[:, :-1].any() and d[:, -1].any()
+    assert rnn.last_word_accuracy(logits, y) == np.mean(logits[:, -1].argmax(1) == y)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +107,7 @@ def test_recorded_dh_is_the_gradient_at_each_hidden_state():
 
     num = numerical_gradient(loss, e, np.ones(()))
     model.zero_grad()
-    model.loss(X, y)
+    model.backward(rnn.last_word_cross_entropy(model.forward(X), y)[1])
     hs = model.hidden_states()
     dh = model.rec.extra_grads["hs"]
     dx = (dh * (1 - hs ** 2)) @ model.rec.cell.params["Wx"].T
@@ -123,19 +131,25 @@ def test_gates_over_sentence():
     assert set(rnn.gates_over_sentence(gru, X)) == {"r", "z", "n"}
 
 
-def test_training_log_and_continuation():
+def test_train_returns_fits_history():
+    """``train`` is ``fit`` on ``subject_batches``: its record is fit's History, the same for the same seeds;
+    a ``StopWhen`` callback stops it after the current step."""
     model = rnn.SubjectClassifier("gru", np.random.default_rng(0), hidden_size=8)
-    from common.optimizers import Adam
-    opt = Adam(model.parameters(), lr=1e-2)
-    log = rnn.train(model, steps=5, rng=np.random.default_rng(1), optimizer=opt)
-    rnn.train(model, steps=5, rng=np.random.default_rng(2), optimizer=opt, log=log)
-    assert log.steps == 10 and len(log.fillers) == 10 and all(1 <= k <= 10 for k in log.fillers)
-    sm = log.smoothed("loss", window=3)
-    np.testing.assert_allclose(sm[2], np.mean(log.loss[:3]))
-    np.testing.assert_allclose(sm[-1], np.mean(log.loss[-3:]))
+    h = rnn.train(model, steps=10, rng=np.random.default_rng(1))
+    assert isinstance(h, History) and h.steps == len(h.batch_metric) == len(h.grad_norm) == 10
+    again = rnn.train(rnn.SubjectClassifier("gru", np.random.default_rng(0), hidden_size=8), steps=10,
+                      rng=np.random.default_rng(1))
+    assert again.batch_loss == h.batch_loss
+    sm = rnn.moving_average(h.batch_loss, window=3)
+    np.testing.assert_allclose(sm[2], np.mean(h.batch_loss[:3]))
+    np.testing.assert_allclose(sm[-1], np.mean(h.batch_loss[-3:]))
+    assert sm[0] == h.batch_loss[0] and len(rnn.moving_average([])) == 0
     count = iter(range(100))
-    stopped = rnn.train(model, steps=50, rng=np.random.default_rng(3), should_stop=lambda: next(count) >= 3)
-    assert stopped.steps == 4
+    stopped = rnn.train(model, steps=50, rng=np.random.default_rng(3), callbacks=[StopWhen(lambda: next(count) >= 3)])
+    assert stopped.steps == 4 and stopped.stop_reason == "stop requested"
+    # the batches: one length per batch, in the range
+    X, y = rnn.subject_batches((2, 5), 16)(np.random.default_rng(0))
+    assert X.shape[0] == 16 and 4 <= X.shape[1] <= 7 and (X[:, 0] == y).all()
 
 
 @pytest.mark.parametrize("call,match", [
