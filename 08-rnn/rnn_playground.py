@@ -170,7 +170,7 @@ if tab_len.open:
         ax.set_xlabel("filler words between the subject and who?")
         ax.set_ylabel("accuracy (200 fresh sentences per length)")
         ax.set_ylim(0, 1.05)
-        ax.legend(fontsize=8, loc="center right")
+        ax.legend(fontsize=8, loc="lower right")
         show_figure(fig)
         inside = (lengths >= lo) & (lengths <= hi)
         beyond = lengths > hi
