@@ -57,11 +57,11 @@ def marked_table(text: str, marker: str) -> list[list[str]]:
     return [rows[0], *rows[2:]]
 
 
-def compare_tables(shown: list[list[str]], expected: list[list[str]], tol: float = 0.0,
+def compare_tables(shown: list[list[str]], expected: list[list[str]], tol: float | dict = 0.0,
                    rel: float = 0.0) -> list[str]:
     """The cells where a document's table differs from the one the code writes now: text must match
-    exactly; a cell with numbers may differ by ``tol + rel·|expected|`` in each number (0, 0: exactly).
-    Returns one line per mismatch (empty when the tables agree)."""
+    exactly; a cell with numbers may differ by ``tol + rel·|expected|`` in each number (0, 0: exactly;
+    ``tol`` may be ``{column index: tol}``). Returns one line per mismatch (empty when they agree)."""
     if len(shown) != len(expected):
         return [f"{len(shown)} rows in the document, {len(expected)} from the code"]
     bad = []
@@ -73,9 +73,64 @@ def compare_tables(shown: list[list[str]], expected: list[list[str]], tol: float
             if x == y:
                 continue
             nx, ny = numbers(x), numbers(y)
+            t = tol.get(j, 0.0) if isinstance(tol, dict) else tol
             same_text = re.sub(_NUMBER, "#", x) == re.sub(_NUMBER, "#", y)
-            if (tol or rel) and same_text and len(nx) == len(ny) and all(
-                    abs(u - v) <= tol + rel * abs(v) for u, v in zip(nx, ny)):
+            if (t or rel) and same_text and len(nx) == len(ny) and all(
+                    abs(u - v) <= t + rel * abs(v) for u, v in zip(nx, ny)):
                 continue
             bad.append(f"row {i} {a[0]!r}, column {j}: document {x!r}, code {y!r}")
     return bad
+
+
+#: Other BLAS and SIMD code paths than this machine's (SkylakeX OpenBLAS kernels, NumPy's AVX-512 loops),
+#: chosen when NumPy loads: how the docs measure which of their trained numbers depend on the CPU.
+OTHER_KERNELS = {
+    "Haswell": {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"},
+    "Sandybridge": {"OPENBLAS_CORETYPE": "Sandybridge", "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"},
+}
+
+
+def doc_tables_under(folder, module: str, env: dict) -> tuple[str, dict]:
+    """Every table of ``module``'s ``DOC_TABLES`` (in the chapter ``folder``), written in a fresh process
+    with the environment ``env``: (the OpenBLAS core it ran on, {marker: rows as ``table_rows`` gives})."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    folder = Path(folder)
+    script = (f"import json, {module}; print(json.dumps({{m: f() for (_, m), f in {module}.DOC_TABLES.items()}}))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=900,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OPENBLAS_VERBOSE": "2",
+                              "PYTHONPATH": os.pathsep.join([str(folder.parent), str(folder)]), **env})
+    core = re.search(r"Core: (\w+)", out.stdout + out.stderr)
+    tables = json.loads(out.stdout.splitlines()[-1])
+    return (core.group(1) if core else "?"), {m: table_rows(t) for m, t in tables.items()}
+
+
+def largest_changes(a: list[list[str]], b: list[list[str]]) -> list[float]:
+    """Per row, the largest difference between the numbers of two versions of a table (0 where equal)."""
+    return [max([abs(u - v) for x, y in zip(ra, rb) for u, v in zip(numbers(x), numbers(y))], default=0.0)
+            for ra, rb in zip(a[1:], b[1:])]
+
+
+def missing_references(text: str, modules: dict) -> list[str]:
+    """The code a document points to that is not there. Two forms are read: ```file.py: Name.attr```
+    (``modules`` maps the file to its module, e.g. ``{"common/recurrent.py": common.recurrent}``) and a
+    bare ```Class.attr```, which must exist in one of ``modules``. Raises if the text names no code."""
+    refs = re.findall(r"`([\w-]+/\w+\.py):\s+([\w.]+)`", text)
+    bare = [n for n in re.findall(r"`(_?[A-Z]\w*\.\w+)`", text) if not n.endswith((".md", ".py"))]
+    if not refs and not bare:
+        raise AssertionError("the document names no function")
+    missing = []
+    for path, name in refs:
+        obj = modules.get(path)
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+        if obj is None:
+            missing.append(f"{path}: {name}")
+    for name in bare:
+        cls, attr = name.split(".")
+        if not any(hasattr(getattr(m, cls, None), attr) for m in modules.values()):
+            missing.append(name)
+    return missing

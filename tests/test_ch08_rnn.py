@@ -176,7 +176,8 @@ def test_bad_input(call, match):
 import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from markdown_tables import compare_tables, marked_table, table_rows  # noqa: E402
+from markdown_tables import (OTHER_KERNELS, compare_tables, doc_tables_under, largest_changes,  # noqa: E402
+                             marked_table, missing_references, table_rows)
 
 CHAPTER = Path(rnn.__file__).resolve().parent
 README = (CHAPTER / "README.md").read_text()
@@ -294,54 +295,12 @@ def test_readme_sweep_prose():
     assert set(long["LSTM"]) == set(long["GRU"]) == {m.group(1) + "%"}
 
 
-def test_readme_gradient_and_reproducibility_prose():
+def test_readme_gradient_prose():
     # "it arrives 2.6·10⁻⁴ times as strong after 20 fillers": the untrained vanilla RNN, as in the deep dive
     stated = re.search(r"arrives ([\d.]+·10[⁻⁰-⁹¹²³]+) times as strong after 20 fillers", README).group(1)
     ratio = rnn.gradient_ratios(rnn.SubjectClassifier("rnn", np.random.default_rng(0)))[0]
     mant = stated.split("·")[0]
     assert _within_rounding(mant, ratio / 10.0 ** np.floor(np.log10(ratio))) and abs(np.log10(_sci(stated) / ratio)) < 0.1
-
-
-KERNELS = {"Haswell": {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"},
-           "Sandybridge": {"OPENBLAS_CORETYPE": "Sandybridge",
-                           "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"}}
-
-
-def _sweep_under(env: dict) -> tuple[str, dict]:
-    """The seed sweep in a fresh process with ``env`` (BLAS and SIMD choices are made when NumPy loads):
-    (the OpenBLAS core it ran on, {range: accuracies})."""
-    import json
-    import os
-    import subprocess
-    import sys
-    script = ("import json, rnn; print(json.dumps({f'{lo}-{hi}': a.tolist() for (lo, hi), a in "
-              "rnn.seed_sweep().items()}))")
-    path = os.pathsep.join([str(CHAPTER.parent), str(CHAPTER)])
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=600,
-                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OPENBLAS_VERBOSE": "2", "PYTHONPATH": path, **env})
-    core = re.search(r"Core: (\w+)", out.stdout + out.stderr)
-    return (core.group(1) if core else "?"), {k: np.array(v) for k, v in json.loads(out.stdout.splitlines()[-1]).items()}
-
-
-@pytest.mark.slow
-def test_readme_reproducibility_claim():
-    """"another BLAS kernel (Haswell or Sandybridge in place of SkylakeX, NumPy's AVX-512 paths off) moved
-    single cells of seeds 1 and 4 by up to 25 points; every other cell the same": rerun the sweep so."""
-    m = re.search(r"moved single cells of seeds (\d)\s+and (\d) by up to (\d+) points", README)
-    core, here = _sweep_under({})
-    if core != "SkylakeX":
-        pytest.skip(f"the claim compares with a SkylakeX core; this machine's OpenBLAS runs {core}")
-    moved, largest = set(), 0.0
-    for name, env in KERNELS.items():
-        got, other = _sweep_under(env)
-        assert got == name
-        for key in here:
-            diff = np.abs(np.round(1000 * other[key]) - np.round(1000 * here[key])) / 10    # points, as printed
-            if key != "5-15":
-                assert not diff.any(), (name, key)
-            moved |= {rnn.SWEEP_SEEDS[i] for i in np.flatnonzero(diff.max(axis=1))}
-            largest = max(largest, float(diff.max()))
-    assert moved == {int(m.group(1)), int(m.group(2))} and f"{largest:.0f}" == m.group(3)
 
 
 def test_readme_example_runs_as_shown():
@@ -416,20 +375,35 @@ def test_pytorch_lstm_has_no_forget_bias():
 
 
 def test_named_functions_exist():
-    """Every `file: Name.attr` the README and the deep dive point to is there (one hop to the code)."""
-    import importlib
+    """Every function the README and the deep dive point to is there (one hop to the code)."""
     import common.optimizers
     import common.recurrent
     modules = {"common/recurrent.py": common.recurrent, "common/optimizers.py": common.optimizers,
                "08-rnn/rnn.py": rnn}
-    for text in DOCS.values():
-        refs = re.findall(r"`([\w-]+/\w+\.py):\s+([\w.]+)`", text)
-        bare = [n for n in re.findall(r"`(_?[A-Z]\w*\.\w+)`", text) if not n.endswith((".md", ".py"))]
-        assert refs or bare
-        for path, name in refs:
-            obj = modules[path] if path in modules else importlib.import_module(path.rsplit("/", 1)[1][:-3])
-            for part in name.split("."):
-                obj = getattr(obj, part)
-        for name in bare:
-            cls, attr = name.split(".")
-            assert any(hasattr(getattr(m, cls, None), attr) for m in modules.values()), name
+    for doc, text in DOCS.items():
+        assert missing_references(text, modules) == [], doc
+
+
+@pytest.mark.slow
+def test_readme_reproducibility_claim():
+    """"another BLAS kernel (Haswell or Sandybridge in place of SkylakeX, NumPy's AVX-512 paths off) moved
+    single cells of seeds 1 and 4 by up to 25 points; every other cell of these tables the same": rerun
+    every table so."""
+    m = re.search(r"moved single cells of seeds (\d)\s+and (\d) by up to (\d+) points", README)
+    core, here = doc_tables_under(CHAPTER, "rnn", {})
+    if core != "SkylakeX":
+        pytest.skip(f"the claim compares with a SkylakeX core; this machine's OpenBLAS runs {core}")
+    moved, largest = set(), 0.0
+    for name, env in OTHER_KERNELS.items():
+        got, other = doc_tables_under(CHAPTER, "rnn", env)
+        assert got == name
+        for marker in here:
+            if not marker.startswith("accuracy-table") and marker != "seed-sweep":
+                continue
+            change = largest_changes(here[marker], other[marker])
+            for row, c in zip(here[marker][1:], change):
+                if c:
+                    assert marker == "seed-sweep" and row[0] == "5–15", (name, marker, row)
+                    moved.add(int(row[1]))
+                    largest = max(largest, c)
+    assert moved == {int(m.group(1)), int(m.group(2))} and f"{largest:.0f}" == m.group(3)
