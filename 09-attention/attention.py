@@ -322,7 +322,10 @@ def head_roles(model: HeadsModel, rng: np.random.Generator, n: int = 256) -> np.
 # --------------------------------------------------------------------------------------------------------
 
 DOC_LENGTHS = (4, 6, 8, 10, 12, 14)             # source lengths of the README's accuracy table
+DOC_RUN = dict(task="reverse", lengths=(4, 10), hidden_size=32, steps=300, batch_size=32, lr=1e-2, seed=0,
+               data_seed=1)                     # the README's encoder–decoder run
 DOC_HEADS = ((2, 1), (4, 1), (1, 1), (2, 0))     # (heads, seed) of the README's heads table
+DOC_HEAD_STEPS = 300
 
 
 def _markdown(header, rows) -> str:
@@ -331,13 +334,13 @@ def _markdown(header, rows) -> str:
 
 
 def doc_runs() -> dict:
-    """The run behind the README's numbers: reversal, lengths 4–10, H = 32, batch 32, 300 steps, Adam 1e-2,
-    seed 0 (data seed 1). {which: (model, history)}."""
-    out = {}
+    """The run behind the README's numbers (``DOC_RUN``): reversal, lengths 4–10, H = 32, batch 32, 300
+    steps, Adam 1e-2, seed 0 (data seed 1). {which: (model, history)}."""
+    c, out = DOC_RUN, {}
     for which in MODELS:
-        model = make_seq2seq(which, seed=0, hidden_size=32)
-        out[which] = (model, train_seq2seq(model, task="reverse", steps=300, rng=np.random.default_rng(1),
-                                           lengths=(4, 10), batch_size=32))
+        model = make_seq2seq(which, seed=c["seed"], hidden_size=c["hidden_size"])
+        out[which] = (model, train_seq2seq(model, task=c["task"], steps=c["steps"], rng=np.random.default_rng(
+            c["data_seed"]), lengths=c["lengths"], batch_size=c["batch_size"], lr=c["lr"]))
     return out
 
 
@@ -378,7 +381,7 @@ def heads_runs(configs=DOC_HEADS) -> dict:
     out = {}
     for h, seed in configs:
         model = HeadsModel(h, seed=seed)
-        train_heads(model, steps=300, rng=np.random.default_rng(seed + 1))
+        train_heads(model, steps=DOC_HEAD_STEPS, rng=np.random.default_rng(seed + 1))
         out[(h, seed)] = model
     return out
 

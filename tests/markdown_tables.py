@@ -89,23 +89,47 @@ OTHER_KERNELS = {
     "Sandybridge": {"OPENBLAS_CORETYPE": "Sandybridge", "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"},
 }
 
+#: The code path the trained tables of chapters 08–09 were written with (``compute_path()`` there). On it
+#: they are compared exactly; on another, within the tolerance the chapter's doc test states.
+DOCS_WRITTEN_ON = "SkylakeX/AVX512_SPR"
+
+
+def compute_path() -> str:
+    """This process's OpenBLAS kernel and NumPy's best enabled SIMD target, e.g. ``"SkylakeX/AVX512_SPR"``
+    (``"?"`` for a part that cannot be read): float32 results of a training run depend on both."""
+    import ctypes
+
+    import numpy as np  # noqa: F401  (loads OpenBLAS)
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    core = "?"
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = sorted({w for w in maps.read().split() if "openblas" in w and w.endswith(".so")})
+        get = getattr(ctypes.CDLL(libs[0]), "scipy_openblas_get_corename64_")
+        get.restype = ctypes.c_char_p
+        core = get().decode()
+    except (OSError, IndexError, AttributeError):
+        pass
+    simd = [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+    return f"{core}/{simd[-1] if simd else '?'}"
+
 
 def doc_tables_under(folder, module: str, env: dict) -> tuple[str, dict]:
     """Every table of ``module``'s ``DOC_TABLES`` (in the chapter ``folder``), written in a fresh process
-    with the environment ``env``: (the OpenBLAS core it ran on, {marker: rows as ``table_rows`` gives})."""
+    with the environment ``env``: (its ``compute_path()``, {marker: rows as ``table_rows`` gives})."""
     import json
     import os
     import subprocess
     import sys
     from pathlib import Path
     folder = Path(folder)
-    script = (f"import json, {module}; print(json.dumps({{m: f() for (_, m), f in {module}.DOC_TABLES.items()}}))")
+    script = (f"import json, markdown_tables, {module}; print(json.dumps({{'path': markdown_tables.compute_path(), "
+              f"'tables': {{m: f() for (_, m), f in {module}.DOC_TABLES.items()}}}}))")
+    path = os.pathsep.join([str(folder.parent), str(folder), str(Path(__file__).resolve().parent)])
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=900,
-                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OPENBLAS_VERBOSE": "2",
-                              "PYTHONPATH": os.pathsep.join([str(folder.parent), str(folder)]), **env})
-    core = re.search(r"Core: (\w+)", out.stdout + out.stderr)
-    tables = json.loads(out.stdout.splitlines()[-1])
-    return (core.group(1) if core else "?"), {m: table_rows(t) for m, t in tables.items()}
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": path, **env})
+    got = json.loads(out.stdout.splitlines()[-1])
+    return got["path"], {m: table_rows(t) for m, t in got["tables"].items()}
 
 
 def largest_changes(a: list[list[str]], b: list[list[str]]) -> list[float]:
