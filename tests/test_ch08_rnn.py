@@ -259,6 +259,11 @@ def _within_rounding(stated: str, value: float) -> bool:
 
 def test_readme_sweep_prose():
     sw = _rows("README.md", "seed-sweep")
+    # the three bullets are the three ranges of the tables, in their order; the unlearned one is 5–15
+    assert re.findall(r"^- \*\*Trained on (\d+–\d+) fillers\*\*", README, flags=re.M) == [
+        f"{lo}–{hi}" for lo, hi in rnn.SWEEP_RANGES]
+    assert re.search(r"The runs that never learned \((\d+–\d+)\)", README).group(1) == "5–15"
+    assert max(_pct(c) for seed in rnn.SWEEP_SEEDS for c in sw[("5–15", seed)]) < 60
     short = {seed: sw[("2–5", seed)] for seed in rnn.SWEEP_SEEDS}
     # "learned the range in every seed (100.0% at 2 and at 5 fillers)"
     m = re.search(r"in\s+every seed \(([\d.]+)% at 2 and at 5 fillers\)", README)
