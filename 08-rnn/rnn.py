@@ -13,12 +13,12 @@ earlier hidden state, and the LSTM's gates over a sentence.
 
 >>> import numpy as np, rnn
 >>> model = rnn.SubjectClassifier("lstm", np.random.default_rng(0))
->>> log = rnn.train(model, steps=200, rng=np.random.default_rng(1))
+>>> history = rnn.train(model, steps=200, rng=np.random.default_rng(1))
+>>> history.steps, rnn.accuracy_by_length(model, [5, 20], np.random.default_rng(2)).round(2).tolist()
+(200, [1.0, 1.0])
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,9 +26,9 @@ from common._validation import check_choice, check_generator, check_positive, ch
 from common.layers import Dense, Layer
 from common.losses import softmax_cross_entropy
 from common.optimizers import Adam
-from common.recurrent import RECURRENT_LAYERS, Embedding
+from common.recurrent import RECURRENT_LAYERS, RNN, Embedding
 from common.sequence_tasks import VOCAB, subject_task
-from common.training import Callback, StopWhen, fit
+from common.training import History, fit
 
 MODEL_KINDS = ("rnn", "lstm", "gru")
 MODEL_NAMES = {"rnn": "Vanilla RNN", "lstm": "LSTM", "gru": "GRU"}
@@ -76,15 +76,6 @@ class SubjectClassifier(Layer):
         """dlogits: (N, T, S) (zeros where a step is not scored). The input is token ids: returns None."""
         return self.emb.backward(self.rec.backward(self.out.backward(dlogits)))
 
-    def loss(self, X, y, *, backward: bool = True) -> tuple[float, float]:
-        """Cross-entropy and accuracy of the answer at the last word; with ``backward`` the gradients
-        are added (only the last step is scored, so every other step gets its gradient through time)."""
-        logits = self.forward(X)
-        loss, dlogits = last_word_cross_entropy(logits, y)
-        if backward:
-            self.backward(dlogits)
-        return loss, last_word_accuracy(logits, y)
-
     def predict_proba(self, X) -> np.ndarray:
         """Softmax over the subjects after every word: (N, T, S)."""
         logits = self.forward(X)
@@ -108,86 +99,42 @@ def last_word_accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(logits[:, -1].argmax(axis=1) == y))
 
 
-@dataclass
-class TrainingLog:
-    """One entry per optimisation step (loss and accuracy on that step's batch, its number of fillers),
-    filled step by step while ``train`` runs, so a page holding it sees every finished step."""
-
-    loss: list[float] = field(default_factory=list)
-    acc: list[float] = field(default_factory=list)
-    fillers: list[int] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def steps(self) -> int:
-        return len(self.loss)
-
-    def smoothed(self, key: str = "acc", window: int = 20) -> np.ndarray:
-        v = np.asarray(getattr(self, key), dtype=float)
-        if len(v) == 0:
-            return v
-        c = np.cumsum(np.insert(v, 0, 0.0))
-        idx = np.arange(1, len(v) + 1)
-        lo = np.maximum(idx - window, 0)
-        return (c[idx] - c[lo]) / (idx - lo)
-
-
-class _Record(Callback):
-    """Copies each step's loss, accuracy and filler count from ``fit``'s history into a ``TrainingLog``."""
-
-    def __init__(self, log: TrainingLog, fillers: list[int]) -> None:
-        self.log, self.fillers = log, fillers
-        self._seconds0 = log.seconds
-
-    def on_batch_end(self, state):
-        h = state.history
-        self.log.loss.append(h.batch_loss[-1])
-        self.log.acc.append(h.batch_metric[-1])
-        self.log.fillers.append(self.fillers[-1])
-
-    def on_epoch_end(self, state):
-        self.log.seconds = self._seconds0 + state.history.wall_time[-1]
-
-
-def subject_batches(fillers: tuple[int, int], batch_size: int, record: list[int] | None = None):
+def subject_batches(fillers: tuple[int, int], batch_size: int):
     """The batch function ``fit`` draws from: each call one batch of ``batch_size`` sentences with one
-    number of fillers drawn uniformly from ``fillers`` (inclusive), appended to ``record``."""
+    number of fillers drawn uniformly from ``fillers`` (inclusive)."""
     lo, hi = _check_range(fillers)
     check_positive_int("batch_size", batch_size)
 
     def batches(rng):
-        k = int(rng.integers(lo, hi + 1))
-        if record is not None:
-            record.append(k)
-        return subject_task(batch_size, k, rng)
+        return subject_task(batch_size, int(rng.integers(lo, hi + 1)), rng)
 
     return batches
 
 
 def train(model: SubjectClassifier, *, steps: int, rng: np.random.Generator, fillers: tuple[int, int] = (1, 10),
-          batch_size: int = 32, lr: float = 1e-2, clip: float = 5.0, optimizer=None, log: TrainingLog | None = None,
-          callbacks=(), should_stop=None) -> TrainingLog:
-    """Adam on batches of ``batch_size`` sentences, each batch with one number of fillers drawn uniformly
-    from ``fillers`` (inclusive), gradients clipped to global norm ``clip``: ``common.training.fit`` over
-    ``subject_batches``.
-
-    Pass ``log`` (and ``optimizer``) from an earlier call to continue a run; ``callbacks`` go to ``fit``
-    (progress, live curves); ``should_stop()`` returning True stops after the current step.
-    """
+          batch_size: int = 32, lr: float = 1e-2, clip: float = 5.0, callbacks=()) -> History:
+    """Adam on ``steps`` batches of ``subject_batches``, gradients clipped to global norm ``clip``:
+    ``common.training.fit``, whose ``History`` is the run's record (``batch_loss`` and ``batch_metric``,
+    the accuracy at the last word, per step; ``wall_time``). ``callbacks`` go to ``fit``: ``Live`` for a
+    page's progress and curves, ``StopWhen`` for a stop button."""
     check_positive_int("steps", steps)
     check_generator("rng", rng)
     check_positive("lr", lr)
     check_positive("clip", clip)
-    log = TrainingLog() if log is None else log
-    drawn: list[int] = []
-    opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    cbs = [_Record(log, drawn), *callbacks]
-    if should_stop is not None:
-        cbs.append(StopWhen(should_stop))
-    fit(model, batches=subject_batches(fillers, batch_size, drawn), steps_per_epoch=steps, epochs=1,
-        loss_fn=last_word_cross_entropy, metric=last_word_accuracy, optimizer=opt, rng=rng, clip_norm=clip,
-        callbacks=cbs)
-    return log
+    return fit(model, batches=subject_batches(fillers, batch_size), steps_per_epoch=steps, epochs=1,
+               loss_fn=last_word_cross_entropy, metric=last_word_accuracy, optimizer=Adam(model, lr=lr), rng=rng,
+               clip_norm=clip, callbacks=callbacks)
+
+
+def moving_average(values, window: int = 20) -> np.ndarray:
+    """The mean of the last ``window`` values at every step (fewer at the start): a per-step curve
+    (``History.batch_loss``) smoothed for a plot."""
+    check_positive_int("window", window)
+    v = np.asarray(values, dtype=float)
+    c = np.cumsum(np.insert(v, 0, 0.0))
+    idx = np.arange(1, len(v) + 1)
+    lo = np.maximum(idx - window, 0)
+    return (c[idx] - c[lo]) / (idx - lo)
 
 
 def _check_range(fillers) -> tuple[int, int]:
@@ -249,11 +196,148 @@ def example_sentence(subject: int, n_fillers: int, rng: np.random.Generator) -> 
 
 def train_all(kinds=MODEL_KINDS, *, steps: int, seed: int = 0, fillers=(1, 10), hidden_size: int = 32,
               layer_norm: bool = False, lr: float = 1e-2, batch_size: int = 32):
-    """Train one model of each kind with the same data stream; returns {kind: (model, log)}."""
+    """Train one model of each kind with the same data stream; returns {kind: (model, history)}."""
     result = {}
     for kind in kinds:
         model = SubjectClassifier(kind, np.random.default_rng(seed), hidden_size=hidden_size, layer_norm=layer_norm)
-        log = train(model, steps=steps, rng=np.random.default_rng(seed + 1), fillers=fillers, lr=lr,
-                    batch_size=batch_size)
-        result[kind] = (model, log)
+        result[kind] = (model, train(model, steps=steps, rng=np.random.default_rng(seed + 1), fillers=fillers,
+                                     lr=lr, batch_size=batch_size))
     return result
+
+
+def memory_paths(model: SubjectClassifier, n_fillers: int = 20, rng: np.random.Generator | None = None,
+                 n: int = 256) -> dict:
+    """What a trained LSTM or GRU carries across the fillers, on ``n`` sentences with ``n_fillers``:
+
+    - ``keep`` (H,): per unit, the product over the filler steps of the factor the additive path
+      multiplies the old value (and its gradient) by — f_t on the LSTM's cell, 1 − z_t on the GRU's
+      state — averaged over the sentences;
+    - ``gate`` and ``gate_by_subject`` (S, H): the mean of that gate (f, or the update gate z) over the
+      filler steps, overall and per unit for the sentences of each subject;
+    - ``loss``: the cross-entropy of the answer at who?.
+    """
+    if model.kind == "rnn":
+        raise ValueError("model must be an LSTM or a GRU to have a gated path, got the vanilla RNN")
+    X, y = subject_task(n, n_fillers, np.random.default_rng(7) if rng is None else rng)
+    loss, _ = last_word_cross_entropy(model.forward(X), y)
+    gates = model.rec.gate_activations()
+    gate = (gates["f"] if model.kind == "lstm" else gates["z"])[:, 1:-1]         # (N, fillers, H)
+    factor = gate if model.kind == "lstm" else 1 - gate
+    return {"loss": float(loss), "keep": np.prod(factor, axis=1).mean(axis=0), "gate": float(gate.mean()),
+            "gate_by_subject": np.stack([gate[y == s].mean(axis=(0, 1)) for s in range(N_SUBJECTS)])}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The measured tables of README.md and RNN_DEEP_DIVE.md: python -m tests.regenerate_doc_tables 08
+# ---------------------------------------------------------------------------------------------------------
+
+DOC_LENGTHS = (0, 2, 5, 10, 15, 20, 30, 40)      # fillers at which the accuracy tables are read
+DOC_STEPS = 300                                  # the playground's defaults: H = 32, Adam 1e-2, batch 32
+SWEEP_RANGES = ((2, 5), (1, 10), (5, 15))        # the original repository's range, and the page's two
+SWEEP_SEEDS = (0, 1, 2, 3, 4)
+
+
+def _markdown(header, rows) -> str:
+    line = lambda cells: "| " + " | ".join(str(c) for c in cells) + " |"      # noqa: E731
+    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"
+
+
+def doc_accuracy(model: SubjectClassifier) -> np.ndarray:
+    """Accuracy at every length of ``DOC_LENGTHS``, on 256 fresh sentences per length (seed 123)."""
+    return accuracy_by_length(model, DOC_LENGTHS, np.random.default_rng(123))
+
+
+def accuracy_table(fillers, runs=None) -> str:
+    """README: the three models (seed 0) trained on ``fillers``; ``runs`` is ``train_all``'s result for
+    that range when it is already trained."""
+    runs = train_all(steps=DOC_STEPS, seed=0, fillers=fillers) if runs is None else runs
+    rows = [[MODEL_NAMES[k], *(f"{a:.1%}" for a in doc_accuracy(m))] for k, (m, _) in runs.items()]
+    return _markdown([f"trained on {fillers[0]}–{fillers[1]} fillers", *map(str, DOC_LENGTHS)], rows)
+
+
+def seed_sweep(ranges=SWEEP_RANGES, seeds=SWEEP_SEEDS) -> dict[tuple[int, int], np.ndarray]:
+    """The vanilla RNN trained from each seed on each range: {range: (len(seeds), len(DOC_LENGTHS))}."""
+    out = {}
+    for fillers in ranges:
+        rows = []
+        for seed in seeds:
+            model = SubjectClassifier("rnn", np.random.default_rng(seed))
+            train(model, steps=DOC_STEPS, rng=np.random.default_rng(seed + 1), fillers=fillers)
+            rows.append(doc_accuracy(model))
+        out[tuple(fillers)] = np.array(rows)
+    return out
+
+
+def seed_sweep_table(sweep=None) -> str:
+    """README: the vanilla RNN over seeds 0–4 for each training range."""
+    sweep = seed_sweep() if sweep is None else sweep
+    rows = [[f"{lo}–{hi}", seed, *(f"{a:.1%}" for a in acc)]
+            for (lo, hi), accs in sweep.items() for seed, acc in zip(SWEEP_SEEDS, accs)]
+    return _markdown(["vanilla RNN trained on", "seed", *map(str, DOC_LENGTHS)], rows)
+
+
+def worked_rnn(T: int = 6) -> tuple[np.ndarray, np.ndarray, float]:
+    """The deep-dive's one-unit example, in float64: W_x = 1, W_h = 0.9, b = 0, the input 1 at t = 0 and
+    0 after it. Returns h_t (T,), ∂h_{T-1}/∂h_t (T,) and ∂h_{T-1}/∂x_0."""
+    layer = RNN(1, 1, np.random.default_rng(0)).astype(np.float64)
+    layer.cell.params["Wx"][...], layer.cell.params["Wh"][...], layer.cell.params["b"][...] = 1.0, 0.9, 0.0
+    x = np.zeros((1, T, 1))
+    x[0, 0, 0] = 1.0
+    h = layer.forward(x)[0, :, 0]
+    dout = np.zeros((1, T, 1))
+    dout[0, -1, 0] = 1.0                                          # L = h_{T-1}
+    dx0 = float(layer.backward(dout)[0, 0, 0])
+    return h, layer.extra_grads["hs"][0, :, 0], dx0
+
+
+def worked_rnn_table() -> str:
+    h, dh, _ = worked_rnn()
+    return _markdown(["t", "h_t", "1 − h_t²", f"∂h_{len(h) - 1}/∂h_t"],
+                     [[t, f"{a:.4f}", f"{1 - a * a:.4f}", f"{d:.4f}"] for t, (a, d) in enumerate(zip(h, dh))])
+
+
+def gradient_ratios(model: SubjectClassifier, n_fillers: int = 20) -> np.ndarray:
+    """``gradient_through_time`` relative to its value at the last word, on 64 sentences (seed 7)."""
+    g = gradient_through_time(model, n_fillers, np.random.default_rng(7))
+    return g / g[-1]
+
+
+def gradient_at_init_table() -> str:
+    """Deep dive: the untrained models (seed 0), 20 fillers: 10 steps back and at the subject."""
+    rows = []
+    for kind in MODEL_KINDS:
+        r = gradient_ratios(SubjectClassifier(kind, np.random.default_rng(0)))
+        rows.append([MODEL_NAMES[kind], f"{r[-11]:.2e}", f"{r[0]:.2e}"])
+    return _markdown(["model", "10 steps back", "at the subject (21 steps back)"], rows)
+
+
+def gradient_trained_table(runs=None) -> str:
+    """Deep dive: the same measurement after the playground's default run (fillers 5–15)."""
+    runs = train_all(steps=DOC_STEPS, seed=0, fillers=(5, 15)) if runs is None else runs
+    return _markdown(["model", "at the subject (21 steps back), trained"],
+                     [[MODEL_NAMES[k], f"{gradient_ratios(m)[0]:.2e}"] for k, (m, _) in runs.items()])
+
+
+def memory_table(runs=None) -> str:
+    """Deep dive: ``memory_paths`` of the trained LSTM and GRU (fillers 5–15, 20 fillers)."""
+    runs = train_all(("lstm", "gru"), steps=DOC_STEPS, seed=0, fillers=(5, 15)) if runs is None else runs
+    rows = []
+    for kind, gate in (("lstm", "forget gate f"), ("gru", "update gate z")):
+        p = memory_paths(runs[kind][0])
+        rows.append([MODEL_NAMES[kind], f"{p['loss']:.1e}", gate, f"{p['gate']:.2f}",
+                     f"{int((p['keep'] > 0.1).sum())} of {len(p['keep'])}", f"{p['keep'].max():.2f}"])
+    return _markdown(["model (trained on 5–15)", "loss at who?", "gate", "its mean on the fillers",
+                      "units keeping > 10% across the fillers", "most kept by one unit"], rows)
+
+
+#: Every measured table of the chapter's documents: (document, marker) → the function that writes it.
+DOC_TABLES = {
+    ("README.md", "accuracy-table: fillers 5-15"): lambda: accuracy_table((5, 15)),
+    ("README.md", "accuracy-table: fillers 1-10"): lambda: accuracy_table((1, 10)),
+    ("README.md", "accuracy-table: fillers 2-5"): lambda: accuracy_table((2, 5)),
+    ("README.md", "seed-sweep"): seed_sweep_table,
+    ("RNN_DEEP_DIVE.md", "worked-rnn"): worked_rnn_table,
+    ("RNN_DEEP_DIVE.md", "gradient-at-init"): gradient_at_init_table,
+    ("RNN_DEEP_DIVE.md", "gradient-trained"): gradient_trained_table,
+    ("RNN_DEEP_DIVE.md", "memory-paths"): memory_table,
+}

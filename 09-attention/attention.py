@@ -19,26 +19,25 @@ The encoder–decoders are layers in ``seq2seq.py`` (an ``Encoder`` and one deco
 attention); every model here trains through ``common.training.fit``.
 
 >>> import numpy as np, attention
->>> log = attention.train_seq2seq(attention.make_seq2seq("bahdanau", seed=0), task="reverse", steps=20,
-...                               rng=np.random.default_rng(1))
->>> log.steps
-20
+>>> history = attention.train_seq2seq(attention.make_seq2seq("bahdanau", seed=0), task="reverse", steps=20,
+...                                   rng=np.random.default_rng(1))
+>>> history.steps, history.batch_loss[-1] < history.batch_loss[0]
+(20, True)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
-from common.attention import MultiHeadAttention, causal_mask, masked_softmax
+from common.attention import (MultiHeadAttention, causal_mask, masked_softmax, scaled_dot_product_attention,
+                              scaled_dot_product_attention_backward)
 from common.layers import Dense, Layer
-from common.losses import sequence_cross_entropy, softmax_cross_entropy
+from common.losses import sequence_cross_entropy
 from common.optimizers import Adam
 from common.recurrent import Embedding
 from common.sequence_tasks import SEQ2SEQ_KINDS, Seq2SeqVocab, seq2seq_task, source_positions
-from common.training import Callback, StopWhen, fit
+from common.training import History, fit
 from seq2seq import Seq2Seq
 
 VOCAB = Seq2SeqVocab(12)
@@ -61,21 +60,6 @@ def make_seq2seq(which: str, *, seed: int = 0, hidden_size: int = 64, embed_size
                    hidden_size=hidden_size, attention=attention)
 
 
-@dataclass
-class Seq2SeqLog:
-    loss: list[float] = field(default_factory=list)
-    lengths: list[int] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def steps(self) -> int:
-        return len(self.loss)
-
-    @property
-    def ms_per_step(self) -> float:
-        return 1000 * self.seconds / max(self.steps, 1)
-
-
 def _length_for(task: str, rng, lo: int, hi: int) -> int:
     if task == "sov":
         return 3 * int(rng.integers(-(-lo // 3), hi // 3 + 1))
@@ -94,55 +78,38 @@ def _check_lengths(lengths, task: str = "reverse") -> tuple[int, int]:
     return lo, hi
 
 
-class _RecordLengths(Callback):
-    def __init__(self, log: Seq2SeqLog, drawn: list[int]) -> None:
-        self.log, self.drawn, self._seconds0 = log, drawn, log.seconds
-
-    def on_batch_end(self, state):
-        self.log.loss.append(state.history.batch_loss[-1])
-        self.log.lengths.append(self.drawn[-1])
-
-    def on_epoch_end(self, state):
-        self.log.seconds = self._seconds0 + state.history.wall_time[-1]
-
-
-def seq2seq_batches(task: str, lengths, batch_size: int, record: list[int] | None = None):
+def seq2seq_batches(task: str, lengths, batch_size: int):
     """The batch function ``fit`` draws from: one length per batch from ``lengths`` (for "sov" a multiple
-    of 3), ``(src, tgt_out, {"tgt_in": tgt_in})``, the length appended to ``record``."""
+    of 3), ``(src, tgt_out, {"tgt_in": tgt_in})``."""
     check_choice("task", task, SEQ2SEQ_KINDS)
     check_positive_int("batch_size", batch_size)
     lo, hi = _check_lengths(lengths, task)
 
     def batches(rng):
-        L = _length_for(task, rng, lo, hi)
-        if record is not None:
-            record.append(L)
-        src, tgt_in, tgt_out = seq2seq_task(task, batch_size, L, rng, VOCAB)
+        src, tgt_in, tgt_out = seq2seq_task(task, batch_size, _length_for(task, rng, lo, hi), rng, VOCAB)
         return src, tgt_out, {"tgt_in": tgt_in}
 
     return batches
 
 
 def train_seq2seq(model: Seq2Seq, *, task: str = "reverse", steps: int, rng: np.random.Generator,
-                  lengths=(4, 12), batch_size: int = 64, lr: float = 1e-2, clip: float = 5.0, optimizer=None,
-                  log: Seq2SeqLog | None = None, callbacks=(), should_stop=None) -> Seq2SeqLog:
+                  lengths=(4, 12), batch_size: int = 64, lr: float = 1e-2, clip: float = 5.0,
+                  callbacks=()) -> History:
     """Teacher forcing with Adam through ``common.training.fit``: each step one batch of one length drawn
     from ``lengths`` (for "sov", a multiple of 3 in that range), gradients clipped to norm ``clip``.
-    ``should_stop()`` returning True stops after the current step."""
+    Returns fit's ``History`` (``batch_loss`` per step, ``wall_time``); ``callbacks`` go to ``fit``."""
     check_positive_int("steps", steps)
     check_generator("rng", rng)
     check_positive("lr", lr)
     check_positive("clip", clip)
-    log = Seq2SeqLog() if log is None else log
-    drawn: list[int] = []
-    batches = seq2seq_batches(task, lengths, batch_size, drawn)
-    opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    cbs = [_RecordLengths(log, drawn), *callbacks]
-    if should_stop is not None:
-        cbs.append(StopWhen(should_stop))
-    fit(model, batches=batches, steps_per_epoch=steps, epochs=1, loss_fn=sequence_cross_entropy, metric=None,
-        optimizer=opt, rng=rng, clip_norm=clip, callbacks=cbs)
-    return log
+    return fit(model, batches=seq2seq_batches(task, lengths, batch_size), steps_per_epoch=steps, epochs=1,
+               loss_fn=sequence_cross_entropy, metric=None, optimizer=Adam(model, lr=lr), rng=rng, clip_norm=clip,
+               callbacks=callbacks)
+
+
+def ms_per_step(history: History) -> float:
+    """Milliseconds per training step of a finished run (NaN while it has not finished an epoch)."""
+    return 1000 * history.wall_time[-1] / history.steps if history.wall_time else float("nan")
 
 
 def accuracy_by_length(model: Seq2Seq, task: str, lengths, rng: np.random.Generator, n: int = 200):
@@ -167,19 +134,26 @@ def alignment(model: Seq2Seq, src: np.ndarray) -> tuple[np.ndarray, np.ndarray |
     return out[0], None if w is None else w[0]
 
 
-def alignment_accuracy(model: Seq2Seq, task: str, length: int, rng: np.random.Generator,
-                       n: int = 100) -> tuple[float, float]:
-    """How often the largest attention weight of an output position falls on the source word that output
-    copies (``source_positions``): (exactly there, within one position of it).
-
-    The second number matters because the encoder is unidirectional: its state at j+1 still carries the
-    word at j, so a model can retrieve word j by looking one step to its right, and trained models often
-    do."""
+def alignment_offsets(model: Seq2Seq, task: str, length: int, rng: np.random.Generator, n: int = 100) -> np.ndarray:
+    """Where the largest attention weight of each output position falls, relative to the source word that
+    output copies (``source_positions``): (n, length) offsets, 0 exactly on it, +1 one position to its
+    right. Greedy decoding of ``n`` fresh sequences."""
     src, _, _ = seq2seq_task(task, n, length, rng, VOCAB)
     model.greedy_decode(src, length, VOCAB.bos)
     if model.attention_weights is None:
         raise ValueError("model has no attention to align with")
-    dist = np.abs(model.attention_weights.argmax(axis=2) - source_positions(task, length)[None])
+    return model.attention_weights.argmax(axis=2) - source_positions(task, length)[None]
+
+
+def alignment_accuracy(model: Seq2Seq, task: str, length: int, rng: np.random.Generator,
+                       n: int = 100) -> tuple[float, float]:
+    """How often the largest attention weight of an output position falls on the source word that output
+    copies: (exactly there, within one position of it), from ``alignment_offsets``.
+
+    The second number matters because the encoder is unidirectional: its state at j+1 still carries the
+    word at j, so a model can retrieve word j by looking one step to its right, and trained models often
+    do."""
+    dist = np.abs(alignment_offsets(model, task, length, rng, n))
     return float(np.mean(dist == 0)), float(np.mean(dist <= 1))
 
 
@@ -291,14 +265,6 @@ class HeadsModel(Layer):
         self.tok.backward(de)
         self.pos.backward(de.sum(axis=0))
 
-    def loss(self, X, y_prev, y_first, *, backward: bool = True) -> tuple[float, float, float]:
-        """Summed cross-entropy of both read-outs; returns (loss, accuracy prev, accuracy first)."""
-        logits = self.forward(X)
-        loss, dlogits = heads_loss(logits, np.stack([y_prev, y_first], axis=1))
-        if backward:
-            self.backward(dlogits)
-        return (loss, *heads_accuracy(logits, np.stack([y_prev, y_first], axis=1)))
-
 
 def heads_loss(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """The two read-outs' cross-entropies, summed: logits (N, 2, T-1, V), y (N, 2, T-1)."""
@@ -313,28 +279,6 @@ def heads_accuracy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(np.mean(pred[:, 0] == y[:, 0])), float(np.mean(pred[:, 1] == y[:, 1]))
 
 
-@dataclass
-class HeadsLog:
-    loss: list[float] = field(default_factory=list)
-    acc_prev: list[float] = field(default_factory=list)
-    acc_first: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-class _RecordHeads(Callback):
-    def __init__(self, log: HeadsLog) -> None:
-        self.log, self._seconds0 = log, log.seconds
-
-    def on_batch_end(self, state):
-        ap, af = heads_accuracy(state.out, state.target)
-        self.log.loss.append(state.batch_loss)
-        self.log.acc_prev.append(ap)
-        self.log.acc_first.append(af)
-
-    def on_epoch_end(self, state):
-        self.log.seconds = self._seconds0 + state.history.wall_time[-1]
-
-
 def head_batches(model: HeadsModel, batch_size: int):
     """Batches for ``fit``: random sequences and both targets stacked, (N, T) and (N, 2, T-1)."""
     check_positive_int("batch_size", batch_size)
@@ -347,20 +291,20 @@ def head_batches(model: HeadsModel, batch_size: int):
 
 
 def train_heads(model: HeadsModel, *, steps: int, rng: np.random.Generator, batch_size: int = 64,
-                lr: float = 1e-2, optimizer=None, log: HeadsLog | None = None, callbacks=(),
-                should_stop=None) -> HeadsLog:
-    """Adam on fresh random sequences every step, through ``common.training.fit``."""
+                lr: float = 1e-2, callbacks=()) -> History:
+    """Adam on fresh random sequences every step, through ``common.training.fit``; returns its
+    ``History`` (``batch_loss``: the two read-outs' summed loss)."""
     check_positive_int("steps", steps)
     check_generator("rng", rng)
     check_positive("lr", lr)
-    log = HeadsLog() if log is None else log
-    opt = optimizer if optimizer is not None else Adam(model.parameters(), lr=lr)
-    cbs = [_RecordHeads(log), *callbacks]
-    if should_stop is not None:
-        cbs.append(StopWhen(should_stop))
-    fit(model, batches=head_batches(model, batch_size), steps_per_epoch=steps, epochs=1, loss_fn=heads_loss,
-        metric=None, optimizer=opt, rng=rng, callbacks=cbs)
-    return log
+    return fit(model, batches=head_batches(model, batch_size), steps_per_epoch=steps, epochs=1, loss_fn=heads_loss,
+               metric=None, optimizer=Adam(model, lr=lr), rng=rng, callbacks=callbacks)
+
+
+def evaluate_heads(model: HeadsModel, rng: np.random.Generator, n: int = 1024) -> tuple[float, float]:
+    """Accuracy of the two read-outs (previous token, first token) on ``n`` fresh sequences."""
+    X, yp, yf = head_task(n, rng, model.T, model.vocab)
+    return heads_accuracy(model.forward(X), np.stack([yp, yf], axis=1))
 
 
 def head_roles(model: HeadsModel, rng: np.random.Generator, n: int = 256) -> np.ndarray:
@@ -371,3 +315,145 @@ def head_roles(model: HeadsModel, rng: np.random.Generator, n: int = 256) -> np.
     w = model.attn.weights.mean(axis=0)                                      # (h, T, T)
     t = np.arange(2, model.T)
     return np.stack([w[:, t, t - 1].mean(axis=1), w[:, t, 0].mean(axis=1)], axis=1)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The measured tables of README.md and ATTENTION_MATH_DEEP_DIVE.md: python -m tests.regenerate_doc_tables 09
+# --------------------------------------------------------------------------------------------------------
+
+DOC_LENGTHS = (4, 6, 8, 10, 12, 14)             # source lengths of the README's accuracy table
+DOC_RUN = dict(task="reverse", lengths=(4, 10), hidden_size=32, steps=300, batch_size=32, lr=1e-2, seed=0,
+               data_seed=1)                     # the README's encoder–decoder run
+DOC_HEADS = ((2, 1), (4, 1), (1, 1), (2, 0))     # (heads, seed) of the README's heads table
+DOC_HEAD_STEPS = 300
+
+
+def _markdown(header, rows) -> str:
+    line = lambda cells: "| " + " | ".join(str(c) for c in cells) + " |"      # noqa: E731
+    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"
+
+
+def doc_runs() -> dict:
+    """The run behind the README's numbers (``DOC_RUN``): reversal, lengths 4–10, H = 32, batch 32, 300
+    steps, Adam 1e-2, seed 0 (data seed 1). {which: (model, history)}."""
+    c, out = DOC_RUN, {}
+    for which in MODELS:
+        model = make_seq2seq(which, seed=c["seed"], hidden_size=c["hidden_size"])
+        out[which] = (model, train_seq2seq(model, task=c["task"], steps=c["steps"], rng=np.random.default_rng(
+            c["data_seed"]), lengths=c["lengths"], batch_size=c["batch_size"], lr=c["lr"]))
+    return out
+
+
+def doc_accuracy(model: Seq2Seq) -> tuple[np.ndarray, np.ndarray]:
+    """(token, whole-sequence) accuracy at ``DOC_LENGTHS``, 200 fresh sequences per length (seed 5)."""
+    return accuracy_by_length(model, "reverse", DOC_LENGTHS, np.random.default_rng(5))
+
+
+def accuracy_table(runs=None) -> str:
+    """README: token accuracy of greedy decoding for each model of ``doc_runs``."""
+    runs = doc_runs() if runs is None else runs
+    rows = [[MODEL_NAMES[w], *(f"{a:.1%}" for a in doc_accuracy(m)[0])] for w, (m, _) in runs.items()]
+    return _markdown(["model", *map(str, DOC_LENGTHS)], rows)
+
+
+def alignment_table(runs=None) -> str:
+    """README: at length 8, whole sequences right and where the largest attention weight falls
+    (``alignment_offsets``, 100 sequences, seed 3); and for every encoder, how much the first of 10 words
+    still moves its final state against the last word (``encoder_influence``, 4 sequences, seed 0)."""
+    runs = doc_runs() if runs is None else runs
+    rows = []
+    for w, (m, _) in runs.items():
+        seq8 = doc_accuracy(m)[1][DOC_LENGTHS.index(8)]
+        if w == "none":
+            where = ["–"] * 3
+        else:
+            off = alignment_offsets(m, "reverse", 8, np.random.default_rng(3))
+            where = [f"{np.mean(cond):.1%}" for cond in (off == 0, np.abs(off) <= 1, off == 1)]
+        inf = encoder_influence(m, np.random.default_rng(0).integers(0, VOCAB.n_symbols, (4, 10)))
+        rows.append([MODEL_NAMES[w], f"{seq8:.1%}", *where, f"{inf[0] / inf[-1]:.3f}"])
+    return _markdown(["model", "whole sequences right at length 8", "largest weight on the copied word",
+                      "within one position of it", "one position to its right",
+                      "encoder: ‖∂h_T/∂e_1‖ ÷ ‖∂h_T/∂e_10‖"], rows)
+
+
+def heads_runs(configs=DOC_HEADS) -> dict:
+    """{(heads, seed): trained HeadsModel} for the README's table: 300 steps, data seed = seed + 1."""
+    out = {}
+    for h, seed in configs:
+        model = HeadsModel(h, seed=seed)
+        train_heads(model, steps=DOC_HEAD_STEPS, rng=np.random.default_rng(seed + 1))
+        out[(h, seed)] = model
+    return out
+
+
+def heads_table(runs=None) -> str:
+    """README: each head's mean weight on the previous and on the first token (``head_roles``), and the
+    accuracy of both read-outs on 1,024 fresh sequences (``evaluate_heads``)."""
+    runs = heads_runs() if runs is None else runs
+    rows = []
+    for (h, seed), model in runs.items():
+        roles = head_roles(model, np.random.default_rng(3))
+        acc = evaluate_heads(model, np.random.default_rng(4))
+        for i in range(h):
+            rows.append([h, seed, i, f"{roles[i, 0]:.3f}", f"{roles[i, 1]:.3f}", *(f"{a:.1%}" for a in acc)])
+    return _markdown(["heads", "seed", "head", "weight on the previous token", "weight on the first token",
+                      "accuracy: previous token", "accuracy: first token"], rows)
+
+
+def entropy_table() -> str:
+    """Deep dive: ``softmax_entropy_vs_d`` for d = 4, 16, 64, 256 (seed 0)."""
+    dims = (4, 16, 64, 256)
+    sc, un = softmax_entropy_vs_d(dims, np.random.default_rng(0))
+    return _markdown(["d", "entropy, scaled", "entropy, unscaled"],
+                     [[d, f"{a:.3f}", f"{b:.3f}"] for d, a, b in zip(dims, sc, un)])
+
+
+#: The deep dive's worked example: one query, three keys and values, d = 2.
+SDPA_Q = np.array([[1.0, 0.5]])
+SDPA_K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+SDPA_V = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+
+
+def sdpa_example() -> dict:
+    """The worked example through ``scaled_dot_product_attention`` and its backward with δO = [1, 0]:
+    scores s, weights w, output, and ∂L/∂s, ∂L/∂q, ∂L/∂k, ∂L/∂v."""
+    out, w, cache = scaled_dot_product_attention(SDPA_Q, SDPA_K, SDPA_V)
+    dout = np.array([[1.0, 0.0]])
+    dq, dk, dv = scaled_dot_product_attention_backward(dout, cache)
+    dw = dout @ SDPA_V.T
+    return {"s": (SDPA_Q @ SDPA_K.T)[0], "w": w[0], "out": out[0], "dw": dw[0],
+            "ds": (w * (dw - (w * dw).sum()))[0], "dq": dq[0], "dk": dk, "dv": dv}
+
+
+def _vec(a, fmt=".4f") -> str:
+    return "[" + ", ".join(format(x, fmt) for x in a) + "]"
+
+
+def sdpa_inputs_table() -> str:
+    rows = [["q", _vec(SDPA_Q[0], ".1f")]]
+    rows += [[f"k{'₁₂₃'[j]}, v{'₁₂₃'[j]}", f"{_vec(SDPA_K[j], '.0f')}, {_vec(SDPA_V[j], '.0f')}"] for j in range(3)]
+    return _markdown(["", "vector"], rows)
+
+
+def sdpa_forward_table() -> str:
+    e = sdpa_example()
+    return _markdown(["key", "q·k", "q·k/√2", "weight"],
+                     [[j + 1, f"{e['s'][j]:.4f}", f"{e['s'][j] / np.sqrt(2):.4f}", f"{e['w'][j]:.4f}"] for j in range(3)])
+
+
+def sdpa_backward_table() -> str:
+    e = sdpa_example()
+    return _markdown(["key", "∂L/∂s", "∂L/∂k", "∂L/∂v"],
+                     [[j + 1, f"{e['ds'][j]:.4f}", _vec(e["dk"][j]), _vec(e["dv"][j])] for j in range(3)])
+
+
+#: Every measured table of the chapter's documents: (document, marker) → the function that writes it.
+DOC_TABLES = {
+    ("README.md", "seq2seq-accuracy"): accuracy_table,
+    ("README.md", "seq2seq-alignment"): alignment_table,
+    ("README.md", "heads"): heads_table,
+    ("ATTENTION_MATH_DEEP_DIVE.md", "sdpa-inputs"): sdpa_inputs_table,
+    ("ATTENTION_MATH_DEEP_DIVE.md", "sdpa-forward"): sdpa_forward_table,
+    ("ATTENTION_MATH_DEEP_DIVE.md", "entropy"): entropy_table,
+    ("ATTENTION_MATH_DEEP_DIVE.md", "sdpa-backward"): sdpa_backward_table,
+}

@@ -31,7 +31,6 @@ import numpy as np
 from common._validation import check_array, check_generator, check_positive_int
 from common.attention import AdditiveAttention, LuongAttention
 from common.layers import Dense, Layer
-from common.losses import sequence_cross_entropy
 from common.recurrent import LSTM, Embedding, LSTMCell, LSTMState
 
 
@@ -272,14 +271,6 @@ class Seq2Seq(Layer):
         g = self.decoder.extra_grads
         dkeys = g["keys"] if g["keys"] is not None else np.zeros(self._keys_shape, dtype=dlogits.dtype)
         return self.encoder.backward(dkeys, state=g["state"])
-
-    def loss(self, src, tgt_in, tgt_out, src_mask=None, *, backward: bool = True) -> float:
-        """Mean token cross-entropy under teacher forcing; with ``backward`` the gradients are added."""
-        logits = self.forward(src, tgt_in=tgt_in, src_mask=src_mask)
-        loss, dlogits = sequence_cross_entropy(logits, _check_ids("tgt_out", tgt_out, self.tgt_vocab))
-        if backward:
-            self.backward(dlogits)
-        return loss
 
     def greedy_decode(self, src, max_len: int, bos: int, src_mask=None) -> np.ndarray:
         """Feed back the argmax token each step (no teacher), one ``decoder.step`` at a time. Returns

@@ -63,6 +63,10 @@ PALETTE: dict[str, str] = {
     # what a view points at (chapter 06): the class a model picks or the value a max-pool keeps, the
     # sliding window, zero padding and the input's own pixels in a layout diagram
     "selected": "#d62728", "window": "#ffbf00", "padding": "#dddddd", "input": "#9ecae1",
+    # reference marks on a chart (chapters 08–09)
+    "chance": "#7f7f7f", "trained range": "#ffd700", "copied word": "#d62728",
+    # attention scores (chapter 09): with and without the 1/√d scale, and one row of weights
+    "scaled": "#2ca02c", "unscaled": "#d62728", "attention": "#1f77b4",
 }
 
 

@@ -375,7 +375,9 @@ class LSTMCell(_Cell):
     Shapes: x_t: (N, D); h, c: (N, H); Wx: (D, 4H); Wh: (H, 4H); b: (4H,), blocks in the order i, f, o, g.
 
     ``forget_bias`` initialises the forget-gate block of ``b`` (1.0 is the common choice: the cell starts
-    out remembering, Jozefowicz et al. 2015).
+    out remembering, Jozefowicz et al. 2015). PyTorch's ``nn.LSTM`` has no such setting: it draws every
+    weight and both biases (``bias_ih``, ``bias_hh``) from U(-1/√H, 1/√H), so its forget bias starts at a
+    random value near 0, within ±2/√H (``tests/test_ch08_rnn.py`` checks this).
 
     Notes
     -----

@@ -1,12 +1,16 @@
 """Reading the tables of the deep-dives and READMEs, so tests can recompute every number in them.
 
-A table to be checked follows a marker comment: ``<!-- check: name -->`` (chapters 01–03) or
-``<!-- table: name -->`` (chapters 06–07).
+A table to be checked follows a marker comment: ``<!-- check: name -->`` (chapters 01–03),
+``<!-- table: name -->`` (chapters 06–07) or any ``<!-- marker -->`` registered in a chapter's
+``DOC_TABLES`` (``marked_table``; chapters 08–09), which ``compare_tables`` checks against the
+function that writes it.
 """
 
 from __future__ import annotations
 
 import re
+
+_NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
 
 
 def _rows_after(text: str, marker: str) -> list[list[str]]:
@@ -34,10 +38,128 @@ def table_dicts(text: str, name: str) -> list[dict[str, str]]:
 
 def numbers(cell: str) -> list[float]:
     """Every number written in a cell, e.g. ``"0.99 (epoch 12)"`` → ``[0.99, 12.0]``."""
-    return [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?", cell)]
+    return [float(v) for v in re.findall(_NUMBER, cell)]
 
 
-_NUMBER = r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?"
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def table_rows(table: str) -> list[list[str]]:
+    """A markdown table's text (as a ``DOC_TABLES`` function returns it): header first, no separator."""
+    rows = [_cells(line) for line in table.strip().splitlines()]
+    return [rows[0], *rows[2:]]
+
+
+def marked_table(text: str, marker: str) -> list[list[str]]:
+    """The table after ``<!-- marker -->``, header first, without the separator line."""
+    rows = _rows_after(text, f"<!-- {marker} -->")
+    return [rows[0], *rows[2:]]
+
+
+def compare_tables(shown: list[list[str]], expected: list[list[str]], tol: float | dict = 0.0,
+                   rel: float = 0.0) -> list[str]:
+    """The cells where a document's table differs from the one the code writes now: text must match
+    exactly; a cell with numbers may differ by ``tol + rel·|expected|`` in each number (0, 0: exactly;
+    ``tol`` may be ``{column index: tol}``). Returns one line per mismatch (empty when they agree)."""
+    if len(shown) != len(expected):
+        return [f"{len(shown)} rows in the document, {len(expected)} from the code"]
+    bad = []
+    for i, (a, b) in enumerate(zip(shown, expected)):
+        if len(a) != len(b):
+            bad.append(f"row {i}: {len(a)} cells in the document, {len(b)} from the code")
+            continue
+        for j, (x, y) in enumerate(zip(a, b)):
+            if x == y:
+                continue
+            nx, ny = numbers(x), numbers(y)
+            t = tol.get(j, 0.0) if isinstance(tol, dict) else tol
+            same_text = re.sub(_NUMBER, "#", x) == re.sub(_NUMBER, "#", y)
+            if (t or rel) and same_text and len(nx) == len(ny) and all(
+                    abs(u - v) <= t + rel * abs(v) for u, v in zip(nx, ny)):
+                continue
+            bad.append(f"row {i} {a[0]!r}, column {j}: document {x!r}, code {y!r}")
+    return bad
+
+
+#: Other BLAS and SIMD code paths than this machine's (SkylakeX OpenBLAS kernels, NumPy's AVX-512 loops),
+#: chosen when NumPy loads: how the docs measure which of their trained numbers depend on the CPU.
+OTHER_KERNELS = {
+    "Haswell": {"OPENBLAS_CORETYPE": "Haswell", "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"},
+    "Sandybridge": {"OPENBLAS_CORETYPE": "Sandybridge", "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"},
+}
+
+#: The code path the trained tables of chapters 08–09 were written with (``compute_path()`` there). On it
+#: they are compared exactly; on another, within the tolerance the chapter's doc test states.
+DOCS_WRITTEN_ON = "SkylakeX/AVX512_SPR"
+
+
+def compute_path() -> str:
+    """This process's OpenBLAS kernel and NumPy's best enabled SIMD target, e.g. ``"SkylakeX/AVX512_SPR"``
+    (``"?"`` for a part that cannot be read): float32 results of a training run depend on both."""
+    import ctypes
+
+    import numpy as np  # noqa: F401  (loads OpenBLAS)
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    core = "?"
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = sorted({w for w in maps.read().split() if "openblas" in w and w.endswith(".so")})
+        get = getattr(ctypes.CDLL(libs[0]), "scipy_openblas_get_corename64_")
+        get.restype = ctypes.c_char_p
+        core = get().decode()
+    except (OSError, IndexError, AttributeError):
+        pass
+    simd = [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+    return f"{core}/{simd[-1] if simd else '?'}"
+
+
+def doc_tables_under(folder, module: str, env: dict) -> tuple[str, dict]:
+    """Every table of ``module``'s ``DOC_TABLES`` (in the chapter ``folder``), written in a fresh process
+    with the environment ``env``: (its ``compute_path()``, {marker: rows as ``table_rows`` gives})."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    folder = Path(folder)
+    script = (f"import json, markdown_tables, {module}; print(json.dumps({{'path': markdown_tables.compute_path(), "
+              f"'tables': {{m: f() for (_, m), f in {module}.DOC_TABLES.items()}}}}))")
+    path = os.pathsep.join([str(folder.parent), str(folder), str(Path(__file__).resolve().parent)])
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=900,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": path, **env})
+    got = json.loads(out.stdout.splitlines()[-1])
+    return got["path"], {m: table_rows(t) for m, t in got["tables"].items()}
+
+
+def largest_changes(a: list[list[str]], b: list[list[str]]) -> list[float]:
+    """Per row, the largest difference between the numbers of two versions of a table (0 where equal)."""
+    return [max([abs(u - v) for x, y in zip(ra, rb) for u, v in zip(numbers(x), numbers(y))], default=0.0)
+            for ra, rb in zip(a[1:], b[1:])]
+
+
+def missing_references(text: str, modules: dict) -> list[str]:
+    """The code a document points to that is not there. Two forms are read: ```file.py: Name.attr```
+    (``modules`` maps the file to its module, e.g. ``{"common/recurrent.py": common.recurrent}``) and a
+    bare ```Class.attr```, which must exist in one of ``modules``. Raises if the text names no code."""
+    refs = re.findall(r"`([\w-]+/\w+\.py):\s+([\w.]+)`", text)
+    bare = [n for n in re.findall(r"`(_?[A-Z]\w*\.\w+)`", text) if not n.endswith((".md", ".py"))]
+    if not refs and not bare:
+        raise AssertionError("the document names no function")
+    missing = []
+    for path, name in refs:
+        obj = modules.get(path)
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+        if obj is None:
+            missing.append(f"{path}: {name}")
+    for name in bare:
+        cls, attr = name.split(".")
+        if not any(hasattr(getattr(m, cls, None), attr) for m in modules.values()):
+            missing.append(name)
+    return missing
+
+_PROSE_NUMBER = r"[-−]?\d+(?:,\d{3})*(?:\.\d+)?(?:e[-+−]?\d+)?"
 
 
 def prose_numbers(text: str, template: str) -> list[float]:
@@ -48,7 +170,7 @@ def prose_numbers(text: str, template: str) -> list[float]:
     minus reads as ``-``, ``1,000`` as 1000. The sentence must occur exactly once, so an edited number or
     a reworded sentence fails loudly instead of matching something else."""
     parts = [r"\s+".join(re.escape(w) for w in re.split(r"\s+", p)) for p in template.split("{}")]
-    pattern = f"({_NUMBER})".join(parts)
+    pattern = f"({_PROSE_NUMBER})".join(parts)
     found = re.findall(pattern, text)
     if len(found) != 1:
         raise AssertionError(f"{template!r} occurs {len(found)} times in the document, expected once")
