@@ -283,82 +283,111 @@ class Live(Callback):
 
 
 class ConsoleProgress(Callback):
-    """Progress the way Keras and PyTorch users expect (``fit(verbose=...)``): a bar with the epoch, the
-    step, the batch loss and an ETA, redrawn in place at most every ``min_interval`` seconds, then one
-    summary line per epoch (train loss and accuracy, validation loss and accuracy, time).
+    """Progress the way Keras and PyTorch users expect (``fit(verbose=...)``).
+
+    With a few epochs (at most ``max_epoch_lines``): a bar with the epoch, the step, the batch loss and
+    an ETA, redrawn in place at most every ``min_interval`` seconds, then one summary line per epoch
+    (train loss and accuracy, validation loss and accuracy, time), as Keras prints. With many short
+    epochs (full-batch XOR for 2,000 epochs) one line per epoch would be a wall of text, so a single bar
+    runs over the whole training instead (tqdm's habit) and one summary line closes it.
 
     ``live=True`` redraws the bar with a carriage return, which is what a terminal shows well;
-    ``live=False`` writes only the epoch lines (a log file or a pipe, where every ``\\r`` frame would stay).
-    ``NotebookProgress`` draws the same lines in a Jupyter notebook."""
+    ``live=False`` writes only the summary lines (a log file or a pipe, where every ``\\r`` frame would
+    stay). ``NotebookProgress`` draws the same lines in a Jupyter notebook."""
 
-    def __init__(self, stream=None, width: int = 24, min_interval: float = 0.1, *, live: bool = True) -> None:
+    def __init__(self, stream=None, width: int = 24, min_interval: float = 0.1, *, live: bool = True,
+                 max_epoch_lines: int = 20) -> None:
         self.stream, self.width, self.min_interval, self.live = stream, width, min_interval, live
-        self._last, self._start, self._shown = -np.inf, 0.0, 0
+        self.max_epoch_lines = max_epoch_lines
+        self._last, self._start, self._epoch_start, self._shown = -np.inf, 0.0, 0.0, 0
+        self._per_epoch = True
 
-    # what is drawn, shared with NotebookProgress
-    def _line(self, state) -> str:
-        done = state.step - state.epoch * state.steps_per_epoch
-        frac = min(1.0, done / state.steps_per_epoch)
+    # ---- what is drawn (shared with NotebookProgress) -------------------------------------------------
+    def _bar(self, done: int, total: int, since: float) -> tuple[str, str]:
+        frac = min(1.0, done / total)
         full = int(frac * self.width)
-        bar = "█" * full + "·" * (self.width - full)
-        now = time.perf_counter()
-        elapsed = now - self._epoch_start
-        eta = elapsed / done * (state.steps_per_epoch - done) if done else float("nan")
-        return (f"epoch {state.epoch + 1}/{state.epochs} {bar} {done}/{state.steps_per_epoch} "
-                f"· loss {state.batch_loss:.4f} · ETA {eta:.1f} s")
+        elapsed = time.perf_counter() - since
+        eta = elapsed / done * (total - done) if done else float("nan")
+        return f"{'█' * full}{'·' * (self.width - full)} {done}/{total}", f"ETA {eta:.1f} s"
 
-    def _summary(self, state) -> str:
+    def _line(self, state) -> str:
+        if self._per_epoch:
+            bar, eta = self._bar(state.step - state.epoch * state.steps_per_epoch, state.steps_per_epoch,
+                                 self._epoch_start)
+            return f"epoch {state.epoch + 1}/{state.epochs} {bar} · loss {state.batch_loss:.4f} · {eta}"
+        bar, eta = self._bar(state.step, state.total_steps, self._start)
+        return f"epoch {state.epoch + 1}/{state.epochs} {bar} steps · loss {state.batch_loss:.4f} · {eta}"
+
+    def _summary(self, state, final: bool = False) -> str:
         h = state.history
-        msg = f"epoch {state.epoch + 1}/{state.epochs} · train loss {h.train_loss[-1]:.4f}"
+        if not h.train_loss:
+            return f"stopped after {state.step} steps, before the first epoch ended · {time.perf_counter() - self._start:.1f} s"
+        msg = f"epoch {h.epochs}/{state.epochs} · train loss {h.train_loss[-1]:.4f}"
         if h.train_acc and not np.isnan(h.train_acc[-1]):
             msg += f" · train acc {h.train_acc[-1]:.2%}"
         if h.val_loss:
             msg += f" · val loss {h.val_loss[-1]:.4f}"
         if h.val_acc and not np.isnan(h.val_acc[-1]):
             msg += f" · val acc {h.val_acc[-1]:.2%}"
+        if final:
+            return f"{msg} · {h.epochs} epoch{'s' if h.epochs != 1 else ''} in {h.wall_time[-1]:.1f} s"
         return f"{msg} · {h.epoch_time[-1]:.1f} s"
 
-    def _write(self, text: str, end: str = "") -> None:
+    # ---- where it is drawn ---------------------------------------------------------------------------
+    def _draw(self, text: str) -> None:
+        """Redraw the live line."""
         stream = self.stream if self.stream is not None else sys.stderr
-        if self.live:
-            # pad over what the previous, longer frame left on the line
-            stream.write("\r" + text.ljust(self._shown) + end)
-            self._shown = 0 if end else len(text)
-        else:
-            stream.write(text + end)
+        stream.write("\r" + text.ljust(self._shown))    # pad over what a longer frame left
         stream.flush()
+        self._shown = len(text)
 
+    def _print(self, text: str) -> None:
+        """A line that stays (it replaces the live line, if one is drawn)."""
+        stream = self.stream if self.stream is not None else sys.stderr
+        stream.write(("\r" + text.ljust(self._shown) if self._shown else text) + "\n")
+        stream.flush()
+        self._shown = 0
+
+    # ---- the callback --------------------------------------------------------------------------------
     def on_train_begin(self, state):
         self._start = self._epoch_start = time.perf_counter()
         self._last, self._shown = -np.inf, 0
+        self._per_epoch = state.epochs <= self.max_epoch_lines
+
+    def _tick(self, state) -> None:
+        now = time.perf_counter()
+        if self.live and now - self._last >= self.min_interval:
+            self._last = now
+            self._draw(self._line(state))
 
     def on_batch_end(self, state):
-        if not self.live:
-            return
-        now = time.perf_counter()
-        if now - self._last >= self.min_interval:
-            self._last = now
-            self._write(self._line(state))
+        self._tick(state)
 
     def on_epoch_end(self, state):
-        self._write(self._summary(state), end="\n")
+        if self._per_epoch:
+            self._print(self._summary(state))
+        else:
+            self._tick(state)
         self._epoch_start = time.perf_counter()
 
     def on_train_end(self, state):
-        if self._shown:                        # stopped before an epoch ended: finish the bar's line
-            self._write("", end="\n")
+        if not self._per_epoch or not state.history.train_loss:
+            self._print(self._summary(state, final=True))
+        elif self._shown:                       # stopped part-way through an epoch: end the bar's line
+            self._print("")
 
 
 class NotebookProgress(ConsoleProgress):
-    """``ConsoleProgress`` in a Jupyter notebook (JupyterLab, Notebook, VS Code): each epoch is one output
-    line updated in place through an IPython display handle, so the saved notebook keeps one line per
-    epoch (a ``\\r`` bar on stderr would be kept frame by frame, on a red background)."""
+    """``ConsoleProgress`` in a Jupyter notebook (JupyterLab, Notebook, VS Code): the live line is an
+    output updated in place through an IPython display handle, so the saved notebook keeps only the
+    summary lines (a ``\\r`` bar on stderr would be kept frame by frame, on a red background)."""
 
-    def __init__(self, width: int = 24, min_interval: float = 0.2, *, live: bool = True) -> None:
-        super().__init__(None, width, min_interval, live=live)
+    def __init__(self, width: int = 24, min_interval: float = 0.2, *, live: bool = True,
+                 max_epoch_lines: int = 20) -> None:
+        super().__init__(None, width, min_interval, live=live, max_epoch_lines=max_epoch_lines)
         self._handle = None
 
-    def _show(self, text: str) -> None:
+    def _show(self, text: str):
         from IPython.display import display
 
         data = {"text/plain": text}
@@ -367,20 +396,17 @@ class NotebookProgress(ConsoleProgress):
         else:
             self._handle.update(data, raw=True)
 
+    def _draw(self, text: str) -> None:
+        self._show(text)
+
+    def _print(self, text: str) -> None:
+        if text:
+            self._show(text)
+        self._handle = None                     # the next line is a new output
+
     def on_train_begin(self, state):
         super().on_train_begin(state)
         self._handle = None
-
-    def on_batch_end(self, state):
-        now = time.perf_counter()
-        if self.live and now - self._last >= self.min_interval:
-            self._last = now
-            self._show(self._line(state))
-
-    def on_epoch_end(self, state):
-        self._show(self._summary(state))
-        self._handle = None                    # the next epoch gets a line of its own
-        self._epoch_start = time.perf_counter()
 
 
 def _in_notebook() -> bool:

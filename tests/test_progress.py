@@ -4,6 +4,7 @@ form is exercised for real by the notebook tests, which run ``fit`` inside a Jup
 from __future__ import annotations
 
 import io
+import re
 import sys
 
 import numpy as np
@@ -20,10 +21,10 @@ def _model():
     return Sequential(Dense(2, 4, rng, init="xavier_normal"), Tanh(), Dense(4, 1, rng, init="xavier_normal"))
 
 
-def _fit(**kwargs):
+def _fit(epochs=2, **kwargs):
     X, y = datasets.xor()
     model = _model()
-    return fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=Adam(model, lr=0.05), epochs=2,
+    return fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=Adam(model, lr=0.05), epochs=epochs,
                batch_size=2, rng=np.random.default_rng(0), **kwargs)
 
 
@@ -120,3 +121,23 @@ def test_the_notebook_form_updates_one_display_per_epoch(monkeypatch):
     last = {n: text for n, text in shown}
     assert last[0].startswith("epoch 1/2 · train loss") and last[1].startswith("epoch 2/2 · train loss")
     assert any("█" in text for n, text in shown if n == 0)    # the bar, before the summary replaced it
+
+
+def test_many_short_epochs_get_one_bar_and_one_line_not_a_wall_of_text():
+    out = _Terminal()
+    _fit(epochs=300, callbacks=[ConsoleProgress(stream=out, min_interval=0.0)])
+    text = out.getvalue()
+    assert text.count("\n") == 1
+    assert any("steps · loss" in f and "/600 steps" in f for f in text.split("\r"))    # over the whole run
+    assert re.search(r"epoch 300/300 · train loss \d\.\d{4} · train acc \d+\.\d\d% · 300 epochs in \d", text)
+
+
+def test_many_epochs_in_a_log_is_one_line(capsys):
+    _fit(epochs=300, verbose=True)
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_stopped_before_the_first_epoch_ended():
+    out = _Terminal()
+    _fit(epochs=300, callbacks=[StopWhen(lambda: True), ConsoleProgress(stream=out, min_interval=0.0)])
+    assert out.getvalue().rstrip().endswith(" s") and out.getvalue().endswith("\n")
