@@ -99,7 +99,7 @@ WRONG = [
     ("dense_forward", lambda x, W, b: x @ W, "leave out the bias"),
     ("dense_forward", lambda x, W, b: x @ W + 2 * b, "add the bias twice"),
     ("collapse_linear", lambda W1, b1, W2, b2: (W1 @ W2, b2), "keep only the second bias"),
-    ("collapse_linear", lambda W1, b1, W2, b2: (W2.T @ W1.T, b1 @ W2 + b2), "W (W1: (3, 5), W2: (5, 2)) has shape (2, 3)"),
+    ("collapse_linear", lambda W1, b1, W2, b2: (W2.T @ W1.T, b1 @ W2 + b2), "W (W1: (3, 5), W2: (5, 2)): shape (2, 3)"),
     ("xor_weights", lambda: {"W1": np.array([[1.0, 1.0], [1.0, 1.0]]), "b1": np.array([-0.5, -1.5]),
                              "W2": np.array([[1.0], [-1.0]]), "b2": np.array([-0.5])}, "input [0, 1]: the network outputs"),
     ("xor_weights", lambda: {"W1": 10 * np.array([[1.0, 1.0], [1.0, 1.0]]), "b1": 10 * np.array([-0.5, -1.5]),
@@ -117,7 +117,7 @@ WRONG = [
     ("sigmoid_backward", lambda z, dout: dout * z * (1 - z), "z(1 - z)"),
     ("dense_backward", lambda x, W, dout: (dout @ W.T, dout.T @ x, dout.sum(0)), "compute doutᵀ x (that is dW transposed)"),
     ("dense_backward", lambda x, W, dout: (dout @ W.T, x.T @ dout, dout.mean(0)), "average over the batch"),
-    ("dense_backward", lambda x, W, dout: (dout @ W.T, x.T @ dout / len(x), dout.sum(0)), "dW (x: (5, 3), W: (3, 4)) is wrong"),
+    ("dense_backward", lambda x, W, dout: (dout @ W.T, x.T @ dout / len(x), dout.sum(0)), "dW (x: (5, 3), W: (3, 4)): entry [0, 0]"),
     ("two_layer_backward", lambda X, y, p: _two_layer_wrong(X, y, p, tanh_grad=False), "leave out tanh's derivative"),
     ("two_layer_backward", lambda X, y, p: _two_layer_wrong(X, y, p, pre_activation=True), "pre-activation"),
     # 04
@@ -192,7 +192,7 @@ WRONG = [
     ("attention", lambda q, k, v, m: _attention_wrong(q, k, v, m, scale=1.0), "leave out the 1/√d scale"),
     ("attention", lambda q, k, v, m: _attention_wrong(q, k, v, m, scale=None), "divide by d instead of √d"),
     ("split_heads", lambda z, h: z.reshape(z.shape[0], h, z.shape[1], z.shape[2] // h), "reshape straight to"),
-    ("split_heads", lambda z, h: z.reshape(z.shape[0], z.shape[1], h, -1).transpose(0, 2, 3, 1), "has shape"),
+    ("split_heads", lambda z, h: z.reshape(z.shape[0], z.shape[1], h, -1).transpose(0, 2, 3, 1), ": shape (2, 2, 4, 3)"),
     ("causal_mask", lambda T: np.triu(np.ones((T, T), bool)), "transpose"),
     ("causal_mask", lambda T: np.tril(np.ones((T, T), bool), -1), "attend to itself"),
     ("causal_mask", lambda T: np.tril(np.ones((T, T))), "must be boolean"),
@@ -296,7 +296,8 @@ def test_a_wrong_entry_is_reported_with_expected_and_got():
     def sigmoid_backward(z, dout):
         return dout * _sig(z)                        # forgot (1 - σ)
     result = checker("sigmoid_backward")(sigmoid_backward, verbose=False)
-    m = re.search(r"dz \(z of shape \(4, 3\)\) is wrong at \[0, 0\]: expected (\S+), got (\S+) ", result.message)
+    m = re.search(r"dz \(z of shape \(4, 3\)\): entry \[0, 0\] is (\S+), expected (\S+) \(12 of 12 entries differ\)",
+                  result.message)
     assert m, result.message
     assert float(m.group(1)) != float(m.group(2))
     assert "forget the (1 - σ(z)) factor" in result.message

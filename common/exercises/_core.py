@@ -199,19 +199,19 @@ def compare(label: str, expected, got, *, hint: str, case: str = "", mistakes: d
     if g.shape != expected.shape:
         for what, wrong in mistakes.items():
             if np.shape(wrong) == g.shape:
-                fail(f"{label}{where} has shape {g.shape}, expected {expected.shape}.",
+                fail(f"{label}{where}: shape {g.shape}, expected {expected.shape}.",
                      f"that is the shape you get if you {what}.")
         extra = " (the transposed shape)" if g.ndim == 2 and g.shape == expected.shape[::-1] else ""
-        fail(f"{label}{where} has shape {g.shape}{extra}, expected {expected.shape}.", hint)
+        fail(f"{label}{where}: shape {g.shape}{extra}, expected {expected.shape}.", hint)
     if not np.all(np.isfinite(g)):
         idx = np.argwhere(~np.isfinite(g))[0]
-        fail(f"{label}{where} holds {g[tuple(idx)]} at {_index(idx)} (expected {_fmt(expected[tuple(idx)])}).",
+        fail(f"{label}{where}: entry {_index(idx)} is {g[tuple(idx)]}, expected {_fmt(expected[tuple(idx)])}.",
              hint)
     bad = ~np.isclose(g, expected, rtol=rtol, atol=atol)
     if not bad.any():
         return
     idx = tuple(np.argwhere(bad)[0])
-    msg = (f"{label}{where} is wrong at {_index(idx)}: expected {_fmt(expected[idx])}, got {_fmt(g[idx])}"
+    msg = (f"{label}{where}: entry {_index(idx)} is {_fmt(g[idx])}, expected {_fmt(expected[idx])}"
            f" ({int(bad.sum())} of {bad.size} entries differ).")
     fail(msg, diagnose(expected, g, mistakes) or hint)
 
