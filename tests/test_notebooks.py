@@ -9,6 +9,7 @@ It runs on the bundled MNIST sample (offline, no ``P2T_MNIST_DIR``, an empty cac
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -18,6 +19,7 @@ import time
 import pytest
 
 from common.exercises import EXERCISES, for_chapter
+from tests.markdown_tables import table_dicts
 from tests.conftest import IN_CI, ROOT
 
 NOTEBOOKS = sorted(ROOT.glob("[0-9][0-9]-*/*.ipynb"))
@@ -76,8 +78,34 @@ def test_every_exercise_is_a_marked_blank_and_a_checker_call(path):
         assert "✏️ your code here" in body and "raise NotImplementedError" in body
         assert "return" not in body, f"{ex.function}'s cell must ship blank"
         assert f"{ex.checker.__name__}({ex.function});" in source
-        assert ex.checker.__name__ in source.split("\n\n")[0] or f"import" in source
-    assert "solutions" not in source, "a notebook never imports the reference solutions"
+    imported = set()
+    for cell in code:
+        tree = ast.parse("\n".join(l for l in cell.splitlines() if not l.lstrip().startswith("%")))
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "common.exercises"
+                     for a in n.names}
+    assert imported == {e.checker.__name__ for e in for_chapter(_chapter(path))}
+    assert "import solutions" not in source and "from solutions" not in source, "never the reference solutions"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_the_chapter_readme_lists_its_exercises_and_their_parts_of_the_post(path):
+    text = (path.parent / "README.md").read_text(encoding="utf-8")
+    rows = table_dicts(text, "exercises")
+    want = [{"exercise": e.label, "you write": f"`{e.function}`", "what it is": e.task, "part of the post": e.part}
+            for e in for_chapter(_chapter(path))]
+    assert rows == want
+    assert f"]({path.name})" in text
+    solutions = "ch" + path.parent.name.replace("-", "_") + ".py"
+    assert f"(../solutions/{solutions})" in text and (ROOT / "solutions" / solutions).is_file()
+
+
+def test_the_readme_says_how_to_open_the_notebooks():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Notebooks with exercises that check themselves", 1)[1].split("\n## ", 1)[0]
+    assert f"{len(EXERCISES)} in all" in section
+    assert "pip install notebook" in section and "ipykernel" in section
+    requirements = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    assert re.search(r"^ipykernel>=", requirements, re.M) and re.search(r"^nbclient>=", requirements, re.M)
 
 
 @pytest.fixture(scope="module")
