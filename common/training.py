@@ -456,7 +456,10 @@ def progress_callback(verbose) -> Callback | None:
         return NotebookProgress(live=False) if notebook else ConsoleProgress(live=False)
     if notebook:
         return NotebookProgress()
-    tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    try:
+        tty = bool(sys.stderr.isatty())
+    except (AttributeError, ValueError, OSError):     # no stderr, a closed one, or a stand-in without isatty
+        tty = False
     if verbose == "auto":
         return ConsoleProgress() if tty and not _in_server_or_test() else None
     return ConsoleProgress(live=tty)

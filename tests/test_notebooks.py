@@ -19,7 +19,7 @@ import time
 import pytest
 
 from common.exercises import EXERCISES, for_chapter
-from tests.markdown_tables import table_dicts
+from tests.markdown_tables import marked_table
 from tests.conftest import IN_CI, ROOT
 
 NOTEBOOKS = sorted(ROOT.glob("[0-9][0-9]-*/*.ipynb"))
@@ -90,7 +90,7 @@ def test_every_exercise_is_a_marked_blank_and_a_checker_call(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
 def test_the_chapter_readme_lists_its_exercises_and_their_parts_of_the_post(path):
     text = (path.parent / "README.md").read_text(encoding="utf-8")
-    rows = table_dicts(text, "exercises")
+    rows = marked_table(text, "<!-- notebook-exercises -->")
     want = [{"exercise": e.label, "you write": f"`{e.function}`", "what it is": e.task, "part of the post": e.part}
             for e in for_chapter(_chapter(path))]
     assert rows == want

@@ -33,7 +33,7 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_auto_is_quiet_under_pytest_even_on_a_terminal(monkeypatch, capsys):
+def test_auto_is_quiet_under_pytest_even_on_a_terminal(monkeypatch):
     monkeypatch.setattr(sys, "stderr", _Terminal())
     assert progress_callback("auto") is None
     _fit()

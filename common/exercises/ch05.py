@@ -105,7 +105,7 @@ def _library_early_stopping(losses, patience):
     """(best epoch, epoch training stops after or None), from ``common.training.EarlyStopping``."""
     cb = EarlyStopping(patience=patience, monitor="val_loss", restore_best=False)
     history = History()
-    state = TrainingState(model=None, history=history, epochs=len(losses), steps_per_epoch=1)
+    state = TrainingState(model=None, history=history, epochs=len(losses), steps_per_epoch=1, has_validation=True)
     cb.on_train_begin(state)
     for epoch, loss in enumerate(losses):
         state.epoch = epoch
