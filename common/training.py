@@ -32,6 +32,7 @@ progress bars plug in without the loop knowing about them.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -282,45 +283,186 @@ class Live(Callback):
 
 
 class ConsoleProgress(Callback):
-    """A one-line progress bar for a terminal or a notebook (``fit(verbose=True)``): step, epoch, loss
-    and the metric, redrawn in place at most every ``min_interval`` seconds, then the epoch's summary."""
+    """Progress the way Keras and PyTorch users expect (``fit(verbose=...)``).
 
-    def __init__(self, stream=None, width: int = 24, min_interval: float = 0.1) -> None:
-        self.stream, self.width, self.min_interval = stream, width, min_interval
-        self._last, self._start = -np.inf, 0.0
+    With a few epochs (at most ``max_epoch_lines``): a bar with the epoch, the step, the batch loss and
+    an ETA, redrawn in place at most every ``min_interval`` seconds, then one summary line per epoch
+    (train loss and accuracy, validation loss and accuracy, time), as Keras prints. With many short
+    epochs (full-batch XOR for 2,000 epochs) one line per epoch would be a wall of text, so a single bar
+    runs over the whole training instead (tqdm's habit) and one summary line closes it.
 
-    def _write(self, text: str, end: str = "") -> None:
-        stream = self.stream if self.stream is not None else sys.stderr
-        stream.write("\r" + text + end)
-        stream.flush()
+    ``live=True`` redraws the bar with a carriage return, which is what a terminal shows well;
+    ``live=False`` writes only the summary lines (a log file or a pipe, where every ``\\r`` frame would
+    stay). ``NotebookProgress`` draws the same lines in a Jupyter notebook."""
+
+    def __init__(self, stream=None, width: int = 24, min_interval: float = 0.1, *, live: bool = True,
+                 max_epoch_lines: int = 20) -> None:
+        self.stream, self.width, self.min_interval, self.live = stream, width, min_interval, live
+        self.max_epoch_lines = max_epoch_lines
+        self._last, self._start, self._epoch_start, self._shown = -np.inf, 0.0, 0.0, 0
+        self._per_epoch = True
+
+    # ---- what is drawn (shared with NotebookProgress) -------------------------------------------------
+    def _bar(self, done: int, total: int, since: float) -> tuple[str, str]:
+        frac = min(1.0, done / total)
+        full = int(frac * self.width)
+        elapsed = time.perf_counter() - since
+        eta = elapsed / done * (total - done) if done else float("nan")
+        return f"{'█' * full}{'·' * (self.width - full)} {done}/{total}", f"ETA {eta:.1f} s"
 
     def _line(self, state) -> str:
-        done = state.step - state.epoch * state.steps_per_epoch
-        frac = min(1.0, done / state.steps_per_epoch)
-        bar = "█" * int(frac * self.width) + "·" * (self.width - int(frac * self.width))
-        elapsed = time.perf_counter() - self._start
-        return (f"epoch {state.epoch + 1}/{state.epochs} {bar} {done}/{state.steps_per_epoch} "
-                f"· loss {state.batch_loss:.4f} · {elapsed:.1f} s")
+        if self._per_epoch:
+            bar, eta = self._bar(state.step - state.epoch * state.steps_per_epoch, state.steps_per_epoch,
+                                 self._epoch_start)
+            return f"epoch {state.epoch + 1}/{state.epochs} {bar} · loss {state.batch_loss:.4f} · {eta}"
+        bar, eta = self._bar(state.step, state.total_steps, self._start)
+        return f"epoch {state.epoch + 1}/{state.epochs} {bar} steps · loss {state.batch_loss:.4f} · {eta}"
 
-    def on_train_begin(self, state):
-        self._start, self._last = time.perf_counter(), -np.inf
-
-    def on_batch_end(self, state):
-        now = time.perf_counter()
-        if now - self._last >= self.min_interval:
-            self._last = now
-            self._write(self._line(state))
-
-    def on_epoch_end(self, state):
+    def _summary(self, state, final: bool = False) -> str:
         h = state.history
-        msg = f"epoch {state.epoch + 1}/{state.epochs} · train loss {h.train_loss[-1]:.4f}"
+        if not h.train_loss:
+            return f"stopped after {state.step} steps, before the first epoch ended · {time.perf_counter() - self._start:.1f} s"
+        msg = f"epoch {h.epochs}/{state.epochs} · train loss {h.train_loss[-1]:.4f}"
         if h.train_acc and not np.isnan(h.train_acc[-1]):
             msg += f" · train acc {h.train_acc[-1]:.2%}"
         if h.val_loss:
             msg += f" · val loss {h.val_loss[-1]:.4f}"
         if h.val_acc and not np.isnan(h.val_acc[-1]):
             msg += f" · val acc {h.val_acc[-1]:.2%}"
-        self._write(f"{msg} · {h.wall_time[-1]:.1f} s".ljust(self.width + 48), end="\n")
+        if final:
+            return f"{msg} · {h.epochs} epoch{'s' if h.epochs != 1 else ''} in {h.wall_time[-1]:.1f} s"
+        return f"{msg} · {h.epoch_time[-1]:.1f} s"
+
+    # ---- where it is drawn ---------------------------------------------------------------------------
+    def _draw(self, text: str) -> None:
+        """Redraw the live line."""
+        stream = self.stream if self.stream is not None else sys.stderr
+        stream.write("\r" + text.ljust(self._shown))    # pad over what a longer frame left
+        stream.flush()
+        self._shown = len(text)
+
+    def _print(self, text: str) -> None:
+        """A line that stays (it replaces the live line, if one is drawn)."""
+        stream = self.stream if self.stream is not None else sys.stderr
+        stream.write(("\r" + text.ljust(self._shown) if self._shown else text) + "\n")
+        stream.flush()
+        self._shown = 0
+
+    # ---- the callback --------------------------------------------------------------------------------
+    def on_train_begin(self, state):
+        self._start = self._epoch_start = time.perf_counter()
+        self._last, self._shown = -np.inf, 0
+        self._per_epoch = state.epochs <= self.max_epoch_lines
+
+    def _tick(self, state) -> None:
+        now = time.perf_counter()
+        if self.live and now - self._last >= self.min_interval:
+            self._last = now
+            self._draw(self._line(state))
+
+    def on_batch_end(self, state):
+        self._tick(state)
+
+    def on_epoch_end(self, state):
+        if self._per_epoch:
+            self._print(self._summary(state))
+        else:
+            self._tick(state)
+        self._epoch_start = time.perf_counter()
+
+    def on_train_end(self, state):
+        if not self._per_epoch or not state.history.train_loss:
+            self._print(self._summary(state, final=True))
+        elif self._shown:                       # stopped part-way through an epoch: end the bar's line
+            self._print("")
+
+
+class NotebookProgress(ConsoleProgress):
+    """``ConsoleProgress`` in a Jupyter notebook (JupyterLab, Notebook, VS Code): the live line is an
+    output updated in place through an IPython display handle, so the saved notebook keeps only the
+    summary lines (a ``\\r`` bar on stderr would be kept frame by frame, on a red background)."""
+
+    def __init__(self, width: int = 24, min_interval: float = 0.2, *, live: bool = True,
+                 max_epoch_lines: int = 20) -> None:
+        super().__init__(None, width, min_interval, live=live, max_epoch_lines=max_epoch_lines)
+        self._handle = None
+
+    def _show(self, text: str):
+        from IPython.display import display
+
+        data = {"text/plain": text}
+        if self._handle is None:
+            self._handle = display(data, raw=True, display_id=True)
+        else:
+            self._handle.update(data, raw=True)
+
+    def _draw(self, text: str) -> None:
+        self._show(text)
+
+    def _print(self, text: str) -> None:
+        if text:
+            self._show(text)
+        self._handle = None                     # the next line is a new output
+
+    def on_train_begin(self, state):
+        super().on_train_begin(state)
+        self._handle = None
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (ipykernel: JupyterLab, Notebook, VS Code, nbclient), not in a
+    terminal IPython."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:                          # an IPython too broken to ask: treat as a plain process
+        return False
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _in_server_or_test() -> bool:
+    """A Streamlit server or a pytest run: their stderr may be a terminal, but a bar there is noise."""
+    if "PYTEST_CURRENT_TEST" in os.environ:
+        return True
+    streamlit = sys.modules.get("streamlit")
+    if streamlit is not None:
+        try:
+            from streamlit import runtime
+            return bool(runtime.exists())
+        except Exception:
+            return False
+    return False
+
+
+def progress_callback(verbose) -> Callback | None:
+    """The progress display ``fit(verbose=...)`` adds.
+
+    ``"auto"`` (the default): a bar in a Jupyter kernel or when standard error is a terminal; nothing in
+    a Streamlit server, under pytest, or when stderr goes to a file or a pipe. ``True`` (or Keras's 1):
+    always, as a bar, or as one line per epoch where stderr is not a terminal. ``2``: one line per epoch
+    only (Keras's ``verbose=2``). ``False`` (or 0): never.
+    """
+    if isinstance(verbose, str):
+        if verbose != "auto":
+            raise ValueError(f"verbose must be 'auto', True, False, 0, 1 or 2, got {verbose!r}")
+    elif not (isinstance(verbose, (bool, np.bool_)) or (isinstance(verbose, (int, np.integer)) and 0 <= verbose <= 2)):
+        raise ValueError(f"verbose must be 'auto', True, False, 0, 1 or 2, got {verbose!r}")
+    if verbose is not True and verbose != "auto" and not verbose:
+        return None
+    notebook = _in_notebook()
+    if verbose == 2:
+        return NotebookProgress(live=False) if notebook else ConsoleProgress(live=False)
+    if notebook:
+        return NotebookProgress()
+    try:
+        tty = bool(sys.stderr.isatty())
+    except (AttributeError, ValueError, OSError):     # no stderr, a closed one, or a stand-in without isatty
+        tty = False
+    if verbose == "auto":
+        return ConsoleProgress() if tty and not _in_server_or_test() else None
+    return ConsoleProgress(live=tty)
 
 
 def evaluate(model, X, y, loss_fn, metric=accuracy, batch_size: int = 1024) -> tuple[float, float]:
@@ -377,7 +519,7 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
         batch_size: int | None = 32, batches=None, steps_per_epoch: int | None = None,
         X_val=None, y_val=None, metric=accuracy, callbacks=(), eval_train: bool = False,
         clip_norm: float | None = None, schedule=None, val_batch_size: int = 1024,
-        verbose: bool = False) -> History:
+        verbose: bool | str = "auto") -> History:
     """Train ``model`` in place and return its ``History``.
 
     Shapes: X: (N, ...); y: (N,) or (N, ...); X_val/y_val likewise. With ``batches`` instead of X, y:
@@ -393,7 +535,10 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
     before clipping is recorded per step in ``history.grad_norm``). ``schedule`` is a learning-rate
     schedule built on ``optimizer`` (``StepLR``, ``CosineLR``); its ``interval`` says whether it steps
     after every optimizer step or every epoch, and the rate each step used is in ``history.lr``.
-    ``verbose=True`` draws a progress bar on standard error (a terminal or a notebook).
+    ``verbose`` shows progress: a bar with the epoch, step, loss and ETA, then one line per epoch.
+    ``"auto"`` (the default) shows it in a Jupyter notebook or a terminal and stays quiet in a Streamlit
+    server, under pytest and when stderr is redirected; ``True`` forces it, ``False`` turns it off
+    (``progress_callback`` has the rules).
     """
     if not isinstance(model, Layer):
         raise ValueError(f"model must be a Layer (common.layers.Layer), got {type(model).__name__}")
@@ -460,8 +605,9 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
             raise ValueError(f"X_val and y_val must have the same number of rows, got {len(X_val)} and {len(y_val)}")
         if len(X_val) == 0:
             raise ValueError("X_val must have at least one row")
-    if verbose:
-        callbacks.append(ConsoleProgress())
+    progress = progress_callback(verbose)
+    if progress is not None:
+        callbacks.append(progress)
 
     history = History()
     state = TrainingState(model=model, history=history, epochs=epochs, steps_per_epoch=steps_per_epoch,

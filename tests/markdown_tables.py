@@ -36,6 +36,13 @@ def table_dicts(text: str, name: str) -> list[dict[str, str]]:
     return [dict(zip(rows[0], r)) for r in rows[2:]]
 
 
+def marked_table(text: str, marker: str) -> list[dict[str, str]]:
+    """The body rows of the table right after the comment ``marker`` (e.g. ``"<!-- notebook-exercises -->"``,
+    a table that is not a measurement) as dicts keyed by the header cells."""
+    rows = _rows_after(text, marker)
+    return [dict(zip(rows[0], r)) for r in rows[2:]]
+
+
 def numbers(cell: str) -> list[float]:
     """Every number written in a cell, e.g. ``"0.99 (epoch 12)"`` → ``[0.99, 12.0]``."""
     return [float(v) for v in re.findall(_NUMBER, cell)]
