@@ -40,8 +40,8 @@ with st.sidebar:
                              help="Normalises h·W_h over each sample's own units at every step: no batch "
                                   "statistics, so it works for any batch size and sentence length.")
     seed = st.number_input("Seed", 0, 10_000, 0, key=key("seed"))
-    train_clicked = st.button("Train", type="primary", key=key("train"), width="stretch")
-    st.button("Stop", key=key("stop"), width="stretch",
+    train_clicked = st.button("Train", type="primary", key=page.button_key("train"), width="stretch")
+    st.button("Stop", key=page.button_key("stop"), width="stretch",
               help="Stops training; every step finished so far is kept.")
 
 config = dict(kinds=tuple(kinds), fillers=tuple(fillers), hidden=int(hidden), steps=int(steps), lr=float(lr),

@@ -46,8 +46,8 @@ with st.sidebar:
                              help="The task needs two relations (previous word, first word).")
     head_seed = st.number_input("Seed of the heads model", 0, 10_000, 1, key=key("head_seed"),
                                 help="Try 0: that run solves the task with two heads that share both jobs.")
-    train_clicked = st.button("Train", type="primary", key=key("train"), width="stretch")
-    st.button("Stop", key=key("stop"), width="stretch", help="Stops training; every step finished so far is kept.")
+    train_clicked = st.button("Train", type="primary", key=page.button_key("train"), width="stretch")
+    st.button("Stop", key=page.button_key("stop"), width="stretch", help="Stops training; every step finished so far is kept.")
 
 config = dict(task=task, lengths=tuple(lengths), hidden=int(hidden), steps=int(steps), luong_score=luong_score,
               seed=int(seed), heads=int(heads), head_seed=int(head_seed))

@@ -240,8 +240,8 @@ if tab_learn.open:
                                  help="Steps between two samples (and two validation losses).")
         lseed = c5.number_input("Seed", 0, 10_000, 0, key=page.key("learn_seed"))
         b1, b2 = st.columns(2)
-        train_clicked = b1.button("Train", type="primary", key=page.key("train"), width="stretch")
-        b2.button("Stop", key=page.key("stop"), width="stretch", help="Stops training; every step finished is kept.")
+        train_clicked = b1.button("Train", type="primary", key=page.button_key("train"), width="stretch")
+        b2.button("Stop", key=page.button_key("stop"), width="stretch", help="Stops training; every step finished is kept.")
         st.caption("The small architecture (2 layers, 4 heads, d_model 64, context 64) from random weights, "
                    "AdamW with warmup and cosine decay, gradient clipping at 1. Watch the samples: random "
                    "characters, then spaces and short words, then names with a colon and line breaks.")
@@ -326,7 +326,7 @@ if tab_size.open:
                    "(d × 4d and 4d × d): 12·L·d², plus biases and LayerNorm gains (9d + 4d per block). With a "
                    "vocabulary of 65 the embeddings are small; in GPT-2 (50,257 tokens) they are a third of the "
                    "smallest model.")
-        if st.button("Measure tokens per second", key=page.key("measure")) or page.get("speed") is None:
+        if st.button("Measure tokens per second", key=page.button_key("measure")) or page.get("speed") is None:
             page["speed"] = {n: (inside.tokens_per_second(CKPT[n][0], 12, 2),
                                  inside.tokens_per_second(CKPT[n][0], 12, 2, training=False)) for n in ("small", "medium")}
         speed = page["speed"]

@@ -36,7 +36,7 @@ def table_dicts(text: str, name: str) -> list[dict[str, str]]:
     return [dict(zip(rows[0], r)) for r in rows[2:]]
 
 
-def marked_table(text: str, marker: str) -> list[dict[str, str]]:
+def marked_dicts(text: str, marker: str) -> list[dict[str, str]]:
     """The body rows of the table right after the comment ``marker`` (e.g. ``"<!-- notebook-exercises -->"``,
     a table that is not a measurement) as dicts keyed by the header cells."""
     rows = _rows_after(text, marker)

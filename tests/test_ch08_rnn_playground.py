@@ -20,7 +20,7 @@ def _small(at, kinds=("rnn", "lstm", "gru"), steps=50, hidden=8, fillers=(1, 4))
     at.select_slider(key="ch08_steps").set_value(steps)
     at.select_slider(key="ch08_hidden").set_value(hidden)
     at.slider(key="ch08_fillers").set_value(fillers)
-    at.button(key="ch08_train").click().run()
+    at.button(key="ch08_btn_train").click().run()
     assert not at.exception
     return at
 
@@ -53,14 +53,14 @@ def test_training_shows_the_real_runs(trained_page):
         _, h = _reference(kind)
         assert shown[f"{rnn.MODEL_NAMES[kind]}: last-50-step batch accuracy"] == fmt_pct(np.mean(h.batch_metric[-50:]))
     # Stop (or any rerun) keeps the trained models: they and their histories live in the page state
-    at.button(key="ch08_stop").click().run()
+    at.button(key="ch08_btn_stop").click().run()
     assert not at.exception and metrics(at) == shown
     state = at.session_state["ch08"]
     assert state["histories"]["lstm"].batch_loss == _reference("lstm")[1].batch_loss
     assert state["models"]["gru"].num_params() == _reference("gru")[0].num_params()
     # every widget key carries the chapter prefix (the hub runs all pages in one session)
     keys = set(at.session_state.keys())
-    assert {"ch08", "ch08_train", "ch08_stop", "ch08_seed", "ch08_tab"} <= keys
+    assert {"ch08", "ch08_btn_train", "ch08_btn_stop", "ch08_seed", "ch08_tab"} <= keys
     assert all(k.startswith("ch08") for k in keys)
 
 
@@ -134,5 +134,5 @@ def test_layer_norm_single_model_and_no_model(app_test):
     at = open_tab(at, "Inside the LSTM", key=TAB)
     assert at.selectbox(key="ch08_gate_model").value == "gru"
     at.multiselect(key="ch08_kinds").set_value([])
-    at.button(key="ch08_train").click().run()
+    at.button(key="ch08_btn_train").click().run()
     assert any("Choose at least one model" in w.value for w in at.warning)

@@ -37,7 +37,7 @@ def _train(at, task="reverse"):
     at.select_slider(key="ch09_steps").set_value(SMALL["steps"])
     at.select_slider(key="ch09_hidden").set_value(SMALL["hidden"])
     at.slider(key="ch09_lengths").set_value(SMALL["lengths"])
-    at.button(key="ch09_train").click().run()
+    at.button(key="ch09_btn_train").click().run()
     assert not at.exception
     return at
 
@@ -73,7 +73,7 @@ def test_bottleneck_tab(page):
     assert not at.exception and at.dataframe[1].value["source length"].tolist() == [24]
     # the page's state and every widget key carry the chapter prefix (the hub runs all pages in one session)
     keys = set(at.session_state.keys())
-    assert {"ch09", "ch09_train", "ch09_stop", "ch09_seed", "ch09_tab"} <= keys
+    assert {"ch09", "ch09_btn_train", "ch09_btn_stop", "ch09_seed", "ch09_tab"} <= keys
     assert all(k.startswith("ch09") for k in keys)
 
 

@@ -122,7 +122,7 @@ def test_watch_it_learn_trains_live_and_keeps_the_run(page):
     at.select_slider(key="ch10_steps").set_value(50)
     at.select_slider(key="ch10_every").set_value(25)
     at.select_slider(key="ch10_batch").set_value(8)
-    at.button(key="ch10_train").click().run()
+    at.button(key="ch10_btn_train").click().run()
     assert not at.exception
     run = at.session_state["ch10"]["run"]
     assert run.step == 50 and run.val_steps == [25, 50]

@@ -17,9 +17,9 @@ from tests.conftest import IN_CI, ROOT
 
 
 def solutions_module(chapter: int):
-    """``solutions/chNN_<folder>.py`` for chapter NN (``ch01_perceptron`` for ``01-perceptron``)."""
+    """``common/exercises/solutions/chNN_<folder>.py`` for chapter NN (``ch01_perceptron`` for ``01-perceptron``)."""
     folder = CHAPTERS[chapter - 1].folder
-    return importlib.import_module("solutions.ch" + folder.replace("-", "_"))
+    return importlib.import_module("common.exercises.solutions.ch" + folder.replace("-", "_"))
 
 
 def solution(function: str):

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from common.exercises import EXERCISES, for_chapter
-from tests.markdown_tables import marked_table
+from tests.markdown_tables import marked_dicts
 from tests.conftest import IN_CI, ROOT
 
 NOTEBOOKS = sorted(ROOT.glob("[0-9][0-9]-*/*.ipynb"))
@@ -84,19 +84,19 @@ def test_every_exercise_is_a_marked_blank_and_a_checker_call(path):
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module == "common.exercises"
                      for a in n.names}
     assert imported == {e.checker.__name__ for e in for_chapter(_chapter(path))}
-    assert "import solutions" not in source and "from solutions" not in source, "never the reference solutions"
+    assert "solutions" not in source, "never the reference solutions"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
 def test_the_chapter_readme_lists_its_exercises_and_their_parts_of_the_post(path):
     text = (path.parent / "README.md").read_text(encoding="utf-8")
-    rows = marked_table(text, "<!-- notebook-exercises -->")
+    rows = marked_dicts(text, "<!-- notebook-exercises -->")
     want = [{"exercise": e.label, "you write": f"`{e.function}`", "what it is": e.task, "part of the post": e.part}
             for e in for_chapter(_chapter(path))]
     assert rows == want
     assert f"]({path.name})" in text
     solutions = "ch" + path.parent.name.replace("-", "_") + ".py"
-    assert f"(../solutions/{solutions})" in text and (ROOT / "solutions" / solutions).is_file()
+    assert f"(../common/exercises/solutions/{solutions})" in text and (ROOT / "common" / "exercises" / "solutions" / solutions).is_file()
 
 
 def test_the_readme_says_how_to_open_the_notebooks():

@@ -6,7 +6,7 @@ library's own layer or function (and, for gradients, with finite differences fro
 or "not done yet" while the function is still the shipped blank) and returns a ``Result`` with
 ``passed``, ``done`` and ``message``, so tests can assert on it. A checker never prints the solution.
 
-The reference solutions live in ``solutions/chNN_<folder>.py`` at the repository root, outside the
+The reference solutions live in ``common/exercises/solutions/chNN_<folder>.py``, outside the
 notebooks, for a learner who wants to look on purpose; the tests run every checker on them.
 
 ``EXERCISES`` lists every exercise in course order with the part of the chapter's blog post it belongs
