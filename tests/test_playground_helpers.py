@@ -28,7 +28,7 @@ def test_header_mnist_and_progress(monkeypatch):
     at = AppTest.from_function(_page, default_timeout=60).run()
     assert not at.exception
     assert at.title[0].value == "04 · Optimizers"
-    assert "Neural Network Optimizers" in at.caption[0].value and "Chapter 4 of 9" in at.caption[0].value
+    assert "Neural Network Optimizers" in at.caption[0].value and "Chapter 4 of 10" in at.caption[0].value
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["read-only"] == "yes" and metrics["float32"] == "True"
     real = bool(os.environ.get("P2T_MNIST_DIR"))
