@@ -157,3 +157,44 @@ def progress_reporter(bar):
     def report(fraction: float, message: str) -> None:
         bar.progress(float(np.clip(fraction, 0.0, 1.0)), text=message)
     return report
+
+
+def post_vs_measured(post: str, measured: str) -> None:
+    """A short note beside a result where the post's claim and this page's measurement differ:
+    "**The post says** … · **Measured here:** …" (issue "Every page explorable": say it where the learner looks)."""
+    if not post or not measured:
+        raise ValueError("post and measured must both be non-empty sentences")
+    _st().info(f"**The post says:** {post}  \n**Measured here:** {measured}", icon="🔎")
+
+
+def fmt_seconds(seconds: float) -> str:
+    """``3.6 s``, ``0.42 s``, ``2 min 05 s`` — wall times as a learner reads them."""
+    seconds = float(seconds)
+    if not np.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"seconds must be a finite number ≥ 0, got {seconds!r}")
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m} min {s:02d} s"
+
+
+def took(seconds: float, what: str = "") -> None:
+    """The caption after a run: "took 3.6 s" (or "Train both took 3.6 s")."""
+    _st().caption(f"{what + ' ' if what else ''}took {fmt_seconds(seconds)}")
+
+
+def checkpoint_caption(path, settings: str = "") -> None:
+    """Say that a page's first-load results come from a shipped checkpoint, which script made it, and with
+    which settings, so nothing on the page looks like it was computed live when it was not."""
+    from pathlib import Path
+
+    from .checkpoints import read_meta
+    path = Path(path)
+    meta = read_meta(path)
+    script = meta.get("script", "")
+    made = f", made by `python {script}`" if script else ""
+    extra = f" · {settings}" if settings else ""
+    _st().caption(f"Shown on arrival: the shipped checkpoint `{path.parent.parent.name}/{path.parent.name}/"
+                  f"{path.name}`{made}{extra}. Press Train to train live with your own settings.")

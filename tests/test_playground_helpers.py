@@ -93,3 +93,21 @@ def test_settings_survive_switching_pages(tmp_path):
     at.switch_page("one.py").run()
     assert not at.exception
     assert at.slider(key="ch01_lr").value == 0.9
+
+
+def test_seconds_and_notes():
+    from common.playground import fmt_seconds
+    assert [fmt_seconds(s) for s in (0.421, 3.61, 59.94, 125)] == ["0.42 s", "3.6 s", "59.9 s", "2 min 05 s"]
+    for bad in (-1, float("nan")):
+        with pytest.raises(ValueError, match="seconds"):
+            fmt_seconds(bad)
+
+    def page():
+        from common import playground
+        playground.post_vs_measured("seed 42 gets stuck", "seed 42 reaches 100%")
+        playground.took(3.61, "Train both")
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    assert "The post says:** seed 42 gets stuck" in at.info[0].value and "Measured here:** seed 42" in at.info[0].value
+    assert at.caption[0].value == "Train both took 3.6 s"
