@@ -50,16 +50,20 @@ def check_generator(name: str, rng) -> None:
         )
 
 
-def check_array(name: str, x, *, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
-    """Return ``x`` as an ndarray, raising ``ValueError`` if it has the wrong number of dimensions."""
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
+def _check_ndim(name: str, x: np.ndarray, ndim) -> np.ndarray:
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else ndim
         if x.ndim not in allowed:
             want = " or ".join(str(a) for a in allowed)
             raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
     return x
+
+
+def check_array(name: str, x, *, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
+    """Return ``x`` as an ndarray, raising ``ValueError`` if it has the wrong number of dimensions."""
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    return _check_ndim(name, x, ndim)
 
 
 def check_choice(name: str, value, choices) -> None:
@@ -102,12 +106,7 @@ def check_float_array(name: str, x, dtype=None, *, ndim: int | tuple[int, ...] |
         x = x.astype(np.float64 if dtype is None else dtype)
     elif kind != "f":
         raise ValueError(f"{name} must be {_REAL}, got dtype {x.dtype}")
-    if ndim is not None:
-        allowed = (ndim,) if isinstance(ndim, int) else ndim
-        if x.ndim not in allowed:
-            want = " or ".join(str(a) for a in allowed)
-            raise ValueError(f"{name} must have {want} dimensions, got shape {x.shape}")
-    return x
+    return _check_ndim(name, x, ndim)
 
 
 def check_grad(name: str, g, shape: tuple[int, ...], dtype=None) -> np.ndarray:

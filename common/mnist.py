@@ -41,8 +41,6 @@ import http.client
 import os
 import struct
 import sys
-import tempfile
-import urllib.request
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -50,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._download import download_verified
 from ._validation import check_generator, check_positive_int
 
 #: name → SHA-256 of the decompressed IDX bytes (same for the public downloads and our copy).
@@ -275,21 +274,7 @@ def download_file(url: str, target: Path, sha256: str, progress=None, timeout: f
     on any failure it is deleted, so no partial or unverified file is ever left.
     ``progress(bytes_done, bytes_total_or_None, filename)`` is called as chunks arrive.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as response:
-            total = response.headers.get("Content-Length")
-            total = int(total) if total else None
-            done = 0
-            while chunk := response.read(1 << 16):
-                f.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total, target.name)
-        if total is not None and done != total:
-            raise OSError(f"{url}: the connection ended after {done:,} of {total:,} bytes")
+    def verify(tmp: Path) -> None:
         try:
             data = _read_bytes(tmp)
         except MNISTFileError as exc:
@@ -297,10 +282,8 @@ def download_file(url: str, target: Path, sha256: str, progress=None, timeout: f
         digest = hashlib.sha256(data).hexdigest()
         if digest != sha256:
             raise MNISTFileError(f"{url}: SHA-256 of the decompressed content is {digest}, expected {sha256}")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+
+    download_verified(url, target, verify, progress, timeout)
 
 
 def download_mnist(directory, mirrors=None, progress=None) -> Path:

@@ -114,26 +114,25 @@ class Momentum(Optimizer):
         check_in_range("momentum", momentum, 0.0, 1.0)
         self.momentum = float(momentum)
 
-    def _update(self, p, g, state):
+    def _velocity(self, g, state):
+        """``v ← μv + g`` in place (``v = g`` on the first step)."""
         v = state.get("v")
         if v is None:
             v = state["v"] = g.copy()
         else:
             v *= self.momentum
             v += g
-        p -= self.lr * v
+        return v
+
+    def _update(self, p, g, state):
+        p -= self.lr * self._velocity(g, state)
 
 
 class Nesterov(Momentum):
     """Nesterov momentum in the look-ahead-free form: ``v ← μv + g``, ``θ ← θ - η(g + μv)``."""
 
     def _update(self, p, g, state):
-        v = state.get("v")
-        if v is None:
-            v = state["v"] = g.copy()
-        else:
-            v *= self.momentum
-            v += g
+        v = self._velocity(g, state)
         p -= self.lr * (g + self.momentum * v)
 
 

@@ -29,14 +29,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
-import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ._download import download_verified
 from ._validation import check_array, check_generator, check_positive_int
 from .mnist import cache_dir as _mnist_cache_dir
 
@@ -200,25 +199,7 @@ def download_shakespeare(directory, url: str = URL, progress=None, timeout: floa
     """Download the text into ``directory/input.txt``, verified before it is moved into place (an
     interrupted or wrong download leaves nothing behind). ``progress(bytes_done, bytes_total_or_None,
     filename)`` is called as chunks arrive. Returns the path written."""
-    target = Path(directory) / FILENAME
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{FILENAME}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as response:
-            total = response.headers.get("Content-Length")
-            total, done = (int(total) if total else None), 0
-            while chunk := response.read(1 << 16):
-                f.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done, total, FILENAME)
-        read_text_file(tmp)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return target
+    return download_verified(url, Path(directory) / FILENAME, read_text_file, progress, timeout)
 
 
 def _explicit(directory: Path, what: str) -> Corpus:
