@@ -70,25 +70,31 @@ def non_separable(n: int, rng: np.random.Generator, flip: float = 0.1):
     return X, y
 
 
-def moons(n: int, rng: np.random.Generator, noise: float = 0.1):
-    """Two interleaving half circles (``n // 2`` points each), with Gaussian noise."""
-    check_positive_int("n", n)
+def _check_two_class(name, n, rng, noise) -> None:
+    check_positive_int(name, n)
     check_generator("rng", rng)
     check_positive("noise", noise, allow_zero=True)
+
+
+def _two_class_labels(n0: int, n: int) -> np.ndarray:
+    """``n0`` zeros then ``n - n0`` ones (int64), the labels of the two-class toy sets."""
+    return np.r_[np.zeros(n0), np.ones(n - n0)].astype(np.int64)
+
+
+def moons(n: int, rng: np.random.Generator, noise: float = 0.1):
+    """Two interleaving half circles (``n // 2`` points each), with Gaussian noise."""
+    _check_two_class("n", n, rng, noise)
     n0 = n // 2
     t0 = rng.uniform(0, np.pi, n0)
     t1 = rng.uniform(0, np.pi, n - n0)
     X = np.vstack([np.c_[np.cos(t0), np.sin(t0)], np.c_[1 - np.cos(t1), 0.5 - np.sin(t1)]])
     X += noise * rng.standard_normal(X.shape)
-    y = np.r_[np.zeros(n0), np.ones(n - n0)].astype(np.int64)
-    return X, y
+    return X, _two_class_labels(n0, n)
 
 
 def spirals(n: int, rng: np.random.Generator, noise: float = 0.05, turns: float = 1.5):
     """Two intertwined spirals of ``turns`` turns each (``n // 2`` points each), radius up to 1."""
-    check_positive_int("n", n)
-    check_generator("rng", rng)
-    check_positive("noise", noise, allow_zero=True)
+    _check_two_class("n", n, rng, noise)
     check_positive("turns", turns)
     n0 = n // 2
     parts = []
@@ -97,22 +103,18 @@ def spirals(n: int, rng: np.random.Generator, noise: float = 0.05, turns: float 
         theta = 2 * np.pi * turns * r + k * np.pi
         parts.append(np.c_[r * np.cos(theta), r * np.sin(theta)])
     X = np.vstack(parts) + noise * rng.standard_normal((n, 2))
-    y = np.r_[np.zeros(n0), np.ones(n - n0)].astype(np.int64)
-    return X, y
+    return X, _two_class_labels(n0, n)
 
 
 def circles(n: int, rng: np.random.Generator, noise: float = 0.05, factor: float = 0.5):
     """A circle of radius ``factor`` inside one of radius 1 (``n // 2`` points each)."""
-    check_positive_int("n", n)
-    check_generator("rng", rng)
-    check_positive("noise", noise, allow_zero=True)
+    _check_two_class("n", n, rng, noise)
     check_in_range("factor", factor, 0.0, 1.0, include_low=False)
     n0 = n // 2
     t = rng.uniform(0, 2 * np.pi, n)
     r = np.r_[np.ones(n0), np.full(n - n0, factor)]
     X = np.c_[r * np.cos(t), r * np.sin(t)] + noise * rng.standard_normal((n, 2))
-    y = np.r_[np.zeros(n0), np.ones(n - n0)].astype(np.int64)
-    return X, y
+    return X, _two_class_labels(n0, n)
 
 
 def train_test_split(X, y, test_fraction: float, rng: np.random.Generator):
