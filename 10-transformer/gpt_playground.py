@@ -17,7 +17,7 @@ import gpt_inside as inside
 from common import playground
 from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, new_figure
-from common.training import Live
+from common.training import Callback, Live
 from common.transformer import sinusoidal_encoding
 
 st.set_page_config(page_title="10 · Transformer", layout="wide")
@@ -104,6 +104,9 @@ if tab_gen.open:
                 for col, name in zip(cols, MODELS):
                     col.markdown(f"**{label(name)}**")
                     col.code(prompt + done["texts"][name], language=None, wrap_lines=True)
+            for col, name in zip(cols, MODELS):
+                with col:
+                    playground.checkpoint_caption(gpt.CHECKPOINT_DIR / f"gpt_{name}.npz", f"`{CKPT[name][2]['settings']}`")
             st.subheader("The next-character distribution at the cursor")
             if page.widget("cursor", 0) > int(length) - 1:        # a shorter text than the cursor had reached
                 st.session_state[page.key("cursor")] = int(length) - 1
@@ -165,8 +168,9 @@ if tab_inside.open:
                            "weights": ", ".join(fmt_pct(w) for w in r["weights"])} for r in rows], hide_index=True)
             norms = inside.residual_norms(model, TOK.encode(text)[None])
             fig, ax = new_figure(size=(7, 3))
+            depth = colormaps["viridis"](np.linspace(0, 0.85, len(norms)))         # darker = earlier in the stream
             for i, n in enumerate(norms):
-                ax.plot(n, label="embeddings" if i == 0 else f"after block {i - 1}")
+                ax.plot(n, color=depth[i], label="embeddings" if i == 0 else f"after block {i - 1}")
             ax.set_xlabel("position")
             ax.set_ylabel("‖x_t‖, residual stream")
             ax.legend(fontsize=7)
@@ -247,6 +251,29 @@ if tab_learn.open:
                    "characters, then spaces and short words, then names with a colon and line breaks.")
         note, chart, status, samples_box = st.empty(), st.empty(), st.empty(), st.container()
 
+        def shipped_run():
+            """Before a run of your own: the recorded curves of the shipped small checkpoint's training."""
+            info = CKPT["small"][2]
+            cfg = info["train_config"]
+            curve = np.asarray(info["loss_curve"])
+            fig, ax = new_figure(size=(8, 3))
+            ax.plot(np.arange(len(curve)) * 25 + 12.5, curve, color=color("train"), lw=0.8,
+                    label="batch loss (mean of 25 steps)")
+            ax.plot(info["val_steps"], info["val_curve"], "o-", color=color("validation"),
+                    label=f"validation loss (first {cfg['eval_windows'] * cfg['block_size']:,} characters)")
+            ax.set_xlabel("step")
+            ax.set_ylabel("cross-entropy (nats/char)")
+            ax.set_title(f"the shipped small run: {cfg['iters']:,} steps of batch {cfg['batch_size']}, "
+                         f"learning rate {fmt_num(cfg['lr'])}", fontsize=9)
+            ax.legend(fontsize=8)
+            show_figure(fig)
+            playground.checkpoint_caption(gpt.CHECKPOINT_DIR / "gpt_small.npz",
+                                          f"`{info['settings']}`, {fmt_num(info['train_seconds'] / 60)} min of "
+                                          f"training, validation loss {fmt_num(info['val_loss'])} on every character")
+            st.markdown(f"**after {cfg['iters']:,} steps** (temperature {info['sample_settings']['temperature']}, "
+                        f"seed {info['sample_settings']['seed']})")
+            st.code(info["sample"], language=None, wrap_lines=True)
+
         def losses():
             """Every finished step: the run's record plus the current fit call's steps not yet in it."""
             run, history = page["run"], page["history"]
@@ -268,8 +295,9 @@ if tab_learn.open:
             ax.legend(fontsize=8)
             with chart.container():
                 show_figure(fig)
-            status.markdown(f"Step **{len(curve)}** of {run.config.iters} · wall time **{fmt_num(page['wall'])} s** · "
+            status.markdown(f"Step **{len(curve)}** of {run.config.iters} · wall time **{playground.fmt_seconds(page['wall'])}** · "
                             f"last batch loss **{fmt_num(curve[-1]) if curve else '–'}**")
+            return len(curve), page["wall"]
 
         if train_clicked:
             cfg = gpt.learn_config(steps=steps, batch=batch, lr=lr, every=every, seed=lseed)
@@ -278,6 +306,12 @@ if tab_learn.open:
 
             def begin(state):
                 page.update(history=state.history, base=page["run"].step)
+
+            class Clock(Callback):
+                """The wall time after every step, so a Stop shows the time of the last finished step."""
+
+                def on_batch_end(self, state):
+                    page["wall"] = time.perf_counter() - start
 
             def update(state):
                 run = page["run"]
@@ -290,14 +324,19 @@ if tab_learn.open:
                         st.code(page["samples"][-1][1], language=None, wrap_lines=True)
                 draw()
 
-            gpt.train(page["run"], callbacks=[Live(on_begin=begin, on_update=update, every_steps=10)])
+            gpt.train(page["run"], callbacks=[Clock(), Live(on_begin=begin, on_update=update, every_steps=10)])
             page["wall"] = time.perf_counter() - start
             st.rerun()
         if page["run"] is None:
             note.info("Press **Train**: 300 steps of batch 16 take well under a minute on a free CPU core. The "
                       "curve updates as it trains and a sample is written at every validation point.")
+            with chart.container():
+                shipped_run()
         else:
-            draw()
+            done_steps, wall = draw()                 # one reading: a stopped run may still finish a step
+            with note:
+                playground.took(wall, f"Training {done_steps} of {page['run'].config.iters} steps"
+                                + ("" if done_steps >= page["run"].config.iters else " (stopped)"))
             for step, text in reversed(page["samples"]):
                 samples_box.markdown(f"**step {step}**")
                 samples_box.code(text, language=None, wrap_lines=True)
