@@ -345,3 +345,65 @@ def sample_text(model: GPT, tokenizer: CharTokenizer, prompt: str, length: int, 
 def sample_string(model, tokenizer, prompt: str, length: int, **kwargs) -> str:
     """``sample_text`` joined into one string (the prompt not included)."""
     return "".join(c for c, _ in sample_text(model, tokenizer, prompt, length, **kwargs))
+
+
+# --------------------------------------------------------------------------------------------------------
+# The page's defaults and its default actions (tests/benchmarks/bench_pages.py times them)
+# --------------------------------------------------------------------------------------------------------
+
+#: the Generate tab's controls as the page opens (it generates with them on first load)
+GENERATE_DEFAULTS = dict(prompt="ROMEO:\n", temperature=0.8, top_k=None, length=300, seed=0)
+#: the Watch it learn tab's controls as the page opens
+LEARN_DEFAULTS = dict(steps=300, batch=16, lr=2e-3, every=50, seed=0)
+#: characters of the sample the Watch it learn tab writes at every validation point
+LEARN_SAMPLE = dict(prompt="\n", length=120, temperature=0.8)
+
+
+def learn_config(steps: int, batch: int, lr: float, every: int, seed: int) -> TrainConfig:
+    """The Watch it learn tab's run: the small architecture from random weights, ``steps`` steps of
+    ``batch`` windows, the learning rate decaying to a tenth, a validation loss (on 32 windows) and a
+    sample every ``every`` steps."""
+    return dataclasses.replace(CONFIGS["small"], batch_size=int(batch), iters=int(steps), lr=float(lr),
+                               lr_min=float(lr) / 10, warmup=min(100, int(steps) // 10),
+                               eval_interval=int(every), eval_windows=32, seed=int(seed))
+
+
+def generate_top(model: GPT, tokenizer: CharTokenizer, prompt: str, length: int, *, n: int = 10, **kwargs):
+    """Yield ``(char, top)`` for ``length`` sampled characters: ``sample_text``'s characters with the ``n``
+    most likely candidates of the distribution each was drawn from, ``[(char, p), …]`` (the page's bars)."""
+    for char, probs in sample_text(model, tokenizer, prompt, length, **kwargs):
+        top = np.argsort(-probs, kind="stable")[:n]
+        yield char, [(tokenizer.chars[j], float(probs[j])) for j in top]
+
+
+def _generate_with_defaults() -> None:
+    """What the Generate tab computes on arrival: both models, the default settings, the bars' top 10."""
+    s = GENERATE_DEFAULTS
+    for name in ("small", "medium"):
+        model, tok, _ = shipped(name)
+        for _ in generate_top(model, tok, s["prompt"], s["length"], temperature=s["temperature"],
+                              top_k=s["top_k"], seed=s["seed"]):
+            pass
+
+
+def _train_with_defaults() -> None:
+    """Watch it learn's Train button with the default settings: the run and a sample at each validation point."""
+    run = new_run(learn_config(**LEARN_DEFAULTS))
+    tok = run.data.tokenizer
+    train(run, on_interval=lambda r: sample_string(r.model, tok, **LEARN_SAMPLE))
+
+
+def _measure_tokens_per_second() -> None:
+    """Size and cost's measurement (also made on the tab's first opening): both models, training and forward."""
+    import gpt_inside
+    for name in ("small", "medium"):
+        model = shipped(name)[0]
+        gpt_inside.tokens_per_second(model, 12, 2)
+        gpt_inside.tokens_per_second(model, 12, 2, training=False)
+
+
+PAGE_ACTIONS = {
+    "Generate: 300 characters from both models (first load)": _generate_with_defaults,
+    "Watch it learn: Train (300 steps of batch 16)": _train_with_defaults,
+    "Size and cost: Measure tokens per second": _measure_tokens_per_second,
+}

@@ -6,7 +6,6 @@ Everything on arrival comes from the shipped checkpoints (``checkpoints/gpt_*.np
 ``train_gpt.py``); only the *Watch it learn* tab trains, when you press its button.
 """
 
-import dataclasses
 import time
 
 import numpy as np
@@ -18,7 +17,7 @@ import gpt_inside as inside
 from common import playground
 from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, new_figure
-from common.training import Live
+from common.training import Callback, Live
 from common.transformer import sinusoidal_encoding
 
 st.set_page_config(page_title="10 · Transformer", layout="wide")
@@ -29,6 +28,8 @@ playground.chapter_header(
         "below were trained by `10-transformer/train_gpt.py` and load from their checkpoints.")
 
 MODELS = ("small", "medium")
+TOP_K = [None, 1, 3, 5, 10, 20, 40]
+GEN, LEARN = gpt.GENERATE_DEFAULTS, gpt.LEARN_DEFAULTS
 page = PageState("ch10", generated={}, run=None, history=None, base=0, samples=[], wall=0.0, speed=None)
 
 
@@ -63,16 +64,16 @@ tab_gen, tab_inside, tab_pos, tab_learn, tab_size = tabs
 if tab_gen.open:
     with tab_gen:
         c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
-        prompt = c1.text_area("Prompt", "ROMEO:\n", height=80, key=page.key("prompt"),
+        prompt = c1.text_area("Prompt", GEN["prompt"], height=80, key=page.key("prompt"),
                               help="The models continue this text. Only the last 64 characters fit in their context.")
-        temperature = c2.slider("Temperature", 0.0, 2.0, 0.8, 0.05, key=page.key("temperature"),
+        temperature = c2.slider("Temperature", 0.0, 2.0, GEN["temperature"], 0.05, key=page.key("temperature"),
                                 help="Divides the logits before the softmax: below 1 sharper (0 = always the most "
                                      "likely character), above 1 flatter.")
-        top_k = c3.selectbox("Top-k", [None, 1, 3, 5, 10, 20, 40], index=0, key=page.key("top_k"),
+        top_k = c3.selectbox("Top-k", TOP_K, index=TOP_K.index(GEN["top_k"]), key=page.key("top_k"),
                              format_func=lambda k: "all 65" if k is None else str(k),
                              help="Sample only among the k most likely characters.")
-        length = c4.slider("Length", 20, 1000, 300, 10, key=page.key("length"))
-        seed = c5.number_input("Seed", 0, 10_000, 0, key=page.key("seed"),
+        length = c4.slider("Length", 20, 1000, GEN["length"], 10, key=page.key("length"))
+        seed = c5.number_input("Seed", 0, 10_000, GEN["seed"], key=page.key("seed"),
                                help="The same seed and settings give the same text.")
         st.caption("What to try: temperature 0 (greedy) loops on common phrases; 1.5 invents words; top-k 5 "
                    "keeps temperature 1 from wandering. Compare the two models on the same seed.")
@@ -86,15 +87,14 @@ if tab_gen.open:
                 for col, name in zip(cols, MODELS):
                     col.markdown(f"**{label(name)}**")
                     slots[name] = col.empty()
-                streams = {name: gpt.sample_text(CKPT[name][0], TOK, prompt, int(length), temperature=float(temperature),
-                                                 top_k=top_k, seed=int(seed)) for name in MODELS}
+                streams = {name: gpt.generate_top(CKPT[name][0], TOK, prompt, int(length), temperature=float(temperature),
+                                                  top_k=top_k, seed=int(seed)) for name in MODELS}
                 texts, dists = {n: "" for n in MODELS}, {n: [] for n in MODELS}
                 for i in range(int(length)):
                     for name in MODELS:
-                        char, probs = next(streams[name])
+                        char, top = next(streams[name])
                         texts[name] += char
-                        top = np.argsort(-probs, kind="stable")[:10]
-                        dists[name].append([(TOK.chars[j], float(probs[j])) for j in top])
+                        dists[name].append(top)
                         if i % 8 == 7 or i == int(length) - 1:
                             slots[name].code(prompt + texts[name], language=None, wrap_lines=True)
                 done = page["generated"][settings] = {"texts": texts, "dists": dists}
@@ -104,6 +104,9 @@ if tab_gen.open:
                 for col, name in zip(cols, MODELS):
                     col.markdown(f"**{label(name)}**")
                     col.code(prompt + done["texts"][name], language=None, wrap_lines=True)
+            for col, name in zip(cols, MODELS):
+                with col:
+                    playground.checkpoint_caption(gpt.CHECKPOINT_DIR / f"gpt_{name}.npz", f"`{CKPT[name][2]['settings']}`")
             st.subheader("The next-character distribution at the cursor")
             if page.widget("cursor", 0) > int(length) - 1:        # a shorter text than the cursor had reached
                 st.session_state[page.key("cursor")] = int(length) - 1
@@ -165,8 +168,9 @@ if tab_inside.open:
                            "weights": ", ".join(fmt_pct(w) for w in r["weights"])} for r in rows], hide_index=True)
             norms = inside.residual_norms(model, TOK.encode(text)[None])
             fig, ax = new_figure(size=(7, 3))
+            depth = colormaps["viridis"](np.linspace(0, 0.85, len(norms)))         # darker = earlier in the stream
             for i, n in enumerate(norms):
-                ax.plot(n, label="embeddings" if i == 0 else f"after block {i - 1}")
+                ax.plot(n, color=depth[i], label="embeddings" if i == 0 else f"after block {i - 1}")
             ax.set_xlabel("position")
             ax.set_ylabel("‖x_t‖, residual stream")
             ax.legend(fontsize=7)
@@ -232,13 +236,13 @@ if tab_pos.open:
 if tab_learn.open:
     with tab_learn:
         c1, c2, c3, c4, c5 = st.columns(5)
-        steps = c1.select_slider("Steps", [50, 100, 200, 300, 500, 1000, 2000], value=300, key=page.key("steps"))
-        batch = c2.select_slider("Batch", [8, 16, 32], value=16, key=page.key("batch"))
-        lr = c3.select_slider("Learning rate", [3e-4, 1e-3, 2e-3, 5e-3], value=2e-3, key=page.key("lr"),
+        steps = c1.select_slider("Steps", [50, 100, 200, 300, 500, 1000, 2000], value=LEARN["steps"], key=page.key("steps"))
+        batch = c2.select_slider("Batch", [8, 16, 32], value=LEARN["batch"], key=page.key("batch"))
+        lr = c3.select_slider("Learning rate", [3e-4, 1e-3, 2e-3, 5e-3], value=LEARN["lr"], key=page.key("lr"),
                               format_func=fmt_num)
-        every = c4.select_slider("Sample every", [25, 50, 100, 250], value=50, key=page.key("every"),
+        every = c4.select_slider("Sample every", [25, 50, 100, 250], value=LEARN["every"], key=page.key("every"),
                                  help="Steps between two samples (and two validation losses).")
-        lseed = c5.number_input("Seed", 0, 10_000, 0, key=page.key("learn_seed"))
+        lseed = c5.number_input("Seed", 0, 10_000, LEARN["seed"], key=page.key("learn_seed"))
         b1, b2 = st.columns(2)
         train_clicked = b1.button("Train", type="primary", key=page.button_key("train"), width="stretch")
         b2.button("Stop", key=page.button_key("stop"), width="stretch", help="Stops training; every step finished is kept.")
@@ -246,6 +250,29 @@ if tab_learn.open:
                    "AdamW with warmup and cosine decay, gradient clipping at 1. Watch the samples: random "
                    "characters, then spaces and short words, then names with a colon and line breaks.")
         note, chart, status, samples_box = st.empty(), st.empty(), st.empty(), st.container()
+
+        def shipped_run():
+            """Before a run of your own: the recorded curves of the shipped small checkpoint's training."""
+            info = CKPT["small"][2]
+            cfg = info["train_config"]
+            curve = np.asarray(info["loss_curve"])
+            fig, ax = new_figure(size=(8, 3))
+            ax.plot(np.arange(len(curve)) * 25 + 12.5, curve, color=color("train"), lw=0.8,
+                    label="batch loss (mean of 25 steps)")
+            ax.plot(info["val_steps"], info["val_curve"], "o-", color=color("validation"),
+                    label=f"validation loss (first {cfg['eval_windows'] * cfg['block_size']:,} characters)")
+            ax.set_xlabel("step")
+            ax.set_ylabel("cross-entropy (nats/char)")
+            ax.set_title(f"the shipped small run: {cfg['iters']:,} steps of batch {cfg['batch_size']}, "
+                         f"learning rate {fmt_num(cfg['lr'])}", fontsize=9)
+            ax.legend(fontsize=8)
+            show_figure(fig)
+            playground.checkpoint_caption(gpt.CHECKPOINT_DIR / "gpt_small.npz",
+                                          f"`{info['settings']}`, {fmt_num(info['train_seconds'] / 60)} min of "
+                                          f"training, validation loss {fmt_num(info['val_loss'])} on every character")
+            st.markdown(f"**after {cfg['iters']:,} steps** (temperature {info['sample_settings']['temperature']}, "
+                        f"seed {info['sample_settings']['seed']})")
+            st.code(info["sample"], language=None, wrap_lines=True)
 
         def losses():
             """Every finished step: the run's record plus the current fit call's steps not yet in it."""
@@ -268,38 +295,48 @@ if tab_learn.open:
             ax.legend(fontsize=8)
             with chart.container():
                 show_figure(fig)
-            status.markdown(f"Step **{len(curve)}** of {run.config.iters} · wall time **{fmt_num(page['wall'])} s** · "
+            status.markdown(f"Step **{len(curve)}** of {run.config.iters} · wall time **{playground.fmt_seconds(page['wall'])}** · "
                             f"last batch loss **{fmt_num(curve[-1]) if curve else '–'}**")
+            return len(curve), page["wall"]
 
         if train_clicked:
-            cfg = dataclasses.replace(gpt.CONFIGS["small"], batch_size=int(batch), iters=int(steps), lr=float(lr),
-                                          lr_min=float(lr) / 10, warmup=min(100, int(steps) // 10),
-                                          eval_interval=int(every), eval_windows=32, seed=int(lseed))
+            cfg = gpt.learn_config(steps=steps, batch=batch, lr=lr, every=every, seed=lseed)
             page.update(run=gpt.new_run(cfg), history=None, samples=[], wall=0.0, base=0)
             start = time.perf_counter()
 
             def begin(state):
                 page.update(history=state.history, base=page["run"].step)
 
+            class Clock(Callback):
+                """The wall time after every step, so a Stop shows the time of the last finished step."""
+
+                def on_batch_end(self, state):
+                    page["wall"] = time.perf_counter() - start
+
             def update(state):
                 run = page["run"]
                 page["wall"] = time.perf_counter() - start
                 if run.val_steps and run.val_steps[-1] == run.step and \
                         (not page["samples"] or page["samples"][-1][0] != run.step):
-                    page["samples"].append((run.step, gpt.sample_string(run.model, TOK, "\n", 120, temperature=0.8)))
+                    page["samples"].append((run.step, gpt.sample_string(run.model, TOK, **gpt.LEARN_SAMPLE)))
                     with samples_box:
                         st.markdown(f"**step {run.step}**")
                         st.code(page["samples"][-1][1], language=None, wrap_lines=True)
                 draw()
 
-            gpt.train(page["run"], callbacks=[Live(on_begin=begin, on_update=update, every_steps=10)])
+            gpt.train(page["run"], callbacks=[Clock(), Live(on_begin=begin, on_update=update, every_steps=10)])
             page["wall"] = time.perf_counter() - start
             st.rerun()
         if page["run"] is None:
             note.info("Press **Train**: 300 steps of batch 16 take well under a minute on a free CPU core. The "
                       "curve updates as it trains and a sample is written at every validation point.")
+            with chart.container():
+                shipped_run()
         else:
-            draw()
+            done_steps, wall = draw()                 # one reading: a stopped run may still finish a step
+            with note:
+                playground.took(wall, f"Training {done_steps} of {page['run'].config.iters} steps"
+                                + ("" if done_steps >= page["run"].config.iters else " (stopped)"))
             for step, text in reversed(page["samples"]):
                 samples_box.markdown(f"**step {step}**")
                 samples_box.code(text, language=None, wrap_lines=True)

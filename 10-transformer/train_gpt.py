@@ -13,6 +13,15 @@ float16 round trip and a 300-character sample as JSON (``gpt.save_checkpoint``).
 
 ``--steps N`` trains only the next N steps (and leaves the resume file): the test that checks this script
 against the shipped run uses it.
+
+    python 10-transformer/train_gpt.py --config small --check          # the first 20 steps, in seconds
+    python 10-transformer/train_gpt.py --config small --check --full   # the whole run (minutes)
+
+``--check`` retrains in a temporary folder (the shipped checkpoint is not touched) and compares with what
+the shipped checkpoint recorded: the first losses bit for bit, the recomputed validation loss of the shipped
+weights; with ``--full`` also the validation curve and the final validation loss of the retrained model.
+It exits with status 1 when anything differs (expect bitwise equality on the machine and BLAS thread count
+that trained it; another CPU may round differently).
 """
 
 from __future__ import annotations
@@ -38,6 +47,9 @@ def parse_args(argv=None):
     parser.add_argument("--resume", action="store_true", help="continue from <out>.resume.npz")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (0 = the library default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--check", action="store_true",
+                        help="retrain in a temporary folder and compare with the shipped checkpoint's record")
+    parser.add_argument("--full", action="store_true", help="with --check: the whole run, not the first 20 steps")
     return parser.parse_args(argv)
 
 
@@ -52,6 +64,8 @@ def main(argv=None):
             sys.path.insert(0, p)
     import gpt
 
+    if args.check:
+        return check(gpt, args)
     out = Path(args.out) if args.out else gpt.CHECKPOINT_DIR / f"gpt_{args.config}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     resume_path = out.with_name(out.stem + ".resume.npz")
@@ -77,15 +91,52 @@ def main(argv=None):
         gpt.save_run(resume_path, run)
         print(f"stopped at step {run.step:,} of {run.config.iters:,}; state saved to {resume_path}")
         return run
-    write_checkpoint(gpt, run, out, args.threads)
+    write_checkpoint(gpt, run, out, args.threads, settings=_settings(args))
     if resume_path.exists():
         resume_path.unlink()
     return run
 
 
-def write_checkpoint(gpt, run, out: Path, threads: int) -> None:
+def _settings(args) -> str:
+    return f"--config {args.config}" + (f" --iters {args.iters}" if args.iters is not None else "")
+
+
+def check(gpt, args):
+    """``--check``: retrain (the first 20 steps, or the whole run with ``--full``) in a temporary folder and
+    compare with the shipped checkpoint's record; prints each comparison, exits 1 if one differs."""
+    import tempfile
+
+    shipped = Path(args.out) if args.out else gpt.CHECKPOINT_DIR / f"gpt_{args.config}.npz"
+    model, _, info = gpt.load_checkpoint(shipped)
+    data = gpt.shakespeare()
+    results = [("validation loss of the shipped weights (first {} windows)".format(info["val_slice_windows"]),
+                info["val_loss_slice"], gpt.val_loss(model, data.val, limit=info["val_slice_windows"]))]
+    first = info["first_losses"]
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = ["--config", args.config, "--out", str(Path(tmp) / shipped.name), "--threads", str(args.threads)]
+        if args.iters is not None:
+            argv += ["--iters", str(args.iters)]
+        if not args.full:
+            argv += ["--steps", str(len(first))]
+        run = main(argv + (["--quiet"] if args.quiet else []))
+        results.append((f"the first {len(first)} batch losses", first, run.batch_loss[:len(first)]))
+        if args.full:
+            retrained = gpt.checkpoint_info(Path(tmp) / shipped.name)
+            results += [("the validation curve", info["val_curve"], retrained["val_curve"]),
+                        ("the validation loss (every character)", info["val_loss"], retrained["val_loss"])]
+    bad = 0
+    for what, recorded, again in results:
+        same = recorded == again
+        bad += not same
+        print(f"{'same' if same else 'DIFFERS'}: {what}" + ("" if same else f": recorded {recorded}, retrained {again}"))
+    if bad:
+        raise SystemExit(1)
+    return run
+
+
+def write_checkpoint(gpt, run, out: Path, threads: int, settings: str = "") -> None:
     """Save the float16 checkpoint, measure it after the round trip, and save it again with the record."""
-    record = {"train_config": dataclasses.asdict(run.config), "train_seconds": run.seconds,
+    record = {"script": "10-transformer/train_gpt.py", "settings": settings,"train_config": dataclasses.asdict(run.config), "train_seconds": run.seconds,
               "train_cpu_seconds": run.cpu_seconds, "blas_threads": threads,
               "first_losses": run.batch_loss[:20], "val_steps": run.val_steps, "val_curve": run.val_curve,
               "loss_curve": [round(float(sum(run.batch_loss[i:i + 25]) / len(run.batch_loss[i:i + 25])), 5)

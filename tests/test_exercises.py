@@ -33,7 +33,7 @@ def checker(function: str):
 
 def test_at_least_25_exercises_two_to_four_per_chapter():
     assert len(EXERCISES) >= 25
-    for chapter in range(1, 10):
+    for chapter in range(1, 11):
         assert 2 <= len(for_chapter(chapter)) <= 4, chapter
     assert len({e.function for e in EXERCISES}) == len(EXERCISES)      # one name, one exercise
 
@@ -198,7 +198,45 @@ WRONG = [
     ("causal_mask", lambda T: np.triu(np.ones((T, T), bool)), "transpose"),
     ("causal_mask", lambda T: np.tril(np.ones((T, T), bool), -1), "attend to itself"),
     ("causal_mask", lambda T: np.tril(np.ones((T, T))), "must be boolean"),
+    # 10
+    ("pre_ln_block", lambda x, ln1, attn, ln2, ffn: (lambda p: ln2(p + ffn(p)))(ln1(x + attn(x))), "post-LN"),
+    ("pre_ln_block", lambda x, ln1, attn, ln2, ffn: attn(ln1(x)) + ffn(ln2(attn(ln1(x)))), "leave out the first shortcut"),
+    ("pre_ln_block", lambda x, ln1, attn, ln2, ffn: x + attn(ln1(x)) + ffn(ln2(x)), "feed ln2 the block's input x"),
+    ("sinusoidal_encoding", lambda T, d: _pe_wrong(T, d, swap=True), "swap sine and cosine"),
+    ("sinusoidal_encoding", lambda T, d: _pe_wrong(T, d, half=True), "use i/D instead of 2i/D"),
+    ("sinusoidal_encoding", lambda T, d: _pe_wrong(T, d).T, "shape (6, 4) (the transposed shape)"),
+    ("count_parameters", lambda V, T, L, d, tied: 12 * L * d * d, "12·L·d² rule alone"),
+    ("count_parameters", lambda V, T, L, d, tied: V * d + T * d + L * (12 * d * d + 13 * d) + 2 * d + V * d,
+     "count a separate head even though it is tied"),
+    ("count_parameters", lambda V, T, L, d, tied: V * d + T * d + L * (12 * d * d + 13 * d) + (0 if tied else V * d),
+     "forget the final LayerNorm"),
+    ("count_parameters", lambda V, T, L, d, tied: V * d + L * (12 * d * d + 13 * d) + 2 * d + (0 if tied else V * d),
+     "too few by 4,096"),
+    ("sampling_distribution", lambda z, t, k: _softmax(z * t), "multiply the logits by τ instead of dividing"),
+    ("sampling_distribution", lambda z, t, k: _sampling_wrong(z, t, k, after=True), "after the softmax without renormalising"),
+    ("sampling_distribution", lambda z, t, k: _sampling_wrong(z, t, k, shift=False), "large logits (around 600)"),
+    ("sampling_distribution", lambda z, t, k: _sampling_wrong(z, t, k, greedy=False), "temperature 0 is the limit"),
 ]
+
+
+def _pe_wrong(T, d, swap=False, half=False):
+    t, i = np.arange(T)[:, None], np.arange(d // 2)
+    a = t / 10000.0 ** ((i if half else 2 * i) / d)
+    P = np.empty((T, d))
+    P[:, 0::2], P[:, 1::2] = (np.cos(a), np.sin(a)) if swap else (np.sin(a), np.cos(a))
+    return P
+
+
+def _sampling_wrong(z, t, k, after=False, shift=True, greedy=True):
+    if t == 0 and greedy:
+        return np.eye(z.shape[1])[z.argmax(1)]
+    z = z / t
+    keep = z >= np.sort(z, 1)[:, -k][:, None] if k else np.ones(z.shape, bool)
+    if not after:
+        z = np.where(keep, z, -np.inf)
+    e = np.exp(z - z.max(1, keepdims=True) if shift else z)
+    p = e / e.sum(1, keepdims=True)
+    return p * keep if after else p
 
 
 def _two_layer_wrong(X, y, params, tanh_grad=True, pre_activation=False):
@@ -335,9 +373,26 @@ def _post_sections() -> dict[str, set[str]]:
     return sections
 
 
+def _deep_dive_sections(chapter: int) -> set[str]:
+    """The numbered sections of a chapter's deep dive (``## 5. Positions`` → ``Positions``)."""
+    dive = next((ROOT / CHAPTERS[chapter - 1].folder).glob("*_DEEP_DIVE.md"))
+    return {re.sub(r"^\d+\.\s*", "", l[3:].strip()) for l in dive.read_text(encoding="utf-8").splitlines()
+            if l.startswith("## ")}
+
+
+#: Chapters whose post is not published yet (not in the series reference): their exercises name the
+#: sections of the chapter's deep dive instead.
+UNPUBLISHED = {10}
+
+
 def test_each_exercise_names_a_section_of_its_chapters_post():
     sections = _post_sections()
     for ex in EXERCISES:
+        if ex.chapter in UNPUBLISHED:
+            title = CHAPTERS[ex.chapter - 1].post_title
+            assert not any(p.startswith(title) for p in sections), f"post {ex.chapter} is published now: use its sections"
+            assert ex.part in _deep_dive_sections(ex.chapter), (ex.label, ex.part, sorted(_deep_dive_sections(ex.chapter)))
+            continue
         title = CHAPTERS[ex.chapter - 1].post_title
         post = next((p for p in sections if p.replace("–", "-").startswith(title.replace("–", "-"))), None)
         assert post is not None, title

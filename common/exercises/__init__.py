@@ -33,6 +33,7 @@ from .ch06 import check_conv2d_backward, check_conv2d_forward, check_conv_output
 from .ch07 import check_batchnorm_backward, check_batchnorm_forward, check_residual_backward
 from .ch08 import check_clip_by_global_norm, check_layer_norm, check_lstm_step, check_rnn_step
 from .ch09 import check_attention, check_causal_mask, check_masked_softmax, check_split_heads
+from .ch10 import check_count_parameters, check_pre_ln_block, check_sampling_distribution, check_sinusoidal_encoding
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,12 @@ _CHAPTERS = (
              (check_split_heads, "Multi-Head Attention: Noticing Multiple Things at Once",
               "splitting d_model into heads"),
              (check_causal_mask, "Problem 3: Speed", "the causal mask that lets a decoder train on all positions at once")),
+    # Post 10 is not published yet: its parts are the sections of 10-transformer/TRANSFORMER_DEEP_DIVE.md.
+    _chapter(10,
+             (check_pre_ln_block, "Pre-LN, and why residual sums and LayerNorm", "a pre-LN Transformer block's forward pass"),
+             (check_sinusoidal_encoding, "Positions", "the sinusoidal positional encoding"),
+             (check_count_parameters, "Counting parameters and FLOPs", "a GPT's parameter count"),
+             (check_sampling_distribution, "Temperature and top-k", "the sampling distribution: temperature and top-k")),
 )
 
 #: Every exercise, in course order.
