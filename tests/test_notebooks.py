@@ -68,6 +68,16 @@ def test_notebook_is_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
+def test_every_relative_link_in_a_notebook_resolves(path):
+    nb = _load(path)
+    text = "".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+                   for c in nb["cells"] if c["cell_type"] == "markdown")
+    links = [t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not t.startswith(("http", "#", "mailto:"))]
+    missing = [t for t in links if not (path.parent / t.split("#")[0]).exists()]
+    assert not missing, f"links that lead nowhere from {path.parent.name}/: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.parent.name)
 def test_every_exercise_is_a_marked_blank_and_a_checker_call(path):
     code = _code(_load(path))
     source = "\n".join(code)
