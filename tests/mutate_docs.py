@@ -8,7 +8,8 @@ A candidate is a number in a prose line of a chapter's markdown (README and deep
 blocks and headings left out) written with a decimal point, a per cent sign or a ``×`` (how this course
 writes what it measured). One digit of it is changed (the last one, +1 mod 10) in a scratch copy of the
 tree (a detached ``git worktree`` of HEAD plus the working-tree docs), and the chapter's tests other than
-its playground tests run with ``-x``. An edit is *caught* when they fail. Prints one line per edit and
+doc tests run with ``-x`` (``test_chNN_docs.py``, or the
+module tests selected with ``-k doc``). An edit is *caught* when they fail. Prints one line per edit and
 the totals; writes nothing in the checkout.
 """
 
@@ -49,8 +50,13 @@ def mutate(token: str) -> str:
 
 
 def chapter_tests(number: int) -> list[str]:
+    """The chapter's doc tests: ``test_chNN_docs.py`` where it has one, else its module tests that read
+    the docs (``-k doc``)."""
+    docs = ROOT / "tests" / f"test_ch{number:02d}_docs.py"
+    if docs.is_file():
+        return [str(docs.relative_to(ROOT))]
     return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob(f"test_ch{number:02d}_*.py")
-                  if "playground" not in p.name)
+                  if "playground" not in p.name) + ["-k", "doc or table or readme or prose or text"]
 
 
 def main(argv=None) -> int:
