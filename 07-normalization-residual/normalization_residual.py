@@ -518,14 +518,19 @@ def bn_helps_markdown(acc=None) -> str:
                   [["sigmoid, depth 20, lr 10⁻³", fmt_pct(acc["plain"]), fmt_pct(acc["batchnorm"])]])
 
 
+def small_bn_net(x, y, *, epochs: int = 2, seed: int = 0) -> Sequential:
+    """A 3-layer BatchNorm ``deep_mlp`` trained on (x, y): the net of the BatchNorm-at-inference views."""
+    rng = np.random.default_rng(seed)
+    model = deep_mlp(3, "batchnorm", rng, width=64)
+    train(model, x, y, epochs=epochs, rng=rng)
+    return model
+
+
 def bn_modes_model(data=None) -> Sequential:
     """The README's BatchNorm-at-inference net: 3 BN layers, ``BN_MODES_RUN``, seed 0."""
     d = _real_mnist() if data is None else data
-    rng = np.random.default_rng(0)
-    model = deep_mlp(3, "batchnorm", rng, width=64)
-    train(model, d.x_train[:BN_MODES_RUN["n_train"]], d.y_train[:BN_MODES_RUN["n_train"]],
-          epochs=BN_MODES_RUN["epochs"], rng=rng)
-    return model
+    n = BN_MODES_RUN["n_train"]
+    return small_bn_net(d.x_train[:n], d.y_train[:n], epochs=BN_MODES_RUN["epochs"])
 
 
 def bn_modes_markdown(modes=None) -> str:
@@ -599,4 +604,55 @@ DOC_TABLES = {
     ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: stream-growth"): stream_growth_markdown,
     ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: problem-solution"): problem_solution_markdown,
     ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: dying-relu"): dying_markdown,
+}
+
+
+# ------------------------------------------------------------------------------- the page's buttons
+#
+# What each button of the playground does with its default settings, for ``tests/benchmarks/bench_pages.py``
+# (the page calls the same functions). MNIST as the page loads it (``load_mnist()``: full MNIST when it is
+# there, else the bundled sample).
+
+def _page_data():
+    from common.mnist import load_mnist
+    return load_mnist()
+
+
+def _sweep_button():
+    d = _page_data()
+    n, t = DEPTH_RUN["n_train"], DEPTH_RUN["n_test"]
+    lr_sweep(d.x_train[:n], d.y_train[:n], d.x_test[:t], d.y_test[:t], depth=SWEEP_DEPTHS[0], epochs=DEPTH_RUN["epochs"])
+
+
+#: The page's defaults: depth 20, ReLU, weight scale 1, Adam 10⁻³, 2 epochs, 3,000 digits, 2,000 test digits.
+PAGE_DEFAULTS = {"depth": 20, "lr": 1e-3, "epochs": 2, "n_train": 3000, "n_val": 2000}
+
+
+def _variants_button():
+    d, p = _page_data(), PAGE_DEFAULTS
+    x, y, xv, yv = d.x_train[:p["n_train"]], d.y_train[:p["n_train"]], d.x_test[:p["n_val"]], d.y_test[:p["n_val"]]
+    for v in VARIANTS:
+        rng = np.random.default_rng(0)
+        model = deep_mlp(p["depth"], v, rng)
+        with np.errstate(all="ignore"):
+            train(model, x, y, epochs=p["epochs"], rng=rng, lr=p["lr"], x_val=xv, y_val=yv,
+                  callbacks=[SignalTracker(d.x_train[:PROBE])])
+
+
+def _depth_button():
+    d, p = _page_data(), PAGE_DEFAULTS
+    depth_experiment(d.x_train[:p["n_train"]], d.y_train[:p["n_train"]], d.x_test[:p["n_val"]], d.y_test[:p["n_val"]],
+                     depths=(5, p["depth"]), epochs=p["epochs"], lr=p["lr"])
+
+
+def _small_bn_button():
+    d = _page_data()
+    small_bn_net(d.x_train[:4000], d.y_train[:4000])
+
+
+PAGE_ACTIONS = {
+    "Rerun the sweep live at depth 5": _sweep_button,
+    "Train the four variants": _variants_button,
+    "Depth experiment: depth 5 vs 20": _depth_button,
+    "Train the small BatchNorm net": _small_bn_button,
 }
