@@ -219,7 +219,7 @@ if tab_signal.open:
                         key=page.key("signal_when"), help="After/during training use the nets from the Training tab, "
                                                           "in evaluation mode (BatchNorm with its running averages).")
         shown = [] if when == "during training" else st.multiselect(
-            "Variants", nr.VARIANTS, default=["plain", "batchnorm"], key=page.key("signal_variants"))
+            "Variants to measure", nr.VARIANTS, default=["plain", "batchnorm"], key=page.key("signal_variants"))
         stats = {}
         for v in shown:
             if when == "at initialisation":
@@ -454,7 +454,8 @@ if tab_grad.open:
             "layer about as large as it left the last. With ReLU and He initialisation the plain net's gradient "
             "does not vanish, but BatchNorm without skips makes it *grow* towards the input. One forward/backward "
             f"pass on 256 training digits, at initialisation ({network_text()}, from the sidebar).")
-        shown = st.multiselect("Variants", nr.VARIANTS, default=["plain", "residual"], key=page.key("grad_variants"))
+        shown = st.multiselect("Variants to backpropagate through", nr.VARIANTS, default=["plain", "residual"],
+                               key=page.key("grad_variants"))
         norms = {}
         for v in shown:
             model, _ = build(v)
