@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pandas as pd
 import streamlit as st
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
 import batchnorm_inference as bni
 import normalization_residual as nr
@@ -113,6 +113,8 @@ def sweep_figure(rows, depth_, variants):
     axes[0].set_ylabel("test accuracy (%)")
     axes[0].set_title(f"depth {depth_}: test accuracy after {SWEEP_EPOCHS} epochs")
     axes[1].set_yscale("log")
+    axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axes[1].yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_num(v, 1)))
     axes[1].set_ylabel("final training loss (log scale)")
     axes[1].set_title(f"depth {depth_}: training loss")
     for ax in axes:
@@ -316,6 +318,7 @@ def show_depth_rows(rows, settings_):
         vals = [lookup[(v, d)]["train loss"] if (v, d) in lookup else np.nan for d in depths_]
         ax.bar(np.arange(len(depths_)) + (i - 1.5) * 0.2, vals, width=0.2, color=color(v), label=v)
     ax.set_xticks(range(len(depths_)), [f"depth {d}" for d in depths_])
+    ax.set_xlim(-0.5, len(depths_) - 0.5)          # bars keep their width while the first depth's runs arrive
     ax.set_ylabel("final training loss")
     ax.legend(fontsize=8)
     show_figure(fig, dpi=100)
