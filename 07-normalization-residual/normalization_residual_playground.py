@@ -536,7 +536,7 @@ if tab_bn.open:
                 ax.scatter(s[f"batch {stat}"], s[f"running {stat}"], s=12, color=color("batchnorm"))
                 lo = float(min(s[f"batch {stat}"].min(), s[f"running {stat}"].min()))
                 hi = float(max(s[f"batch {stat}"].max(), s[f"running {stat}"].max()))
-                ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+                ax.plot([lo, hi], [lo, hi], "--", color=color("reference"), lw=1)
                 ax.set_xlabel(f"{stat} of this layer's input on 500 test digits")
                 ax.set_ylabel(f"running {stat} (from training)")
                 ax.set_title(f"per feature: {stat}")

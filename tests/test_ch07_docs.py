@@ -153,6 +153,10 @@ def test_depth_experiment_table_and_its_prose(depth, sweep):
 
 def test_lr_sweep_table_and_its_prose(sweep):
     assert_table("README.md", "table: lr-sweep", nr.sweep_markdown(list(sweep.values())))
+    (runs,) = stated(README, r"The (\d+) runs\s+are recorded in")
+    assert int(runs) == len(sweep) == len(nr.VARIANTS) * len(nr.SWEEP_LRS) * len(nr.SWEEP_DEPTHS)
+    assert "at four Adam learning rates, at depths 5 and 30" in README and len(nr.SWEEP_LRS) == 4
+    assert nr.SWEEP_DEPTHS == (5, 30)
     acc = {k: 100 * row["val acc"] for k, row in sweep.items()}
     lead = {(d, lr): acc["batchnorm", d, lr] - acc["plain", d, lr] for d in nr.SWEEP_DEPTHS for lr in nr.SWEEP_LRS}
     l2, l3, l1, chance, bn1, trails, l30 = stated(
