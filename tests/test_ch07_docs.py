@@ -188,6 +188,7 @@ def test_lr_sweep_table_and_its_prose(sweep):
     assert all(min(acc[v, d, lr] for d in nr.SWEEP_DEPTHS for lr in nr.SWEEP_LRS) < 40 for v in nr.VARIANTS if v != "both")
     # "What it adds up to": skips fix degradation (depth 30 as good as depth 5 at 10⁻³), BN alone does not.
     assert acc["residual", 30, 1e-3] >= acc["residual", 5, 1e-3] and max(bn30.values()) < 50
+    assert acc["residual", 30, 1e-2] < acc["residual", 30, 1e-3] - 10        # "but only at a small learning rate"
     # The problem/solution row: BatchNorm trails at 10⁻³ and leads at every larger rate of the sweep, up to 10⁻¹.
     assert "it trails the plain net at 10⁻³ and leads it at every larger rate of the README's sweep, up to 10⁻¹" \
         in nr.PROBLEM_SOLUTION[3][3]
