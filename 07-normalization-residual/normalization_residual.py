@@ -234,23 +234,146 @@ def train(model: Sequential, x, y, *, epochs: int, rng: np.random.Generator, bat
                batch_size=batch_size, X_val=x_val, y_val=y_val, callbacks=callbacks)
 
 
+def _run(x, y, x_val, y_val, *, depth, variant, lr, epochs, seed, width, batch_size, activation, init_scale,
+         callbacks=()) -> dict:
+    """One run of the depth experiment or the learning-rate sweep: a fresh ``deep_mlp`` (seeded), trained,
+    then the training loss and accuracy on the whole training set in evaluation mode."""
+    rng = np.random.default_rng(seed)
+    model = deep_mlp(depth, variant, rng, width=width, activation=activation, init_scale=init_scale)
+    with np.errstate(all="ignore"):              # the nets that diverge at large rates overflow on the way
+        hist = train(model, x, y, epochs=epochs, rng=rng, batch_size=batch_size, lr=lr, x_val=x_val, y_val=y_val,
+                     callbacks=callbacks)
+        tl, ta = evaluate(model, x, y, softmax_cross_entropy)
+    return {"variant": variant, "depth": depth, "lr": lr, "train loss": tl, "train acc": ta,
+            "val acc": hist.val_acc[-1] if hist.val_acc else float("nan"), "history": hist}
+
+
 def depth_experiment(x, y, x_val, y_val, *, depths=(5, 30), variants=VARIANTS, epochs: int = 3, seed: int = 0,
-                     width: int = 64, lr: float = 1e-3, batch_size: int = 128, on_result=None) -> list[dict]:
+                     width: int = 64, lr: float = 1e-3, batch_size: int = 128, activation: str = "relu",
+                     init_scale: float = 1.0, on_result=None, callbacks=None) -> list[dict]:
     """Train every variant at every depth with the same data, seed and budget; one row per run with the
     final training loss (evaluation mode, on the whole training set), training and validation accuracy.
-    ``on_result(row)`` is called after each run (a playground keeps partial results with it)."""
+    ``on_result(row)`` is called after each run (a playground keeps partial results with it);
+    ``callbacks(depth, variant)`` gives each run's training callbacks (a progress bar)."""
     rows = []
     for depth in depths:
         for variant in variants:
-            rng = np.random.default_rng(seed)
-            model = deep_mlp(depth, variant, rng, width=width)
-            hist = train(model, x, y, epochs=epochs, rng=rng, batch_size=batch_size, lr=lr, x_val=x_val, y_val=y_val)
-            tl, ta = evaluate(model, x, y, softmax_cross_entropy)
-            row = {"variant": variant, "depth": depth, "train loss": tl, "train acc": ta,
-                   "val acc": hist.val_acc[-1], "history": hist}
+            cbs = callbacks(depth, variant) if callbacks is not None else ()
+            row = _run(x, y, x_val, y_val, depth=depth, variant=variant, lr=lr, epochs=epochs, seed=seed, width=width,
+                       batch_size=batch_size, activation=activation, init_scale=init_scale, callbacks=cbs)
             rows.append(row)
             if on_result is not None:
                 on_result(row)
+    return rows
+
+
+# --------------------------------------------------------------------------- the learning-rate sweep
+
+#: The post: BatchNorm lets you "use much higher learning rates". The sweep trains every variant at each of
+#: these Adam learning rates, at depths 5 and 30, with the depth experiment's budget (``DEPTH_RUN``).
+SWEEP_LRS = (1e-3, 1e-2, 3e-2, 1e-1)
+SWEEP_DEPTHS = (5, 30)
+
+
+def lr_label(lr: float) -> str:
+    """An Adam learning rate as the docs write it: ``lr_label(1e-3) == "10⁻³"``, ``lr_label(0.03) == "3·10⁻²"``."""
+    check_positive("lr", lr)
+    exponent = math.floor(math.log10(lr) + 1e-9)
+    mantissa = round(lr / 10.0 ** exponent, 6)
+    sup = str(exponent).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    head = "" if mantissa == 1 else f"{mantissa:g}·"
+    return f"{head}10{sup}"
+
+
+def lr_sweep(x, y, x_val, y_val, *, depth: int = 5, variants=VARIANTS, lrs=SWEEP_LRS, epochs: int = 2,
+             seed: int = 0, width: int = 64, batch_size: int = 128, activation: str = "relu",
+             init_scale: float = 1.0, on_result=None, callbacks=None) -> list[dict]:
+    """Every variant at every Adam learning rate in ``lrs``, at one depth, with the same data, seed and
+    budget: one row per run (``"variant"``, ``"depth"``, ``"lr"``, ``"train loss"``, ``"train acc"``,
+    ``"val acc"``, ``"history"``), variant by variant, each in increasing learning rate. The run at
+    lr 10⁻³ is the depth experiment's run (same seed, same budget). ``on_result(row)`` after each run;
+    ``callbacks(variant, lr)`` gives each run's training callbacks."""
+    check_positive_int("depth", depth)
+    rows = []
+    for variant in variants:
+        for lr in lrs:
+            cbs = callbacks(variant, lr) if callbacks is not None else ()
+            row = _run(x, y, x_val, y_val, depth=depth, variant=variant, lr=lr, epochs=epochs, seed=seed, width=width,
+                       batch_size=batch_size, activation=activation, init_scale=init_scale, callbacks=cbs)
+            rows.append(row)
+            if on_result is not None:
+                on_result(row)
+    return rows
+
+
+def bn_vs_plain(rows: list[dict], depth: int) -> str:
+    """The sweep at ``depth`` in one sentence, computed from its rows: where BatchNorm trails or leads the
+    plain net, and the largest rate at which each still trains. The page shows it beside the chart and
+    the README's sentence is checked against it."""
+    from common.plots import fmt_pct
+    r = {(row["variant"], row["lr"]): row["val acc"] for row in rows if row["depth"] == depth}
+    lrs = sorted({lr for v, lr in r if v == "plain" and ("batchnorm", lr) in r})
+    if not lrs:
+        return ""
+    parts = []
+    for lr in lrs:
+        bn, plain = r["batchnorm", lr], r["plain", lr]
+        word = "trails" if bn < plain else "leads"
+        parts.append(f"at lr {lr_label(lr)} BatchNorm {word} the plain net, {fmt_pct(bn)} against {fmt_pct(plain)}")
+    return f"Depth {depth}: " + "; ".join(parts) + "."
+
+
+#: The shipped sweep (``train_normalization_residual.py`` writes it; the page and the docs read it).
+SWEEP_CHECKPOINT = "checkpoints/lr_sweep.npz"
+
+
+def sweep_path():
+    from pathlib import Path
+    return Path(__file__).resolve().parent / SWEEP_CHECKPOINT
+
+
+def sweep_record(data=None, depths=SWEEP_DEPTHS, on_result=None) -> list[dict]:
+    """The sweep at every depth in ``depths`` on real MNIST with ``DEPTH_RUN``'s budget: what the shipped
+    checkpoint records."""
+    d = _real_mnist() if data is None else data
+    n, t = DEPTH_RUN["n_train"], DEPTH_RUN["n_test"]
+    rows = []
+    for depth in depths:
+        rows += lr_sweep(d.x_train[:n], d.y_train[:n], d.x_test[:t], d.y_test[:t], depth=depth,
+                         epochs=DEPTH_RUN["epochs"], on_result=on_result)
+    return rows
+
+
+#: The numbers each sweep row keeps in the checkpoint, as arrays (depth, variant, lr).
+SWEEP_FIELDS = ("train loss", "train acc", "val acc")
+
+
+def sweep_arrays(rows: list[dict], depths=SWEEP_DEPTHS, variants=VARIANTS, lrs=SWEEP_LRS) -> dict[str, np.ndarray]:
+    """Sweep rows as ``extras`` for ``Layer.save``: one (depth, variant, lr) array per field (NaN where a
+    run is missing), and the axes."""
+    out = {f: np.full((len(depths), len(variants), len(lrs)), np.nan) for f in SWEEP_FIELDS}
+    for row in rows:
+        i, j, k = depths.index(row["depth"]), variants.index(row["variant"]), lrs.index(row["lr"])
+        for f in SWEEP_FIELDS:
+            out[f][i, j, k] = row[f]
+    arrays = {f.replace(" ", "_"): a for f, a in out.items()}
+    arrays.update(depths=np.array(depths), lrs=np.array(lrs, dtype=np.float64), variants=np.array(variants))
+    return arrays
+
+
+def load_sweep(path=None) -> list[dict]:
+    """The rows of the shipped sweep (no histories), in the order ``lr_sweep`` makes them."""
+    from common.checkpoints import read_extras
+    e = read_extras(sweep_path() if path is None else path)
+    depths, lrs, variants = [int(v) for v in e["depths"]], [float(v) for v in e["lrs"]], [str(v) for v in e["variants"]]
+    rows = []
+    for i, depth in enumerate(depths):
+        for j, variant in enumerate(variants):
+            for k, lr in enumerate(lrs):
+                row = {"variant": variant, "depth": depth, "lr": lr}
+                row.update({f: float(e[f.replace(" ", "_")][i, j, k]) for f in SWEEP_FIELDS})
+                if not math.isnan(row["val acc"]):
+                    rows.append(row)
     return rows
 
 
@@ -271,7 +394,8 @@ PROBLEM_SOLUTION = (
      "The causes (too-large weights, no normalisation) are fixed by initialisation and normalisation"),
     ("Slow convergence", "Hard to find a good learning rate", "Adam optimizer",
      "Adam makes the step less sensitive to the gradient's scale, but it still has a learning rate to choose "
-     "(chapter 04; here BatchNorm trails the plain net at 10⁻³ and leads it at 10⁻²)"),
+     "(chapter 04). BatchNorm widens the range that works: it trails the plain net at 10⁻³ and leads it at every "
+     "larger rate of the README's sweep, up to 10⁻¹"),
     ("Internal covariate shift", "Each layer's inputs keep shifting distribution", "Batch Norm",
      "BatchNorm keeps every layer's input at a fixed scale (README, signal table); that it works by reducing "
      "covariate shift is disputed (Santurkar et al. 2018, \"How Does Batch Normalization Help Optimization?\")"),
@@ -362,16 +486,16 @@ def depth_markdown(rows=None) -> str:
                    for r in rows])
 
 
-def bn_lr_markdown(rows_low=None, rows_high=None) -> str:
-    """README: plain against batchnorm at depths 5 and 30, test accuracy at lr 10⁻³ and 10⁻² (the depth
-    experiment's budget)."""
+def sweep_markdown(rows=None) -> str:
+    """README: the learning-rate sweep's test accuracy per variant and depth (the shipped checkpoint,
+    ``load_sweep()``; ``tests/test_ch07_normalization_residual.py`` retrains it)."""
     _, fmt_pct = _fmt()
-    rows_low = depth_rows(1e-3, ("plain", "batchnorm")) if rows_low is None else rows_low
-    rows_high = depth_rows(1e-2, ("plain", "batchnorm")) if rows_high is None else rows_high
-    high = {(r["variant"], r["depth"]): r for r in rows_high}
-    return _table(["variant", "depth", "test accuracy at lr 10⁻³", "test accuracy at lr 10⁻²"],
-                  [[r["variant"], r["depth"], fmt_pct(r["val acc"]), fmt_pct(high[r["variant"], r["depth"]]["val acc"])]
-                   for r in rows_low if r["variant"] in ("plain", "batchnorm")])
+    rows = load_sweep() if rows is None else rows
+    r = {(row["variant"], row["depth"], row["lr"]): row for row in rows}
+    depths = sorted({row["depth"] for row in rows})
+    lrs = sorted({row["lr"] for row in rows})
+    return _table(["variant", "depth"] + [f"lr {lr_label(lr)}" for lr in lrs],
+                  [[v, d] + [fmt_pct(r[v, d, lr]["val acc"]) for lr in lrs] for d in depths for v in VARIANTS])
 
 
 def bn_helps_accuracy(data=None) -> dict[str, float]:
@@ -395,14 +519,19 @@ def bn_helps_markdown(acc=None) -> str:
                   [["sigmoid, depth 20, lr 10⁻³", fmt_pct(acc["plain"]), fmt_pct(acc["batchnorm"])]])
 
 
+def small_bn_net(x, y, *, epochs: int = 2, seed: int = 0) -> Sequential:
+    """A 3-layer BatchNorm ``deep_mlp`` trained on (x, y): the net of the BatchNorm-at-inference views."""
+    rng = np.random.default_rng(seed)
+    model = deep_mlp(3, "batchnorm", rng, width=64)
+    train(model, x, y, epochs=epochs, rng=rng)
+    return model
+
+
 def bn_modes_model(data=None) -> Sequential:
     """The README's BatchNorm-at-inference net: 3 BN layers, ``BN_MODES_RUN``, seed 0."""
     d = _real_mnist() if data is None else data
-    rng = np.random.default_rng(0)
-    model = deep_mlp(3, "batchnorm", rng, width=64)
-    train(model, d.x_train[:BN_MODES_RUN["n_train"]], d.y_train[:BN_MODES_RUN["n_train"]],
-          epochs=BN_MODES_RUN["epochs"], rng=rng)
-    return model
+    n = BN_MODES_RUN["n_train"]
+    return small_bn_net(d.x_train[:n], d.y_train[:n], epochs=BN_MODES_RUN["epochs"])
 
 
 def bn_modes_markdown(modes=None) -> str:
@@ -470,10 +599,61 @@ DOC_TABLES = {
     ("README.md", "table: signal"): signal_markdown,
     ("README.md", "table: gradient-ratio"): gradient_ratio_markdown,
     ("README.md", "table: depth-experiment"): depth_markdown,
-    ("README.md", "table: bn-learning-rate"): bn_lr_markdown,
+    ("README.md", "table: lr-sweep"): sweep_markdown,
     ("README.md", "table: bn-helps"): bn_helps_markdown,
     ("README.md", "table: bn-modes"): bn_modes_markdown,
     ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: stream-growth"): stream_growth_markdown,
     ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: problem-solution"): problem_solution_markdown,
     ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: dying-relu"): dying_markdown,
+}
+
+
+# ------------------------------------------------------------------------------- the page's buttons
+#
+# What each button of the playground does with its default settings, for ``tests/benchmarks/bench_pages.py``
+# (the page calls the same functions). MNIST as the page loads it (``load_mnist()``: full MNIST when it is
+# there, else the bundled sample).
+
+def _page_data():
+    from common.mnist import load_mnist
+    return load_mnist()
+
+
+def _sweep_button():
+    d = _page_data()
+    n, t = DEPTH_RUN["n_train"], DEPTH_RUN["n_test"]
+    lr_sweep(d.x_train[:n], d.y_train[:n], d.x_test[:t], d.y_test[:t], depth=SWEEP_DEPTHS[0], epochs=DEPTH_RUN["epochs"])
+
+
+#: The page's defaults: depth 20, ReLU, weight scale 1, Adam 10⁻³, 2 epochs, 3,000 digits, 2,000 test digits.
+PAGE_DEFAULTS = {"depth": 20, "lr": 1e-3, "epochs": 2, "n_train": 3000, "n_val": 2000}
+
+
+def _variants_button():
+    d, p = _page_data(), PAGE_DEFAULTS
+    x, y, xv, yv = d.x_train[:p["n_train"]], d.y_train[:p["n_train"]], d.x_test[:p["n_val"]], d.y_test[:p["n_val"]]
+    for v in VARIANTS:
+        rng = np.random.default_rng(0)
+        model = deep_mlp(p["depth"], v, rng)
+        with np.errstate(all="ignore"):
+            train(model, x, y, epochs=p["epochs"], rng=rng, lr=p["lr"], x_val=xv, y_val=yv,
+                  callbacks=[SignalTracker(d.x_train[:PROBE])])
+
+
+def _depth_button():
+    d, p = _page_data(), PAGE_DEFAULTS
+    depth_experiment(d.x_train[:p["n_train"]], d.y_train[:p["n_train"]], d.x_test[:p["n_val"]], d.y_test[:p["n_val"]],
+                     depths=(5, p["depth"]), epochs=p["epochs"], lr=p["lr"])
+
+
+def _small_bn_button():
+    d = _page_data()
+    small_bn_net(d.x_train[:4000], d.y_train[:4000])
+
+
+PAGE_ACTIONS = {
+    "Rerun the sweep live at depth 5": _sweep_button,
+    "Train the four variants": _variants_button,
+    "Depth experiment: depth 5 vs 20": _depth_button,
+    "Train the small BatchNorm net": _small_bn_button,
 }

@@ -4,13 +4,17 @@ gradients and training, measured on MNIST.
     streamlit run 07-normalization-residual/normalization_residual_playground.py   (or from the hub: app.py)
 """
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
 import batchnorm_inference as bni
 import normalization_residual as nr
 from common import playground
+from common.checkpoints import read_meta
 from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure, training_curves
 from common.training import Live, ProgressCallback
@@ -25,52 +29,62 @@ data = playground.mnist(flatten=True)
 X_VAL, Y_VAL = data.x_test[:2000], data.y_test[:2000]
 PROBE_X, PROBE_Y = data.x_train[:512], data.y_train[:512]
 # runs: variant → {"model", "history", "settings", "signal"}; depth_rows: one dict per finished run of the
-# depth experiment; bn_model: (model, description) for the inference tab, or None.
-page = PageState("ch07", runs=dict, depth_rows=list, bn_model=None)
+# depth experiment; sweep: the live learning-rate sweep ({"depth", "variants", "rows", "seconds"}) or None;
+# bn_model: (model, description) for the inference tab, or None; *_seconds: how long the last finished run
+# took (None while none has finished: a stopped run shows what it kept, without a time).
+page = PageState("ch07", runs=dict, runs_seconds=None, runs_total=0, depth_rows=list, depth_seconds=None,
+                 depth_settings=None, sweep=None, bn_model=None, bn_seconds=None)
+# Only the open tab draws its controls (and the sidebar's only on the tabs that use them): keep every
+# setting while another tab is open, as the hub does (Streamlit drops the value of a widget not drawn).
+playground.keep_widget_state()
 
-# --- sidebar ---------------------------------------------------------------------------------------------
-with st.sidebar:
-    st.header("Network")
-    depth = st.slider("Depth (hidden layers)", 2, 50, 20, key=page.key("depth"),
-                      help="Number of 64×64 hidden layers between the input layer and the output layer.")
-    activation = st.selectbox("Activation", nr.ACTIVATIONS, index=0, key=page.key("activation"),
-                              help="ReLU with He initialisation; tanh and sigmoid with Xavier. Sigmoid's slope is at "
-                                   "most 1/4, the post's vanishing-gradient case.")
-    init_scale = st.select_slider("Initial weight scale (× He/Xavier)", options=[0.5, 0.8, 1.0, 1.2, 1.5],
-                                  value=1.0, key=page.key("init_scale"),
-                                  help="1 is the textbook initialisation. Above 1 a plain net's signal grows by that "
-                                       "factor per layer, below 1 it shrinks.")
-    st.header("Training")
-    lr = st.select_slider("Learning rate (Adam)", options=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=1e-3, key=page.key("lr"))
-    epochs = st.slider("Epochs", 1, 10, 3, key=page.key("epochs"))
-    n_train = st.select_slider("Training subset", options=[1000, 2000, 3000, 5000, 10000], value=3000, key=page.key("n_train"),
-                               help="The first N training digits; evaluated on the first 2,000 test digits.")
-    st.button("Stop", key=page.button_key("stop"), help="Any rerun stops training; finished runs and epochs are kept.")
+TAB_NAMES = ["Learning rate sweep", "Signal through depth", "Training deep nets", "Gradient highway",
+             "BatchNorm at inference"]
+tabs = st.tabs(TAB_NAMES, key=page.key("tab"), on_change="rerun")
+tab_sweep, tab_signal, tab_train, tab_grad, tab_bn = tabs
+# Only the open tab runs (on_change="rerun"), so the page stays quick.
 
-settings = dict(depth=depth, activation=activation, init_scale=init_scale, lr=lr, epochs=epochs, n_train=n_train)
+# --- sidebar: the network, for the three tabs that build one ---------------------------------------------
+uses_network = tab_signal.open or tab_train.open or tab_grad.open
+if uses_network:
+    with st.sidebar:
+        st.header("Network")
+        st.caption("Used by *Signal through depth*, *Training deep nets* and *Gradient highway*. The learning-rate "
+                   "sweep and the BatchNorm-at-inference nets have fixed settings, stated in their tabs.")
+        depth = st.slider("Depth (hidden layers)", 2, 50, 20, key=page.key("depth"),
+                          help="Number of 64×64 hidden layers between the input layer and the output layer.")
+        activation = st.selectbox("Activation", nr.ACTIVATIONS, index=0, key=page.key("activation"),
+                                  help="ReLU with He initialisation; tanh and sigmoid with Xavier. Sigmoid's slope is "
+                                       "at most 1/4, the post's vanishing-gradient case.")
+        init_scale = st.select_slider("Initial weight scale (× He/Xavier)", options=[0.5, 0.8, 1.0, 1.2, 1.5],
+                                      value=1.0, key=page.key("init_scale"),
+                                      help="1 is the textbook initialisation. Above 1 a plain net's signal grows by "
+                                           "that factor per layer, below 1 it shrinks.")
+
+
+def network_text():
+    return f"depth {depth}, {activation}, weight scale {fmt_num(init_scale, 2)}"
 
 
 def settings_text(s):
     return (f"depth {s['depth']}, {s['activation']}, weight scale {fmt_num(s['init_scale'], 2)}, "
-            f"lr {fmt_num(s['lr'], 1)}, {s['epochs']} epoch(s), {s['n_train']:,} training digits")
+            f"lr {nr.lr_label(s['lr'])}, {s['epochs']} epoch(s), {s['n_train']:,} training digits")
 
 
-def keep_run(variant, tracker):
-    """A ``Live`` callback that puts the live History and model in the page state when training starts,
-    so a Stop or any rerun keeps every finished epoch."""
-    def begin(state):
-        page["runs"][variant] = {"model": state.model, "history": state.history, "settings": settings,
-                                 "signal": tracker}
-    return Live(on_begin=begin)
+def integer_x(ax):
+    """Epochs and layers are whole numbers: no 2.5 on their axes."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def palette_curves(fig):
-    """Recolour ``training_curves``' lines by the palette (its lines are labelled "plain (train)", …)."""
+    """Recolour ``training_curves``' lines by the palette (its lines are labelled "plain (train)", …), so a
+    variant has the same colour here as in every other chart; epochs on integer ticks."""
     for ax in fig.axes:
         for line in ax.get_lines():
             line.set_color(color(line.get_label().split(" (")[0]))
         if ax.get_legend() is not None:
             ax.legend(fontsize=8)
+        integer_x(ax)
     return fig
 
 
@@ -79,10 +93,118 @@ def build(variant, d=None, seed=0):
     return nr.deep_mlp(depth if d is None else d, variant, rng, activation=activation, init_scale=init_scale), rng
 
 
-tabs = st.tabs(["Signal through depth", "Training deep nets", "Gradient highway", "BatchNorm at inference"],
-               key=page.key("tab"), on_change="rerun")
-tab_signal, tab_train, tab_grad, tab_bn = tabs
-# Only the open tab runs (on_change="rerun"), so the page stays quick.
+# --- Learning rate sweep ---------------------------------------------------------------------------------
+SWEEP_META = read_meta(nr.sweep_path())
+SWEEP_N, SWEEP_T, SWEEP_EPOCHS = SWEEP_META["n_train"], SWEEP_META["n_test"], SWEEP_META["epochs"]
+
+
+def sweep_figure(rows, depth_, variants):
+    """Test accuracy and final training loss against the Adam learning rate, one line per variant."""
+    fig, axes = new_figure(1, 2, size=(5.2, 3.4))
+    for v in variants:
+        pts = sorted((r["lr"], r["val acc"], r["train loss"]) for r in rows if r["variant"] == v and r["depth"] == depth_)
+        if not pts:
+            continue
+        lrs_, acc, loss = (np.array(c) for c in zip(*pts))
+        axes[0].plot(lrs_, 100 * acc, marker="o", color=color(v), label=v)
+        axes[1].plot(lrs_, loss, marker="o", color=color(v), label=v)
+    axes[0].axhline(10, color=color("chance"), ls="--", lw=1, label="chance (10%)")
+    axes[0].set_ylim(0, 100)
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[0].set_title(f"depth {depth_}: test accuracy after {SWEEP_EPOCHS} epochs")
+    axes[1].set_yscale("log")
+    axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axes[1].yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_num(v, 1)))
+    axes[1].set_ylabel("final training loss (log scale)")
+    axes[1].set_title(f"depth {depth_}: training loss")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xticks(nr.SWEEP_LRS, [nr.lr_label(lr) for lr in nr.SWEEP_LRS])
+        ax.minorticks_off()
+        ax.set_xlabel("Adam learning rate")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def sweep_table(rows, depth_, variants):
+    r = {(row["variant"], row["lr"]): row for row in rows if row["depth"] == depth_}
+    return pd.DataFrame([{"variant": v, **{f"lr {nr.lr_label(lr)}": fmt_pct(r[v, lr]["val acc"]) if (v, lr) in r else "–"
+                                           for lr in nr.SWEEP_LRS}} for v in variants])
+
+
+if tab_sweep.open:
+    with tab_sweep:
+        st.markdown(
+            "**The post says** BatchNorm lets you *use much higher learning rates*. **What to try:** compare the "
+            "plain (grey) and BatchNorm (blue) lines. At Adam's usual 10⁻³ BatchNorm *trails* the plain net; from "
+            "10⁻² on it leads, and at 10⁻¹ it still trains where the plain net and the residual net without "
+            "BatchNorm fall to chance. Switch to **depth 30**: skips alone (orange) want a small rate; only "
+            "BatchNorm with skips (purple) trains at every rate. Every run: the first "
+            f"{SWEEP_N:,} training digits, {SWEEP_EPOCHS} epochs, batch 128, seed 0, ReLU with He initialisation, "
+            f"tested on the first {SWEEP_T:,} test digits: the settings of the shipped sweep, so a live rerun can be "
+            "compared with it.")
+        c1, c2 = st.columns(2)
+        sweep_depth = c1.radio("Sweep depth", list(nr.SWEEP_DEPTHS), horizontal=True, key=page.key("sweep_depth"),
+                               format_func=lambda d: f"depth {d}")
+        sweep_variants = c2.multiselect("Variants in the sweep", nr.VARIANTS, default=list(nr.VARIANTS),
+                                        key=page.key("sweep_variants"))
+        b1, b2 = st.columns(2)
+        rerun_clicked = b1.button(f"Rerun the sweep live at depth {sweep_depth}", type="primary",
+                                  key=page.button_key("sweep_run"), disabled=not sweep_variants,
+                                  help=f"{len(sweep_variants) * len(nr.SWEEP_LRS)} runs, each point appears as its "
+                                       "run finishes.")
+        b2.button("Stop the sweep", key=page.button_key("sweep_stop"),
+                  help="Stops after the run in progress is interrupted; the finished runs are kept.")
+        if rerun_clicked:
+            sweep = page["sweep"] = {"depth": sweep_depth, "variants": list(sweep_variants), "rows": [], "seconds": None}
+            total = len(sweep_variants) * len(nr.SWEEP_LRS)
+            bar = st.progress(0.0, text="starting…")
+            live_chart = st.empty()
+
+            def run_callbacks(variant, lr):
+                k = len(sweep["rows"])
+                report = playground.progress_reporter(bar)
+                return [ProgressCallback(lambda f, m: report((k + f) / total, f"run {k + 1}/{total}: {variant} at lr "
+                                                                            f"{nr.lr_label(lr)} · {m}"), min_interval=0.2)]
+
+            def keep_point(row):
+                sweep["rows"].append({k: v for k, v in row.items() if k != "history"})
+                with live_chart.container():
+                    show_figure(sweep_figure(sweep["rows"], sweep_depth, sweep_variants), dpi=90)
+
+            t0 = time.perf_counter()
+            nr.lr_sweep(data.x_train[:SWEEP_N], data.y_train[:SWEEP_N], data.x_test[:SWEEP_T], data.y_test[:SWEEP_T],
+                        depth=sweep_depth, variants=sweep_variants, epochs=SWEEP_EPOCHS, on_result=keep_point,
+                        callbacks=run_callbacks)
+            sweep["seconds"] = time.perf_counter() - t0
+            bar.empty()
+            live_chart.empty()
+        live = page["sweep"]
+        if live is not None and live["depth"] == sweep_depth and live["rows"]:
+            rows, variants = live["rows"], [v for v in live["variants"] if v in sweep_variants] or live["variants"]
+            done, total = len(live["rows"]), len(live["variants"]) * len(nr.SWEEP_LRS)
+            st.markdown(f"**Live sweep at depth {sweep_depth}** ({done} of {total} runs"
+                        f"{'' if live['seconds'] is not None else ', stopped: the finished runs are kept'})")
+        else:
+            rows, variants = nr.load_sweep(), sweep_variants
+            st.markdown(f"**The shipped sweep at depth {sweep_depth}**")
+            playground.checkpoint_caption(
+                nr.sweep_path(), f"{len(nr.VARIANTS)} variants × {len(nr.SWEEP_LRS)} learning rates at depths "
+                                 f"{' and '.join(str(d) for d in nr.SWEEP_DEPTHS)}; press *Rerun the sweep live* to "
+                                 "run it here")
+        if variants:
+            show_figure(sweep_figure(rows, sweep_depth, variants))
+            st.dataframe(sweep_table(rows, sweep_depth, variants), hide_index=True, key=page.key("sweep_table"))
+            measured = nr.bn_vs_plain(rows, sweep_depth)
+            if measured:
+                playground.post_vs_measured(
+                    post="“You can use much higher learning rates — the stable baseline means bigger steps are safe.”",
+                    measured=measured)
+        if live is not None and live["depth"] == sweep_depth and live["seconds"] is not None:
+            playground.took(live["seconds"], f"The live sweep ({len(live['rows'])} runs)")
+        st.caption("The numbers of a live run can differ from the shipped ones in the last digits (or by a few points "
+                   "for the nets that barely train): the shipped sweep ran on one BLAS thread.")
 
 # --- Signal through depth --------------------------------------------------------------------------------
 if tab_signal.open:
@@ -99,7 +221,7 @@ if tab_signal.open:
                         key=page.key("signal_when"), help="After/during training use the nets from the Training tab, "
                                                           "in evaluation mode (BatchNorm with its running averages).")
         shown = [] if when == "during training" else st.multiselect(
-            "Variants", nr.VARIANTS, default=["plain", "batchnorm"], key=page.key("signal_variants"))
+            "Variants to measure", nr.VARIANTS, default=["plain", "batchnorm"], key=page.key("signal_variants"))
         stats = {}
         for v in shown:
             if when == "at initialisation":
@@ -119,6 +241,7 @@ if tab_signal.open:
                         color=color(v), alpha=0.25 + 0.75 * e / max(1, len(tracked) - 1))
             ax.set_yscale("log")
             ax.set_xlabel("hidden layer")
+            integer_x(ax)
             ax.set_title(f"{v}: standard deviation per layer, epoch by epoch (evaluation mode)")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
@@ -144,112 +267,201 @@ if tab_signal.open:
             axes[1].set_yscale("log")
             for ax in axes:
                 ax.set_xlabel("hidden layer")
+                integer_x(ax)
                 ax.grid(alpha=0.3)
                 ax.legend(fontsize=8)
             show_figure(fig)
+            plain = stats.get("plain")
+            shown_rows = nr.post_table(plain) if plain is not None else []
+            if shown_rows and np.all(np.isfinite(plain.std)) and shown_rows[-1]["std"] < 4.7:
+                # The post's "without batch norm" column explodes; at these settings the measured one does not.
+                playground.post_vs_measured(
+                    post="Without batch norm: layer 5 std 4.7, layer 10 std 31.2, layer 20 mean NaN (the signal "
+                         "explodes).",
+                    measured=f"the plain net ({network_text()}, {when}) keeps its signal bounded: std "
+                             + ", ".join(f"{fmt_num(r['std'])} at layer {r['layer']}" for r in shown_rows)
+                             + ". Raise the initial weight scale to 1.5 to see it explode.")
             st.caption("Measured signal: each hidden Dense layer's output for plain and batchnorm (it feeds the "
                        "ReLU, or the BatchNorm); the residual stream x + F(x) for residual and both. BatchNorm in "
                        "training mode (batch statistics) at initialisation, evaluation mode after training.")
 
 # --- Training deep nets ----------------------------------------------------------------------------------
+def show_variants(runs):
+    """The four variants' metrics, table and curves (live: called after every epoch while they train)."""
+    rows = [{"variant": v, "epochs run": r["history"].epochs,
+             "final train loss": fmt_num(r["history"].train_loss[-1]) if r["history"].train_loss else "–",
+             "final test accuracy": fmt_pct(r["history"].val_acc[-1]) if r["history"].val_acc else "–"}
+            for v, r in runs.items()]
+    st.markdown(f"**Four variants** ({settings_text(next(iter(runs.values()))['settings'])})")
+    cols = st.columns(len(nr.VARIANTS))
+    for col, row in zip(cols, rows):
+        col.metric(f"{row['variant']} test accuracy", row["final test accuracy"])
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    hist = {v: r["history"] for v, r in runs.items() if r["history"].epochs}
+    if hist:
+        left, right = st.columns(2)
+        with left:
+            show_figure(palette_curves(training_curves(hist, metric="loss", title="loss (solid: train, dashed: test)")))
+        with right:
+            show_figure(palette_curves(training_curves(hist, metric="acc", title="accuracy")))
+
+
+def show_depth_rows(rows, settings_):
+    st.markdown(f"**Depth experiment** ({settings_}; training loss on the whole training subset, evaluation mode)")
+    table = pd.DataFrame([{"variant": r["variant"], "depth": r["depth"], "train loss": fmt_num(r["train loss"]),
+                           "train acc": fmt_pct(r["train acc"]), "val acc": fmt_pct(r["val acc"])} for r in rows])
+    st.dataframe(table, hide_index=True)
+    depths_ = sorted({r["depth"] for r in rows})
+    lookup = {(r["variant"], r["depth"]): r for r in rows}
+    fig, ax = new_figure(size=(7, 3.2))
+    for i, v in enumerate(nr.VARIANTS):
+        vals = [lookup[(v, d)]["train loss"] if (v, d) in lookup else np.nan for d in depths_]
+        ax.bar(np.arange(len(depths_)) + (i - 1.5) * 0.2, vals, width=0.2, color=color(v), label=v)
+    ax.set_xticks(range(len(depths_)), [f"depth {d}" for d in depths_])
+    ax.set_xlim(-0.5, len(depths_) - 0.5)          # bars keep their width while the first depth's runs arrive
+    ax.set_ylabel("final training loss")
+    ax.legend(fontsize=8)
+    show_figure(fig, dpi=100)
+    return lookup, depths_
+
+
 if tab_train.open:
     with tab_train:
         st.markdown(
-            "**What to try:** train the four variants at depth 20 (about ten seconds). Then run the **depth "
-            "experiment**: a plain net 30 layers deep trains *worse* than a 5-layer one, on the training set "
-            "itself, which is the degradation problem; the residual nets do not degrade. With **sigmoid** the plain "
-            "net does not learn at all while BatchNorm rescues it. Note what happens to BatchNorm without "
-            "skips at depth 20–30 with ReLU at lr 10⁻³: it trains badly too (PyTorch does the same, see the README); "
-            "at lr 10⁻² it trains better than the plain net, the post's \"much higher learning rates\".")
-        c1, c2 = st.columns(2)
-        train_clicked = c1.button("Train the four variants", type="primary", key=page.button_key("train_variants"))
+            "**What to try:** train the four variants at depth 20 (a few seconds; the curves grow epoch by epoch). "
+            "Then run the **depth experiment**: a plain net 30 layers deep trains *worse* than a 5-layer one, on the "
+            "training set itself, which is the degradation problem; the residual nets do not degrade. Set the "
+            "sidebar's **Activation** to **sigmoid** and the plain net does not learn at all while BatchNorm rescues "
+            "it. Note what happens to BatchNorm without skips at depth 20–30 with ReLU at lr 10⁻³: it trains badly "
+            "too (PyTorch does the same, see the README); the **Learning rate sweep** tab shows it at larger rates. "
+            "Both buttons use the sidebar's network and the training settings below.")
+        c1, c2, c3 = st.columns(3)
+        lr = c1.select_slider("Learning rate (Adam)", options=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2], value=1e-3,
+                              key=page.key("lr"), format_func=nr.lr_label)
+        epochs = c2.slider("Epochs", 1, 10, 2, key=page.key("epochs"))
+        n_train = c3.select_slider("Training subset", options=[1000, 2000, 3000, 5000, 10000], value=3000,
+                                   key=page.key("n_train"),
+                                   help="The first N training digits; evaluated on the first 2,000 test digits.")
+        settings = dict(depth=depth, activation=activation, init_scale=init_scale, lr=lr, epochs=epochs, n_train=n_train)
+        b1, b2, b3 = st.columns(3)
+        train_clicked = b1.button("Train the four variants", type="primary", key=page.button_key("train_variants"))
         deep = max(depth, 6)
-        exp_clicked = c2.button(f"Depth experiment: depth 5 vs {deep}", key=page.button_key("train_depths"),
+        exp_clicked = b2.button(f"Depth experiment: depth 5 vs {deep}", key=page.button_key("train_depths"),
                                 help="Every variant at both depths, same data, seed and budget (8 runs).")
+        b3.button("Stop training", key=page.button_key("stop"),
+                  help="Stops the run in progress; every finished epoch and run is kept.")
         x, y = data.x_train[:n_train], data.y_train[:n_train]
         if train_clicked:
-            page["runs"] = {}
+            page.update(runs={}, runs_seconds=None, runs_total=len(nr.VARIANTS))
             bar = st.progress(0.0, text="starting…")
+            live_area = st.empty()
+
+            def redraw(state):
+                with live_area.container():
+                    show_variants(page["runs"])
+
+            t0 = time.perf_counter()
             for i, v in enumerate(nr.VARIANTS):
                 model, rng = build(v)
                 report = playground.progress_reporter(bar)
                 cb = ProgressCallback(lambda f, m, i=i, v=v: report((i + f) / 4, f"{v}: {m}"), min_interval=0.2)
                 tracker = nr.SignalTracker(PROBE_X)
+
+                def begin(state, v=v, tracker=tracker):
+                    # The live History and model go in the page state as training starts: a Stop or any
+                    # rerun keeps every finished epoch.
+                    page["runs"][v] = {"model": state.model, "history": state.history, "settings": settings,
+                                       "signal": tracker}
+
                 with np.errstate(all="ignore"):
                     nr.train(model, x, y, epochs=epochs, rng=rng, lr=lr, x_val=X_VAL, y_val=Y_VAL,
-                             callbacks=[tracker, keep_run(v, tracker), cb])
+                             callbacks=[tracker, Live(on_begin=begin, on_update=redraw), cb])
+            page["runs_seconds"] = time.perf_counter() - t0
             bar.empty()
+            live_area.empty()
         if exp_clicked:
-            page["depth_rows"] = []
+            depth_settings = f"{network_text()}, lr {nr.lr_label(lr)}, {epochs} epoch(s), {n_train:,} training digits"
+            page.update(depth_rows=[], depth_seconds=None, depth_settings=depth_settings)
             bar = st.progress(0.0, text="starting…")
+            live_area = st.empty()
             total = 2 * len(nr.VARIANTS)
+
+            def run_callbacks(d, v):
+                k = len(page["depth_rows"])
+                report = playground.progress_reporter(bar)
+                return [ProgressCallback(lambda f, m: report((k + f) / total, f"run {k + 1}/{total}: {v} at depth {d} · "
+                                                                            f"{m}"), min_interval=0.2)]
 
             def keep(row):
                 page["depth_rows"].append(row)
-                bar.progress(len(page["depth_rows"]) / total,
-                             text=f"{row['variant']} at depth {row['depth']}: val acc {fmt_pct(row['val acc'])}")
+                with live_area.container():
+                    show_depth_rows(page["depth_rows"], depth_settings)
 
-            with np.errstate(all="ignore"):
-                nr.depth_experiment(x, y, X_VAL, Y_VAL, depths=(5, deep), epochs=epochs, lr=lr, on_result=keep)
+            t0 = time.perf_counter()
+            nr.depth_experiment(x, y, X_VAL, Y_VAL, depths=(5, deep), epochs=epochs, lr=lr, activation=activation,
+                                init_scale=init_scale, on_result=keep, callbacks=run_callbacks)
+            page["depth_seconds"] = time.perf_counter() - t0
             bar.empty()
+            live_area.empty()
         runs = page["runs"]
         if runs:
-            rows = [{"variant": v, "epochs run": r["history"].epochs,
-                     "final train loss": fmt_num(r["history"].train_loss[-1]) if r["history"].train_loss else "–",
-                     "final test accuracy": fmt_pct(r["history"].val_acc[-1]) if r["history"].val_acc else "–"}
-                    for v, r in runs.items()]
-            st.markdown(f"**Four variants** ({settings_text(next(iter(runs.values()))['settings'])})")
-            cols = st.columns(len(rows))
-            for col, row in zip(cols, rows):
-                col.metric(f"{row['variant']} test accuracy", row["final test accuracy"])
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("variants_table"))
-            left, right = st.columns(2)
-            hist = {v: r["history"] for v, r in runs.items()}
-            with left:
-                show_figure(palette_curves(training_curves(hist, metric="loss", title="loss (solid: train, dashed: test)")))
-            with right:
-                show_figure(palette_curves(training_curves(hist, metric="acc", title="accuracy")))
+            show_variants(runs)
+            if page["runs_seconds"] is not None:
+                playground.took(page["runs_seconds"], "Training the four variants")
+            else:
+                st.caption(f"Stopped: {len(runs)} of {page['runs_total']} variants started; every finished epoch is kept.")
+            h = {v: r["history"] for v, r in runs.items()}
+            if {"plain", "batchnorm"} <= set(h) and h["plain"].val_acc and h["batchnorm"].val_acc \
+                    and h["batchnorm"].val_acc[-1] < h["plain"].val_acc[-1]:
+                s_ = runs["batchnorm"]["settings"]
+                playground.post_vs_measured(
+                    post="“The effect on training is immediate”: with batch norm every layer starts from a stable "
+                         "baseline.",
+                    measured=f"at {settings_text(s_)} the BatchNorm net reaches {fmt_pct(h['batchnorm'].val_acc[-1])} "
+                             f"test accuracy, the plain net {fmt_pct(h['plain'].val_acc[-1])}: BatchNorm trails it "
+                             f"here (at lr {nr.lr_label(s_['lr'])}; the Learning rate sweep tab shows larger rates).")
         rows = page["depth_rows"]
         if rows:
-            st.markdown("**Depth experiment** (training loss on the whole training subset, evaluation mode)")
-            table = pd.DataFrame([{"variant": r["variant"], "depth": r["depth"], "train loss": fmt_num(r["train loss"]),
-                                   "train acc": fmt_pct(r["train acc"]), "val acc": fmt_pct(r["val acc"])}
-                                  for r in rows])
-            st.dataframe(table, hide_index=True, key=page.key("depth_table"))
-            depths = sorted({r["depth"] for r in rows})
-            if len(depths) == 2:
-                lookup = {(r["variant"], r["depth"]): r for r in rows}
-                plain = [lookup.get(("plain", d)) for d in depths]
+            lookup, depths_ = show_depth_rows(rows, page["depth_settings"])
+            if page["depth_seconds"] is not None:
+                playground.took(page["depth_seconds"], f"The depth experiment ({len(rows)} runs)")
+            else:
+                st.caption(f"Stopped after {len(rows)} of {2 * len(nr.VARIANTS)} runs; the finished runs are kept.")
+            if len(depths_) == 2:
+                plain = [lookup.get(("plain", d)) for d in depths_]
                 if all(plain):
                     worse = plain[1]["train loss"] > plain[0]["train loss"]
-                    msg = (f"Plain net: training loss {fmt_num(plain[0]['train loss'])} at depth {depths[0]}, "
-                           f"{fmt_num(plain[1]['train loss'])} at depth {depths[1]}: ")
+                    msg = (f"Plain net: training loss {fmt_num(plain[0]['train loss'])} at depth {depths_[0]}, "
+                           f"{fmt_num(plain[1]['train loss'])} at depth {depths_[1]}: ")
                     (st.warning if worse else st.info)(
                         msg + ("the deeper net fits its own training data worse (degradation)." if worse else
                                "no degradation at these settings."))
-                fig, ax = new_figure(size=(7, 3.2))
-                for i, v in enumerate(nr.VARIANTS):
-                    vals = [lookup[(v, d)]["train loss"] if (v, d) in lookup else np.nan for d in depths]
-                    ax.bar(np.arange(2) + (i - 1.5) * 0.2, vals, width=0.2, color=color(v), label=v)
-                ax.set_xticks(range(2), [f"depth {d}" for d in depths])
-                ax.set_ylabel("final training loss")
-                ax.legend(fontsize=8)
-                show_figure(fig)
+                bn, pl = lookup.get(("batchnorm", depths_[1])), lookup.get(("plain", depths_[1]))
+                if bn is not None and pl is not None and (bn["val acc"] < pl["val acc"] or bn["val acc"] < 0.5):
+                    playground.post_vs_measured(
+                        post="Batch norm keeps deep networks trainable: “activations stay stable — no more explosions "
+                             "or collapses”.",
+                        measured=f"at depth {depths_[1]} the BatchNorm-only net reaches {fmt_pct(bn['val acc'])} test "
+                                 f"accuracy (training loss {fmt_num(bn['train loss'])}) against {fmt_pct(pl['val acc'])} "
+                                 "for the plain net"
+                                 + (f" and {fmt_pct(lookup['both', depths_[1]]['val acc'])} for BatchNorm with skips"
+                                    if ("both", depths_[1]) in lookup else "") + ".")
 
 # --- Gradient highway ------------------------------------------------------------------------------------
 if tab_grad.open:
     with tab_grad:
         st.markdown(
-            "**What to try:** with **sigmoid** (σ′ ≤ 1/4) the plain net's gradient shrinks by orders of magnitude "
-            "on its way back to layer 1: ∂L/∂x = ∂L/∂out · F′(x), multiplied layer after layer. A residual block "
-            "gives ∂L/∂x = ∂L/∂out · (F′(x) + 1): the gradient reaches the first layer about as large as it "
-            "left the last. Try ReLU too, and more depth. One forward/backward pass on 256 training digits, "
-            "at initialisation.")
-        shown = st.multiselect("Variants", nr.VARIANTS, default=["plain", "residual"], key=page.key("grad_variants"))
-        grad_act = st.selectbox("Activation for this view", nr.ACTIVATIONS, index=2, key=page.key("grad_activation"))
+            "**What to try:** set the sidebar's **Activation** to **sigmoid** (σ′ ≤ 1/4): the plain net's gradient "
+            "shrinks by orders of magnitude on its way back to layer 1: ∂L/∂x = ∂L/∂out · F′(x), multiplied layer "
+            "after layer. A residual block gives ∂L/∂x = ∂L/∂out · (F′(x) + 1): the gradient reaches the first "
+            "layer about as large as it left the last. With ReLU and He initialisation the plain net's gradient "
+            "does not vanish, but BatchNorm without skips makes it *grow* towards the input. One forward/backward "
+            f"pass on 256 training digits, at initialisation ({network_text()}, from the sidebar).")
+        shown = st.multiselect("Variants to backpropagate through", nr.VARIANTS, default=["plain", "residual"],
+                               key=page.key("grad_variants"))
         norms = {}
         for v in shown:
-            model = nr.deep_mlp(depth, v, np.random.default_rng(0), activation=grad_act, init_scale=init_scale)
+            model, _ = build(v)
             with np.errstate(all="ignore"):
                 norms[v] = nr.gradient_norms(model, PROBE_X[:256], PROBE_Y[:256])
         if norms:
@@ -269,6 +481,7 @@ if tab_grad.open:
             axes[1].set_title("‖∂L/∂W‖ of each layer's weights")
             for ax in axes:
                 ax.set_xlabel("hidden layer (1 = nearest the input)")
+                integer_x(ax)
                 ax.grid(alpha=0.3)
                 ax.legend(fontsize=8)
             show_figure(fig)
@@ -292,9 +505,9 @@ if tab_bn.open:
         if choice == options[0]:
             if page["bn_model"] is None:
                 if st.button("Train the small BatchNorm net (2 epochs on 4,000 digits)", key=page.button_key("train_bn")):
-                    rng = np.random.default_rng(0)
-                    model = nr.deep_mlp(3, "batchnorm", rng)
-                    nr.train(model, data.x_train[:4000], data.y_train[:4000], epochs=2, rng=rng)
+                    t0 = time.perf_counter()
+                    model = nr.small_bn_net(data.x_train[:4000], data.y_train[:4000])
+                    page["bn_seconds"] = time.perf_counter() - t0
                     page["bn_model"] = (model, "a 3-layer BatchNorm net trained for 2 epochs on 4,000 digits")
                 else:
                     st.info("Press the button to train it, or train the variants in **Training deep nets**.")
@@ -305,6 +518,8 @@ if tab_bn.open:
         if current is not None:
             model, description = current
             st.caption(f"Model: {description}; evaluated on the first 500 test digits.")
+            if choice == options[0] and page["bn_seconds"] is not None:
+                playground.took(page["bn_seconds"], "Training the small BatchNorm net")
             modes = bni.batchnorm_modes(model, data.x_test[:500], data.y_test[:500], batch_sizes=(1, 8, 128))
             one = modes[1]
             c1, c2 = st.columns(2)
@@ -321,7 +536,7 @@ if tab_bn.open:
                 ax.scatter(s[f"batch {stat}"], s[f"running {stat}"], s=12, color=color("batchnorm"))
                 lo = float(min(s[f"batch {stat}"].min(), s[f"running {stat}"].min()))
                 hi = float(max(s[f"batch {stat}"].max(), s[f"running {stat}"].max()))
-                ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+                ax.plot([lo, hi], [lo, hi], "--", color=color("reference"), lw=1)
                 ax.set_xlabel(f"{stat} of this layer's input on 500 test digits")
                 ax.set_ylabel(f"running {stat} (from training)")
                 ax.set_title(f"per feature: {stat}")
@@ -331,7 +546,7 @@ if tab_bn.open:
                     "outputs; what the two normalisations do does not depend on training). BatchNorm makes each "
                     "**column** mean 0 across the batch; LayerNorm makes each **row** mean 0 across its features, "
                     "so it needs no batch and behaves the same in training and evaluation.")
-        probe_model, _ = build("plain", d=1)
+        probe_model = nr.deep_mlp(1, "plain", np.random.default_rng(0))     # He-initialised stem, fixed
         h = probe_model.layers[0].forward(data.x_train[:8])[:, :8]
         demo = bni.norm_axes_demo(h)
         fig, axes = new_figure(1, 2, size=(4.6, 3.8))

@@ -78,8 +78,15 @@ def probe(mnist):
 
 @pytest.fixture(scope="module")
 def depth(mnist):
-    """The depth experiment at lr 10⁻³ (every variant) and at 10⁻² (plain and batchnorm)."""
-    return nr.depth_rows(1e-3, data=mnist), nr.depth_rows(1e-2, ("plain", "batchnorm"), data=mnist)
+    """The depth experiment at lr 10⁻³ (every variant)."""
+    return nr.depth_rows(1e-3, data=mnist)
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    """The shipped learning-rate sweep, (variant, depth, lr) → row (tests/test_ch07_normalization_residual.py
+    retrains it and requires every number equal)."""
+    return {(r["variant"], r["depth"], r["lr"]): r for r in nr.load_sweep()}
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +128,8 @@ def test_gradient_ratio_table_and_its_prose(probe):
     assert 0.5 < ratios["sigmoid", "residual"] < 2          # "as large as it left layer 20"
 
 
-def test_depth_experiment_table_and_its_prose(depth):
-    low, high = depth
+def test_depth_experiment_table_and_its_prose(depth, sweep):
+    low = depth
     assert_table("README.md", "table: depth-experiment", nr.depth_markdown(low))
     r = {(row["variant"], row["depth"]): row for row in low}
     deep, shallow = stated(README, r"5-layer one \(loss ([\d.]+) vs ([\d.]+)\)")
@@ -135,17 +142,56 @@ def test_depth_experiment_table_and_its_prose(depth):
     assert r["residual", 30]["train loss"] < r["residual", 5]["train loss"]
     assert r["both", 30]["train loss"] < r["both", 5]["train loss"]
     assert r["batchnorm", 30]["val acc"] < 0.15 and r["batchnorm", 5]["val acc"] < r["plain", 5]["val acc"]
-    # BatchNorm at two learning rates.
-    assert_table("README.md", "table: bn-learning-rate", nr.bn_lr_markdown(low, high))
-    h = {(row["variant"], row["depth"]): row for row in high}
-    lead5, lead30 = stated(README, r"At 10⁻² BatchNorm leads the plain net by ([\d.]+) points at depth 5 and by "
-                                   r"([\d.]+) points at depth 30")
-    assert_as_printed(100 * (h["batchnorm", 5]["val acc"] - h["plain", 5]["val acc"]), lead5, "lead at depth 5")
-    assert_as_printed(100 * (h["batchnorm", 30]["val acc"] - h["plain", 30]["val acc"]), lead30, "lead at depth 30")
-    assert h["plain", 30]["val acc"] < 0.15                 # "where the plain net no longer learns"
     # "the best or close to it": both is within 1.5 points of the best test accuracy at each depth.
     for d in (5, 30):
         assert max(row["val acc"] for row in low if row["depth"] == d) - r["both", d]["val acc"] < 0.015
+    # "so its 10⁻³ column is the depth experiment's table": the same runs, the same numbers.
+    for row in low:
+        assert {k: row[k] for k in nr.SWEEP_FIELDS} == {k: sweep[row["variant"], row["depth"], 1e-3][k]
+                                                        for k in nr.SWEEP_FIELDS}
+
+
+def test_lr_sweep_table_and_its_prose(sweep):
+    assert_table("README.md", "table: lr-sweep", nr.sweep_markdown(list(sweep.values())))
+    (runs,) = stated(README, r"The (\d+) runs\s+are recorded in")
+    assert int(runs) == len(sweep) == len(nr.VARIANTS) * len(nr.SWEEP_LRS) * len(nr.SWEEP_DEPTHS)
+    assert "at four Adam learning rates, at depths 5 and 30" in README and len(nr.SWEEP_LRS) == 4
+    assert nr.SWEEP_DEPTHS == (5, 30)
+    acc = {k: 100 * row["val acc"] for k, row in sweep.items()}
+    lead = {(d, lr): acc["batchnorm", d, lr] - acc["plain", d, lr] for d in nr.SWEEP_DEPTHS for lr in nr.SWEEP_LRS}
+    l2, l3, l1, chance, bn1, trails, l30 = stated(
+        README, r"at depth 5 BatchNorm leads the plain net by ([\d.]+) points at\s+10⁻², by ([\d.]+) points at "
+                r"3·10⁻² and by ([\d.]+) points at 10⁻¹, where the plain net is near chance \(([\d.]+)%\)\s+and "
+                r"BatchNorm still reaches ([\d.]+)%. At 10⁻³, Adam's usual rate, it trails by ([\d.]+) points. At "
+                r"depth 30\s+BatchNorm leads by ([\d.]+) points at 10⁻²")
+    for measured, written in ((lead[5, 1e-2], l2), (lead[5, 3e-2], l3), (lead[5, 1e-1], l1),
+                              (acc["plain", 5, 1e-1], chance), (acc["batchnorm", 5, 1e-1], bn1),
+                              (-lead[5, 1e-3], trails), (lead[30, 1e-2], l30)):
+        assert_as_printed(measured, written, "BatchNorm against plain")
+    assert all(lead[d, lr] > 0 for d in nr.SWEEP_DEPTHS for lr in nr.SWEEP_LRS[1:])     # "from 10⁻² on"
+    assert lead[5, 1e-3] < 0 and lead[30, 1e-3] < 0 and acc["plain", 30, 1e-2] < 15 and acc["plain", 5, 1e-1] < 15
+    r5, r30 = stated(README, r"falls as the plain\s+one does \(([\d.]+)% at 10⁻¹ at depth 5, ([\d.]+)% at depth 30\)")
+    assert_as_printed(acc["residual", 5, 1e-1], r5, "residual at 10⁻¹")
+    assert_as_printed(acc["residual", 30, 1e-1], r30, "residual at 10⁻¹, depth 30")
+    best, res = stated(README, r"at depth 30 its best is ([\d.]+)% \(at 10⁻²\), against ([\d.]+)%\s+for the residual "
+                               r"net at 10⁻³")
+    bn30 = {lr: acc["batchnorm", 30, lr] for lr in nr.SWEEP_LRS}
+    assert max(bn30, key=bn30.get) == 1e-2
+    assert_as_printed(bn30[1e-2], best, "BN at depth 30, best")
+    assert_as_printed(acc["residual", 30, 1e-3], res, "residual at depth 30")
+    (floor,) = stated(README, r"at every rate and at both depths \(([\d.]+)% or more\s+everywhere\), and its best rate "
+                              r"is 10⁻²")
+    both = {(d, lr): acc["both", d, lr] for d in nr.SWEEP_DEPTHS for lr in nr.SWEEP_LRS}
+    assert_as_printed(min(both.values()), floor, "both, lowest")
+    assert all(max(both[d, lr] for lr in nr.SWEEP_LRS) == both[d, 1e-2] for d in nr.SWEEP_DEPTHS)
+    # "the only variant that trains at every rate and at both depths": every other one falls below 40% somewhere.
+    assert all(min(acc[v, d, lr] for d in nr.SWEEP_DEPTHS for lr in nr.SWEEP_LRS) < 40 for v in nr.VARIANTS if v != "both")
+    # "What it adds up to": skips fix degradation (depth 30 as good as depth 5 at 10⁻³), BN alone does not.
+    assert acc["residual", 30, 1e-3] >= acc["residual", 5, 1e-3] and max(bn30.values()) < 50
+    assert acc["residual", 30, 1e-2] < acc["residual", 30, 1e-3] - 10        # "but only at a small learning rate"
+    # The problem/solution row: BatchNorm trails at 10⁻³ and leads at every larger rate of the sweep, up to 10⁻¹.
+    assert "it trails the plain net at 10⁻³ and leads it at every larger rate of the README's sweep, up to 10⁻¹" \
+        in nr.PROBLEM_SOLUTION[3][3]
 
 
 def test_batchnorm_helps_table(mnist):
@@ -285,15 +331,23 @@ def test_problem_solution_and_dying_relu_tables(mnist):
     assert dying[-1]["dead after"] > 0.6 and dying[-1]["val acc"] < dying[0]["val acc"]  # "almost two thirds"
 
 
-def test_closing_paragraph_numbers(depth, probe):
-    low, high = depth
-    r = {(row["variant"], row["depth"]): row for row in low}
+def test_closing_paragraph_numbers(depth, sweep):
+    r = {(row["variant"], row["depth"]): row for row in depth}
     (times,) = stated(DEEP_DIVE, r"training loss is (\d)× the 5-layer one's")
     assert_as_printed(r["plain", 30]["train loss"] / r["plain", 5]["train loss"], times, "loss ratio")
-    h = {(row["variant"], row["depth"]): row for row in high}
-    bn5, plain5 = stated(DEEP_DIVE, r"at 10⁻² it trains better \(([\d.]+)% against ([\d.]+)% at depth 5, README\)")
-    assert_as_printed(100 * h["batchnorm", 5]["val acc"], bn5, "BN at 1e-2")
-    assert_as_printed(100 * h["plain", 5]["val acc"], plain5, "plain at 1e-2")
+    acc = {k: 100 * row["val acc"] for k, row in sweep.items()}
+    bn1, plain1, bn2, plain2 = stated(DEEP_DIVE, r"depth-5 BatchNorm net keeps ([\d.]+)% test accuracy at lr 10⁻¹, where "
+                                                 r"the plain net falls to ([\d.]+)%, and it\s+trains best at 10⁻² "
+                                                 r"\(([\d.]+)% against ([\d.]+)%\)")
+    for measured, written in ((acc["batchnorm", 5, 1e-1], bn1), (acc["plain", 5, 1e-1], plain1),
+                              (acc["batchnorm", 5, 1e-2], bn2), (acc["plain", 5, 1e-2], plain2)):
+        assert_as_printed(measured, written, "deep dive, the sweep")
+    assert max(nr.SWEEP_LRS, key=lambda lr: acc["batchnorm", 5, lr]) == 1e-2
+    res, floor = stated(DEEP_DIVE, r"the residual net without BatchNorm falls to ([\d.]+)% at 10⁻¹\); the two together "
+                                   r"are the\s+only variant of the sweep that trains at every learning rate at both "
+                                   r"depths \(([\d.]+)% or more\)")
+    assert_as_printed(acc["residual", 5, 1e-1], res, "deep dive, residual at 10⁻¹")
+    assert_as_printed(min(acc["both", d, lr] for d in nr.SWEEP_DEPTHS for lr in nr.SWEEP_LRS), floor, "deep dive, both")
 
 
 # ----------------------------------------------------------------------------------------- slow
@@ -309,7 +363,7 @@ def test_the_stuck_nets_move_with_the_blas_thread_count(depth):
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(FOLDER)])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     two = {(r["variant"], r["depth"]): r for r in json.loads(out.stdout.strip().splitlines()[-1])}
-    one = {(r["variant"], r["depth"]): r for r in depth[0]}
+    one = {(r["variant"], r["depth"]): r for r in depth}
     acc, val = stated(README, r"([\d.]+)% / ([\d.]+)% with two OpenBLAS threads")
     assert_as_printed(100 * two["plain", 30]["train acc"], acc, "two threads, train acc")
     assert_as_printed(100 * two["plain", 30]["val acc"], val, "two threads, test acc")

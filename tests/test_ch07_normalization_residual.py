@@ -227,3 +227,93 @@ def test_problem_solution_table_keeps_the_posts_rows_and_corrects_them():
 def test_batchnorm_layer_count_helper_walks_residuals():
     body = Sequential(BatchNorm1d(4), Dense(4, 4, np.random.default_rng(0)))
     assert len(bni.batchnorm_layers(Sequential(Residual(body), BatchNorm1d(4)))) == 2
+
+
+# ----------------------------------------------------------------------- the learning-rate sweep
+
+def test_lr_label_writes_the_docs_notation():
+    assert [nr.lr_label(lr) for lr in nr.SWEEP_LRS] == ["10⁻³", "10⁻²", "3·10⁻²", "10⁻¹"]
+    assert nr.lr_label(3e-4) == "3·10⁻⁴" and nr.lr_label(1.0) == "10⁰"
+    with pytest.raises(ValueError, match="lr"):
+        nr.lr_label(0.0)
+
+
+def test_lr_sweep_runs_every_variant_at_every_rate_in_order(digits):
+    x, y, xv, yv = digits.x_train[:300], digits.y_train[:300], digits.x_test[:100], digits.y_test[:100]
+    seen, asked = [], []
+    rows = nr.lr_sweep(x, y, xv, yv, depth=3, variants=("plain", "both"), lrs=(1e-3, 1e-1), epochs=1,
+                       on_result=seen.append, callbacks=lambda v, lr: asked.append((v, lr)) or [])
+    assert [(r["variant"], r["lr"]) for r in rows] == [("plain", 1e-3), ("plain", 1e-1), ("both", 1e-3), ("both", 1e-1)]
+    assert asked == [(r["variant"], r["lr"]) for r in rows] and seen == rows
+    assert all(r["depth"] == 3 and r["history"].epochs == 1 and 0 <= r["val acc"] <= 1 for r in rows)
+    # The run at lr 10⁻³ is the depth experiment's run: same seed, same budget, bitwise the same.
+    (same,) = nr.depth_experiment(x, y, xv, yv, depths=(3,), variants=("plain",), epochs=1, lr=1e-3)
+    assert {k: same[k] for k in nr.SWEEP_FIELDS} == {k: rows[0][k] for k in nr.SWEEP_FIELDS}
+
+
+def test_depth_experiment_honours_activation_and_init_scale(digits):
+    x, y = digits.x_train[:200], digits.y_train[:200]
+    kw = dict(depths=(4,), variants=("plain",), epochs=1)
+    relu = nr.depth_experiment(x, y, x[:50], y[:50], **kw)[0]
+    sig = nr.depth_experiment(x, y, x[:50], y[:50], activation="sigmoid", **kw)[0]
+    big = nr.depth_experiment(x, y, x[:50], y[:50], init_scale=1.5, **kw)[0]
+    assert len({relu["train loss"], sig["train loss"], big["train loss"]}) == 3
+
+
+def test_sweep_arrays_round_trip_through_a_checkpoint(tmp_path):
+    rows = [{"variant": v, "depth": d, "lr": lr, "train loss": i + 0.5, "train acc": 0.1 * j, "val acc": 0.01 * i}
+            for i, (d, v, lr) in enumerate((d, v, lr) for d in nr.SWEEP_DEPTHS for v in nr.VARIANTS for lr in nr.SWEEP_LRS)
+            for j in [i % 10]]
+    path = Sequential().save(tmp_path / "s.npz", meta={"script": "x"}, extras=nr.sweep_arrays(rows))
+    assert nr.load_sweep(path) == rows
+
+
+def test_bn_vs_plain_is_computed_from_the_rows():
+    rows = [{"variant": v, "depth": 5, "lr": lr, "val acc": acc}
+            for v, lr, acc in (("plain", 1e-3, 0.8), ("batchnorm", 1e-3, 0.75), ("plain", 1e-1, 0.1),
+                               ("batchnorm", 1e-1, 0.82), ("residual", 1e-1, 0.5))]
+    assert nr.bn_vs_plain(rows, 5) == ("Depth 5: at lr 10⁻³ BatchNorm trails the plain net, 75.0% against 80.0%; "
+                                       "at lr 10⁻¹ BatchNorm leads the plain net, 82.0% against 10.0%.")
+    assert nr.bn_vs_plain(rows, 30) == ""
+
+
+def test_the_shipped_sweep_is_small_and_names_its_script():
+    from common.checkpoints import read_meta
+    path = nr.sweep_path()
+    assert path.stat().st_size < 20_000
+    meta = read_meta(path)
+    assert meta["script"] == "07-normalization-residual/train_normalization_residual.py"
+    assert (meta["depths"], meta["lrs"], meta["variants"]) == (list(nr.SWEEP_DEPTHS), list(nr.SWEEP_LRS), list(nr.VARIANTS))
+    assert {k: meta[k] for k in nr.DEPTH_RUN} == nr.DEPTH_RUN
+    rows = nr.load_sweep()
+    assert len(rows) == len(nr.SWEEP_DEPTHS) * len(nr.VARIANTS) * len(nr.SWEEP_LRS)
+    assert all(0 <= r["val acc"] <= 1 and math.isfinite(r["train loss"]) for r in rows)
+
+
+def _retrained(real_mnist, depths):
+    import train_normalization_residual as script
+    rows = nr.sweep_record(real_mnist, depths=depths)
+    return script.compare(nr, rows, nr.sweep_path()), rows
+
+
+def test_the_training_script_reproduces_the_shipped_sweep_at_depth_5(real_mnist):
+    """Every recorded number at depth 5, retrained (one BLAS thread, as the script pins): equal, bit for bit."""
+    bad, rows = _retrained(real_mnist, (5,))
+    assert len(rows) == len(nr.VARIANTS) * len(nr.SWEEP_LRS) and bad == []
+
+
+@pytest.mark.slow
+def test_the_training_script_check_mode_reproduces_the_whole_sweep(real_mnist, capsys):
+    import train_normalization_residual as script
+    assert script.main(["--check", "--quiet"]) == 0
+    assert "the retrained sweep equals the recorded one" in capsys.readouterr().out
+
+
+def test_page_actions_are_registered_for_the_pages_buttons():
+    assert list(nr.PAGE_ACTIONS) == ["Rerun the sweep live at depth 5", "Train the four variants",
+                                     "Depth experiment: depth 5 vs 20", "Train the small BatchNorm net"]
+    assert all(callable(fn) for fn in nr.PAGE_ACTIONS.values())
+    page = (nr.sweep_path().parent.parent / "normalization_residual_playground.py").read_text()
+    for label in ("Rerun the sweep live at depth", "Train the four variants", "Depth experiment: depth 5 vs",
+                  "Train the small BatchNorm net"):
+        assert label in page
