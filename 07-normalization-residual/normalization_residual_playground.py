@@ -191,8 +191,8 @@ if tab_sweep.open:
             st.markdown(f"**The shipped sweep at depth {sweep_depth}**")
             playground.checkpoint_caption(
                 nr.sweep_path(), f"{len(nr.VARIANTS)} variants × {len(nr.SWEEP_LRS)} learning rates at depths "
-                                 f"{' and '.join(str(d) for d in nr.SWEEP_DEPTHS)}; press *Rerun the sweep live* to "
-                                 "run it here")
+                                 f"{' and '.join(str(d) for d in nr.SWEEP_DEPTHS)}",
+                action="Press *Rerun the sweep live* to run it here.")
         if variants:
             show_figure(sweep_figure(rows, sweep_depth, variants))
             st.dataframe(sweep_table(rows, sweep_depth, variants), hide_index=True, key=page.key("sweep_table"))

@@ -164,7 +164,7 @@ def post_vs_measured(post: str, measured: str) -> None:
     "**The post says** … · **Measured here:** …" (issue "Every page explorable": say it where the learner looks)."""
     if not post or not measured:
         raise ValueError("post and measured must both be non-empty sentences")
-    _st().info(f"**The post says:** {post}  \n**Measured here:** {measured}", icon="🔎")
+    _st().info(f"**The post says:** {post}  \n**Measured here:** {measured}", icon=":material/fact_check:")
 
 
 def fmt_seconds(seconds: float) -> str:
@@ -185,7 +185,7 @@ def took(seconds: float, what: str = "") -> None:
     _st().caption(f"{what + ' ' if what else ''}took {fmt_seconds(seconds)}")
 
 
-def checkpoint_caption(path, settings: str = "") -> None:
+def checkpoint_caption(path, settings: str = "", action: str = "Press Train to train live with your own settings.") -> None:
     """Say that a page's first-load results come from a shipped checkpoint, which script made it, and with
     which settings, so nothing on the page looks like it was computed live when it was not."""
     from pathlib import Path
@@ -197,4 +197,4 @@ def checkpoint_caption(path, settings: str = "") -> None:
     made = f", made by `python {script}`" if script else ""
     extra = f" · {settings}" if settings else ""
     _st().caption(f"Shown on arrival: the shipped checkpoint `{path.parent.parent.name}/{path.parent.name}/"
-                  f"{path.name}`{made}{extra}. Press Train to train live with your own settings.")
+                  f"{path.name}`{made}{extra}. {action}".rstrip())
