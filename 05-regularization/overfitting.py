@@ -379,8 +379,10 @@ def blog_scale_table(record: dict | None = None, dropout: float = 0.0) -> str:
 PAGE_VAL_SIZE = 1000
 #: The playground's default run (the Overfitting tab's Train with its default settings).
 PAGE_DEFAULT = RegConfig()
-#: The Weights tab's defaults: four runs of 20 epochs, dropout 0.5 and L2 λ = 10⁻³.
-COMPARE_DEFAULTS = {"epochs": 20, "dropout": 0.5, "lam": 1e-3, "augment": False, "early_stopping": False,
+#: The Weights tab's defaults: four runs of 12 epochs (the first-layer weights have grown and the gaps are
+#: set: 100% train accuracy by then; 12 rather than 20 keeps the four runs to about two seconds), dropout
+#: 0.5 and L2 λ = 10⁻³.
+COMPARE_DEFAULTS = {"epochs": 12, "dropout": 0.5, "lam": 1e-3, "augment": False, "early_stopping": False,
                     "patience": 5}
 COMPARE_KINDS = ("none", "l2", "dropout", "dropout_l2")
 

@@ -297,7 +297,7 @@ if tab_weights.open:
         cmp_size = c2.select_slider("Training images in the comparison", [250, 500, 1000, 2000, 5000], value=1000,
                                     key=page.key("compare_size"), persist_state="page", format_func=lambda v: f"{v:,}")
         cmp_epochs = c3.slider("Epochs for each of the four runs", 5, 100, d["epochs"], key=page.key("compare_epochs"),
-                               persist_state="page", help="20 keeps the default comparison to a few seconds.")
+                               persist_state="page", help=f"{d['epochs']} keeps the default comparison to about two seconds.")
         p_cmp = c4.slider("Dropout p in the comparison", 0.1, 0.8, d["dropout"], 0.1, key=page.key("compare_p"),
                           persist_state="page")
         c1, c2, c3, c4 = st.columns(4)
@@ -332,9 +332,9 @@ if tab_weights.open:
         if cmp_runs:
             if all(r.status == "recorded" for r in cmp_runs):
                 playground.checkpoint_caption(
-                    ovf.compare_checkpoint("none"), "the default comparison (784-256-10, 1,000 images, 20 epochs "
-                    "each; L2 λ = 10⁻³, dropout 0.5; no augmentation, no early stopping); weights stored in "
-                    "float16. Press **Compare regularizers** to train the four live")
+                    ovf.compare_checkpoint("none"), f"the default comparison (784-256-10, 1,000 images, {d['epochs']} "
+                    "epochs each; L2 λ = 10⁻³, dropout 0.5; no augmentation, no early stopping); weights stored "
+                    "in float16. Press **Compare regularizers** to train the four live")
             elif any(r.status == "stopped" for r in cmp_runs):
                 st.warning("Stopped: showing the runs and epochs that finished.")
             elif go:

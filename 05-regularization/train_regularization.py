@@ -2,7 +2,7 @@
 
 - ``checkpoints/overfit_default.npz``: the Overfitting tab's default run (784-256-10, 1,000 images,
   30 epochs, no regularizer), float32 weights;
-- ``checkpoints/compare_{none,l2,dropout,dropout_l2}.npz``: the Weights tab's four runs (20 epochs;
+- ``checkpoints/compare_{none,l2,dropout,dropout_l2}.npz``: the Weights tab's four runs (12 epochs;
   L2 λ = 10⁻³, dropout 0.5), float16 weights (the tab shows their statistics, not their predictions).
 
     python 05-regularization/train_regularization.py           # retrain and write the five checkpoints
