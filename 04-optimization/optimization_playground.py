@@ -20,7 +20,7 @@ from common.optimizers import DEFAULT_LR
 from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, image_grid, new_figure
 from common.training import Live, ProgressCallback
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 st.set_page_config(page_title="04 · Optimizers", layout="wide")
 playground.chapter_header(
@@ -95,7 +95,7 @@ def mark_interrupted(run):
 def curves(results: dict):
     """2×2: loss and accuracy (train solid, test dashed) against epochs and against wall time; one
     legend beside the grid, off the data."""
-    fig, axes = new_figure(2, 2, size=(4.6, 3.0))
+    fig, axes = new_figure(2, 2, size=(5.4, 3.0))
     for name, r in results.items():
         h = r.history
         if not h.epochs:
@@ -121,6 +121,8 @@ def curves(results: dict):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if metric == "loss":
                 ax.set_yscale("log")
+                ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))   # 0.3, not 3 × 10⁻¹
+                ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
     handles, labels = axes[0, 0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="outside right upper", fontsize=8)
@@ -213,8 +215,7 @@ if tab_race.open:
             playground.checkpoint_caption(
                 SHIPPED, f"the default race ({', '.join(f'{n} {DEFAULT_LR[n]:g}' for n in cfg['names'])}; "
                          f"{cfg['train_size']:,} images, batch {cfg['batch_size']}, {cfg['epochs']} epochs, seed "
-                         f"{cfg['seed']}); wall times are the recording machine's. Press **Run race** to train "
-                         "live with the settings above")
+                         f"{cfg['seed']}); wall times are the recording machine's")
         elif run["status"] == "stopped":
             st.warning("Stopped: showing the epochs that finished.")
         elif run["seconds"] is not None:
@@ -280,7 +281,8 @@ def surface_grid(fkey: str):
 def landscape_display_rows(rows: list[dict]) -> list[dict]:
     """The diagnostics table as shown: every float through ``fmt_num`` (tiny values in scientific
     notation: a column of 1e-15 values would otherwise be cut to its last digits)."""
-    return [{k: (fmt_num(v) if isinstance(v, float) else v) for k, v in r.items()} for r in rows]
+    return [{k: (f"{v:g}" if k == "lr" else fmt_num(v) if isinstance(v, float) else v) for k, v in r.items()}
+            for r in rows]
 
 
 @st.fragment

@@ -334,7 +334,7 @@ if tab_weights.open:
                 playground.checkpoint_caption(
                     ovf.compare_checkpoint("none"), f"the default comparison (784-256-10, 1,000 images, {d['epochs']} "
                     "epochs each; L2 λ = 10⁻³, dropout 0.5; no augmentation, no early stopping); weights stored "
-                    "in float16. Press **Compare regularizers** to train the four live")
+                    "in float16")
             elif any(r.status == "stopped" for r in cmp_runs):
                 st.warning("Stopped: showing the runs and epochs that finished.")
             elif go:

@@ -166,6 +166,7 @@ def test_landscape_paths_and_what_they_show(at):
     assert table["final f - f*"][0] == fmt_num(row["final f - f*"])
     assert table["last step"][0] == fmt_num(row["last step"])
     assert all(len(v) <= 9 for col in ("final f - f*", "final distance", "last step") for v in table[col])
+    assert table["lr"][0] == f"{bowl.lrs['SGD']:g}" == "0.09"
     notes = at.markdown[-1].value if "What the runs show" in at.markdown[-1].value else \
         next(m.value for m in at.markdown if "What the runs show" in m.value)
     assert "**SGD** zig-zags" in notes and "**Momentum** overshoots" in notes
