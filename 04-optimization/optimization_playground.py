@@ -65,11 +65,17 @@ def live_chart(slot, series: dict, y_title: str, concepts: dict | None = None) -
     slot.altair_chart(chart.properties(height=220), use_container_width=True)
 
 
-def run_callbacks(bar, slot, store, order, lrs, batch_size):
+def run_callbacks(bar, slot, store, order, lrs, batch_size, min_interval: float = 0.3):
     """Per run: a progress bar, and ``Live`` keeping the run's live History and model in ``store`` from
     its first step (so a Stop, or any rerun, keeps every epoch that finished) and redrawing the live chart
-    of test accuracy after every epoch."""
+    of test accuracy after an epoch, at most every ``min_interval`` seconds (a redraw costs ~20 ms; the
+    full figure follows the run)."""
+    last = [-np.inf]
+
     def draw(_state):
+        if time.perf_counter() - last[0] < min_interval:
+            return
+        last[0] = time.perf_counter()
         live_chart(slot, {k: [100 * a for a in r.history.val_acc] for k, r in store.items()}, "test accuracy %",
                    {k: racing.batch_label(r.batch_size) if k.startswith(("batch", "full")) else k
                     for k, r in store.items()})

@@ -2,6 +2,8 @@
 run), the loss-landscape paths and diagnostics, gradient noise against batch size, EWMA and Adam's bias
 correction. Values shown on the page are compared with the module's own computations."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -107,7 +109,8 @@ def test_the_live_chart_draws_every_finished_epoch():
 
     src = (ROOT / PAGE).read_text()
     start, end = src.index("def live_chart("), src.index("def mark_interrupted(")
-    ns = {"np": np, "racing": racing, "color": color, "Live": Live, "ProgressCallback": ProgressCallback}
+    ns = {"np": np, "racing": racing, "color": color, "Live": Live, "ProgressCallback": ProgressCallback,
+          "time": time}
     exec(compile(src[start:end], str(ROOT / PAGE), "exec"), ns)   # the page's own two functions
 
     class Bar:
@@ -116,7 +119,7 @@ def test_the_live_chart_draws_every_finished_epoch():
     store = {}
     data = load_mnist(download=False)
     racing.race(["SGD", "Adam"], data.x_train[:300], data.y_train[:300], data.x_test[:200], data.y_test[:200],
-                epochs=2, callbacks_for=ns["run_callbacks"](Bar(), Slot(), store, ["SGD", "Adam"], {}, 64))
+                epochs=2, callbacks_for=ns["run_callbacks"](Bar(), Slot(), store, ["SGD", "Adam"], {}, 64, 0.0))
     assert len(drawn) == 4                       # 2 optimizers × 2 epochs
     last = drawn[-1]
     assert sorted(set(last["run"])) == ["Adam", "SGD"] and len(last) == 4
