@@ -379,7 +379,8 @@ if tab_batch.open:
                                    key=page.key("sweep_n"), persist_state="page")
         sizes = c2.multiselect("Batch sizes", list(BATCH_OPTIONS), default=["1", "16", "64", "full batch"],
                                key=page.key("sweep_sizes"), persist_state="page")
-        sweep_lr = c3.select_slider("SGD learning rate for every batch size", LR_GRID, value=0.1, key=page.key("sweep_lr"),
+        sweep_lr = c3.select_slider("SGD learning rate for every batch size", LR_GRID, value=0.1,
+                                    key=page.key("sweep_lr"),
                                     persist_state="page", format_func=lambda v: f"{v:g}")
         sweep_epochs = c4.slider("Epochs per batch size", 1, 10, 3, key=page.key("sweep_epochs"), persist_state="page")
         rng = np.random.default_rng(0)

@@ -200,7 +200,8 @@ def recorded_metrics(history: History) -> dict[str, float]:
             "final_test_loss": history.val_loss[-1], "final_test_acc": history.val_acc[-1]}
 
 
-def save_race(results: dict[str, RaceResult], folder: Path = CHECKPOINT_DIR, extra_meta: dict | None = None) -> list[Path]:
+def save_race(results: dict[str, RaceResult], folder: Path = CHECKPOINT_DIR,
+              extra_meta: dict | None = None) -> list[Path]:
     """Write one checkpoint per run of a default race: the trained weights (``Layer.save``), the settings
     and final metrics in ``meta``, the per-epoch and per-step History in ``extras``."""
     paths = []

@@ -305,7 +305,8 @@ if tab_weights.open:
         cmp_size = c2.select_slider("Training images in the comparison", [250, 500, 1000, 2000, 5000], value=1000,
                                     key=page.key("compare_size"), persist_state="page", format_func=lambda v: f"{v:,}")
         cmp_epochs = c3.slider("Epochs for each of the four runs", 5, 100, d["epochs"], key=page.key("compare_epochs"),
-                               persist_state="page", help=f"{d['epochs']} keeps the default comparison to about two seconds.")
+                               persist_state="page",
+                               help=f"{d['epochs']} keeps the default comparison to about two seconds.")
         p_cmp = c4.slider("Dropout p in the comparison", 0.1, 0.8, d["dropout"], 0.1, key=page.key("compare_p"),
                           persist_state="page")
         c1, c2, c3, c4 = st.columns(4)

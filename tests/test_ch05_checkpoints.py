@@ -25,7 +25,8 @@ def test_checkpoints_hold_the_settings_and_stay_small():
         assert meta["config"]["train_size"] == 1000 and meta["val_size"] == ovf.PAGE_VAL_SIZE
     assert read_meta(ovf.DEFAULT_CHECKPOINT)["config"] == ovf.asdict(ovf.PAGE_DEFAULT)
     configs = ovf.compare_configs(ovf.PAGE_DEFAULT, **ovf.COMPARE_DEFAULTS)
-    assert [read_meta(ovf.compare_checkpoint(k))["config"] for k in ovf.COMPARE_KINDS] == [ovf.asdict(c) for c in configs]
+    recorded = [read_meta(ovf.compare_checkpoint(k))["config"] for k in ovf.COMPARE_KINDS]
+    assert recorded == [ovf.asdict(c) for c in configs]
 
 
 def test_loaded_weights_score_the_recorded_metrics(real_mnist):
