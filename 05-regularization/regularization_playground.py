@@ -259,7 +259,7 @@ if tab_over.open:
             if run.status == "recorded":
                 playground.checkpoint_caption(
                     ovf.DEFAULT_CHECKPOINT, "the default run (784-256-10, 1,000 images, 30 epochs, batch 32, Adam "
-                    "10⁻³, seed 0, no regularizer)")
+                    "10⁻³, seed 0, no regularizer; its time is the recording machine's)")
             elif run.status == "stopped":
                 st.warning(f"Stopped after {run.history.epochs} epochs: showing what finished.")
             elif go and page.get("train_seconds") is not None:
@@ -287,11 +287,12 @@ if tab_over.open:
                     st.caption("Each time an image is used in training it gets a fresh random shift and rotation; "
                                "evaluation sees the original.")
             st.subheader("Runs this session")
-            st.dataframe([{**r.summary(), "configuration": r.config.label() + (" (shipped)" if r.status == "recorded"
-                                                                               else "")} for r in runs],
-                         hide_index=True)
+            st.dataframe([{**r.summary(), "best epoch": best_epoch_of(r) + 1,
+                           "configuration": r.config.label() + (" (shipped)" if r.status == "recorded" else "")}
+                          for r in runs], hide_index=True)
             st.caption("Train accuracy is measured on the training images in evaluation mode (no dropout, no "
-                       "augmentation), so the gap compares like with like.")
+                       "augmentation), so the gap compares like with like. Best epoch: the one early stopping "
+                       "restored, or else the one of lowest validation loss.")
 
 # --------------------------------------------------------------------------------------------- weights
 if tab_weights.open:

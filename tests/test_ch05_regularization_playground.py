@@ -49,6 +49,7 @@ def test_first_load_shows_the_shipped_default_run(at):
     table = at.dataframe[0].value
     assert list(table["configuration"]) == ["no regularization (shipped)"]
     assert table["test acc %"][0] == round(100 * meta["final_test_acc"], 2)
+    assert table["best epoch"][0] == int(m["Best epoch"])
     text = next(x.value for x in at.markdown if "Try: the default run" in x.value)
     assert "train accuracy 100%, test about 90%" in text
 
