@@ -4,6 +4,8 @@ against batch size, and the moving averages inside Adam.
     streamlit run 04-optimization/optimization_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -18,6 +20,7 @@ from common.optimizers import DEFAULT_LR
 from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, image_grid, new_figure
 from common.training import Live, ProgressCallback
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 st.set_page_config(page_title="04 · Optimizers", layout="wide")
 playground.chapter_header(
@@ -30,33 +33,53 @@ LR_GRID = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
 BATCH_OPTIONS = {"1": 1, "16": 16, "32": 32, "64": 64, "128": 128, "full batch": None}
 TRAIN_SIZES = [500, 1000, 2000, 5000, 10000, 20000, 60000]
 
-# ------------------------------------------------------------------------------------------- sidebar
-with st.sidebar:
-    st.header("MNIST race")
-    names = st.multiselect("Optimizers", racing.OPTIMIZER_NAMES, default=["SGD", "Momentum", "Adam"],
-                           key=page.key("race_names"),
-                           help="Each trains a copy of the same initial network on the same mini-batches.")
-    lrs = {}
-    for name in names:
-        lrs[name] = st.select_slider(f"{name} learning rate", LR_GRID, value=DEFAULT_LR[name],
-                                     key=page.key(f"lr_{name}"), format_func=lambda v: f"{v:g}",
-                                     help=f"Default {DEFAULT_LR[name]:g}, a sensible start for {name} on this MLP.")
-    batch_choice = st.select_slider("Batch size", list(BATCH_OPTIONS), value="64", key=page.key("race_batch"),
-                                    help="1 is pure stochastic gradient descent, full batch is classic gradient "
-                                         "descent: one update per epoch.")
-    epochs = st.slider("Epochs", 1, 30, 5, key=page.key("race_epochs"))
-    train_size = st.select_slider("Training images", TRAIN_SIZES, value=5000, key=page.key("race_train"),
-                                  format_func=lambda v: f"{v:,}",
-                                  help="A random subset of the training set; the default run takes a few seconds.")
-    hidden = st.select_slider("Hidden units", [32, 64, 128, 256, 512], value=128, key=page.key("race_hidden"))
-    seed = st.number_input("Seed", 0, 10_000, 0, key=page.key("race_seed"),
-                           help="Fixes the initial weights, the subset and the batch order.")
-    st.caption("Wall-time curves include each epoch's evaluation on the training subset and the test set.")
+SHIPPED = racing.race_checkpoint(racing.DEFAULT_RACE["names"][-1])
 
 
-def run_callbacks(bar, store, order, lrs, batch_size):
+def shipped_race():
+    """The default race as recorded by ``train_optimization.py`` (models and Histories from checkpoints;
+    read once per session, 1.2 MB: a session's models are its own, so nothing is cached across sessions)."""
+    return racing.load_race()
+
+
+def shipped_run() -> dict:
+    cfg = racing.DEFAULT_RACE
+    return {"results": shipped_race(), "status": "recorded", "batch": str(cfg["batch_size"]),
+            "train_size": cfg["train_size"], "epochs": cfg["epochs"], "seconds": None}
+
+
+def live_chart(slot, series: dict, y_title: str, concepts: dict | None = None) -> None:
+    """A light line chart (Vega-Lite) of per-epoch values while a run trains: ``series`` maps a run's
+    label to its values so far; redrawing it costs milliseconds, a Matplotlib figure ~0.1 s."""
+    import altair as alt
+    import pandas as pd
+    rows = [{"epoch": i + 1, "run": k, "value": float(v)} for k, vals in series.items() for i, v in enumerate(vals)]
+    if not rows:
+        return
+    names = list(series)
+    chart = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
+        x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color("run:N", title=None, scale=alt.Scale(domain=names, range=[
+            color((concepts or {}).get(n, n)) for n in names])))
+    slot.altair_chart(chart.properties(height=220), use_container_width=True)
+
+
+def run_callbacks(bar, slot, store, order, lrs, batch_size, min_interval: float = 0.3):
     """Per run: a progress bar, and ``Live`` keeping the run's live History and model in ``store`` from
-    its first step, so a Stop (or any rerun) keeps every epoch that finished."""
+    its first step (so a Stop, or any rerun, keeps every epoch that finished) and redrawing the live chart
+    of test accuracy after an epoch, at most every ``min_interval`` seconds (a redraw costs ~20 ms; the
+    full figure follows the run)."""
+    last = [-np.inf]
+
+    def draw(_state):
+        if time.perf_counter() - last[0] < min_interval:
+            return
+        last[0] = time.perf_counter()
+        live_chart(slot, {k: [100 * a for a in r.history.val_acc] for k, r in store.items()}, "test accuracy %",
+                   {k: racing.batch_label(r.batch_size) if k.startswith(("batch", "full")) else k
+                    for k, r in store.items()})
+
     def make(name):
         i = order.index(name)
 
@@ -65,7 +88,7 @@ def run_callbacks(bar, store, order, lrs, batch_size):
 
         def report(frac, msg):
             bar.progress(min(1.0, (i + frac) / len(order)), text=f"{name}: {msg}")
-        return [Live(on_begin=keep), ProgressCallback(report)]
+        return [Live(on_begin=keep, on_update=draw), ProgressCallback(report)]
     return make
 
 
@@ -76,8 +99,9 @@ def mark_interrupted(run):
 
 
 def curves(results: dict):
-    """2×2: loss and accuracy (train solid, test dashed) against epochs and against wall time."""
-    fig, axes = new_figure(2, 2, size=(5.0, 3.2))
+    """2×2: loss and accuracy (train solid, test dashed) against epochs and against wall time; one
+    legend beside the grid, off the data."""
+    fig, axes = new_figure(2, 2, size=(5.4, 3.0))
     for name, r in results.items():
         h = r.history
         if not h.epochs:
@@ -86,19 +110,28 @@ def curves(results: dict):
         ep = np.arange(1, h.epochs + 1)
         wt = np.asarray(h.wall_time)
         for row, metric in enumerate(("loss", "acc")):
+            scale = 100.0 if metric == "acc" else 1.0
             for col, xs in enumerate((ep, wt)):
                 ax = axes[row, col]
-                ax.plot(xs, getattr(h, f"train_{metric}"), "-o", color=c, ms=3, label=f"{name} train")
-                ax.plot(xs, getattr(h, f"val_{metric}"), "--s", color=c, ms=3, label=f"{name} test")
-    for row, metric in enumerate(("loss", "accuracy")):
+                ax.plot(xs, scale * np.asarray(getattr(h, f"train_{metric}")), "-o", color=c, ms=3,
+                        label=f"{name} train")
+                ax.plot(xs, scale * np.asarray(getattr(h, f"val_{metric}")), "--s", color=c, ms=3,
+                        label=f"{name} test")
+    for row, metric in enumerate(("loss", "accuracy %")):
         for col, xl in enumerate(("epoch", "wall time (s)")):
             ax = axes[row, col]
             ax.set_xlabel(xl)
             ax.set_ylabel(metric)
             ax.grid(alpha=0.3)
+            if col == 0:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if metric == "loss":
                 ax.set_yscale("log")
-    axes[0, 0].legend(fontsize=7)
+                ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))   # 0.3, not 3 × 10⁻¹
+                ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside right upper", fontsize=8)
     return fig
 
 
@@ -121,6 +154,8 @@ def noise_table(n, size_labels, _X, _y):
     return rows, sigma2, float(g @ g)
 
 
+if page["race"] is None:          # first load: the shipped default race, trained by train_optimization.py
+    page["race"] = shipped_run()
 mark_interrupted(page["race"])
 mark_interrupted(page["sweep"])
 
@@ -132,138 +167,206 @@ tab_race, tab_land, tab_batch, tab_ewma = st.tabs(
 # ------------------------------------------------------------------------------------------ MNIST race
 if tab_race.open:
     with tab_race:
-        st.markdown("Pick optimizers and learning rates in the sidebar, then **Run race**. Try: the defaults "
-                    "(SGD 0.1, Momentum 0.01, Adam 0.001) and compare their final test accuracies; then "
-                    "raise Adam to 0.03 or SGD to 1.0 and watch the test loss jump; then batch size 1 against "
-                    "full batch (keep the training set small).")
+        st.markdown("Pick optimizers and learning rates, then **Run race**. Try: the defaults (SGD 0.1, "
+                    "Momentum 0.01, Adam 0.001) and compare their final test accuracies; then raise Adam to 0.03 "
+                    "or SGD to 1.0 and watch the test loss jump; then batch size 1 against full batch (keep the "
+                    "training set small).")
+        c1, c2, c3 = st.columns([3, 2, 2])
+        names = c1.multiselect("Optimizers in the race", racing.OPTIMIZER_NAMES, default=["SGD", "Momentum", "Adam"],
+                               key=page.key("race_names"),
+                               help="Each trains a copy of the same initial network on the same mini-batches.")
+        batch_choice = c2.select_slider("Batch size", list(BATCH_OPTIONS), value="64", key=page.key("race_batch"),
+                                        help="1 is pure stochastic gradient descent, full batch is classic "
+                                             "gradient descent: one update per epoch.")
+        epochs = c3.slider("Epochs", 1, 30, 5, key=page.key("race_epochs"))
+        c4, c5, c6 = st.columns([3, 2, 2])
+        train_size = c4.select_slider("Training images", TRAIN_SIZES, value=5000, key=page.key("race_train"),
+                                      format_func=lambda v: f"{v:,}",
+                                      help="A random subset of the training set; the default run takes a few "
+                                           "seconds.")
+        hidden = c5.select_slider("Hidden units", [32, 64, 128, 256, 512], value=128, key=page.key("race_hidden"))
+        seed = c6.number_input("Seed", 0, 10_000, 0, key=page.key("race_seed"),
+                               help="Fixes the initial weights, the subset and the batch order.")
+        lrs = {}
+        if names:
+            lr_cols = st.columns(min(len(names), 4))
+            for i, name in enumerate(names):
+                lrs[name] = lr_cols[i % len(lr_cols)].select_slider(
+                    f"{name} learning rate", LR_GRID, value=DEFAULT_LR[name], key=page.key(f"lr_{name}"),
+                    format_func=lambda v: f"{v:g}",
+                    help=f"Default {DEFAULT_LR[name]:g}, a sensible start for {name} on this MLP.")
         c_run, c_stop = st.columns([1, 1])
         run_clicked = c_run.button("Run race", type="primary", key=page.button_key("race_run"), disabled=not names)
-        c_stop.button("Stop", key=page.button_key("race_stop"),
+        c_stop.button("Stop race", key=page.button_key("race_stop"),
                       help="Stops after the current mini-batch; finished epochs are kept.")
         if run_clicked:
             rng = np.random.default_rng(int(seed))
             idx = rng.permutation(len(data.x_train))[:min(train_size, len(data.x_train))]
             batch_size = BATCH_OPTIONS[batch_choice]
-            page["race"] = run = {"results": {}, "status": "running", "batch": batch_choice, "train_size": len(idx)}
+            page["race"] = run = {"results": {}, "status": "running", "batch": batch_choice, "train_size": len(idx),
+                                  "epochs": int(epochs), "seconds": None}
             bar = st.progress(0.0, text="starting…")
+            slot = st.empty()
+            t0 = time.perf_counter()
             racing.race(names, data.x_train[idx], data.y_train[idx], data.x_test, data.y_test, lrs=lrs,
                         hidden=int(hidden), batch_size=batch_size, epochs=int(epochs), seed=int(seed),
-                        callbacks_for=run_callbacks(bar, run["results"], names, lrs, batch_size))
-            run["status"] = "done"
-            bar.progress(1.0, text="done")
+                        callbacks_for=run_callbacks(bar, slot, run["results"], names, lrs, batch_size))
+            run["status"], run["seconds"] = "done", time.perf_counter() - t0
+            bar.empty()
+            slot.empty()
         run = page["race"]
-        if run is None:
-            st.info("No race yet: press **Run race** (the default run takes a few seconds).")
-        else:
-            results = {k: r for k, r in run["results"].items() if r.history.epochs}
-            if run["status"] == "stopped":
-                st.warning("Stopped: showing the epochs that finished.")
-            st.caption(f"Training on {run['train_size']:,} images, batch size {run['batch']}; test set "
-                       f"{len(data.x_test):,} images.")
-            table = racing.results_table(results)
-            st.dataframe(table, hide_index=True, key=page.key("race_table"))
-            if table:
-                best = max(results, key=lambda k: results[k].history.val_acc[-1])
-                cols = st.columns(3)
-                cols[0].metric("Best test accuracy", fmt_pct(results[best].history.val_acc[-1], 2), help=best)
-                cols[1].metric("Fastest run", f"{fmt_num(min(r.history.wall_time[-1] for r in results.values()))} s")
-                cols[2].metric("Optimizers finished",
-                               f"{sum(r.history.epochs == epochs for r in results.values())}/{len(results)}")
-                show_figure(curves(results))
-                record = optimization.load_record()
-                adam = record["race"]["Adam"]["test_acc"]
-                st.caption(f"The post promises “99% accuracy on MNIST in seconds” with Adam. Measured with this "
-                           f"784-128-10 MLP on all {record['train_images']:,} training images: "
-                           f"{fmt_pct(adam[-1], 2)} after {len(adam)} epochs (README); 99% takes a convolutional "
-                           "network (chapter 06).")
-                st.subheader("Sample test predictions")
-                c1, c2 = st.columns([1, 2])
-                which = c1.selectbox("Model", list(results), key=page.key("pred_model"))
-                only_mistakes = c2.checkbox("Only mistakes", key=page.key("pred_mistakes"),
-                                            help="The first 16 test images this model gets wrong.")
-                model = results[which].model
-                pred = model.predict(data.x_test).argmax(axis=1)
-                wrong = np.flatnonzero(pred != data.y_test)
-                if only_mistakes:
-                    show = wrong[:16]
-                else:
-                    show = np.random.default_rng(0).choice(len(data.x_test), 16, replace=False)
-                st.metric(f"{which}: test mistakes", f"{len(wrong):,} of {len(data.x_test):,}")
-                if len(show):
-                    show_figure(image_grid(data.x_test[show], data.y_test[show], pred[show], ncols=16, size=0.8))
-                    st.caption("Red titles are mistakes: predicted (true).")
+        results = {k: r for k, r in run["results"].items() if r.history.epochs}
+        if run["status"] == "recorded":
+            cfg = racing.DEFAULT_RACE
+            playground.checkpoint_caption(
+                SHIPPED, f"the default race ({', '.join(f'{n} {DEFAULT_LR[n]:g}' for n in cfg['names'])}; "
+                         f"{cfg['train_size']:,} images, batch {cfg['batch_size']}, {cfg['epochs']} epochs, seed "
+                         f"{cfg['seed']}); wall times are the recording machine's")
+        elif run["status"] == "stopped":
+            st.warning("Stopped: showing the epochs that finished.")
+        elif run["seconds"] is not None:
+            playground.took(run["seconds"], "Run race")
+        st.caption(f"Training on {run['train_size']:,} images, batch size {run['batch']}; test set "
+                   f"{len(data.x_test):,} images. Train loss and accuracy are measured on the whole training "
+                   "subset after each epoch; the wall-time curves include that evaluation and the test set's.")
+        table = racing.results_table(results)
+        if table:
+            show = [{**r, "learning rate": f"{r['learning rate']:g}"} for r in table]
+            st.dataframe(show, hide_index=True, key=page.key("race_table"))
+            best = max(results, key=lambda k: results[k].history.val_acc[-1])
+            best_acc = results[best].history.val_acc[-1]
+            cols = st.columns(3)
+            cols[0].metric("Best test accuracy", fmt_pct(best_acc, 2), help=best)
+            cols[1].metric("Fastest run", f"{fmt_num(min(r.history.wall_time[-1] for r in results.values()))} s")
+            cols[2].metric("Optimizers finished",
+                           f"{sum(r.history.epochs == run['epochs'] for r in results.values())}/{len(results)}")
+            show_figure(curves(results))
+            record = optimization.load_record()
+            adam = record["race"]["Adam"]["test_acc"]
+            playground.post_vs_measured(
+                post="Adam gets to “99% accuracy on MNIST in seconds”.",
+                measured=f"the best run above ({best}) reaches {fmt_pct(best_acc, 2)} after "
+                         f"{results[best].history.epochs} epochs on {run['train_size']:,} images; this 784-128-10 "
+                         f"MLP with Adam on all {record['train_images']:,} training images gets {fmt_pct(adam[-1], 2)} "
+                         f"after {len(adam)} epochs (README). 99% takes a convolutional network (chapter 06).")
+            st.subheader("Sample test predictions")
+            c1, c2 = st.columns([1, 2])
+            which = c1.selectbox("Model", list(results), key=page.key("pred_model"))
+            only_mistakes = c2.checkbox("Only mistakes", key=page.key("pred_mistakes"),
+                                        help="The first 16 test images this model gets wrong.")
+            model = results[which].model
+            pred = model.predict(data.x_test).argmax(axis=1)
+            wrong = np.flatnonzero(pred != data.y_test)
+            if only_mistakes:
+                show_idx = wrong[:16]
+            else:
+                show_idx = np.random.default_rng(0).choice(len(data.x_test), 16, replace=False)
+            st.metric(f"{which}: test mistakes", f"{len(wrong):,} of {len(data.x_test):,}")
+            if len(show_idx):
+                show_figure(image_grid(data.x_test[show_idx], data.y_test[show_idx], pred[show_idx], ncols=16,
+                                       size=0.8))
+                st.caption("Red titles are mistakes: predicted (true).")
 
 # ------------------------------------------------------------------------------------- loss landscape
+@st.cache_data(show_spinner=False, max_entries=64)
+def landscape_paths(fkey: str, names: tuple, scale: float, sx: float, sy: float, steps: int) -> dict:
+    """Each optimizer's ``Trajectory`` on the surface (pure: cached per setting)."""
+    fn = land.FUNCTIONS[fkey]
+    return {n: land.trajectory(fn, n, lr=fn.lrs[n] * scale, start=(sx, sy), steps=steps) for n in names}
+
+
+@st.cache_data(show_spinner=False)
+def surface_grid(fkey: str):
+    """The contour grid of a surface: x, y and log(f − min f + 10⁻³), (200, 200) each."""
+    fn = land.FUNCTIONS[fkey]
+    gx, gy = np.meshgrid(np.linspace(*fn.xlim, 200), np.linspace(*fn.ylim, 200))
+    z = fn.f(np.stack([gx, gy], axis=-1))
+    return gx, gy, np.log(z - z.min() + 1e-3)
+
+
+def landscape_display_rows(rows: list[dict]) -> list[dict]:
+    """The diagnostics table as shown: every float through ``fmt_num`` (tiny values in scientific
+    notation: a column of 1e-15 values would otherwise be cut to its last digits)."""
+    return [{k: (f"{v:g}" if k == "lr" else fmt_num(v) if isinstance(v, float) else v) for k, v in r.items()}
+            for r in rows]
+
+
+@st.fragment
+def landscape_view():
+    """The surface, its paths and their diagnostics: its controls rerun only this view."""
+    c1, c2, c3 = st.columns([2, 3, 2])
+    fkey = c1.selectbox("Surface", list(land.FUNCTIONS), format_func=lambda k: land.FUNCTIONS[k].name,
+                        key=page.key("land_fn"), persist_state="page")
+    fn = land.FUNCTIONS[fkey]
+    chosen = c2.multiselect("Optimizers on the surface", land.OPTIMIZER_NAMES,
+                            default=["SGD", "Momentum", "Nesterov", "Adagrad", "RMSProp", "Adam"],
+                            key=page.key("land_opts"), persist_state="page",
+                            help="AdamW equals Adam here: weight decay only acts on weight matrices.")
+    scale = c3.select_slider("Learning-rate scale", [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0,
+                             key=page.key("land_scale"), persist_state="page", format_func=lambda v: f"×{v:g}",
+                             help="Multiplies every optimizer's learning rate for this surface (table below).")
+    c4, c5, c6 = st.columns(3)
+    sx = c4.number_input("Start x", float(fn.xlim[0]), float(fn.xlim[1]), float(fn.start[0]), 0.1,
+                         key=page.key(f"land_x_{fkey}"), persist_state="page")
+    sy = c5.number_input("Start y", float(fn.ylim[0]), float(fn.ylim[1]), float(fn.start[1]), 0.1,
+                         format="%.3f", key=page.key(f"land_y_{fkey}"), persist_state="page")
+    steps = c6.slider("Steps on the surface", 10, 3000, fn.steps, key=page.key(f"land_steps_{fkey}"),
+                      persist_state="page")
+    st.caption(fn.about)
+    trs = landscape_paths(fkey, tuple(chosen), float(scale), float(sx), float(sy), int(steps))
+
+    fig, ax = new_figure(size=(8.0, 5.0))
+    gx, gy, logz = surface_grid(fkey)
+    ax.contourf(gx, gy, logz, levels=40, cmap="viridis", alpha=0.55)
+    ax.contour(gx, gy, logz, levels=20, colors="k", linewidths=0.3, alpha=0.5)
+    for i, m in enumerate(fn.minima):
+        ax.plot(*m, marker="*", ms=16 if i == 0 else 11, mec="k", ls="none",
+                color=color("global minimum" if i == 0 else "local minimum"),
+                label=("global minimum" if i == 0 else "local minimum") if i <= 1 else None)
+    ax.plot(sx, sy, "o", color=color("start"), ms=7, ls="none", label="start")
+    for n, tr in trs.items():
+        pts = tr.points
+        ax.plot(pts[:, 0], pts[:, 1], "-", color=color(n), lw=1.6, label=n, marker="." if len(pts) < 80 else None)
+    ax.set_xlim(*fn.xlim)
+    ax.set_ylim(*fn.ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    ax.set_title(f"{fn.name}; shading = log(f − min f)", fontsize=10)
+    show_figure(fig)
+
+    rows = land.trajectory_table(fn, trs)
+    st.dataframe(landscape_display_rows(rows), hide_index=True, key=page.key("land_table"))
+    notes = []
+    for row, (n, tr) in zip(rows, trs.items()):
+        fx, fy = (int(v) for v in row["zig-zags x/y"].split("/"))
+        cx, cy = (int(v) for v in row["crossings x/y"].split("/"))
+        nsteps = len(tr.points) - 1
+        if tr.diverged:
+            notes.append(f"**{n}** diverged: its learning rate is too large for this curvature.")
+            continue
+        if max(fx, fy) > nsteps / 3:
+            notes.append(f"**{n}** zig-zags: its steps reversed direction {max(fx, fy)} times in {nsteps}.")
+        elif max(cx, cy) >= 2:
+            notes.append(f"**{n}** overshoots: it crossed the minimum's x / y coordinate {cx} / {cy} times "
+                         "before settling.")
+        if tr.steps_to_min is None and row["final distance"] > 0.1 and row["last step"] < 1e-3:
+            notes.append(f"**{n}** stalls: still {fmt_num(row['final distance'])} from a minimum, moving "
+                         f"{fmt_num(row['last step'])} per step.")
+        if len(fn.minima) > 1 and row["ends in"] != "global min":
+            notes.append(f"**{n}** ends in {row['ends in']}, not the deepest one.")
+    st.markdown("**What the runs show**\n\n" + ("\n".join(f"- {s}" for s in notes) or "- every optimizer "
+                "reached a minimum without zig-zags, overshoots or stalls at these settings."))
+    st.caption("Columns: zig-zags = times consecutive steps reversed along x / y; crossings = times the path "
+               "crossed the final minimum's x / y coordinate (overshoots); last step = mean step length over "
+               "the last 10 steps. What to try: on the bowl set the scale ×2 (SGD diverges: lr·20 > 2); on "
+               "the saddle start at y = 0 exactly (no method escapes: the gradient along y is exactly 0); on "
+               "the wells move the start and see which basin each optimizer picks.")
+
+
 if tab_land.open:
     with tab_land:
-        c1, c2, c3 = st.columns([2, 3, 2])
-        fkey = c1.selectbox("Surface", list(land.FUNCTIONS), format_func=lambda k: land.FUNCTIONS[k].name,
-                            key=page.key("land_fn"), persist_state="page")
-        fn = land.FUNCTIONS[fkey]
-        chosen = c2.multiselect("Optimizers", land.OPTIMIZER_NAMES,
-                                default=["SGD", "Momentum", "Nesterov", "Adagrad", "RMSProp", "Adam"],
-                                key=page.key("land_opts"), persist_state="page",
-                                help="AdamW equals Adam here: weight decay only acts on weight matrices.")
-        scale = c3.select_slider("Learning-rate scale", [0.25, 0.5, 1.0, 2.0, 4.0], value=1.0,
-                                 key=page.key("land_scale"), persist_state="page", format_func=lambda v: f"×{v:g}",
-                                 help="Multiplies every optimizer's learning rate for this surface (table below).")
-        c4, c5, c6 = st.columns(3)
-        sx = c4.number_input("Start x", float(fn.xlim[0]), float(fn.xlim[1]), float(fn.start[0]), 0.1,
-                             key=page.key(f"land_x_{fkey}"), persist_state="page")
-        sy = c5.number_input("Start y", float(fn.ylim[0]), float(fn.ylim[1]), float(fn.start[1]), 0.1,
-                             format="%.3f", key=page.key(f"land_y_{fkey}"), persist_state="page")
-        steps = c6.slider("Steps", 10, 3000, fn.steps, key=page.key(f"land_steps_{fkey}"), persist_state="page")
-        st.caption(fn.about)
-        trs = {n: land.trajectory(fn, n, lr=fn.lrs[n] * scale, start=(sx, sy), steps=int(steps)) for n in chosen}
-
-        fig, ax = new_figure(size=(8.0, 5.5))
-        gx, gy = np.meshgrid(np.linspace(*fn.xlim, 200), np.linspace(*fn.ylim, 200))
-        z = fn.f(np.stack([gx, gy], axis=-1))
-        shifted = z - z.min() + 1e-3
-        ax.contourf(gx, gy, np.log(shifted), levels=40, cmap="viridis", alpha=0.55)
-        ax.contour(gx, gy, np.log(shifted), levels=20, colors="k", linewidths=0.3, alpha=0.5)
-        for i, m in enumerate(fn.minima):
-            ax.plot(*m, marker="*", ms=16 if i == 0 else 11, mec="k",
-                    color=color("global minimum" if i == 0 else "local minimum"))
-        ax.plot(sx, sy, "o", color=color("start"), ms=7)
-        for n, tr in trs.items():
-            pts = tr.points
-            ax.plot(pts[:, 0], pts[:, 1], "-", color=color(n), lw=1.6, label=n, marker="." if len(pts) < 80 else None)
-        ax.set_xlim(*fn.xlim)
-        ax.set_ylim(*fn.ylim)
-        ax.set_xlabel("x")
-        ax.set_ylabel("y")
-        ax.legend(fontsize=8, loc="upper right")
-        ax.set_title(f"{fn.name}: gold star = global minimum, black dot = start; shading = log(f - min f)")
-        show_figure(fig)
-
-        rows = land.trajectory_table(fn, trs)
-        st.dataframe(rows, hide_index=True, key=page.key("land_table"))
-        notes = []
-        for row, (n, tr) in zip(rows, trs.items()):
-            fx, fy = (int(v) for v in row["zig-zags x/y"].split("/"))
-            cx, cy = (int(v) for v in row["crossings x/y"].split("/"))
-            nsteps = len(tr.points) - 1
-            if tr.diverged:
-                notes.append(f"**{n}** diverged: its learning rate is too large for this curvature.")
-                continue
-            if max(fx, fy) > nsteps / 3:
-                notes.append(f"**{n}** zig-zags: its steps reversed direction {max(fx, fy)} times in {nsteps}.")
-            elif max(cx, cy) >= 2:
-                notes.append(f"**{n}** overshoots: it crossed the minimum's x / y coordinate {cx} / {cy} times "
-                             "before settling.")
-            if tr.steps_to_min is None and row["final distance"] > 0.1 and row["last step"] < 1e-3:
-                notes.append(f"**{n}** stalls: still {fmt_num(row['final distance'])} from a minimum, moving "
-                             f"{fmt_num(row['last step'])} per step.")
-            if len(fn.minima) > 1 and row["ends in"] != "global min":
-                notes.append(f"**{n}** ends in {row['ends in']}, not the deepest one.")
-        st.markdown("**What the runs show**\n\n" + ("\n".join(f"- {s}" for s in notes) or "- every optimizer "
-                    "reached a minimum without zig-zags, overshoots or stalls at these settings."))
-        st.caption("Columns: zig-zags = times consecutive steps reversed along x / y; crossings = times the path "
-                   "crossed the final minimum's x / y coordinate (overshoots); last step = mean step length over "
-                   "the last 10 steps. What to try: on the bowl set the scale ×2 (SGD diverges: lr·20 > 2); on "
-                   "the saddle start at y = 0 exactly (no method escapes: the gradient along y is exactly 0); on "
-                   "the wells move the start and see which basin each optimizer picks.")
+        landscape_view()
 
 # -------------------------------------------------------------------------- batch vs stochastic vs mini-batch
 if tab_batch.open:
@@ -272,13 +375,14 @@ if tab_batch.open:
                     "below at the initial weights, against the exact law for sampling without replacement, "
                     "E‖g_B − ḡ‖² = (σ²/B)·(N−B)/(N−1), with σ² computed from every per-example gradient.")
         c1, c2, c3, c4 = st.columns(4)
-        n_sweep = c1.select_slider("Training images", [250, 500, 1000, 2000, 5000], value=1000,
+        n_sweep = c1.select_slider("Training images for noise and sweep", [250, 500, 1000, 2000, 5000], value=1000,
                                    key=page.key("sweep_n"), persist_state="page")
         sizes = c2.multiselect("Batch sizes", list(BATCH_OPTIONS), default=["1", "16", "64", "full batch"],
                                key=page.key("sweep_sizes"), persist_state="page")
-        sweep_lr = c3.select_slider("SGD learning rate", LR_GRID, value=0.1, key=page.key("sweep_lr"),
+        sweep_lr = c3.select_slider("SGD learning rate for every batch size", LR_GRID, value=0.1,
+                                    key=page.key("sweep_lr"),
                                     persist_state="page", format_func=lambda v: f"{v:g}")
-        sweep_epochs = c4.slider("Epochs", 1, 10, 3, key=page.key("sweep_epochs"), persist_state="page")
+        sweep_epochs = c4.slider("Epochs per batch size", 1, 10, 3, key=page.key("sweep_epochs"), persist_state="page")
         rng = np.random.default_rng(0)
         sub = rng.permutation(len(data.x_train))[:n_sweep]
         Xs, ys = data.x_train[sub], data.y_train[sub]
@@ -301,7 +405,7 @@ if tab_batch.open:
                 a1.axhline(gnorm2, color=color("observations"), ls=":", label="‖ḡ‖²")
                 a1.set_xlabel("batch size B")
                 a1.set_ylabel("E‖g_B − ḡ‖²")
-                a1.legend(fontsize=7)
+                a1.legend(fontsize=7, loc="lower left")
                 a1.grid(alpha=0.3)
             a2.bar([r["batch size"] for r in rows], [r["ms per update"] for r in rows],
                    color=[color(racing.batch_label(BATCH_OPTIONS[r["batch size"]])) for r in rows])
@@ -318,23 +422,30 @@ if tab_batch.open:
 
             c_run, c_stop = st.columns(2)
             go = c_run.button("Train with each batch size", type="primary", key=page.button_key("sweep_run"))
-            c_stop.button("Stop", key=page.button_key("sweep_stop"))
+            c_stop.button("Stop sweep", key=page.button_key("sweep_stop"),
+                          help="Stops after the current mini-batch; finished epochs are kept.")
             if go:
-                page["sweep"] = run = {"results": {}, "status": "running"}
+                page["sweep"] = run = {"results": {}, "status": "running", "seconds": None}
                 labels = [racing.batch_label(BATCH_OPTIONS[s]) for s in sizes]
                 bar = st.progress(0.0, text="starting…")
+                slot = st.empty()
+                t0 = time.perf_counter()
                 racing.batch_size_sweep([BATCH_OPTIONS[s] for s in sizes], Xs, ys, data.x_test, data.y_test,
                                         optimizer="SGD", lr=sweep_lr, epochs=int(sweep_epochs),
-                                        callbacks_for=run_callbacks(bar, run["results"], labels,
+                                        callbacks_for=run_callbacks(bar, slot, run["results"], labels,
                                                                     {lab: sweep_lr for lab in labels}, None))
-                run["status"] = "done"
-                bar.progress(1.0, text="done")
+                run["status"], run["seconds"] = "done", time.perf_counter() - t0
+                bar.empty()
+                slot.empty()
             sweep = page["sweep"]
             if sweep is not None:
                 res = {k: r for k, r in sweep["results"].items() if r.history.epochs}
                 if sweep["status"] == "stopped":
                     st.warning("Stopped: showing the epochs that finished.")
-                st.dataframe(racing.results_table(res, first_column="batch size"), hide_index=True,
+                elif sweep.get("seconds") is not None:
+                    playground.took(sweep["seconds"], "Train with each batch size")
+                st.dataframe([{**r, "learning rate": f"{r['learning rate']:g}"}
+                              for r in racing.results_table(res, first_column="batch size")], hide_index=True,
                              key=page.key("sweep_table"))
                 show_figure(curves(res))
                 fig, ax = new_figure(size=(9.0, 3.2))
@@ -345,7 +456,7 @@ if tab_batch.open:
                 ax.set_yscale("log")
                 ax.set_xlabel("update")
                 ax.set_ylabel("mini-batch loss")
-                ax.legend(fontsize=8)
+                fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
                 ax.grid(alpha=0.3)
                 show_figure(fig)
                 st.caption("Per update, batch 1 is the noisiest; per epoch it makes the most updates. Full batch "
@@ -353,65 +464,77 @@ if tab_batch.open:
                            "at 0.1, batch 1 is too noisy to settle (try 0.01) and full batch too slow (try 1.0).")
 
 # ---------------------------------------------------------------------------------------------- EWMA
+@st.cache_data(show_spinner=False)
+def adam_steps(steps: int, beta2: float):
+    """Adam's measured step sizes on a constant gradient 0.5, with and without bias correction."""
+    g = np.full(steps, 0.5)
+    return (adam_bc.adam_step_sizes(g, lr=1e-3, beta2=beta2),
+            adam_bc.adam_step_sizes(g, lr=1e-3, beta2=beta2, bias_correction=False))
+
+
+@st.fragment
+def ewma_view():
+    """The EWMA and Adam views: their sliders rerun only this fragment."""
+    c1, c2, c3, c4 = st.columns(4)
+    beta = c1.select_slider("β", [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=0.9,
+                            key=page.key("ewma_beta"), persist_state="page",
+                            help="Weight on the past; the average spans about 1/(1−β) values.")
+    corrected = c2.checkbox("Bias correction", value=True, key=page.key("ewma_bc"), persist_state="page",
+                            help="Divide by 1 − βᵗ, the sum of the weights so far.")
+    kind = c3.selectbox("Series", ewma.SERIES_KINDS, key=page.key("ewma_kind"), persist_state="page")
+    noise_level = c4.slider("Noise", 0.0, 2.0, 0.5, 0.1, key=page.key("ewma_noise"), persist_state="page")
+    clean, noisy = ewma.noisy_series(300, np.random.default_rng(0), kind=kind, noise=noise_level)
+    raw = ewma.ewma(noisy, beta)
+    cor = ewma.ewma(noisy, beta, bias_correction=True)
+    window = ewma.effective_window(beta)
+    k = min(300, max(1, int(round(window))))
+    m = st.columns(4)
+    m[0].metric("Effective window 1/(1−β)", fmt_num(window))
+    m[1].metric("v₁ (first average)", fmt_num(raw[0]), help=f"x₁ = {fmt_num(noisy[0])}; v₁ = (1−β)·x₁")
+    m[2].metric(f"Mean |error| first {k} steps, raw", fmt_num(np.mean(np.abs(raw[:k] - clean[:k]))))
+    m[3].metric(f"Mean |error| first {k} steps, corrected", fmt_num(np.mean(np.abs(cor[:k] - clean[:k]))))
+    fig, ax = new_figure(size=(9.0, 3.6))
+    ax.plot(noisy, ".", color=color("observations"), ms=3, alpha=0.6, label="noisy series")
+    ax.plot(clean, "--", color=color("reference"), lw=1, label="signal")
+    ax.plot(raw, color=color("ewma"), lw=1.8, label=f"EWMA β={beta:g}")
+    if corrected:
+        ax.plot(cor, color=color("bias-corrected"), lw=1.8, label="EWMA / (1 − βᵗ)")
+    ax.set_xlabel("t")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    ax.grid(alpha=0.3)
+    show_figure(fig)
+    st.caption(f"What to try: β = 0.99 on the constant series: the raw average starts at 0, is at "
+               f"{fmt_pct(1 - 0.99 ** 100, 0)} of the level after 100 steps (1 − 0.99¹⁰⁰) and needs "
+               f"{ewma.steps_to_reach(0.95, 0.99)} steps to reach 95%; the corrected one is right from t = 1. "
+               "On the step series, a large β lags behind the jump by about the effective window.")
+
+    st.subheader("Why Adam needs it")
+    st.markdown("Adam keeps an EWMA of the gradient (β₁) and of its square (β₂). On a constant gradient the "
+                "corrected step is exactly η. Without correction it is η(1−β₁ᵗ)/√(1−β₂ᵗ): v's average starts "
+                "further from its target than m's, so the early steps are several times too **large**.")
+    d1, d2 = st.columns(2)
+    b2 = d1.select_slider("β₂", [0.9, 0.99, 0.999, 0.9999], value=0.999, key=page.key("adam_b2"),
+                          persist_state="page")
+    steps_a = d2.slider("Steps of a constant gradient", 50, 2000, 300, key=page.key("adam_steps"), persist_state="page")
+    with_bc, without = adam_steps(int(steps_a), float(b2))
+    t = np.arange(1, len(with_bc) + 1)
+    e1, e2 = st.columns(2)
+    e1.metric("Largest uncorrected step / η (measured)", fmt_num(without.max() / 1e-3),
+              help=f"at step {int(np.argmax(without)) + 1}")
+    e2.metric("Corrected step / η (measured)", fmt_num(with_bc.max() / 1e-3, 4))
+    fig, ax = new_figure(size=(9.0, 3.2))
+    ax.plot(t, with_bc / 1e-3, color=color("adam"), label="Adam (bias-corrected), measured")
+    ax.plot(t, without / 1e-3, color=color("no bias correction"), label="Adam without correction, measured")
+    ax.plot(t, adam_bc.uncorrected_step_factor(t, 0.9, b2), ":", color=color("reference"),
+            label="(1−β₁ᵗ)/√(1−β₂ᵗ)")
+    ax.set_xscale("log")
+    ax.set_xlabel("step t")
+    ax.set_ylabel("|Δθ| / η")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    ax.grid(alpha=0.3)
+    show_figure(fig)
+
+
 if tab_ewma.open:
     with tab_ewma:
-        c1, c2, c3, c4 = st.columns(4)
-        beta = c1.select_slider("β", [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999], value=0.9,
-                                key=page.key("ewma_beta"), persist_state="page",
-                                help="Weight on the past; the average spans about 1/(1−β) values.")
-        corrected = c2.checkbox("Bias correction", value=True, key=page.key("ewma_bc"), persist_state="page",
-                                help="Divide by 1 − βᵗ, the sum of the weights so far.")
-        kind = c3.selectbox("Series", ewma.SERIES_KINDS, key=page.key("ewma_kind"), persist_state="page")
-        noise_level = c4.slider("Noise", 0.0, 2.0, 0.5, 0.1, key=page.key("ewma_noise"), persist_state="page")
-        clean, noisy = ewma.noisy_series(300, np.random.default_rng(0), kind=kind, noise=noise_level)
-        raw = ewma.ewma(noisy, beta)
-        cor = ewma.ewma(noisy, beta, bias_correction=True)
-        window = ewma.effective_window(beta)
-        k = min(300, max(1, int(round(window))))
-        m = st.columns(4)
-        m[0].metric("Effective window 1/(1−β)", fmt_num(window))
-        m[1].metric("v₁ (first average)", fmt_num(raw[0]), help=f"x₁ = {fmt_num(noisy[0])}; v₁ = (1−β)·x₁")
-        m[2].metric(f"Mean |error| first {k} steps, raw", fmt_num(np.mean(np.abs(raw[:k] - clean[:k]))))
-        m[3].metric(f"Mean |error| first {k} steps, corrected", fmt_num(np.mean(np.abs(cor[:k] - clean[:k]))))
-        fig, ax = new_figure(size=(9.0, 3.6))
-        ax.plot(noisy, ".", color=color("observations"), ms=3, alpha=0.6, label="noisy series")
-        ax.plot(clean, "--", color=color("reference"), lw=1, label="signal")
-        ax.plot(raw, color=color("ewma"), lw=1.8, label=f"EWMA β={beta:g}")
-        if corrected:
-            ax.plot(cor, color=color("bias-corrected"), lw=1.8, label="EWMA / (1 − βᵗ)")
-        ax.set_xlabel("t")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        show_figure(fig)
-        st.caption(f"What to try: β = 0.99 on the constant series: the raw average starts at 0, is at "
-                   f"{fmt_pct(1 - 0.99 ** 100, 0)} of the level after 100 steps (1 − 0.99¹⁰⁰) and needs "
-                   f"{ewma.steps_to_reach(0.95, 0.99)} steps to reach 95%; the corrected one is right from t = 1. "
-                   "On the step series, a large β lags behind the jump by about the effective window.")
-
-        st.subheader("Why Adam needs it")
-        st.markdown("Adam keeps an EWMA of the gradient (β₁) and of its square (β₂). On a constant gradient the "
-                    "corrected step is exactly η. Without correction it is η(1−β₁ᵗ)/√(1−β₂ᵗ): v's average starts "
-                    "further from its target than m's, so the early steps are several times too **large**.")
-        d1, d2 = st.columns(2)
-        b2 = d1.select_slider("β₂", [0.9, 0.99, 0.999, 0.9999], value=0.999, key=page.key("adam_b2"),
-                              persist_state="page")
-        steps_a = d2.slider("Steps", 50, 2000, 300, key=page.key("adam_steps"), persist_state="page")
-        g = np.full(int(steps_a), 0.5)
-        with_bc = adam_bc.adam_step_sizes(g, lr=1e-3, beta2=b2)
-        without = adam_bc.adam_step_sizes(g, lr=1e-3, beta2=b2, bias_correction=False)
-        t = np.arange(1, len(g) + 1)
-        e1, e2 = st.columns(2)
-        e1.metric("Largest uncorrected step / η (measured)", fmt_num(without.max() / 1e-3),
-                  help=f"at step {int(np.argmax(without)) + 1}")
-        e2.metric("Corrected step / η (measured)", fmt_num(with_bc.max() / 1e-3, 4))
-        fig, ax = new_figure(size=(9.0, 3.2))
-        ax.plot(t, with_bc / 1e-3, color=color("adam"), label="Adam (bias-corrected), measured")
-        ax.plot(t, without / 1e-3, color=color("no bias correction"), label="Adam without correction, measured")
-        ax.plot(t, adam_bc.uncorrected_step_factor(t, 0.9, b2), ":", color=color("reference"),
-                label="(1−β₁ᵗ)/√(1−β₂ᵗ)")
-        ax.set_xscale("log")
-        ax.set_xlabel("step t")
-        ax.set_ylabel("|Δθ| / η")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-        show_figure(fig)
+        ewma_view()

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from common._validation import check_choice, check_generator, check_positive_int
+from common.checkpoints import history_arrays, read_history, read_meta
 from common.activations import ReLU
 from common.layers import Dense, Sequential
 from common.losses import softmax_cross_entropy
@@ -151,10 +153,10 @@ def results_table(results: dict[str, RaceResult], first_column: str = "optimizer
 #: The playground's default race: 5,000 random training images (a permutation with seed 0), batch 64,
 #: 5 epochs, seed 0, the 784-128-10 MLP, tested on all 10,000 test images.
 DEFAULT_RACE = {"names": ("SGD", "Momentum", "Adam"), "train_size": 5000, "batch_size": 64, "epochs": 5,
-                "seed": 0}
+                "seed": 0, "hidden": 128}
 
 
-def default_race(data=None) -> dict[str, RaceResult]:
+def default_race(data=None, callbacks_for: Callable[[str], list] | None = None) -> dict[str, RaceResult]:
     """``DEFAULT_RACE`` on real MNIST (``data`` from ``common.mnist.load_mnist``; loaded when None)."""
     if data is None:
         from common.mnist import load_mnist
@@ -162,7 +164,8 @@ def default_race(data=None) -> dict[str, RaceResult]:
     cfg = DEFAULT_RACE
     idx = np.random.default_rng(cfg["seed"]).permutation(len(data.x_train))[:cfg["train_size"]]
     return race(cfg["names"], data.x_train[idx], data.y_train[idx], data.x_test, data.y_test,
-                epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=cfg["seed"])
+                epochs=cfg["epochs"], batch_size=cfg["batch_size"], seed=cfg["seed"], hidden=cfg["hidden"],
+                callbacks_for=callbacks_for)
 
 
 def default_race_markdown(results: dict[str, RaceResult] | None = None) -> str:
@@ -177,7 +180,54 @@ def default_race_markdown(results: dict[str, RaceResult] | None = None) -> str:
 #: The README's measured table (``python -m tests.regenerate_doc_tables 04`` rewrites it).
 DOC_TABLES = {("README.md", "table: default-race"): default_race_markdown}
 
+
+# --------------------------------------------------------------------------- the shipped default race
+
+CHECKPOINT_DIR = Path(__file__).with_name("checkpoints")
+SCRIPT = "04-optimization/train_optimization.py"
+#: what each checkpoint's ``meta`` records about its run, beside the settings of ``DEFAULT_RACE``
+RECORDED = ("final_train_loss", "final_train_acc", "final_test_loss", "final_test_acc")
+
+
+def race_checkpoint(name: str, folder: Path = CHECKPOINT_DIR) -> Path:
+    """``checkpoints/race_<name>.npz``: one optimizer's model of the default race, its History in extras."""
+    return Path(folder) / f"race_{name.lower()}.npz"
+
+
+def recorded_metrics(history: History) -> dict[str, float]:
+    """The numbers a checkpoint's ``meta`` records about its run (the last epoch's losses and accuracies)."""
+    return {"final_train_loss": history.train_loss[-1], "final_train_acc": history.train_acc[-1],
+            "final_test_loss": history.val_loss[-1], "final_test_acc": history.val_acc[-1]}
+
+
+def save_race(results: dict[str, RaceResult], folder: Path = CHECKPOINT_DIR,
+              extra_meta: dict | None = None) -> list[Path]:
+    """Write one checkpoint per run of a default race: the trained weights (``Layer.save``), the settings
+    and final metrics in ``meta``, the per-epoch and per-step History in ``extras``."""
+    paths = []
+    for name, r in results.items():
+        meta = {"script": SCRIPT, "optimizer": name, "lr": r.lr, "hidden": DEFAULT_RACE["hidden"],
+                **{k: (list(v) if isinstance(v, tuple) else v) for k, v in DEFAULT_RACE.items()},
+                **recorded_metrics(r.history), **(extra_meta or {})}
+        paths.append(r.model.save(race_checkpoint(name, folder), meta=meta, extras=history_arrays(r.history, "race")))
+    return paths
+
+
+def load_race(folder: Path = CHECKPOINT_DIR, names=None) -> dict[str, RaceResult]:
+    """The shipped default race, as ``race`` returned it: per optimizer its model (loaded from
+    ``race_<name>.npz``) and the History recorded while it trained."""
+    out = {}
+    for name in (DEFAULT_RACE["names"] if names is None else names):
+        path = race_checkpoint(name, folder)
+        meta = read_meta(path)
+        model = build_mlp(np.random.default_rng(0), int(meta["hidden"]))
+        model.load(path)
+        out[name] = RaceResult(name, float(meta["lr"]), meta["batch_size"], read_history(path, "race"), model)
+    return out
+
+
 __all__ = [
     "OPTIMIZER_NAMES", "BATCH_SIZES", "make_optimizer", "build_mlp", "RaceResult", "race", "batch_label",
     "batch_size_sweep", "results_table", "DEFAULT_RACE", "default_race", "default_race_markdown",
+    "CHECKPOINT_DIR", "race_checkpoint", "recorded_metrics", "save_race", "load_race",
 ]

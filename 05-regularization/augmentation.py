@@ -42,9 +42,20 @@ def _grid(side: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
+#: Zero border around each image while resampling: a source point's four neighbours always fall inside
+#: the padded image, so no per-pixel "inside" mask is needed (a point off the image reads zeros).
+PAD = 2
+#: Flat offsets of the four bilinear neighbours from the top-left one, in a padded (S+2·PAD)² image.
+def _corner_offsets(side: int) -> np.ndarray:
+    p = side + 2 * PAD
+    return np.array([0, 1, p, p + 1], dtype=np.intp)
+
+
 def _sampling_plan(n: int, angles_deg: np.ndarray, shifts: np.ndarray, side: int = SIDE):
-    """Indices (N, 4, S·S) into each flattened image and bilinear weights (N, 4, S·S) for the affine map
-    "rotate by angle about the centre, then shift by (dx, dy) pixels", zero outside the image."""
+    """For the affine map "rotate by angle about the centre, then shift by (dx, dy) pixels": the flat index
+    (N, S·S) of each output pixel's top-left source neighbour in the image zero-padded by ``PAD`` pixels,
+    and the bilinear weights (N, 4, S·S) of its four neighbours (top-left, top-right, bottom-left,
+    bottom-right)."""
     c = (side - 1) / 2.0
     rows, cols = _grid(side)
     theta = np.deg2rad(angles_deg)[:, None, None]                       # (N, 1, 1)
@@ -56,15 +67,33 @@ def _sampling_plan(n: int, angles_deg: np.ndarray, shifts: np.ndarray, side: int
     src_x = cos * u - sin * v + c
     src_y = sin * u + cos * v + c
     x0, y0 = np.floor(src_x), np.floor(src_y)
-    wx, wy = src_x - x0, src_y - y0
-    idx, wts = [], []
-    for dy, dx, w in ((0, 0, (1 - wx) * (1 - wy)), (0, 1, wx * (1 - wy)), (1, 0, (1 - wx) * wy), (1, 1, wx * wy)):
-        xi, yi = x0 + dx, y0 + dy
-        inside = (xi >= 0) & (xi <= side - 1) & (yi >= 0) & (yi <= side - 1)
-        flat = (np.clip(yi, 0, side - 1) * side + np.clip(xi, 0, side - 1)).astype(np.int64)
-        idx.append(flat.reshape(n, -1))
-        wts.append(np.where(inside, w, 0.0).reshape(n, -1))
-    return np.stack(idx, axis=1), np.stack(wts, axis=1)
+    wx, wy = (src_x - x0).reshape(n, -1), (src_y - y0).reshape(n, -1)
+    # a point further off the image than the border still reads zeros: both its neighbours are border
+    xi = np.clip(x0, -PAD, side).reshape(n, -1) + PAD
+    yi = np.clip(y0, -PAD, side).reshape(n, -1) + PAD
+    base = (yi * (side + 2 * PAD) + xi).astype(np.intp)
+    ux, uy = 1 - wx, 1 - wy
+    return base, np.stack([ux * uy, wx * uy, ux * wy, wx * wy], axis=1)
+
+
+def _padded(flat: np.ndarray, side: int = SIDE) -> np.ndarray:
+    """(N, S·S) images → (N·(S+2·PAD)²,) the same images with a zero border, flattened."""
+    n = len(flat)
+    out = np.zeros((n, side + 2 * PAD, side + 2 * PAD), dtype=flat.dtype)
+    out[:, PAD:PAD + side, PAD:PAD + side] = flat.reshape(n, side, side)
+    return out.reshape(-1)
+
+
+def _resample(flat: np.ndarray, base: np.ndarray, w: np.ndarray, side: int = SIDE) -> np.ndarray:
+    """Σₖ w[:, k] · x[neighbour k] for every output pixel: (N, S·S) in ``flat``'s dtype (``w`` cast to it)."""
+    n = len(flat)
+    src = _padded(flat, side)
+    at = base + (np.arange(n, dtype=np.intp) * (side + 2 * PAD) ** 2)[:, None]   # (N, S·S) into src
+    w = w.astype(flat.dtype, copy=False)
+    out = src[at] * w[:, 0]
+    for k, off in enumerate(_corner_offsets(side)[1:], start=1):           # in order: the same sums as a reduce
+        out += src[at + off] * w[:, k]
+    return out
 
 
 def affine_transform(images: np.ndarray, angles_deg, shifts) -> np.ndarray:
@@ -81,8 +110,8 @@ def affine_transform(images: np.ndarray, angles_deg, shifts) -> np.ndarray:
     n = len(flat)
     angles = np.broadcast_to(np.asarray(angles_deg, dtype=np.float64), (n,))
     shifts = np.broadcast_to(np.asarray(shifts, dtype=np.float64), (n, 2))
-    idx, w = _sampling_plan(n, angles, shifts)
-    out = (np.take_along_axis(flat, idx.reshape(n, -1), axis=1).reshape(idx.shape) * w).sum(axis=1)
+    base, w = _sampling_plan(n, angles, shifts)
+    out = _resample(flat.astype(np.float64), base, w)      # float64 resampling, then back to the input's dtype
     return out.astype(images.dtype, copy=False).reshape(shape)
 
 
@@ -143,17 +172,20 @@ class RandomShiftRotate(Layer):
         n = len(x)
         angles = self.rng.uniform(-self.max_rotation, self.max_rotation, n)
         shifts = self.rng.uniform(-self.max_shift, self.max_shift, (n, 2))
-        idx, w = _sampling_plan(n, angles, shifts)
-        self._plan = (idx, w.astype(x.dtype))
-        return (np.take_along_axis(x, idx.reshape(n, -1), axis=1).reshape(idx.shape) * self._plan[1]).sum(axis=1)
+        base, w = _sampling_plan(n, angles, shifts)
+        self._plan = (base, w.astype(x.dtype))
+        return _resample(x, base, self._plan[1])
 
     def backward(self, dout):
         if self._plan is None:
             return dout
-        idx, w = self._plan
+        base, w = self._plan
         n, hw = dout.shape
-        flat = (idx + (np.arange(n) * hw)[:, None, None]).ravel()
-        dx = np.bincount(flat, weights=(w * dout[:, None, :]).ravel(), minlength=n * hw)
+        p2 = (SIDE + 2 * PAD) ** 2
+        # (N, 4, S·S) flat indices into the padded batch, in the order of the weights: a scatter-add
+        at = base[:, None, :] + _corner_offsets(SIDE)[None, :, None] + (np.arange(n, dtype=np.intp) * p2)[:, None, None]
+        dpad = np.bincount(at.ravel(), weights=(w * dout[:, None, :]).ravel(), minlength=n * p2)
+        dx = dpad.reshape(n, SIDE + 2 * PAD, SIDE + 2 * PAD)[:, PAD:PAD + SIDE, PAD:PAD + SIDE]
         return dx.reshape(n, hw).astype(dout.dtype, copy=False)
 
     def backward_params(self, dout):

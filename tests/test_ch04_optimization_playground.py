@@ -2,6 +2,8 @@
 run), the loss-landscape paths and diagnostics, gradient noise against batch size, EWMA and Adam's bias
 correction. Values shown on the page are compared with the module's own computations."""
 
+import time
+
 import numpy as np
 import pytest
 
@@ -13,8 +15,11 @@ import gradient_noise as noise
 import loss_landscapes as land
 import optimization
 import optimizer_race as racing
+from common.checkpoints import read_meta
+from common.chapters import ROOT
 from common.mnist import load_mnist
-from common.plots import fmt_num, fmt_pct
+from common.plots import color, fmt_num, fmt_pct
+from common.training import Live, ProgressCallback
 
 PAGE = "04-optimization/optimization_playground.py"
 
@@ -26,18 +31,50 @@ def at(app_test):
     return at
 
 
-def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
+def test_first_load_shows_the_shipped_race(at):
+    """Without pressing anything: the default race from the checkpoints train_optimization.py wrote, every
+    shown number equal to the recorded one, and the caption naming the checkpoint and the script."""
     assert at.title[0].value == "04 · Optimizers"
-    assert any("No race yet" in i.value for i in at.info)
+    assert not any("No race yet" in i.value for i in at.info)
+    shipped = racing.load_race()
+    metas = {n: read_meta(racing.race_checkpoint(n)) for n in shipped}
+    table = at.dataframe[0].value
+    assert list(table["optimizer"]) == ["SGD", "Momentum", "Adam"]
+    assert list(table["learning rate"]) == ["0.1", "0.01", "0.001"]
+    for i, name in enumerate(table["optimizer"]):
+        assert table["test acc %"][i] == round(100 * metas[name]["final_test_acc"], 2)
+        assert table["train acc %"][i] == round(100 * metas[name]["final_train_acc"], 2)
+        assert table["epochs"][i] == metas[name]["epochs"] == 5
+    m = metrics(at)
+    assert m["Best test accuracy"] == fmt_pct(max(v["final_test_acc"] for v in metas.values()), 2)
+    assert m["Optimizers finished"] == "3/3"
+    data = load_mnist(download=False)
+    wrong = int((shipped["SGD"].model.predict(data.x_test).argmax(1) != data.y_test).sum())
+    assert m["SGD: test mistakes"] == f"{wrong:,} of 10,000"
+    if len(data.y_test) == 10000 and not data.is_sample:   # the loaded weights are the ones that scored
+        assert wrong == round(10000 * (1 - metas["SGD"]["final_test_acc"]))
+    caption = next(c.value for c in at.caption if c.value.startswith("Shown on arrival"))
+    assert "race_adam.npz" in caption and "04-optimization/train_optimization.py" in caption
+    assert "5,000 images, batch 64, 5 epochs" in caption
+    note = next(i.value for i in at.info if "The post says" in i.value)
+    assert "99% accuracy on MNIST in seconds" in note
+    assert f"reaches {m['Best test accuracy']} after 5 epochs on 5,000 images" in note
+    adam = optimization.load_record()["race"]["Adam"]["test_acc"]
+    assert f"{fmt_pct(adam[-1], 2)} after {len(adam)} epochs" in note
+
+
+def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     at.select_slider(key="ch04_race_train").set_value(500)
     at.slider(key="ch04_race_epochs").set_value(2)
     at.multiselect(key="ch04_race_names").set_value(["SGD", "Adam"]).run()
     at.select_slider(key="ch04_lr_Adam").set_value(0.003)
     at.button(key="ch04_btn_race_run").click().run()
     assert not at.exception
+    assert not any(c.value.startswith("Shown on arrival") for c in at.caption)
+    assert any(c.value.startswith("Run race took ") for c in at.caption)
     table = at.dataframe[0].value
     assert list(table["optimizer"]) == ["SGD", "Adam"]
-    assert list(table["learning rate"]) == [0.1, 0.003]
+    assert list(table["learning rate"]) == ["0.1", "0.003"]
     assert list(table["epochs"]) == [2, 2]
     # the same run computed here gives the same numbers
     data = load_mnist(download=False)
@@ -52,9 +89,6 @@ def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     assert m["Optimizers finished"] == "2/2"
     wrong = int((direct["SGD"].model.predict(data.x_test).argmax(1) != data.y_test).sum())
     assert m["SGD: test mistakes"] == f"{wrong:,} of 10,000"
-    caption = next(c.value for c in at.caption if "99% accuracy on MNIST in seconds" in c.value)
-    adam = optimization.load_record()["race"]["Adam"]["test_acc"]
-    assert f"{fmt_pct(adam[-1], 2)} after {len(adam)} epochs" in caption
     at.checkbox(key="ch04_pred_mistakes").check().run()
     assert not at.exception
     # a rerun that interrupts a run (Stop, or any widget) keeps what finished and says so
@@ -62,6 +96,50 @@ def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     at.run()
     assert any("Stopped" in w.value for w in at.warning)
     assert list(at.dataframe[0].value["epochs"]) == [2, 2]
+
+
+def test_the_live_chart_draws_every_finished_epoch():
+    """The callbacks the page passes to ``race``: ``Live`` keeps each run in the store from its first step
+    and redraws the chart after every epoch with every run's test accuracies so far."""
+    drawn = []
+
+    class Slot:
+        def altair_chart(self, chart, **kwargs):
+            drawn.append(chart.data)
+
+    src = (ROOT / PAGE).read_text()
+    start, end = src.index("def live_chart("), src.index("def mark_interrupted(")
+    ns = {"np": np, "racing": racing, "color": color, "Live": Live, "ProgressCallback": ProgressCallback,
+          "time": time}
+    exec(compile(src[start:end], str(ROOT / PAGE), "exec"), ns)   # the page's own two functions
+
+    class Bar:
+        def progress(self, *a, **k):
+            pass
+    store = {}
+    data = load_mnist(download=False)
+    racing.race(["SGD", "Adam"], data.x_train[:300], data.y_train[:300], data.x_test[:200], data.y_test[:200],
+                epochs=2, callbacks_for=ns["run_callbacks"](Bar(), Slot(), store, ["SGD", "Adam"], {}, 64, 0.0))
+    assert len(drawn) == 4                       # 2 optimizers × 2 epochs
+    last = drawn[-1]
+    assert sorted(set(last["run"])) == ["Adam", "SGD"] and len(last) == 4
+    sgd = last[last["run"] == "SGD"]["value"].tolist()
+    assert sgd == [100 * a for a in store["SGD"].history.val_acc]
+
+
+def test_no_two_controls_share_a_label(at):
+    """Every tab's widgets, collected tab by tab (only the open tab is drawn): each label appears once."""
+    seen = {}
+    kinds = ("button", "checkbox", "multiselect", "number_input", "radio", "select_slider", "selectbox", "slider",
+             "toggle", "text_input")
+    for tab in ("MNIST race", "Loss landscape", "Batch vs stochastic vs mini-batch", "EWMA"):
+        open_tab(at, tab, key="ch04_tab")
+        for kind in kinds:
+            for w in getattr(at, kind):
+                seen.setdefault(w.key, w.label)
+    labels = list(seen.values())
+    assert len(labels) > 20
+    assert sorted(lab for lab in set(labels) if labels.count(lab) > 1) == []
 
 
 def test_race_batch_size_ends(at):
@@ -86,6 +164,12 @@ def test_landscape_paths_and_what_they_show(at):
     sgd = land.trajectory(bowl, "SGD")
     assert table["steps to min"][0] == str(sgd.steps_to_min)
     assert table["zig-zags x/y"][0] == "0/149"
+    # every float as fmt_num shows it (no column of 1e-15 cut to its last digits)
+    row = land.trajectory_table(bowl, {"SGD": sgd})[0]
+    assert table["final f - f*"][0] == fmt_num(row["final f - f*"])
+    assert table["last step"][0] == fmt_num(row["last step"])
+    assert all(len(v) <= 9 for col in ("final f - f*", "final distance", "last step") for v in table[col])
+    assert table["lr"][0] == f"{bowl.lrs['SGD']:g}" == "0.09"
     notes = at.markdown[-1].value if "What the runs show" in at.markdown[-1].value else \
         next(m.value for m in at.markdown if "What the runs show" in m.value)
     assert "**SGD** zig-zags" in notes and "**Momentum** overshoots" in notes
