@@ -48,23 +48,6 @@ def shipped_run() -> dict:
             "train_size": cfg["train_size"], "epochs": cfg["epochs"], "seconds": None}
 
 
-def live_chart(slot, series: dict, y_title: str, concepts: dict | None = None) -> None:
-    """A light line chart (Vega-Lite) of per-epoch values while a run trains: ``series`` maps a run's
-    label to its values so far; redrawing it costs milliseconds, a Matplotlib figure ~0.1 s."""
-    import altair as alt
-    import pandas as pd
-    rows = [{"epoch": i + 1, "run": k, "value": float(v)} for k, vals in series.items() for i, v in enumerate(vals)]
-    if not rows:
-        return
-    names = list(series)
-    chart = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
-        x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title=None, scale=alt.Scale(domain=names, range=[
-            color((concepts or {}).get(n, n)) for n in names])))
-    slot.altair_chart(chart.properties(height=220), use_container_width=True)
-
-
 def run_callbacks(bar, slot, store, order, lrs, batch_size, min_interval: float = 0.3):
     """Per run: a progress bar, and ``Live`` keeping the run's live History and model in ``store`` from
     its first step (so a Stop, or any rerun, keeps every epoch that finished) and redrawing the live chart
@@ -76,7 +59,7 @@ def run_callbacks(bar, slot, store, order, lrs, batch_size, min_interval: float 
         if time.perf_counter() - last[0] < min_interval:
             return
         last[0] = time.perf_counter()
-        live_chart(slot, {k: [100 * a for a in r.history.val_acc] for k, r in store.items()}, "test accuracy %",
+        playground.live_chart(slot, {k: [100 * a for a in r.history.val_acc] for k, r in store.items()}, "test accuracy %",
                    {k: racing.batch_label(r.batch_size) if k.startswith(("batch", "full")) else k
                     for k, r in store.items()})
 
@@ -221,7 +204,8 @@ if tab_race.open:
             playground.checkpoint_caption(
                 SHIPPED, f"the default race ({', '.join(f'{n} {DEFAULT_LR[n]:g}' for n in cfg['names'])}; "
                          f"{cfg['train_size']:,} images, batch {cfg['batch_size']}, {cfg['epochs']} epochs, seed "
-                         f"{cfg['seed']}); wall times are the recording machine's")
+                         f"{cfg['seed']}); wall times are the recording machine's",
+                action="Press **Run race** to race them live with your own settings.")
         elif run["status"] == "stopped":
             st.warning("Stopped: showing the epochs that finished.")
         elif run["seconds"] is not None:

@@ -37,22 +37,6 @@ def make_splits(train_size: int, seed: int) -> ovf.Splits:
     return ovf.page_splits(data.x_train, data.y_train, data.x_test, data.y_test, train_size, seed)
 
 
-def live_chart(slot, series: dict, y_title: str, concepts: dict) -> None:
-    """A light line chart (Vega-Lite) of per-epoch values while a run trains: ``series`` maps a curve's
-    label to its values so far; redrawing it costs milliseconds, a Matplotlib figure ~0.1 s."""
-    import altair as alt
-    import pandas as pd
-    rows = [{"epoch": i + 1, "run": k, "value": float(v)} for k, vals in series.items() for i, v in enumerate(vals)]
-    if not rows:
-        return
-    names = list(series)
-    chart = alt.Chart(pd.DataFrame(rows)).mark_line(point=True).encode(
-        x=alt.X("epoch:O", title="epoch", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color("run:N", title=None, scale=alt.Scale(domain=names, range=[color(concepts[n]) for n in names])))
-    slot.altair_chart(chart.properties(height=220), use_container_width=True)
-
-
 def mark_interrupted(runs):
     """Runs still flagged "running" at the top of a new script run were interrupted by that rerun."""
     for run in runs:
@@ -244,7 +228,7 @@ if tab_over.open:
             def live(store):
                 r = store[-1]
                 n = min(r.history.epochs, len(r.test_acc))
-                live_chart(slot, {"train": [100 * a for a in r.history.train_acc[:n]],
+                playground.live_chart(slot, {"train": [100 * a for a in r.history.train_acc[:n]],
                                   "test": [100 * a for a in r.test_acc[:n]]}, "accuracy %",
                            {"train": "train", "test": "test"})
             page["train_seconds"] = train([config], bar, page["runs"], live)
@@ -332,7 +316,7 @@ if tab_weights.open:
             slot = st.empty()
 
             def live(store):
-                live_chart(slot, {r.config.label(): [100 * a for a in r.history.val_acc] for r in store},
+                playground.live_chart(slot, {r.config.label(): [100 * a for a in r.history.val_acc] for r in store},
                            "validation accuracy %", {r.config.label(): concept(r.config) for r in store})
             page["compare_seconds"] = train(configs, bar, page["compare"], live, track_curves=False)
             slot.empty()
@@ -344,7 +328,7 @@ if tab_weights.open:
                 playground.checkpoint_caption(
                     ovf.compare_checkpoint("none"), f"the default comparison (784-256-10, 1,000 images, {d['epochs']} "
                     "epochs each; L2 λ = 10⁻³, dropout 0.5; no augmentation, no early stopping); weights stored "
-                    "in float16")
+                    "in float16", action="Press **Compare regularizers** to run them live with your own settings.")
             elif any(r.status == "stopped" for r in cmp_runs):
                 st.warning("Stopped: showing the runs and epochs that finished.")
             elif go:

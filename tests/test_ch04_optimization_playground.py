@@ -108,10 +108,11 @@ def test_the_live_chart_draws_every_finished_epoch():
             drawn.append(chart.data)
 
     src = (ROOT / PAGE).read_text()
-    start, end = src.index("def live_chart("), src.index("def mark_interrupted(")
+    start, end = src.index("def run_callbacks("), src.index("def mark_interrupted(")
+    from common import playground
     ns = {"np": np, "racing": racing, "color": color, "Live": Live, "ProgressCallback": ProgressCallback,
-          "time": time}
-    exec(compile(src[start:end], str(ROOT / PAGE), "exec"), ns)   # the page's own two functions
+          "time": time, "playground": playground}
+    exec(compile(src[start:end], str(ROOT / PAGE), "exec"), ns)   # the page's own callbacks (the chart is common.playground.live_chart)
 
     class Bar:
         def progress(self, *a, **k):
