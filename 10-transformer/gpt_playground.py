@@ -332,6 +332,10 @@ if tab_learn.open:
                       "curve updates as it trains and a sample is written at every validation point.")
             with chart.container():
                 shipped_run()
+            info = CKPT["small"][2]
+            iters = info["train_config"]["iters"]
+            status.markdown(f"Recorded: step **{iters:,}** of {iters:,} · validation loss **{fmt_num(info['val_curve'][-1])}** "
+                            f"· last batch loss **{fmt_num(info['loss_curve'][-1])}** (mean of the last 25 steps)")
         else:
             done_steps, wall = draw()                 # one reading: a stopped run may still finish a step
             with note:
