@@ -2,12 +2,16 @@
 runs (the first losses, bit for bit), seeded and resumable runs, the checkpoint format."""
 
 import dataclasses
+import hashlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import gpt
 import train_gpt
+from common.checkpoints import read_meta
 from common.training import StopWhen
 
 TINY = dataclasses.replace(gpt.CONFIGS["small"], n_layer=1, d_model=32, batch_size=4, iters=12, warmup=2,
@@ -105,3 +109,89 @@ def test_sampling_is_seeded():
     assert a != gpt.sample_string(model, tok, "ROMEO:", 40, seed=4)
     chars = [c for c, p in gpt.sample_text(model, tok, "", 5, temperature=0)]
     assert len(chars) == 5 and all(len(c) == 1 for c in chars)
+
+
+# --------------------------------------------------------------------------------- train_gpt.py --check
+
+def _shipped_path(name):
+    return gpt.CHECKPOINT_DIR / f"gpt_{name}.npz"
+
+
+def _tampered_copy(source, folder, **changes):
+    """A copy of the checkpoint ``source`` in ``folder`` (the same float16 weights, through
+    ``save_checkpoint``, i.e. ``Layer.save``) whose record has ``changes``."""
+    model, tok, info = gpt.load_checkpoint(source)
+    record = {k: v for k, v in info.items() if k not in ("config", "chars")}
+    record.update(changes)
+    folder.mkdir(exist_ok=True)
+    path = gpt.save_checkpoint(folder / source.name, model, tok, record)
+    with np.load(path, allow_pickle=False) as a, np.load(source, allow_pickle=False) as b:
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            if k != "meta":
+                np.testing.assert_array_equal(a[k], b[k], strict=True)
+    assert read_meta(path) == {**info, **changes}
+    return path
+
+
+def test_check_passes_on_the_shipped_checkpoint():
+    """The command line itself: retrains the first 20 steps in a temporary folder, exits 0, and leaves the
+    shipped checkpoint as it was."""
+    from conftest import ROOT
+    path = _shipped_path("small")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    proc = subprocess.run([sys.executable, str(ROOT / "10-transformer" / "train_gpt.py"), "--config", "small",
+                           "--check", "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    verdicts = [line for line in proc.stdout.splitlines() if line.startswith(("same", "DIFFERS"))]
+    assert verdicts == ["same: validation loss of the shipped weights (first 64 windows)",
+                        "same: the first 20 batch losses"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert not (gpt.CHECKPOINT_DIR / "gpt_small.resume.npz").exists()
+
+
+def test_check_fails_clearly_on_a_tampered_loss(tmp_path, capsys):
+    first = gpt.shipped("small")[2]["first_losses"]
+    changed = [*first[:3], first[3] + 1e-6, *first[4:]]
+    path = _tampered_copy(_shipped_path("small"), tmp_path, first_losses=changed)
+    with pytest.raises(SystemExit) as exit_:
+        train_gpt.main(["--config", "small", "--check", "--quiet", "--out", str(path)])
+    assert exit_.value.code == 1
+    out, err = capsys.readouterr()
+    assert "same: validation loss of the shipped weights (first 64 windows)" in out.splitlines()
+    assert (f"DIFFERS: the first 20 batch losses: 1 of 20 differ, the first is number 4: recorded {changed[3]!r}, "
+            f"retrained {first[3]!r}") in out.splitlines()
+    assert f"--check failed: 1 of 2 comparisons with {path} differ" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gpt_small.npz"]      # retrained elsewhere
+
+
+def test_check_fails_clearly_on_a_tampered_validation_loss(tmp_path, capsys):
+    info = gpt.shipped("small")[2]
+    path = _tampered_copy(_shipped_path("small"), tmp_path, val_loss_slice=round(info["val_loss_slice"], 3))
+    with pytest.raises(SystemExit, match="1"):
+        train_gpt.main(["--config", "small", "--check", "--quiet", "--out", str(path)])
+    out = capsys.readouterr().out.splitlines()
+    assert (f"DIFFERS: validation loss of the shipped weights (first 64 windows): recorded "
+            f"{round(info['val_loss_slice'], 3)!r}, retrained {info['val_loss_slice']!r}") in out
+    assert "same: the first 20 batch losses" in out
+
+
+@pytest.mark.slow
+def test_check_full_compares_the_whole_run(tmp_path, capsys):
+    """``--check --full`` on a run short enough to test: a 20-step schedule written by the script, retrained
+    whole and compared (first losses, validation curve, final validation loss); then with its curve tampered."""
+    path = tmp_path / "gpt_small.npz"
+    train_gpt.main(["--config", "small", "--iters", "20", "--out", str(path), "--quiet"])
+    info = gpt.checkpoint_info(path)
+    assert info["settings"] == "--config small --iters 20" and info["val_steps"] == [20]
+    train_gpt.main(["--config", "small", "--iters", "20", "--check", "--full", "--quiet", "--out", str(path)])
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if line.startswith(("same", "DIFFERS"))] == [
+        "same: validation loss of the shipped weights (first 64 windows)", "same: the first 20 batch losses",
+        "same: the validation curve", "same: the validation loss (every character)"]
+    tampered = _tampered_copy(path, tmp_path / "tampered", val_curve=[info["val_curve"][0] + 0.5])
+    with pytest.raises(SystemExit, match="1"):
+        train_gpt.main(["--config", "small", "--iters", "20", "--check", "--full", "--quiet", "--out", str(tampered)])
+    out = capsys.readouterr().out.splitlines()
+    assert f"DIFFERS: the validation curve: 1 of 1 differ, the first is number 1: recorded " \
+           f"{info['val_curve'][0] + 0.5!r}, retrained {info['val_curve'][0]!r}" in out
