@@ -195,3 +195,45 @@ def test_check_full_compares_the_whole_run(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert f"DIFFERS: the validation curve: 1 of 1 differ, the first is number 1: recorded " \
            f"{info['val_curve'][0] + 0.5!r}, retrained {info['val_curve'][0]!r}" in out
+
+
+# ------------------------------------------------------------------------------------------ PAGE_ACTIONS
+
+def test_page_actions_are_the_pages_buttons_with_its_defaults():
+    assert list(gpt.PAGE_ACTIONS) == ["Generate: 300 characters from both models (first load)",
+                                      "Watch it learn: Train (300 steps of batch 16)",
+                                      "Size and cost: Measure tokens per second"]
+    assert gpt.GENERATE_DEFAULTS["length"] == 300
+    assert (gpt.LEARN_DEFAULTS["steps"], gpt.LEARN_DEFAULTS["batch"]) == (300, 16)
+    page = (gpt.HERE / "gpt_playground.py").read_text()
+    assert all(f'"{tab}"' in page for tab in ("Generate", "Watch it learn", "Size and cost"))
+    assert 'st.button("Measure tokens per second"' in page and 'b1.button("Train"' in page
+
+
+@pytest.mark.parametrize("label", [pytest.param(label, marks=pytest.mark.slow) if "Train" in label else label
+                                   for label in gpt.PAGE_ACTIONS])
+def test_every_page_action_runs(label):
+    """Each action as registered (the default Train, 300 steps, is slow here; it is timed in CPU seconds
+    against the page's "well under a minute")."""
+    import time
+    cpu = time.process_time()
+    assert gpt.PAGE_ACTIONS[label]() is None
+    if "Train" in label:
+        assert time.process_time() - cpu < 60
+
+
+def test_train_action_with_a_tiny_override(monkeypatch):
+    """The Train action on the smallest settings the page offers: the run it makes follows LEARN_DEFAULTS,
+    with a sample at every validation point, as the page writes them."""
+    monkeypatch.setitem(gpt.LEARN_DEFAULTS, "steps", 50)
+    monkeypatch.setitem(gpt.LEARN_DEFAULTS, "every", 25)
+    monkeypatch.setitem(gpt.LEARN_DEFAULTS, "batch", 8)
+    runs, samples = [], []
+    new_run, sample_string = gpt.new_run, gpt.sample_string
+    monkeypatch.setattr(gpt, "new_run", lambda cfg: runs.append(new_run(cfg)) or runs[-1])
+    monkeypatch.setattr(gpt, "sample_string", lambda *a, **k: samples.append((runs[-1].step, k)) or sample_string(*a, **k))
+    gpt.PAGE_ACTIONS["Watch it learn: Train (300 steps of batch 16)"]()
+    (run,) = runs
+    assert run.config == gpt.learn_config(steps=50, batch=8, lr=2e-3, every=25, seed=0)
+    assert run.done and run.val_steps == [25, 50] and len(run.batch_loss) == 50
+    assert samples == [(25, gpt.LEARN_SAMPLE), (50, gpt.LEARN_SAMPLE)]

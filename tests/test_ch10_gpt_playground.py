@@ -137,7 +137,8 @@ def test_size_and_cost(page):
 def test_watch_it_learn_shows_the_shipped_run_before_any_run(page):
     at = open_tab(page, "Watch it learn", key=TAB)
     assert at.session_state["ch10"]["run"] is None
-    assert any("Press **Train**" in i.value for i in at.info)
+    learn = gpt.LEARN_DEFAULTS
+    assert any(f"Press **Train**: {learn['steps']} steps of batch {learn['batch']}" in i.value for i in at.info)
     info = gpt.shipped("small")[2]
     cfg = info["train_config"]
     (caption,) = _checkpoint_captions(at, "small")
