@@ -147,8 +147,10 @@ def test_watch_it_learn_shows_the_shipped_run_before_any_run(page):
     assert f"validation loss {fmt_num(info['val_loss'])} on every character" in caption
     (status,) = [m.value for m in at.markdown if m.value.startswith("Recorded:")]
     assert cfg["iters"] == info["val_steps"][-1] == 25 * len(info["loss_curve"]) == 3000
-    assert status == (f"Recorded: step **3,000** of 3,000 · validation loss **{fmt_num(info['val_curve'][-1])}** · "
-                      f"last batch loss **{fmt_num(info['loss_curve'][-1])}** (mean of the last 25 steps)")
+    assert status == (f"Recorded: step **3,000** of 3,000 · validation loss **{fmt_num(info['val_curve'][-1])}** "
+                      f"(first 8,192 characters) · last batch loss **{fmt_num(info['loss_curve'][-1])}** (mean of "
+                      "the last 25 steps)")
+    assert cfg["eval_windows"] * cfg["block_size"] == 8192
     assert any(m.value == f"**after 3,000 steps** (temperature {info['sample_settings']['temperature']}, seed "
                f"{info['sample_settings']['seed']})" for m in at.markdown)
     assert [c.value for c in at.code] == [info["sample"]] and len(info["sample"]) == 300
