@@ -184,3 +184,18 @@ def test_watch_it_learn_trains_live_and_keeps_the_run(page):
     at = open_tab(at, "Generate", key=TAB)
     at = open_tab(at, "Watch it learn", key=TAB)                             # the run is still there
     assert at.session_state["ch10"]["run"] is run and len(at.code) == 2
+
+
+def test_watch_it_learn_after_a_stop_says_how_far_it_got(page):
+    """What a Stop leaves (a run with fewer steps than its schedule) is drawn as such: its steps, its last
+    loss, and the took caption saying it stopped. Set up in the page's state (AppTest cannot press Stop
+    while a run is going)."""
+    at = open_tab(page, "Watch it learn", key=TAB)
+    run = gpt.new_run(gpt.learn_config(steps=50, batch=8, lr=2e-3, every=25, seed=1))
+    gpt.train(run, 30)
+    at.session_state["ch10"].update(run=run, history=None, base=0, samples=[], wall=1.5)
+    at.run()
+    assert not at.exception
+    assert [c.value for c in at.caption if "took" in c.value] == ["Training 30 of 50 steps (stopped) took 1.5 s"]
+    assert [m.value for m in at.markdown if m.value.startswith("Step **")] == [
+        f"Step **30** of 50 · wall time **1.5 s** · last batch loss **{fmt_num(run.batch_loss[-1])}**"]
