@@ -267,6 +267,9 @@ if tab_learn.open:
                          f"learning rate {fmt_num(cfg['lr'])}", fontsize=9)
             ax.legend(fontsize=8)
             show_figure(fig)
+            st.markdown(f"Recorded: step **{cfg['iters']:,}** of {cfg['iters']:,} · validation loss "
+                        f"**{fmt_num(info['val_curve'][-1])}** (first {cfg['eval_windows'] * cfg['block_size']:,} "
+                        f"characters) · last batch loss **{fmt_num(curve[-1])}** (mean of the last 25 steps)")
             playground.checkpoint_caption(gpt.CHECKPOINT_DIR / "gpt_small.npz",
                                           f"`{info['settings']}`, {fmt_num(info['train_seconds'] / 60)} min of "
                                           f"training, validation loss {fmt_num(info['val_loss'])} on every character")

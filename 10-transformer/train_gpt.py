@@ -20,6 +20,7 @@ against the shipped run uses it.
 ``--check`` retrains in a temporary folder (the shipped checkpoint is not touched) and compares with what
 the shipped checkpoint recorded: the first losses bit for bit, the recomputed validation loss of the shipped
 weights; with ``--full`` also the validation curve and the final validation loss of the retrained model.
+``--out PATH`` makes it compare with another checkpoint (the tests check it against a tampered copy).
 It exits with status 1 when anything differs (expect bitwise equality on the machine and BLAS thread count
 that trained it; another CPU may round differently).
 """
@@ -43,7 +44,8 @@ def parse_args(argv=None):
     parser.add_argument("--config", choices=("small", "medium", "nopos"), required=True)
     parser.add_argument("--iters", type=int, default=None, help="length of the schedule (default: the config's)")
     parser.add_argument("--steps", type=int, default=None, help="train only this many more steps, then stop")
-    parser.add_argument("--out", default=None, help="checkpoint path (default: checkpoints/gpt_<config>.npz)")
+    parser.add_argument("--out", default=None, help="checkpoint path (default: checkpoints/gpt_<config>.npz); "
+                        "with --check, the checkpoint to compare with")
     parser.add_argument("--resume", action="store_true", help="continue from <out>.resume.npz")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads (0 = the library default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -128,10 +130,24 @@ def check(gpt, args):
     for what, recorded, again in results:
         same = recorded == again
         bad += not same
-        print(f"{'same' if same else 'DIFFERS'}: {what}" + ("" if same else f": recorded {recorded}, retrained {again}"))
+        print(f"{'same' if same else 'DIFFERS'}: {what}" + ("" if same else f": {_difference(recorded, again)}"))
     if bad:
+        print(f"--check failed: {bad} of {len(results)} comparisons with {shipped} differ (bitwise equality is "
+              f"expected with {info['blas_threads']} BLAS thread(s) on the machine that trained it)", file=sys.stderr)
         raise SystemExit(1)
     return run
+
+
+def _difference(recorded, again) -> str:
+    """Where a recorded value and the retrained one differ: for lists, how many entries and the first one."""
+    if not (isinstance(recorded, list) and isinstance(again, list)):
+        return f"recorded {recorded!r}, retrained {again!r}"
+    if len(recorded) != len(again):
+        return f"recorded {len(recorded)} values, retrained {len(again)}"
+    where = [i for i, (a, b) in enumerate(zip(recorded, again)) if a != b]
+    i = where[0]
+    return (f"{len(where)} of {len(recorded)} differ, the first is number {i + 1}: recorded {recorded[i]!r}, "
+            f"retrained {again[i]!r}")
 
 
 def write_checkpoint(gpt, run, out: Path, threads: int, settings: str = "") -> None:

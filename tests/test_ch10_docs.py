@@ -61,3 +61,31 @@ def test_numbers_in_the_prose():
     assert f"what {mi['train_config']['iters']:,} steps of next-character prediction found" in " ".join(dive.split())
     assert f"all {len(gpt.shakespeare().val):,} characters" in readme
     assert "`dog bites man.` and `man bites dog.`" in readme
+
+
+def test_readme_on_check_and_page_actions():
+    readme = DOCS["README.md"]
+    first = [gpt.shipped(name)[2]["first_losses"] for name in gpt.CONFIGS]
+    assert {len(f) for f in first} == {20}
+    assert "python 10-transformer/train_gpt.py --config small --check   # retrain 20 steps and compare with the " \
+           "shipped record (--full: all)" in readme
+    import train_gpt
+    assert "the first 20 steps" in train_gpt.__doc__ and train_gpt.parse_args(["--config", "small", "--check"]).check
+    assert "`PAGE_ACTIONS` (`python tests/benchmarks/bench_pages.py 10`)" in readme
+    assert _bench_pages_actions("10") == [("10-transformer", "gpt", label) for label in gpt.PAGE_ACTIONS]
+
+
+def _bench_pages_actions(chapter):
+    """``tests/benchmarks/bench_pages.py``'s list of a chapter's actions, undoing what importing it sets
+    (its folder and the root on ``sys.path``, the BLAS thread variables)."""
+    import importlib
+    import os
+    import sys
+    path, environ = list(sys.path), dict(os.environ)
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    try:
+        return importlib.import_module("bench_pages").actions([chapter])
+    finally:
+        sys.path[:] = path
+        os.environ.clear()
+        os.environ.update(environ)

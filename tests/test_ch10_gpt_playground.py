@@ -1,7 +1,8 @@
 """AppTest for the chapter 10 playground: on first load the Generate tab shows both checkpoints'
-continuations and next-character distributions, equal to the module's own computation; every tab opens
-and shows the module's numbers; the controls change what is shown; Watch it learn trains and keeps its
-samples."""
+continuations and next-character distributions, equal to the module's own computation, and says which
+checkpoint and script they come from; every tab opens and shows the module's numbers; the controls change
+what is shown; Watch it learn shows the shipped small run's record before any run of its own, then trains,
+says how long it took and keeps its samples."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from apptest_helpers import open_tab
 
 import gpt
 import gpt_inside as inside
+from common.playground import fmt_seconds
 from common.plots import fmt_num, fmt_pct
 
 PAGE = "10-transformer/gpt_playground.py"
@@ -33,6 +35,19 @@ def _tok():
     return gpt.shipped("small")[1]
 
 
+def _checkpoint_captions(at, name):
+    return [c.value for c in at.caption if f"`10-transformer/checkpoints/gpt_{name}.npz`" in c.value]
+
+
+def _assert_names_checkpoint_and_script(caption, name):
+    from conftest import ROOT
+    info = gpt.shipped(name)[2]
+    assert caption.startswith("Shown on arrival: the shipped checkpoint")
+    assert info["script"] == "10-transformer/train_gpt.py" and (ROOT / info["script"]).is_file()
+    assert f"made by `python {info['script']}`" in caption
+    assert info["settings"] == f"--config {name}" and f"`{info['settings']}`" in caption
+
+
 def test_first_load_generates_with_both_checkpoints(page):
     at = page
     assert at.title[0].value == "10 · Transformer"
@@ -45,6 +60,9 @@ def test_first_load_generates_with_both_checkpoints(page):
         expect = inside.next_chars(gpt.shipped(name)[0], _tok(), "ROMEO:\n", temperature=0.8)
         assert table.value["character"].tolist() == [repr(c) for c, _ in expect]
         assert table.value["probability"].tolist() == [fmt_pct(p) for _, p in expect]
+    for name in ("small", "medium"):                     # says where the text comes from, without any press
+        (caption,) = _checkpoint_captions(at, name)
+        _assert_names_checkpoint_and_script(caption, name)
 
 
 def test_generation_controls(page):
@@ -116,9 +134,31 @@ def test_size_and_cost(page):
     assert all(float(v) > 0 for v in speed["training tokens/s (batch 12 × 64)"])
 
 
+def test_watch_it_learn_shows_the_shipped_run_before_any_run(page):
+    at = open_tab(page, "Watch it learn", key=TAB)
+    assert at.session_state["ch10"]["run"] is None
+    learn = gpt.LEARN_DEFAULTS
+    assert any(f"Press **Train**: {learn['steps']} steps of batch {learn['batch']}" in i.value for i in at.info)
+    info = gpt.shipped("small")[2]
+    cfg = info["train_config"]
+    (caption,) = _checkpoint_captions(at, "small")
+    _assert_names_checkpoint_and_script(caption, "small")
+    assert f"{fmt_num(info['train_seconds'] / 60)} min of training" in caption
+    assert f"validation loss {fmt_num(info['val_loss'])} on every character" in caption
+    (status,) = [m.value for m in at.markdown if m.value.startswith("Recorded:")]
+    assert cfg["iters"] == info["val_steps"][-1] == 25 * len(info["loss_curve"]) == 3000
+    assert status == (f"Recorded: step **3,000** of 3,000 · validation loss **{fmt_num(info['val_curve'][-1])}** "
+                      f"(first 8,192 characters) · last batch loss **{fmt_num(info['loss_curve'][-1])}** (mean of "
+                      "the last 25 steps)")
+    assert cfg["eval_windows"] * cfg["block_size"] == 8192
+    assert any(m.value == f"**after 3,000 steps** (temperature {info['sample_settings']['temperature']}, seed "
+               f"{info['sample_settings']['seed']})" for m in at.markdown)
+    assert [c.value for c in at.code] == [info["sample"]] and len(info["sample"]) == 300
+    assert not any("took" in c.value for c in at.caption)
+
+
 def test_watch_it_learn_trains_live_and_keeps_the_run(page):
     at = open_tab(page, "Watch it learn", key=TAB)
-    assert any("Press **Train**" in i.value for i in at.info)
     at.select_slider(key="ch10_steps").set_value(50)
     at.select_slider(key="ch10_every").set_value(25)
     at.select_slider(key="ch10_batch").set_value(8)
@@ -133,7 +173,29 @@ def test_watch_it_learn_trains_live_and_keeps_the_run(page):
     samples = at.session_state["ch10"]["samples"]
     assert [s for s, _ in samples] == [25, 50]
     assert samples[-1][1] == gpt.sample_string(ref.model, _tok(), "\n", 120, temperature=0.8)
-    assert any("Step **50** of 50" in m.value for m in at.markdown)
+    wall = at.session_state["ch10"]["wall"]
+    assert 0 < run.seconds <= wall                                         # the record's spans lie inside it
+    assert [c.value for c in at.caption if "took" in c.value] == [f"Training 50 of 50 steps took {fmt_seconds(wall)}"]
+    assert [m.value for m in at.markdown if m.value.startswith("Step **")] == [
+        f"Step **50** of 50 · wall time **{fmt_seconds(wall)}** · last batch loss **{fmt_num(run.batch_loss[-1])}**"]
+    assert not _checkpoint_captions(at, "small") and not at.info                  # the shipped record gave way
+    assert not any(m.value.startswith("Recorded:") for m in at.markdown)
+    assert [c.value for c in at.code] == [samples[1][1], samples[0][1]]           # newest first
     at = open_tab(at, "Generate", key=TAB)
     at = open_tab(at, "Watch it learn", key=TAB)                             # the run is still there
     assert at.session_state["ch10"]["run"] is run and len(at.code) == 2
+
+
+def test_watch_it_learn_after_a_stop_says_how_far_it_got(page):
+    """What a Stop leaves (a run with fewer steps than its schedule) is drawn as such: its steps, its last
+    loss, and the took caption saying it stopped. Set up in the page's state (AppTest cannot press Stop
+    while a run is going)."""
+    at = open_tab(page, "Watch it learn", key=TAB)
+    run = gpt.new_run(gpt.learn_config(steps=50, batch=8, lr=2e-3, every=25, seed=1))
+    gpt.train(run, 30)
+    at.session_state["ch10"].update(run=run, history=None, base=0, samples=[], wall=1.5)
+    at.run()
+    assert not at.exception
+    assert [c.value for c in at.caption if "took" in c.value] == ["Training 30 of 50 steps (stopped) took 1.5 s"]
+    assert [m.value for m in at.markdown if m.value.startswith("Step **")] == [
+        f"Step **30** of 50 · wall time **1.5 s** · last batch loss **{fmt_num(run.batch_loss[-1])}**"]
