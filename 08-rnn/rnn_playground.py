@@ -9,6 +9,7 @@ live with the sidebar's settings.
 import time
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
@@ -31,13 +32,14 @@ STYLES = {"rnn": "-o", "lstm": "-s", "gru": "--^"}          # markers: LSTM and 
 D = rnn.PAGE_DEFAULTS
 FIG_W = 8.0          # inches at 120 dpi: 960 px, about the width the wide layout shows, so 9 pt stays 9 pt
 LABEL_PT = 9
+LIVE_EVERY = 5     # the live charts plot every 5th step
 
 
 def settings_text(cfg) -> str:
     lo, hi = cfg["fillers"]
     names = ", ".join(rnn.MODEL_NAMES[k] for k in cfg["kinds"])
     return (f"{names} · {cfg['steps']} steps of 32 sentences with {lo}–{hi} fillers · H = {cfg['hidden']} · "
-            f"Adam {cfg["lr"]:g}{' · LayerNorm' if cfg['layer_norm'] else ''} · seed {cfg['seed']}")
+            f"Adam {cfg['lr']:g}{' · LayerNorm' if cfg['layer_norm'] else ''} · seed {cfg['seed']}")
 
 
 # ---- first load: the shipped checkpoints of the default run ------------------------------------------------
@@ -81,26 +83,41 @@ def pct_axis(ax, label):
 def curves_figure(histories, steps=None, dpi_scale=1.0):
     """Loss and batch accuracy (20-step moving averages) of every run; ``steps`` fixes the x range
     (the live view grows into it)."""
-    fig, (a1, a2) = new_figure(1, 2, size=(FIG_W / 2, 3.0))
+    fig, (a1, a2) = new_figure(1, 2, size=(FIG_W / 2, 3.2))
     for k, h in histories.items():
         if not h.steps:
             continue
         x = np.arange(1, h.steps + 1)
         a1.plot(x, rnn.moving_average(h.batch_loss), color=color(k), label=rnn.MODEL_NAMES[k])
         a2.plot(x, rnn.moving_average(h.batch_metric), color=color(k), label=rnn.MODEL_NAMES[k])
-    a1.set_ylabel("loss (20-step moving average)")
-    pct_axis(a2, "batch accuracy (20-step moving average)")
+    a1.set_ylabel("loss")
+    pct_axis(a2, "batch accuracy")
+    a1.set_title("training loss (20-step moving average)", fontsize=LABEL_PT + 1)
+    a2.set_title("batch accuracy (20-step moving average)", fontsize=LABEL_PT + 1)
     a2.set_ylim(0, 1.03)
     a2.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
     for a in (a1, a2):
         a.set_xlabel("step")
-        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+        a.xaxis.set_major_locator(MaxNLocator(6, integer=True))
         a.grid(alpha=0.3)
         if steps:
             a.set_xlim(0, steps)
     handles, labels = a2.get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), fontsize=LABEL_PT, frameon=False)
     return fig
+
+
+def live_spec(title, kinds, steps, percent):
+    """A Vega-Lite line chart of (step, model, value) rows: the x range fixed to the run, palette colours."""
+    names = [rnn.MODEL_NAMES[k] for k in kinds]
+    y = {"field": "value", "type": "quantitative", "title": title}
+    if percent:
+        y.update(scale={"domain": [0, 1]}, axis={"format": ".0%"})
+    return {"mark": {"type": "line"},
+            "encoding": {"x": {"field": "step", "type": "quantitative", "scale": {"domain": [0, steps]}},
+                         "y": y, "color": {"field": "model", "type": "nominal", "title": None,
+                                           "scale": {"domain": names, "range": [color(k) for k in kinds]},
+                                           "legend": {"orient": "right"}}}}
 
 
 def run_training(cfg):
@@ -115,10 +132,20 @@ def run_training(cfg):
     settings = {k: v for k, v in cfg.items() if k != "kinds"}
 
     def draw():
+        """The live curves: Vega-Lite charts the browser draws (a Matplotlib figure, or st.line_chart's
+        Altair spec, per update costs more than the training steps between two updates)."""
         page["run"]["seconds"] = time.perf_counter() - page["run"]["started"]
-        fig = curves_figure(page["histories"], cfg["steps"])
+        hs = {rnn.MODEL_NAMES[k]: h for k, h in page["histories"].items() if h.steps}
         with live.container():
-            show_figure(fig, dpi=80)
+            for col, field, title in zip(st.columns(2), ("batch_loss", "batch_metric"),
+                                         ("training loss", "batch accuracy")):
+                rows = [{"step": int(t), "model": name, "value": float(v)} for name, h in hs.items()
+                        for t, v in zip(range(1, h.steps + 1, LIVE_EVERY),
+                                        rnn.moving_average(getattr(h, field))[::LIVE_EVERY])]
+                col.markdown(f"**{title}** (20-step moving average), live")
+                col.vega_lite_chart(pd.DataFrame(rows, columns=["step", "model", "value"]),
+                                    live_spec(title, cfg["kinds"], cfg["steps"], percent=field == "batch_metric"),
+                                    width="stretch", height=260)
 
     for i, kind in enumerate(cfg["kinds"]):
         def keep(state, kind=kind):
@@ -130,8 +157,8 @@ def run_training(cfg):
                                              f"batch accuracy {fmt_pct(np.mean(h.batch_metric[-25:]))}")
             draw()
 
-        rnn.train_one(kind, **settings, callbacks=[Live(on_begin=keep, on_update=progress, every_steps=25,
-                                                        min_interval=0.4)])
+        rnn.train_one(kind, **settings, callbacks=[Live(on_begin=keep, on_update=progress, every_steps=10,
+                                                        min_interval=0.3)])
         page["version"] += 1
     page["run"].update(seconds=time.perf_counter() - page["run"]["started"], finished=True)
     bar.empty()
@@ -219,7 +246,7 @@ def word_axis(ax, words, show=True):
 
 def probability_heatmaps(words, probs, subject):
     """One row of cells per subject, one column per word, for each model (stacked, words shared)."""
-    fig, axes = new_figure(len(probs), 1, size=(FIG_W, 1.05), sharex=True)
+    fig, axes = new_figure(len(probs), 1, size=(FIG_W, 1.35), sharex=True)
     axes = np.atleast_1d(axes)
     cmap = "Blues"
     for ax, (kind, p) in zip(axes, probs.items()):
@@ -265,10 +292,10 @@ def word_by_word():
         story[kind] = dict(right=right, step=step, answer=VOCAB.subjects[int(p[-1].argmax())], changed=changed, acc=acc)
         rows.append({"model": rnn.MODEL_NAMES[kind], "answer at who?": story[kind]["answer"],
                      f"P({name}) at who?": fmt_pct(p[-1, subject]),
-                     f"lowest P({name}) on the way": fmt_pct(p[:, subject].min()),
+                     "lowest on the way": fmt_pct(p[:, subject].min()),
                      "changes its mind after": f"{words[step - 1]} (word {step - 1})" if step else "–",
-                     f"right at who? ({n_fill} fillers, 200 sentences)": fmt_pct(acc),
-                     "changes its mind (200 sentences)": fmt_pct(changed)})
+                     "right at who?, 200 sentences": fmt_pct(acc),
+                     "changes its mind, 200 sentences": fmt_pct(changed)})
     ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
     word_axis(ax, words)
     ax.set_ylim(0, 1.03)
@@ -277,6 +304,7 @@ def word_by_word():
     ax.set_title("each model's confidence in the true subject after every word", fontsize=LABEL_PT + 1)
     show_figure(fig)
     st.dataframe(rows, hide_index=True)
+    st.caption(f"The last two columns: 200 fresh sentences with {n_fill} fillers (any subject).")
     if "rnn" in story and "lstm" in story:
         measured = rnn.word_by_word_verdict(story, words, name, int(n_fill))
         if measured is None:
