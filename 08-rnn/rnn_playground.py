@@ -207,7 +207,7 @@ for col, (kind, h) in zip(summary, histories.items()):
 def spec(kind):
     """What the cached functions need to rebuild a model: hashable by ``st.cache_data`` (arrays by value)."""
     m = models[kind]
-    return kind, m.hidden_size, m.layer_norm, {k: v for k, v in m.params.items()}
+    return kind, m.hidden_size, m.layer_norm, {k: v.copy() for k, v in m.params.items()}
 
 
 def rebuild(kind, hidden, layer_norm, params):
@@ -215,6 +215,11 @@ def rebuild(kind, hidden, layer_norm, params):
     for k, v in params.items():
         m.params[k][...] = v
     return m
+
+
+# The views run forward passes on copies: a model in the page state may be the one a run is training (it
+# is kept there so that Stop keeps it), and a forward pass on it would replace what its backward pass needs.
+view_models = {k: rebuild(*spec(k)) for k in models}
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -258,7 +263,7 @@ def probability_heatmaps(words, probs, subject):
         if len(words) <= 24:                          # room for a number in every cell
             for (j, i), v in np.ndenumerate(p):
                 ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=LABEL_PT - 1,
-                        color="white" if v > 0.55 else "#222222")   # dark text on pale cells
+                        color="white" if v > 0.55 else "#222222", in_layout=False)   # dark text on pale cells
     for ax in axes:
         word_axis(ax, words, show=ax is axes[-1])
     return fig
@@ -281,7 +286,7 @@ def word_by_word():
     words = VOCAB.decode(X)
     name = VOCAB.subjects[subject]
     st.markdown("**Sentence:** " + " ".join(words))
-    probs = {k: m.predict_proba(X[None])[0] for k, m in models.items()}          # (T, S) each
+    probs = {k: m.predict_proba(X[None])[0] for k, m in view_models.items()}     # (T, S) each
     rows, story = [], {}
     fig, ax = new_figure(size=(FIG_W, 3.0))
     for kind, p in probs.items():
@@ -421,7 +426,7 @@ def gates_view(gated):
                       key=key("gate_subject"))
     X = rnn.example_sentence(int(gs), int(gf), np.random.default_rng(3))
     words = VOCAB.decode(X)
-    gates = rnn.gates_over_sentence(models[which], X)
+    gates = rnn.gates_over_sentence(view_models[which], X)
     names = ["i", "f", "o", "c"] if which == "lstm" else ["r", "z", "n"]
     fig, axes = new_figure(len(names), 1, size=(FIG_W, 1.5), sharex=True)
     for ax, g in zip(axes, names):
