@@ -258,7 +258,7 @@ def probability_heatmaps(words, probs, subject):
         ax.imshow(p.T, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
         ax.set_yticks(range(rnn.N_SUBJECTS), [("▶ " if i == subject else "") + s for i, s in enumerate(VOCAB.subjects)],
                       fontsize=LABEL_PT)
-        ax.set_title(f"{rnn.MODEL_NAMES[kind]}: P(subject) after each word (darker = more likely)", fontsize=LABEL_PT + 1,
+        ax.set_title(f"{rnn.MODEL_NAMES[kind]}: P(subject) after each word, in % (darker = more likely)", fontsize=LABEL_PT + 1,
                      loc="left")
         if len(words) <= 24:                          # room for a number in every cell
             for (j, i), v in np.ndenumerate(p):
