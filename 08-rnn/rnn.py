@@ -20,9 +20,12 @@ earlier hidden state, and the LSTM's gates over a sentence.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
+from common.checkpoints import history_arrays, read_history, read_meta
 from common.layers import Dense, Layer
 from common.losses import softmax_cross_entropy
 from common.optimizers import Adam
@@ -203,6 +206,137 @@ def train_all(kinds=MODEL_KINDS, *, steps: int, seed: int = 0, fillers=(1, 10), 
         result[kind] = (model, train(model, steps=steps, rng=np.random.default_rng(seed + 1), fillers=fillers,
                                      lr=lr, batch_size=batch_size))
     return result
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The page's default run, shipped as checkpoints (train_rnn.py writes them, the page opens on them)
+# ---------------------------------------------------------------------------------------------------------
+
+#: The playground's default settings; the shipped checkpoints are this run.
+PAGE_DEFAULTS = {"kinds": MODEL_KINDS, "fillers": (5, 15), "hidden": 32, "steps": 300, "lr": 1e-2,
+                 "layer_norm": False, "seed": 0}
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+SCRIPT = "08-rnn/train_rnn.py"
+
+
+def train_one(kind: str, *, fillers=(5, 15), hidden: int = 32, steps: int = 300, lr: float = 1e-2,
+              layer_norm: bool = False, seed: int = 0, callbacks=()) -> tuple[SubjectClassifier, History]:
+    """One model as the page trains it: initial weights from seed ``seed``, sentences from ``seed + 1``
+    (so every kind sees the same stream). Returns (model, History)."""
+    model = SubjectClassifier(kind, np.random.default_rng(seed), hidden_size=hidden, layer_norm=layer_norm)
+    history = train(model, steps=steps, rng=np.random.default_rng(seed + 1), fillers=tuple(fillers), lr=lr,
+                    callbacks=callbacks)
+    return model, history
+
+
+def checkpoint_path(kind: str, folder=None) -> Path:
+    check_choice("kind", kind, MODEL_KINDS)
+    return Path(CHECKPOINT_DIR if folder is None else folder) / f"subject_{kind}.npz"
+
+
+def run_metrics(model: SubjectClassifier, history: History) -> dict:
+    """What a checkpoint records about its run and the script's ``--check`` compares: the accuracy at
+    ``DOC_LENGTHS`` (``doc_accuracy``), the mean batch accuracy and loss of the last 50 steps, the steps."""
+    return {"steps": history.steps, "doc_lengths": list(DOC_LENGTHS),
+            "doc_accuracy": [float(a) for a in doc_accuracy(model)],
+            "last50_batch_accuracy": float(np.mean(history.batch_metric[-50:])),
+            "last50_batch_loss": float(np.mean(history.batch_loss[-50:]))}
+
+
+def save_run(path, model: SubjectClassifier, history: History, settings: dict, **record) -> Path:
+    """``Layer.save`` with the settings, ``run_metrics`` and ``record`` in ``meta`` and the history in
+    ``extras`` (prefix ``"run"``)."""
+    meta = {"script": SCRIPT, "kind": model.kind, "settings": _jsonable(settings), **run_metrics(model, history),
+            **record}
+    return model.save(path, meta=meta, extras=history_arrays(history, "run"))
+
+
+def load_run(path) -> tuple[SubjectClassifier, History, dict]:
+    """A checkpoint written by ``save_run``: (model, its training History, meta)."""
+    meta = read_meta(path)
+    s = meta["settings"]
+    model = SubjectClassifier(meta["kind"], np.random.default_rng(0), hidden_size=s["hidden"],
+                              layer_norm=s["layer_norm"])
+    model.load(path)
+    return model, read_history(path, "run"), meta
+
+
+def load_default_runs(folder=None) -> dict[str, tuple[SubjectClassifier, History, dict]]:
+    """The shipped checkpoints of the page's default run: {kind: (model, history, meta)}."""
+    return {kind: load_run(checkpoint_path(kind, folder)) for kind in PAGE_DEFAULTS["kinds"]}
+
+
+def _jsonable(settings: dict) -> dict:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}
+
+
+def _train_defaults() -> None:
+    for kind in PAGE_DEFAULTS["kinds"]:
+        train_one(kind, **{k: v for k, v in PAGE_DEFAULTS.items() if k != "kinds"})
+
+
+#: The page's buttons with their default settings (``tests/benchmarks/bench_pages.py 08``).
+PAGE_ACTIONS = {"Train (RNN, LSTM, GRU · 300 steps · fillers 5–15)": _train_defaults}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What the page's word-by-word view measures
+# ---------------------------------------------------------------------------------------------------------
+
+def changes_its_mind(right: np.ndarray) -> np.ndarray:
+    """The post's "changes its mind": the top answer is the true subject after at least one filler
+    (somewhere strictly between the subject and who?) and is no longer it at who?.
+    right: (..., T) booleans, the top answer after each word == the subject; returns (...,) booleans."""
+    right = np.asarray(right, dtype=bool)
+    return right[..., 1:-1].any(axis=-1) & ~right[..., -1]
+
+
+def mind_change_step(right: np.ndarray) -> int | None:
+    """For one sentence (right: (T,)), the position of the word after which the model last drops the true
+    subject for good, when it ``changes_its_mind``; else None."""
+    right = np.asarray(right, dtype=bool)
+    if not changes_its_mind(right):
+        return None
+    last_right = int(np.flatnonzero(right[:-1])[-1])
+    return last_right + 1
+
+
+def mind_rates(model: SubjectClassifier, n_fillers: int, rng: np.random.Generator, n: int = 200) -> tuple[float, float]:
+    """On ``n`` fresh sentences with ``n_fillers`` fillers: the fraction in which the model
+    ``changes_its_mind``, and the fraction it answers right at who?."""
+    check_positive_int("n", n)
+    X, y = subject_task(n, int(n_fillers), rng)
+    right = model.forward(X).argmax(axis=2) == y[:, None]                    # (N, T)
+    return float(changes_its_mind(right).mean()), float(right[:, -1].mean())
+
+
+def word_by_word_verdict(story: dict, words, subject: str, n_fillers: int) -> str | None:
+    """The page's word-by-word reading against the post's "you'll see exactly the step where Vanilla RNN
+    changes its mind and LSTM doesn't". ``story[kind]`` for "rnn" and "lstm" holds what the page shows:
+    ``right`` (T,) (top answer == subject after each word), ``step`` (``mind_change_step``), ``answer``
+    (at who?), ``changed`` and ``acc`` (``mind_rates`` at this length). Returns None when the shown
+    sentence agrees with the post (the RNN changes its mind, the LSTM holds to a right answer), else the
+    measured sentence, built from those numbers."""
+    r, m = story["rnn"], story["lstm"]
+    if r["step"] is not None and m["step"] is None and m["right"][-1]:
+        return None
+
+    def reading(name, s):
+        if s["step"] is not None:
+            return f"the {name} changes its mind after *{words[s['step'] - 1]}* (word {s['step'] - 1}) and answers {s['answer']}"
+        if s["right"][-1]:
+            return f"the {name} answers {subject} at who? and does not change its mind"
+        return (f"the {name} never has {subject} as its top answer after a filler word, so it has no mind to change: "
+                f"it answers {s['answer']}")
+
+    return (f"On this sentence {reading('vanilla RNN', r)}; {reading('LSTM', m)}. Over 200 sentences with "
+            f"{n_fillers} fillers the vanilla RNN changes its mind on {_pct(r['changed'])} and is right at who? on "
+            f"{_pct(r['acc'])} (chance {_pct(CHANCE)}); the LSTM on {_pct(m['changed'])} and {_pct(m['acc'])}.")
+
+
+def _pct(fraction: float) -> str:
+    from common.plots import fmt_pct
+    return fmt_pct(fraction)
 
 
 def memory_paths(model: SubjectClassifier, n_fillers: int = 20, rng: np.random.Generator | None = None,

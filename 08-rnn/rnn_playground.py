@@ -1,15 +1,22 @@
 """Playground for chapter 08: a vanilla RNN, an LSTM and a GRU learning to remember a sentence's subject.
 
     streamlit run 08-rnn/rnn_playground.py      (or open it from the hub: streamlit run app.py)
+
+The page opens on the shipped checkpoints of its default run (``08-rnn/train_rnn.py``); Train retrains
+live with the sidebar's settings.
 """
 
+import time
+
 import numpy as np
+import pandas as pd
 import streamlit as st
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 import rnn
 from common import playground
-from common.playground import PageState, show_figure
-from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure
+from common.playground import PageState, fmt_seconds, show_figure
+from common.plots import color, fmt_num, fmt_pct, new_figure
 from common.sequence_tasks import VOCAB
 from common.training import Live
 
@@ -19,27 +26,47 @@ playground.chapter_header(
        "memory answers it. Three recurrent networks, built from `common.recurrent`, are trained here on the "
        "same sentences; every chart below is computed from those trained models.")
 
-page = PageState("ch08", models=dict, histories=dict, config=None, version=0, cache=dict)
+page = PageState("ch08", models=dict, histories=dict, config=None, version=0, source=None, run=None)
 key = page.key
 STYLES = {"rnn": "-o", "lstm": "-s", "gru": "--^"}          # markers: LSTM and GRU often overlap at 100%
+D = rnn.PAGE_DEFAULTS
+FIG_W = 8.0          # inches at 120 dpi: 960 px, about the width the wide layout shows, so 9 pt stays 9 pt
+LABEL_PT = 9
+LIVE_EVERY = 5     # the live charts plot every 5th step
+
+
+def settings_text(cfg) -> str:
+    lo, hi = cfg["fillers"]
+    names = ", ".join(rnn.MODEL_NAMES[k] for k in cfg["kinds"])
+    return (f"{names} · {cfg['steps']} steps of 32 sentences with {lo}–{hi} fillers · H = {cfg['hidden']} · "
+            f"Adam {cfg['lr']:g}{' · LayerNorm' if cfg['layer_norm'] else ''} · seed {cfg['seed']}")
+
+
+# ---- first load: the shipped checkpoints of the default run ------------------------------------------------
+if page["config"] is None:
+    runs = rnn.load_default_runs()
+    page.update(models={k: m for k, (m, _, _) in runs.items()}, histories={k: h for k, (_, h, _) in runs.items()},
+                config=dict(D, kinds=tuple(D["kinds"])), source="checkpoint", version=page["version"] + 1)
 
 with st.sidebar:
     st.header("Training")
-    kinds = st.multiselect("Models", list(rnn.MODEL_KINDS), default=list(rnn.MODEL_KINDS), key=key("kinds"),
+    kinds = st.multiselect("Models", list(rnn.MODEL_KINDS), default=list(D["kinds"]), key=key("kinds"),
                            format_func=rnn.MODEL_NAMES.get,
                            help="All are trained on the same stream of sentences from the same seed.")
-    fillers = st.slider("Trained range: filler words per sentence", 0, 30, (5, 15), key=key("fillers"),
+    fillers = st.slider("Trained range: filler words per sentence", 0, 30, D["fillers"], key=key("fillers"),
                         help="Each training batch draws its length from this range. Try starting it at 0 or 1: "
                              "with very short sentences in the mix, even the vanilla RNN learns the task.")
-    hidden = st.select_slider("Hidden size H", [8, 16, 32, 64], value=32, key=key("hidden"),
+    hidden = st.select_slider("Hidden size H", [8, 16, 32, 64], value=D["hidden"], key=key("hidden"),
                               help="Units in the hidden state (and in each LSTM/GRU gate).")
-    steps = st.select_slider("Training steps", [25, 50, 100, 200, 300, 500, 1000], value=300, key=key("steps"),
-                             help="Batches of 32 sentences. 300 steps take a few seconds for all three models.")
-    lr = st.select_slider("Learning rate (Adam)", [1e-3, 3e-3, 1e-2, 3e-2], value=1e-2, key=key("lr"))
-    layer_norm = st.checkbox("LayerNorm on the recurrent term", value=False, key=key("layer_norm"),
+    steps = st.select_slider("Training steps", [25, 50, 100, 200, 300, 500, 1000], value=D["steps"],
+                             key=key("steps"), help="Batches of 32 sentences. 300 steps take about two seconds "
+                                                    "for all three models.")
+    lr = st.select_slider("Learning rate (Adam)", [1e-3, 3e-3, 1e-2, 3e-2], value=D["lr"], key=key("lr"),
+                          format_func=lambda v: f"{v:g}")
+    layer_norm = st.checkbox("LayerNorm on the recurrent term", value=D["layer_norm"], key=key("layer_norm"),
                              help="Normalises h·W_h over each sample's own units at every step: no batch "
                                   "statistics, so it works for any batch size and sentence length.")
-    seed = st.number_input("Seed", 0, 10_000, 0, key=key("seed"))
+    seed = st.number_input("Seed", 0, 10_000, D["seed"], key=key("seed"))
     train_clicked = st.button("Train", type="primary", key=page.button_key("train"), width="stretch")
     st.button("Stop", key=page.button_key("stop"), width="stretch",
               help="Stops training; every step finished so far is kept.")
@@ -48,17 +75,79 @@ config = dict(kinds=tuple(kinds), fillers=tuple(fillers), hidden=int(hidden), st
               layer_norm=bool(layer_norm), seed=int(seed))
 
 
+def pct_axis(ax, label):
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel(label)
+
+
+def curves_figure(histories, steps=None, dpi_scale=1.0):
+    """Loss and batch accuracy (20-step moving averages) of every run; ``steps`` fixes the x range
+    (the live view grows into it)."""
+    fig, (a1, a2) = new_figure(1, 2, size=(FIG_W / 2, 3.2))
+    for k, h in histories.items():
+        if not h.steps:
+            continue
+        x = np.arange(1, h.steps + 1)
+        a1.plot(x, rnn.moving_average(h.batch_loss), color=color(k), label=rnn.MODEL_NAMES[k])
+        a2.plot(x, rnn.moving_average(h.batch_metric), color=color(k), label=rnn.MODEL_NAMES[k])
+    a1.set_ylabel("loss")
+    pct_axis(a2, "batch accuracy")
+    a1.set_title("training loss (20-step moving average)", fontsize=LABEL_PT + 1)
+    a2.set_title("batch accuracy (20-step moving average)", fontsize=LABEL_PT + 1)
+    a2.set_ylim(0, 1.03)
+    a2.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
+    for a in (a1, a2):
+        a.set_xlabel("step")
+        a.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+        a.grid(alpha=0.3)
+        if steps:
+            a.set_xlim(0, steps)
+    handles, labels = a2.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), fontsize=LABEL_PT, frameon=False)
+    return fig
+
+
+def live_spec(title, kinds, steps, percent):
+    """A Vega-Lite line chart of (step, model, value) rows: the x range fixed to the run, palette colours."""
+    names = [rnn.MODEL_NAMES[k] for k in kinds]
+    y = {"field": "value", "type": "quantitative", "title": title}
+    if percent:
+        y.update(scale={"domain": [0, 1]}, axis={"format": ".0%"})
+    return {"mark": {"type": "line"},
+            "encoding": {"x": {"field": "step", "type": "quantitative", "scale": {"domain": [0, steps]}},
+                         "y": y, "color": {"field": "model", "type": "nominal", "title": None,
+                                           "scale": {"domain": names, "range": [color(k) for k in kinds]},
+                                           "legend": {"orient": "right"}}}}
+
+
 def run_training(cfg):
-    """Train every chosen model; each model and its live ``History`` go into the page state when its
-    training begins, so Stop (or any rerun) keeps every step already done."""
-    page.update(models={}, histories={}, config=cfg, version=page["version"] + 1, cache={})
+    """Train every chosen model with the curves drawn live; each model and its live ``History`` go into
+    the page state when its training begins, so Stop (or any rerun) keeps every step already done."""
+    page.update(models={}, histories={}, config=cfg, version=page["version"] + 1, source="trained",
+                run={"started": time.perf_counter(), "seconds": 0.0, "finished": False})
     bar = st.progress(0.0, text="starting…")
+    live = st.empty()
     report = playground.progress_reporter(bar)
     total = cfg["steps"] * len(cfg["kinds"])
-    for i, kind in enumerate(cfg["kinds"]):
-        model = rnn.SubjectClassifier(kind, np.random.default_rng(cfg["seed"]), hidden_size=cfg["hidden"],
-                                      layer_norm=cfg["layer_norm"])
+    settings = {k: v for k, v in cfg.items() if k != "kinds"}
 
+    def draw():
+        """The live curves: Vega-Lite charts the browser draws (a Matplotlib figure, or st.line_chart's
+        Altair spec, per update costs more than the training steps between two updates)."""
+        page["run"]["seconds"] = time.perf_counter() - page["run"]["started"]
+        hs = {rnn.MODEL_NAMES[k]: h for k, h in page["histories"].items() if h.steps}
+        with live.container():
+            for col, field, title in zip(st.columns(2), ("batch_loss", "batch_metric"),
+                                         ("training loss", "batch accuracy")):
+                rows = [{"step": int(t), "model": name, "value": float(v)} for name, h in hs.items()
+                        for t, v in zip(range(1, h.steps + 1, LIVE_EVERY),
+                                        rnn.moving_average(getattr(h, field))[::LIVE_EVERY])]
+                col.markdown(f"**{title}** (20-step moving average), live")
+                col.vega_lite_chart(pd.DataFrame(rows, columns=["step", "model", "value"]),
+                                    live_spec(title, cfg["kinds"], cfg["steps"], percent=field == "batch_metric"),
+                                    width="stretch", height=260)
+
+    for i, kind in enumerate(cfg["kinds"]):
         def keep(state, kind=kind):
             page["models"][kind], page["histories"][kind] = state.model, state.history
 
@@ -66,11 +155,14 @@ def run_training(cfg):
             h = state.history
             report((base + h.steps) / total, f"{rnn.MODEL_NAMES[kind]}: step {h.steps}/{cfg['steps']} · "
                                              f"batch accuracy {fmt_pct(np.mean(h.batch_metric[-25:]))}")
+            draw()
 
-        rnn.train(model, steps=cfg["steps"], rng=np.random.default_rng(cfg["seed"] + 1), fillers=cfg["fillers"],
-                  lr=cfg["lr"], callbacks=[Live(on_begin=keep, on_update=progress, every_steps=25)])
+        rnn.train_one(kind, **settings, callbacks=[Live(on_begin=keep, on_update=progress, every_steps=10,
+                                                        min_interval=0.3)])
         page["version"] += 1
+    page["run"].update(seconds=time.perf_counter() - page["run"]["started"], finished=True)
     bar.empty()
+    live.empty()
 
 
 if train_clicked:
@@ -79,98 +171,181 @@ if train_clicked:
     else:
         run_training(config)
 
-models, histories = page["models"], page["histories"]
+models, histories, cfg = page["models"], page["histories"], page["config"]
 if not models:
-    st.info("Press **Train** in the sidebar (about ten seconds for the defaults). Then explore the tabs.")
+    st.info("Training was stopped before the first model began. Press **Train** in the sidebar.")
     st.stop()
-
-cfg = page["config"]
 lo, hi = cfg["fillers"]
+
+if page["source"] == "checkpoint":
+    others = ", ".join(f"`{rnn.checkpoint_path(k).name}`" for k in D["kinds"][1:])
+    playground.checkpoint_caption(rnn.checkpoint_path(D["kinds"][0]), f"with {others} beside it · {settings_text(cfg)}")
+else:
+    run = page["run"]
+    done = ", ".join(f"{rnn.MODEL_NAMES[k]} {h.steps} steps" for k, h in histories.items())
+    if run["finished"]:
+        playground.took(run["seconds"], f"Training ({done})")
+    else:
+        st.caption(f"Stopped after {fmt_seconds(run['seconds'])}: {done} of {cfg['steps']}. Every step that "
+                   "finished is kept; the views below use the models as they were.")
 if cfg != config:
-    st.caption("The sidebar has changed since the last training run; the models below were trained with "
-               f"fillers {lo}–{hi}, H={cfg['hidden']}, {cfg['steps']} steps. Press Train to retrain.")
+    st.caption(f"The sidebar has changed since these models were trained ({settings_text(cfg)}). "
+               "Press Train to retrain.")
 
 
 def seconds(h) -> str:
-    return fmt_num(h.wall_time[-1]) if h.wall_time else "–"          # stopped mid-run: no epoch end yet
+    return fmt_seconds(h.wall_time[-1]) if h.wall_time else "–"          # stopped mid-run: no epoch end yet
 
 
 summary = st.columns(len(histories))
 for col, (kind, h) in zip(summary, histories.items()):
     col.metric(f"{rnn.MODEL_NAMES[kind]}: last-50-step batch accuracy", fmt_pct(np.mean(h.batch_metric[-50:])),
-               help=f"{h.steps} steps in {seconds(h)} s")
+               help=f"{h.steps} steps in {seconds(h)}")
 
 
-def cached(name, fn):
-    """Per-training-run cache in the page state (models are not hashable for st.cache_data)."""
-    k = (name, page["version"])
-    cache = page["cache"]
-    if k not in cache:
-        if len(cache) > 50:
-            cache.clear()
-        cache[k] = fn()
-    return cache[k]
+# ---- pure computations on a model's weights, cached across reruns and sessions -----------------------------
+def spec(kind):
+    """What the cached functions need to rebuild a model: hashable by ``st.cache_data`` (arrays by value)."""
+    m = models[kind]
+    return kind, m.hidden_size, m.layer_norm, {k: v.copy() for k, v in m.params.items()}
+
+
+def rebuild(kind, hidden, layer_norm, params):
+    m = rnn.SubjectClassifier(kind, np.random.default_rng(0), hidden_size=hidden, layer_norm=layer_norm)
+    for k, v in params.items():
+        m.params[k][...] = v
+    return m
+
+
+# The views run forward passes on copies: a model in the page state may be the one a run is training (it
+# is kept there so that Stop keeps it), and a forward pass on it would replace what its backward pass needs.
+view_models = {k: rebuild(*spec(k)) for k in models}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def accuracy_curve(kind, hidden, layer_norm, params, lengths):
+    return rnn.accuracy_by_length(rebuild(kind, hidden, layer_norm, params), list(lengths),
+                                  np.random.default_rng(123), n=200)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def gradient_curve(kind, hidden, layer_norm, params, n_fillers):
+    return rnn.gradient_through_time(rebuild(kind, hidden, layer_norm, params), n_fillers, np.random.default_rng(7))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def gradient_at_init(kind, hidden, layer_norm, seed, n_fillers):
+    fresh = rnn.SubjectClassifier(kind, np.random.default_rng(seed), hidden_size=hidden, layer_norm=layer_norm)
+    return rnn.gradient_through_time(fresh, n_fillers, np.random.default_rng(7))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def mind_rates(kind, hidden, layer_norm, params, n_fillers):
+    return rnn.mind_rates(rebuild(kind, hidden, layer_norm, params), n_fillers, np.random.default_rng(11))
+
+
+def word_axis(ax, words, show=True):
+    ax.set_xticks(range(len(words)), words if show else [], rotation=90, fontsize=LABEL_PT)
+    ax.set_xlim(-0.5, len(words) - 0.5)
+
+
+def probability_heatmaps(words, probs, subject):
+    """One row of cells per subject, one column per word, for each model (stacked, words shared)."""
+    fig, axes = new_figure(len(probs), 1, size=(FIG_W, 1.35), sharex=True)
+    axes = np.atleast_1d(axes)
+    cmap = "Blues"
+    for ax, (kind, p) in zip(axes, probs.items()):
+        ax.imshow(p.T, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+        ax.set_yticks(range(rnn.N_SUBJECTS), [("▶ " if i == subject else "") + s for i, s in enumerate(VOCAB.subjects)],
+                      fontsize=LABEL_PT)
+        ax.set_title(f"{rnn.MODEL_NAMES[kind]}: P(subject) after each word, in % (darker = more likely)", fontsize=LABEL_PT + 1,
+                     loc="left")
+        if len(words) <= 24:                          # room for a number in every cell
+            for (j, i), v in np.ndenumerate(p):
+                ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=LABEL_PT - 1,
+                        color="white" if v > 0.55 else "#222222", in_layout=False)   # dark text on pale cells
+    for ax in axes:
+        word_axis(ax, words, show=ax is axes[-1])
+    return fig
 
 
 tab_word, tab_len, tab_grad, tab_lstm, tab_curves = st.tabs(
     ["Word by word", "Accuracy vs length", "Gradient through time", "Inside the LSTM", "Training curves"],
     key=key("tab"), on_change="rerun")
 
+
+@st.fragment
+def word_by_word():
+    c1, c2, c3 = st.columns(3)
+    n_fill = c1.slider("Filler words", 0, 40, 15, key=key("word_fillers"),
+                       help="Go beyond the trained range and see which model changes its mind.")
+    subject = c2.selectbox("Subject", range(rnn.N_SUBJECTS), format_func=lambda i: VOCAB.subjects[i],
+                           key=key("word_subject"))
+    sent_seed = c3.number_input("Sentence seed", 0, 10_000, 0, key=key("word_seed"))
+    X = rnn.example_sentence(int(subject), int(n_fill), np.random.default_rng(int(sent_seed)))
+    words = VOCAB.decode(X)
+    name = VOCAB.subjects[subject]
+    st.markdown("**Sentence:** " + " ".join(words))
+    probs = {k: m.predict_proba(X[None])[0] for k, m in view_models.items()}     # (T, S) each
+    rows, story = [], {}
+    fig, ax = new_figure(size=(FIG_W, 3.0))
+    for kind, p in probs.items():
+        ax.plot(np.arange(len(words)), p[:, subject], STYLES[kind], ms=4, color=color(kind), label=rnn.MODEL_NAMES[kind])
+        right = p.argmax(axis=1) == subject
+        step = rnn.mind_change_step(right)
+        changed, acc = mind_rates(*spec(kind), int(n_fill))
+        story[kind] = dict(right=right, step=step, answer=VOCAB.subjects[int(p[-1].argmax())], changed=changed, acc=acc)
+        rows.append({"model": rnn.MODEL_NAMES[kind], "answer at who?": story[kind]["answer"],
+                     f"P({name}) at who?": fmt_pct(p[-1, subject]),
+                     "lowest on the way": fmt_pct(p[:, subject].min()),
+                     "changes its mind after": f"{words[step - 1]} (word {step - 1})" if step else "–",
+                     "right at who?, 200 sentences": fmt_pct(acc),
+                     "changes its mind, 200 sentences": fmt_pct(changed)})
+    ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
+    word_axis(ax, words)
+    ax.set_ylim(0, 1.03)
+    pct_axis(ax, f"P({name})")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
+    ax.set_title("each model's confidence in the true subject after every word", fontsize=LABEL_PT + 1)
+    show_figure(fig)
+    st.dataframe(rows, hide_index=True)
+    st.caption(f"The last two columns: 200 fresh sentences with {n_fill} fillers (any subject).")
+    if "rnn" in story and "lstm" in story:
+        measured = rnn.word_by_word_verdict(story, words, name, int(n_fill))
+        if measured is None:
+            st.markdown(f"Measured: as the post says, the vanilla RNN changes its mind after "
+                        f"*{words[story['rnn']['step'] - 1]}* and the LSTM does not.")
+        else:
+            playground.post_vs_measured(
+                post="Train both models, pick a sentence length and “you'll see exactly the step where Vanilla "
+                     "RNN changes its mind and LSTM doesn't.”", measured=measured)
+    show_figure(probability_heatmaps(words, probs, subject))
+    st.caption("“Changes its mind”: the top answer is the true subject after some filler word and is no longer "
+               "it at who?. The models are only trained on the answer at **who?**; the readings before it are "
+               "the same read-out applied to the hidden state mid-sentence, which shows what the state holds then.")
+
+
 if tab_word.open:
     with tab_word:
-        c1, c2, c3 = st.columns(3)
-        n_fill = c1.slider("Filler words", 0, 40, 15, key=key("word_fillers"),
-                           help="Go beyond the trained range and see which model changes its mind.")
-        subject = c2.selectbox("Subject", range(rnn.N_SUBJECTS), format_func=lambda i: VOCAB.subjects[i],
-                               key=key("word_subject"))
-        sent_seed = c3.number_input("Sentence seed", 0, 10_000, 0, key=key("word_seed"))
-        X = rnn.example_sentence(int(subject), int(n_fill), np.random.default_rng(int(sent_seed)))
-        words = VOCAB.decode(X)
-        st.markdown("**Sentence:** " + " ".join(words))
-        rows = []
-        fig, ax = new_figure(size=(9, 3.2))
-        for kind, model in models.items():
-            p = model.predict_proba(X[None])[0]                         # (T, S)
-            ax.plot(np.arange(len(words)), p[:, subject], STYLES[kind], ms=4, color=color(kind),
-                    label=rnn.MODEL_NAMES[kind])
-            rows.append({"model": rnn.MODEL_NAMES[kind], "answer at who?": VOCAB.subjects[int(p[-1].argmax())],
-                         f"P({VOCAB.subjects[subject]}) at who?": fmt_num(float(p[-1, subject])),
-                         "lowest P(subject) on the way": fmt_num(float(p[:, subject].min()))})
-        ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
-        ax.set_xticks(range(len(words)), words, rotation=60, fontsize=7)
-        ax.set_ylim(0, 1.02)
-        ax.set_ylabel(f"P({VOCAB.subjects[subject]})")
-        ax.legend(fontsize=8, loc="center right")
-        ax.set_title("each model's confidence in the true subject after every word")
-        show_figure(fig)
-        st.dataframe(rows, hide_index=True)
-        fig, axes = new_figure(1, len(models), size=(max(4.0, 0.22 * len(words) + 2), 2.6))
-        for ax, (kind, model) in zip(np.atleast_1d(axes), models.items()):
-            p = model.predict_proba(X[None])[0]
-            heatmap(p.T, xlabels=words, ylabels=VOCAB.subjects, vmin=0, vmax=1, annotate=False, ax=ax,
-                    colorbar=False, title=f"{rnn.MODEL_NAMES[kind]}: P(subject) after each word")
-        show_figure(fig)
-        st.caption("The models are only trained on the answer at **who?**; the readings before it are the same "
-                   "read-out applied to the hidden state mid-sentence, which shows what the state holds then.")
+        word_by_word()
 
 if tab_len.open:
     with tab_len:
         max_f = max(40, 2 * hi)
-        lengths = np.arange(0, max_f + 1, 2 if max_f > 40 else 1)
-
-        def compute():
-            return {k: rnn.accuracy_by_length(m, lengths, np.random.default_rng(123), n=200) for k, m in models.items()}
-
-        accs = cached("acc_len", compute)
-        fig, ax = new_figure(size=(8, 4))
+        lengths = tuple(range(0, max_f + 1, 2 if max_f > 40 else 1))
+        accs = {k: accuracy_curve(*spec(k), lengths) for k in models}
+        lengths = np.array(lengths)
+        fig, ax = new_figure(size=(FIG_W, 3.6))
         ax.axvspan(lo, hi, color=color("trained range"), alpha=0.2, label=f"trained range ({lo}–{hi} fillers)")
         for k, a in accs.items():
             ax.plot(lengths, a, STYLES[k], ms=4, color=color(k), label=rnn.MODEL_NAMES[k])
         ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
         ax.set_xlabel("filler words between the subject and who?")
-        ax.set_ylabel("accuracy (200 fresh sentences per length)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        pct_axis(ax, "accuracy (200 fresh sentences per length)")
         ax.set_ylim(0, 1.05)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.grid(alpha=0.3)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
         show_figure(fig)
         inside = (lengths >= lo) & (lengths <= hi)
         beyond = lengths > hi
@@ -187,8 +362,8 @@ if tab_len.open:
                            f"{lo} words between the subject and the answer, and the gradient fades over them.")
             elif r_out < 0.6:
                 verdict = (f"Measured: the vanilla RNN learned the trained range ({fmt_pct(r_in)}) and fell toward "
-                           f"chance beyond it ({fmt_pct(r_out)}; chance is {fmt_pct(rnn.CHANCE, 0)}), as the original repository describes "
-                           f"for its models trained on 2–5 fillers; LSTM beyond: {fmt_pct(l_out)}.")
+                           f"chance beyond it ({fmt_pct(r_out)}; chance is {fmt_pct(rnn.CHANCE, 0)}), as the original "
+                           f"repository describes for its models trained on 2–5 fillers; LSTM beyond: {fmt_pct(l_out)}.")
             else:
                 verdict = (f"Measured: the vanilla RNN learned the trained range ({fmt_pct(r_in)}) and **held beyond "
                            f"it** ({fmt_pct(r_out)} on longer sentences). The original repository, trained on 2–5 "
@@ -201,47 +376,78 @@ if tab_len.open:
                    f"5 and it does not learn: it stays far below the LSTM and GRU, though above chance "
                    f"({fmt_pct(rnn.CHANCE, 0)}).")
 
+
+@st.fragment
+def gradient_view():
+    c1, c2 = st.columns(2)
+    g_fill = int(c1.slider("Filler words for the gradient", 5, 60, 30, key=key("grad_fillers")))
+    at_init = c2.checkbox("Also show the untrained models (same initial weights)", value=True, key=key("grad_init"))
+    fig, ax = new_figure(size=(FIG_W, 3.6))
+    T = g_fill + 2
+    back = np.arange(T)[::-1]                                     # position t is T-1-t steps back from who?
+    rows = []
+    for k in models:
+        g = gradient_curve(*spec(k), g_fill)
+        ax.semilogy(back, g / g[-1], "-", color=color(k), label=f"{rnn.MODEL_NAMES[k]} (trained)")
+        row = {"model": rnn.MODEL_NAMES[k], "‖∂L/∂h‖ at the subject ÷ at who? (trained)": fmt_num(g[0] / g[-1])}
+        if at_init:
+            g0 = gradient_at_init(k, cfg["hidden"], cfg["layer_norm"], cfg["seed"], g_fill)
+            ax.semilogy(back, g0 / g0[-1], "--", color=color(k), alpha=0.7, label=f"{rnn.MODEL_NAMES[k]} (untrained)")
+            row["(untrained)"] = fmt_num(g0[0] / g0[-1])
+        rows.append(row)
+    ax.set_xlabel(f"steps back from who? (0 = who?, {T - 1} = the subject, the rightmost point)")
+    ax.set_ylabel("‖∂L/∂h_t‖ ÷ its value at who?")
+    ax.set_xlim(-0.5, T - 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3, which="both")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
+    show_figure(fig)
+    st.dataframe(rows, hide_index=True)
+    st.caption("Each point is the norm of the loss's gradient with respect to that hidden state, averaged "
+               "over 64 sentences. A vanilla RNN multiplies it by diag(1−h²)·W_hᵀ at every step back; the "
+               "LSTM's cell path only by the forget gate. A trained model that is already right has a small "
+               "loss, so read the slopes, not the levels.")
+
+
 if tab_grad.open:
     with tab_grad:
-        c1, c2 = st.columns(2)
-        g_fill = c1.slider("Filler words", 5, 60, 30, key=key("grad_fillers"))
-        at_init = c2.checkbox("Also show the untrained models (same initial weights)", value=True, key=key("grad_init"))
+        gradient_view()
 
-        def compute_grad():
-            out = {}
-            for k, m in models.items():
-                out[k] = rnn.gradient_through_time(m, int(g_fill), np.random.default_rng(7))
-                if at_init:
-                    fresh = rnn.SubjectClassifier(k, np.random.default_rng(cfg["seed"]), hidden_size=cfg["hidden"],
-                                                  layer_norm=cfg["layer_norm"])
-                    out[k + "_init"] = rnn.gradient_through_time(fresh, int(g_fill), np.random.default_rng(7))
-            return out
+GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c",
+              "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
 
-        grads = cached(("grad", int(g_fill), bool(at_init)), compute_grad)
-        fig, ax = new_figure(size=(8, 4))
-        T = g_fill + 2
-        dist = np.arange(T)[::-1]                                     # steps back from the last word
-        rows = []
-        for k in models:
-            g = grads[k]
-            ax.semilogy(dist, g / g[-1], "-", color=color(k), label=f"{rnn.MODEL_NAMES[k]} (trained)")
-            if at_init:
-                g0 = grads[k + "_init"]
-                ax.semilogy(dist, g0 / g0[-1], "--", color=color(k), alpha=0.7, label=f"{rnn.MODEL_NAMES[k]} (untrained)")
-            rows.append({"model": rnn.MODEL_NAMES[k],
-                         "‖∂L/∂h‖ at the subject ÷ at the last word (trained)": fmt_num(g[0] / g[-1]),
-                         **({"(untrained)": fmt_num(grads[k + '_init'][0] / grads[k + '_init'][-1])} if at_init else {})})
-        ax.set_xlabel("distance in steps back from the last word (the subject is the rightmost point)")
-        ax.set_ylabel("‖∂L/∂h_t‖ relative to the last step")
-        ax.invert_xaxis()
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
-        show_figure(fig)
-        st.dataframe(rows, hide_index=True)
-        st.caption("Each point is the norm of the loss's gradient with respect to that hidden state, averaged "
-                   "over 64 sentences. A vanilla RNN multiplies it by diag(1−h²)·W_hᵀ at every step back; the "
-                   "LSTM's cell path only by the forget gate. A trained model that is already right has a small "
-                   "loss, so read the slopes, not the levels.")
+
+@st.fragment
+def gates_view(gated):
+    c1, c2, c3 = st.columns(3)
+    which = c1.selectbox("Model to look inside", gated, format_func=rnn.MODEL_NAMES.get, key=key("gate_model"))
+    gf = c2.slider("Filler words in this sentence", 0, 30, 10, key=key("gate_fillers"))
+    gs = c3.selectbox("Subject of this sentence", range(rnn.N_SUBJECTS), format_func=lambda i: VOCAB.subjects[i],
+                      key=key("gate_subject"))
+    X = rnn.example_sentence(int(gs), int(gf), np.random.default_rng(3))
+    words = VOCAB.decode(X)
+    gates = rnn.gates_over_sentence(view_models[which], X)
+    names = ["i", "f", "o", "c"] if which == "lstm" else ["r", "z", "n"]
+    fig, axes = new_figure(len(names), 1, size=(FIG_W, 1.5), sharex=True)
+    for ax, g in zip(axes, names):
+        m = gates[g].T                                      # (H, T)
+        big = float(np.abs(m).max()) or 1.0
+        gate = g in "ifozr"
+        im = ax.imshow(m, cmap="viridis" if gate else "RdBu_r", vmin=0 if gate else -big, vmax=1 if gate else big,
+                       aspect="auto", interpolation="nearest")
+        ax.set_title(f"{GATE_NAMES[g]} (rows: the {m.shape[0]} units)", fontsize=LABEL_PT + 1, loc="left")
+        ax.set_yticks([0, m.shape[0] - 1], ["1", str(m.shape[0])], fontsize=LABEL_PT)
+        fig.colorbar(im, ax=ax, pad=0.01, aspect=10).ax.tick_params(labelsize=LABEL_PT)
+        word_axis(ax, words, show=ax is axes[-1])
+    show_figure(fig)
+    if which == "lstm":
+        st.dataframe([{"mean forget gate after the subject": fmt_num(float(gates["f"][1:].mean())),
+                       "mean input gate at the subject": fmt_num(float(gates["i"][0].mean())),
+                       "mean input gate on fillers": fmt_num(float(gates["i"][1:-1].mean())) if gf else "–",
+                       "mean |c| at who?": fmt_num(float(np.abs(gates["c"][-1]).mean()))}], hide_index=True)
+    st.caption("What to notice: forget-gate units that stay near 1 through the fillers keep the subject in "
+               "the cell; compare the cell state's columns at the first word and at who?.")
+
 
 if tab_lstm.open:
     with tab_lstm:
@@ -249,52 +455,13 @@ if tab_lstm.open:
         if not gated:
             st.info("Train an LSTM or a GRU to see its gates.")
         else:
-            c1, c2, c3 = st.columns(3)
-            which = c1.selectbox("Model", gated, format_func=rnn.MODEL_NAMES.get, key=key("gate_model"))
-            gf = c2.slider("Filler words", 0, 30, 10, key=key("gate_fillers"))
-            gs = c3.selectbox("Subject", range(rnn.N_SUBJECTS), format_func=lambda i: VOCAB.subjects[i], key=key("gate_subject"))
-            X = rnn.example_sentence(int(gs), int(gf), np.random.default_rng(3))
-            words = VOCAB.decode(X)
-            gates = rnn.gates_over_sentence(models[which], X)
-            names = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c",
-                     "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
-            keys = ["i", "f", "o", "c"] if which == "lstm" else ["r", "z", "n"]
-            fig, axes = new_figure(2, 2, size=(max(4.0, 0.3 * len(words) + 2), 3.2))
-            axes = axes.ravel()
-            for j, key in enumerate(keys):
-                m = gates[key].T                                      # (H, T)
-                big = float(np.abs(m).max()) or 1.0
-                lim = (0, 1) if key in "ifozr" else (-big, big)           # cell state: 0 in the middle
-                heatmap(m, xlabels=words, vmin=lim[0], vmax=lim[1], annotate=False, ax=axes[j],
-                        cmap="viridis" if key in "ifozr" else "RdBu_r",
-                        title=f"{names[key]} (rows: the {m.shape[0]} units)")
-            for ax in axes[len(keys):]:
-                ax.axis("off")
-            show_figure(fig)
-            if which == "lstm":
-                f = gates["f"]
-                st.dataframe([{"mean forget gate after the subject": fmt_num(float(f[1:].mean())),
-                               "mean input gate at the subject": fmt_num(float(gates["i"][0].mean())),
-                               "mean input gate on fillers": fmt_num(float(gates["i"][1:-1].mean())) if gf else "–",
-                               "mean |c| at who?": fmt_num(float(np.abs(gates["c"][-1]).mean()))}], hide_index=True)
-            st.caption("What to notice: forget-gate units that stay near 1 through the fillers keep the subject in "
-                       "the cell; compare the cell state's columns at the first word and at who?.")
+            gates_view(gated)
 
 if tab_curves.open:
     with tab_curves:
-        fig, (a1, a2) = new_figure(1, 2, size=(5.5, 3.5))
-        for k, h in histories.items():
-            a1.plot(rnn.moving_average(h.batch_loss), color=color(k), label=rnn.MODEL_NAMES[k])
-            a2.plot(rnn.moving_average(h.batch_metric), color=color(k), label=rnn.MODEL_NAMES[k])
-        a1.set_ylabel("loss (20-step moving average)")
-        a2.set_ylabel("batch accuracy (20-step moving average)")
-        a2.axhline(rnn.CHANCE, color=color("chance"), ls=":")
-        for a in (a1, a2):
-            a.set_xlabel("step")
-            a.grid(alpha=0.3)
-            a.legend(fontsize=8)
-        show_figure(fig)
+        show_figure(curves_figure(histories, cfg["steps"]))
         st.dataframe([{"model": rnn.MODEL_NAMES[k], "steps": h.steps, "seconds": seconds(h),
                        "parameters": models[k].num_params(),
-                       "final loss (20-step mean)": fmt_num(rnn.moving_average(h.batch_loss)[-1]) if h.steps else "–"}
+                       "final loss (20-step mean)": fmt_num(rnn.moving_average(h.batch_loss)[-1]) if h.steps else "–",
+                       "last-50-step batch accuracy": fmt_pct(np.mean(h.batch_metric[-50:])) if h.steps else "–"}
                       for k, h in histories.items()], hide_index=True)
