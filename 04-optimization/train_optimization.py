@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     import optimizer_race as racing
     from common.checkpoints import read_meta
     from common.mnist import load_mnist
-    from markdown_tables import compute_path
+    from common.checkpoints import compute_path
 
     data = load_mnist(download=False, allow_sample=False)
     folder = Path(args.out) if args.out else racing.CHECKPOINT_DIR

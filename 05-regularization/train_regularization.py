@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     import overfitting as ovf
     from common.checkpoints import read_meta
     from common.mnist import load_mnist
-    from markdown_tables import compute_path
+    from common.checkpoints import compute_path
 
     data = load_mnist(download=False, allow_sample=False)
     folder = Path(args.out) if args.out else ovf.CHECKPOINT_DIR

@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     _setup()
     import numpy as np  # noqa: F401
     import rnn
-    from markdown_tables import compute_path
+    from common.checkpoints import compute_path
 
     folder = Path(args.out) if args.out else rnn.CHECKPOINT_DIR
     settings = {k: v for k, v in rnn.PAGE_DEFAULTS.items() if k != "kinds"}

@@ -106,7 +106,8 @@ if tab_gen.open:
                     col.code(prompt + done["texts"][name], language=None, wrap_lines=True)
             for col, name in zip(cols, MODELS):
                 with col:
-                    playground.checkpoint_caption(gpt.CHECKPOINT_DIR / f"gpt_{name}.npz", f"`{CKPT[name][2]['settings']}`")
+                    playground.checkpoint_caption(gpt.CHECKPOINT_DIR / f"gpt_{name}.npz", f"`{CKPT[name][2]['settings']}`",
+                                                  action="Train one yourself in *Watch it learn*.")
             st.subheader("The next-character distribution at the cursor")
             if page.widget("cursor", 0) > int(length) - 1:        # a shorter text than the cursor had reached
                 st.session_state[page.key("cursor")] = int(length) - 1

@@ -66,3 +66,23 @@ def read_history(path, prefix: str) -> History:
     if missing:
         raise ValueError(f"{str(path)!r} holds no history {prefix!r} (missing {missing[0]})")
     return History(**{f: extras[f"{prefix}.{f}"].tolist() for f in _FIELDS})
+
+
+def compute_path() -> str:
+    """This process's OpenBLAS kernel and NumPy's best enabled SIMD target, e.g. ``"SkylakeX/AVX512_SPR"``
+    (``"?"`` for a part that cannot be read): float32 results of a training run depend on both."""
+    import ctypes
+
+    import numpy as np  # noqa: F401  (loads OpenBLAS)
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    core = "?"
+    try:
+        with open("/proc/self/maps") as maps:
+            libs = sorted({w for w in maps.read().split() if "openblas" in w and w.endswith(".so")})
+        get = getattr(ctypes.CDLL(libs[0]), "scipy_openblas_get_corename64_")
+        get.restype = ctypes.c_char_p
+        core = get().decode()
+    except (OSError, IndexError, AttributeError):
+        pass
+    simd = [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+    return f"{core}/{simd[-1] if simd else '?'}"

@@ -8,6 +8,7 @@ function that writes it.
 
 from __future__ import annotations
 
+from common.checkpoints import compute_path  # noqa: F401  (the training scripts record it)
 import re
 
 _NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
@@ -99,26 +100,6 @@ OTHER_KERNELS = {
 #: The code path the trained tables of chapters 08–09 were written with (``compute_path()`` there). On it
 #: they are compared exactly; on another, within the tolerance the chapter's doc test states.
 DOCS_WRITTEN_ON = "SkylakeX/AVX512_SPR"
-
-
-def compute_path() -> str:
-    """This process's OpenBLAS kernel and NumPy's best enabled SIMD target, e.g. ``"SkylakeX/AVX512_SPR"``
-    (``"?"`` for a part that cannot be read): float32 results of a training run depend on both."""
-    import ctypes
-
-    import numpy as np  # noqa: F401  (loads OpenBLAS)
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
-    core = "?"
-    try:
-        with open("/proc/self/maps") as maps:
-            libs = sorted({w for w in maps.read().split() if "openblas" in w and w.endswith(".so")})
-        get = getattr(ctypes.CDLL(libs[0]), "scipy_openblas_get_corename64_")
-        get.restype = ctypes.c_char_p
-        core = get().decode()
-    except (OSError, IndexError, AttributeError):
-        pass
-    simd = [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
-    return f"{core}/{simd[-1] if simd else '?'}"
 
 
 def doc_tables_under(folder, module: str, env: dict) -> tuple[str, dict]:
