@@ -189,6 +189,72 @@ def seed_markdown(accs=None, seeds=SEEDS) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------------- the shipped checkpoints
+
+from pathlib import Path  # noqa: E402  (kept beside the code that uses it)
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+SCRIPT = "06-cnn/train_cnn.py"
+#: The page's default "Train both" settings (its sidebar's defaults), which the shipped checkpoints use:
+#: the first ``n_train`` digits of the bundled 10,000-digit sample, evaluated on its 2,000 test digits
+#: after every epoch. LeNet-5 is trained the same way, so the three accuracies compare like for like.
+PAGE_DEFAULTS = {"fc_hidden": 128, "filters": (8, 16), "epochs": 4, "batch_size": 64, "n_train": 5000,
+                 "seed": 0, "lr": 1e-3}
+#: checkpoint name → (model name in ``MODELS``, the builder's keyword arguments)
+CHECKPOINTS = {"fc": ("FC", {"hidden": PAGE_DEFAULTS["fc_hidden"]}),
+               "cnn": ("CNN", {"filters": PAGE_DEFAULTS["filters"]}),
+               "lenet5": ("LeNet-5", {})}
+
+
+def sample_mnist():
+    """The bundled MNIST sample (``common/mnist_sample.npz``: 10,000 training and 2,000 test digits) as
+    (N, 1, 28, 28) float32, whatever ``P2T_MNIST_DIR`` says: the checkpoints are trained on it so that
+    every machine, with or without the full set, can retrain them and get the same numbers."""
+    from common.mnist import MNIST, SAMPLE_PATH
+
+    with np.load(SAMPLE_PATH, allow_pickle=False) as d:
+        a = {k: d[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
+    f = lambda im: (im.astype(np.float32) / np.float32(255.0)).reshape(len(im), 1, 28, 28)
+    return MNIST(x_train=f(a["train_images"]), y_train=a["train_labels"].astype(np.int64),
+                 x_test=f(a["test_images"]), y_test=a["test_labels"].astype(np.int64),
+                 source=f"bundled sample {SAMPLE_PATH.name}", is_sample=True)
+
+
+def checkpoint_path(name: str) -> Path:
+    check_choice("name", name, CHECKPOINTS)
+    return CHECKPOINT_DIR / f"{name}.npz"
+
+
+def new_model(name: str, seed: int = PAGE_DEFAULTS["seed"]):
+    """The untrained model of checkpoint ``name`` and the generator that then draws its batches (as
+    ``compare`` does: one generator per model, seeded, used for the weights and then the batches)."""
+    model_name, kwargs = CHECKPOINTS[name] if name in CHECKPOINTS else (name, {})
+    rng = np.random.default_rng(seed)
+    return build(model_name, rng, **kwargs), rng
+
+
+def train_checkpoint(name: str, data=None, *, callbacks=()):
+    """Train checkpoint ``name``'s model with ``PAGE_DEFAULTS`` on the bundled sample; returns
+    (model, history). For FC and CNN this is exactly the page's "Train both" on the sample (``compare``)."""
+    d = sample_mnist() if data is None else data
+    s = PAGE_DEFAULTS
+    model, rng = new_model(name, s["seed"])
+    n = s["n_train"]
+    history = train(model, d.x_train[:n], d.y_train[:n], epochs=s["epochs"], rng=rng, batch_size=s["batch_size"],
+                    lr=s["lr"], x_val=d.x_test, y_val=d.y_test, callbacks=callbacks)
+    return model, history
+
+
+def load_checkpoint(name: str):
+    """(model, meta, history) of a shipped checkpoint."""
+    from common.checkpoints import read_history, read_meta
+
+    path = checkpoint_path(name)
+    model, _ = new_model(name)
+    model.load(path)
+    return model, read_meta(path), read_history(path, "run")
+
+
 #: Every measured table of the README: (document, marker) → the function that writes it
 #: (``python -m tests.regenerate_doc_tables 06``; ``tests/test_ch06_docs.py`` compares the text with them).
 #: Both train on real MNIST, with one BLAS thread (the command sets it, as the tests do).
