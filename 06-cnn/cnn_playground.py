@@ -26,7 +26,7 @@ import pooling
 from common import playground
 from common.conv import col2im, conv_output_size, max_pool2d_forward
 from common.playground import PageState, show_figure
-from common.plots import color, colorize, fmt_num, fmt_pct, heatmap, image_grid, new_figure, training_curves
+from common.plots import color, colorize, fmt_num, fmt_pct, heatmap, new_figure, training_curves
 from common.training import Live, ProgressCallback
 
 st.set_page_config(page_title="06 · Convolutional networks", layout="wide")
@@ -118,15 +118,35 @@ def curves(histories, metric, title):
     return fig
 
 
-def show_curves(histories, where=None):
+def png(fig, dpi=120):
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def show_curves(histories, live=False):
+    """Loss and accuracy curves of ``histories`` side by side. A finished run's pictures are kept (keyed by
+    the histories and their epoch counts), so a rerun that changes something else does not redraw them."""
     histories = {k: h for k, h in histories.items() if h.epochs}
     if not histories:
         return
-    left, right = (where or st).columns(2)
-    with left:
-        show_figure(curves(histories, "loss", "loss (solid: train, dashed: test)"))
-    with right:
-        show_figure(curves(histories, "acc", "accuracy (solid: train, dashed: test)"))
+    key = tuple((k, id(h), h.epochs) for k, h in histories.items())
+    cache = page.setdefault("curve_cache", {})
+    if key not in cache:
+        pictures = (png(curves(histories, "loss", "loss (solid: train, dashed: test)")),
+                    png(curves(histories, "acc", "accuracy (solid: train, dashed: test)")))
+        if live:
+            return _show_pair(pictures)
+        if len(cache) > 8:
+            cache.clear()
+        cache[key] = pictures
+    _show_pair(cache[key])
+
+
+def _show_pair(pictures):
+    for col, picture in zip(st.columns(2), pictures):
+        col.image(picture)
 
 
 def settings_text(s):
@@ -177,7 +197,7 @@ if train_clicked:
 
     def redraw(_state=None):
         with live_slot.container():
-            show_curves({k: r["history"] for k, r in page["runs"].items()})
+            show_curves({k: r["history"] for k, r in page["runs"].items()}, live=True)
 
     def callbacks_for(name, model):
         def keep(state):      # the live History and model: a Stop or any rerun keeps the finished epochs
@@ -237,19 +257,16 @@ def pick_digit(prefix, where):
     return image, None, "your drawing"
 
 
-def vector_figure(values, title, xlabel, ylabel, highlight=None, ticks=None):
-    """A 1-D layer output as bars (a dense layer's units, the ten class scores)."""
-    fig, ax = new_figure(size=(7.0, 2.6))
-    colors = [color("selected") if i == highlight else color("cnn") for i in range(len(values))]
-    ax.bar(np.arange(len(values)), values, color=colors, width=0.8)
-    ax.axhline(0, color="black", linewidth=0.6)
-    if ticks is not None:
-        ax.set_xticks(ticks)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3, axis="y")
-    return fig
+def bars(values, xlabel, ylabel, highlight=None, labels=None):
+    """A 1-D layer output as a bar chart (drawn by the browser: no server-side figure), the bar
+    ``highlight`` in the palette's "selected" colour."""
+    values = np.asarray(values, dtype=np.float64)
+    labels = [str(i) for i in range(len(values))] if labels is None else labels
+    chosen = np.where(np.arange(len(values)) == highlight, values, 0.0)
+    df = pd.DataFrame({xlabel: labels, "chosen": chosen, "others": values - chosen})
+    st.bar_chart(df, x=xlabel, y=["chosen", "others"] if highlight is not None else ["others"],
+                 color=[color("selected"), color("cnn")] if highlight is not None else [color("cnn")],
+                 x_label=xlabel, y_label=ylabel, height=220, sort=False)
 
 
 def show_stage(outs, s, model):
@@ -265,24 +282,22 @@ def show_stage(outs, s, model):
     prev = outs[s - 1][1][0] if s > 0 else None
     if name.startswith("Flatten") and prev is not None and prev.ndim == 3:
         c, h, w = prev.shape
-        fig, ax = new_figure(size=(7.0, min(4.5, 0.9 + 0.22 * c)))
-        im = ax.imshow(fmap.reshape(c, h * w), aspect="auto", cmap="viridis", interpolation="nearest")
-        ax.set_yticks(range(c), [f"map {i}" for i in range(c)], fontsize=7)
-        ax.set_xlabel(f"position in the {h}×{w} map, row by row (value index = map·{h * w} + position)")
-        ax.set_title(f"Flatten: {c}·{h}·{w} = {fmap.size:,} values in one vector, drawn one row per map", fontsize=10)
-        fig.colorbar(im, ax=ax, shrink=0.8)
-        show_figure(fig)
+        st.markdown(f"**Flatten: {c}·{h}·{w} = {fmap.size:,} values in one vector**, drawn one row per map")
+        st.image(colorize(fmap.reshape(c, h * w), "viridis", 12 * h * w), caption=(
+            f"Row r (top: map 0, bottom: map {c - 1}) holds map r's {h * w} values, its {h}×{w} grid read row by "
+            f"row from left to right: value index = r·{h * w} + position. Yellow = the largest value."))
         st.caption("Nothing is computed here: the maps are laid end to end. The dense layer that follows gives "
                    "each of these values its own weight, so it knows *where* a feature was found.")
         return
     if fmap.size == 10:
         pred = int(np.argmax(fmap))
-        show_figure(vector_figure(fmap, f"{name}: the ten class scores (logits)", "digit", "score (logit)",
-                                  highlight=pred, ticks=range(10)))
+        st.markdown(f"**{name}: the ten class scores (logits)**")
+        bars(fmap, "digit", "score (logit)", highlight=pred)
         st.caption(f"The largest score ({fmt_num(float(fmap[pred]))}, digit {pred}) becomes the largest probability "
                    "after the softmax.")
         return
-    show_figure(vector_figure(fmap, f"{name}: {fmap.size} units", "unit", "activation"))
+    st.markdown(f"**{name}: its {fmap.size} units after this stage**")
+    bars(fmap, "unit", "activation")
     st.caption(f"{int(np.sum(fmap > 0))} of the {fmap.size} units are active (> 0) for this digit.")
 
 
@@ -297,11 +312,10 @@ def layer_view(model, image, prefix, label=None):
     c3.metric(f"True label ({prefix})", "—" if label is None else str(label))
     left, mid, right = st.columns([1, 2, 2])
     with left:
-        show_figure(image_grid(image, titles=["input"], ncols=1, size=2.4))
+        st.image(colorize(image[0], "gray", 168), caption="input (28×28)")
     with mid:
         st.markdown("**Softmax output** (the model's real probabilities)")
-        show_figure(vector_figure(probs, "probability of each digit", "digit", "probability", highlight=pred,
-                                  ticks=range(10)))
+        bars(probs, "digit", "probability", highlight=pred)
     with right:
         W = model.layers[0].params["W"][:, 0]
         k = W.shape[-1]
@@ -425,7 +439,7 @@ if tab_lenet.open:
 
             def redraw(state):
                 with live_slot.container():
-                    show_curves({"LeNet-5": state.history})
+                    show_curves({"LeNet-5": state.history}, live=True)
 
             cnn.train(model, data.x_train[:n_used], data.y_train[:n_used], epochs=epochs, rng=rng,
                       batch_size=batch_size, x_val=X_VAL, y_val=Y_VAL,
