@@ -365,7 +365,7 @@ if tab_vs.open:
             diff = a_cnn - a_fc
             verdict = "higher" if diff > 0 else "lower" if diff < 0 else "no different"
             st.success(f"The CNN has {fmt_num(ratio)}× fewer parameters; its test accuracy is "
-                       f"{fmt_num(abs(diff) * 100, 2)} points {verdict} than the FC network's "
+                       f"{fmt_num(abs(diff) * 100, 3)} points {verdict} than the FC network's "
                        f"({fmt_pct(a_cnn, 2)} against {fmt_pct(a_fc, 2)}).")
             if diff <= 0:
                 s = cnn_run["settings"]
