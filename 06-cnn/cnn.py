@@ -255,10 +255,112 @@ def load_checkpoint(name: str):
     return model, read_meta(path), read_history(path, "run")
 
 
+# ------------------------------------------------------- the docs' tables read from the shipped checkpoints
+
+#: How the docs name the checkpoints' models.
+LONG_NAMES = {"fc": "FC 784-128-10", "cnn": "small CNN (8, 16 filters)", "lenet5": "LeNet-5"}
+#: The pooling comparison in the deep dive: the shipped CNN, the first 500 of the sample's test digits.
+POOLING_DIGITS = 500
+
+
+def checkpoints_markdown() -> str:
+    """The README's table of the shipped checkpoints: what each file holds and what it recorded."""
+    from cnn_architectures import markdown_table
+    from common.plots import fmt_pct
+
+    rows = []
+    for name in CHECKPOINTS:
+        model, meta, history = load_checkpoint(name)
+        rows.append({"file": f"`checkpoints/{name}.npz`", "model": LONG_NAMES[name], "parameters": f"{model.num_params():,}",
+                     "test accuracy": fmt_pct(meta["val_acc"], 2), f"train accuracy (epoch {history.epochs})": fmt_pct(history.train_acc[-1], 2),
+                     "training time (recorded)": f"{meta['train_seconds']:.1f} s",
+                     "size": f"{checkpoint_path(name).stat().st_size / 1e3:.0f} kB"})
+    return markdown_table(rows)
+
+
+def lenet5_measured_rows() -> list[dict]:
+    """The shipped LeNet-5, layer by layer in the classic names: output shape (from running the model),
+    parameters (from its weights) and each weight layer's share of the total."""
+    from cnn_architectures import lenet5_table
+    from feature_maps import dimension_table
+
+    model, _, _ = load_checkpoint("lenet5")
+    names = iter(r.name for r in lenet5_table().rows)
+    total = model.num_params()
+    rows = []
+    for r, layer in zip(dimension_table(model)[1:], model.layers):
+        kind = type(layer).__name__
+        if kind in ("ReLU", "Flatten"):
+            if kind == "ReLU" and rows:
+                rows[-1]["layer"] += " + ReLU"
+            continue
+        rows.append({"name": next(names).split(" ")[0], "layer": repr(layer), "output shape": r["output shape"],
+                     "parameters": layer.num_params(), "share": layer.num_params() / total})
+    return rows
+
+
+def lenet5_measured_markdown() -> str:
+    from cnn_architectures import markdown_table
+    from common.plots import fmt_pct
+
+    rows = lenet5_measured_rows()
+    shown = [{"LeNet-5": r["name"], "layer (as built in cnn.lenet5)": r["layer"], "output shape": r["output shape"],
+              "parameters": f"{r['parameters']:,}", "share of the parameters": fmt_pct(r["share"], 1)} for r in rows]
+    shown.append({"LeNet-5": "total", "layer (as built in cnn.lenet5)": "", "output shape": "",
+                  "parameters": f"{sum(r['parameters'] for r in rows):,}", "share of the parameters": "100.0%"})
+    return markdown_table(shown)
+
+
+def three_models_markdown() -> str:
+    """FC, the small CNN and LeNet-5, trained identically (the shipped checkpoints), side by side."""
+    from cnn_architectures import markdown_table
+    from common.plots import fmt_pct
+
+    rows = []
+    for name in ("fc", "cnn", "lenet5"):
+        model, meta, h = load_checkpoint(name)
+        rows.append({"model": LONG_NAMES[name], "parameters": f"{model.num_params():,}",
+                     **{f"test accuracy, epoch {e + 1}": fmt_pct(a, 2) for e, a in enumerate(h.val_acc)},
+                     "seconds per epoch (recorded)": f"{np.mean(h.epoch_time):.2f}"})
+    return markdown_table(rows)
+
+
+def pooling_types_rows(n: int = POOLING_DIGITS) -> list[dict]:
+    """``pooling.pooling_comparison`` of the shipped CNN's conv1 and conv2 maps over the first ``n`` of the
+    sample's test digits."""
+    import pooling
+
+    model, _, _ = load_checkpoint("cnn")
+    x = sample_mnist().x_test[:n]
+    return [{"maps": layer, **r} for layer in pooling.MAP_LAYERS for r in pooling.pooling_comparison(model, x, layer)]
+
+
+def pooling_types_markdown(rows=None) -> str:
+    import pooling
+    from cnn_architectures import markdown_table
+
+    rows = pooling_types_rows() if rows is None else rows
+    return markdown_table([{"feature maps": r["maps"], "pooling": r["pooling"], "output per digit": r["output shape"],
+                            "head Dense(values, 10)": f"{r['head parameters']:,}",
+                            "change, 1-px shift": pooling.change_text(r["change, 1-px shift"]),
+                            "change, 2-px shift": pooling.change_text(r["change, 2-px shift"])} for r in rows])
+
+
+#: The docs' tables computed from the shipped checkpoints and the bundled sample (a few seconds, no real
+#: MNIST needed); ``tests/test_ch06_docs.py`` compares each with the text.
+CHECKPOINT_TABLES = {
+    ("README.md", "table: checkpoints"): checkpoints_markdown,
+    ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: lenet5-measured"): lenet5_measured_markdown,
+    ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: three-models"): three_models_markdown,
+    ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: pooling-types"): pooling_types_markdown,
+}
+
+
 #: Every measured table of the README: (document, marker) → the function that writes it
 #: (``python -m tests.regenerate_doc_tables 06``; ``tests/test_ch06_docs.py`` compares the text with them).
 #: Both train on real MNIST, with one BLAS thread (the command sets it, as the tests do).
 DOC_TABLES = {
     ("README.md", "table: fc-vs-cnn"): fc_vs_cnn_markdown,
     ("README.md", "table: fc-vs-cnn-seeds"): seed_markdown,
+    **CHECKPOINT_TABLES,
 }

@@ -693,7 +693,7 @@ if tab_types.open:
             ax.legend(fontsize=8)
             ax.grid(alpha=0.3, axis="y")
             show_figure(fig)
-            st.caption(f"change: {fmt_pct(float(pooling.relative_change(g0[None], g1[None])[0]), 1)}")
+            st.caption(f"change: {pooling.change_text(float(pooling.relative_change(g0[None], g1[None])[0]))}")
         # The measurement over many digits (≈0.5 s per 200 digits), kept per model, layer and count.
         cache_key = (id(model), layer, n_digits)
         if cache_key not in page["pool_cache"]:
@@ -704,8 +704,8 @@ if tab_types.open:
                     "right, left, down and up)")
         shown = [{"pooling": r["pooling"], "output per digit": r["output shape"], "values": r["values"],
                   "classifier head Dense(values, 10)": f"{r['head parameters']:,} parameters",
-                  "change, 1-px shift": fmt_pct(r["change, 1-px shift"], 1),
-                  "change, 2-px shift": fmt_pct(r["change, 2-px shift"], 1)} for r in rows]
+                  "change, 1-px shift": pooling.change_text(r["change, 1-px shift"]),
+                  "change, 2-px shift": pooling.change_text(r["change, 2-px shift"])} for r in rows]
         st.dataframe(pd.DataFrame(shown), hide_index=True, key=page.key("types_table"))
         cols = st.columns(3)
         for col, kind in zip(cols, POOL_NAMES):
@@ -720,5 +720,5 @@ if tab_types.open:
             measured=f"on these {layer} maps a 1-pixel shift changes the max-pooled output by "
                      f"{fmt_pct(mx['change, 1-px shift'], 0)} (the maps themselves {fmt_pct(none['change, 1-px shift'], 0)}): "
                      "more tolerant, not invariant. Only global average pooling comes close "
-                     f"({fmt_pct(gap['change, 1-px shift'], 1)}), and it shrinks the head from "
+                     f"({pooling.change_text(gap['change, 1-px shift'])}), and it shrinks the head from "
                      f"{mx['head parameters']:,} to {gap['head parameters']:,} parameters.")

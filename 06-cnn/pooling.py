@@ -156,6 +156,13 @@ def pooling_comparison(model: Sequential, images: np.ndarray, layer: str = "conv
     return rows
 
 
+def change_text(fraction: float) -> str:
+    """A relative change as the page and the docs print it: one decimal, two below 1% (global average
+    pooling's changes are that small)."""
+    from common.plots import fmt_pct
+    return fmt_pct(fraction, 1 if fraction >= 0.01 else 2)
+
+
 def pooling_speed(shape=(64, 8, 28, 28), repeats: int = 20, seed: int = 12) -> dict[str, float]:
     """2×2 max-pooling of a float32 batch ``shape`` (default: the benchmark CNN's conv1 output) two ways,
     the best of ``repeats`` runs each, in milliseconds: ``"slices"`` (``max_pool2d_forward``, the

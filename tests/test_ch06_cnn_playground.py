@@ -109,8 +109,8 @@ def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
     rows = pooling.pooling_comparison(shipped, d.x_test[:200], "conv2")
     shown = at.dataframe[0].value
     assert list(shown["pooling"]) == ["none", "max 2×2", "average 2×2", "global average"]
-    assert list(shown["change, 1-px shift"]) == [fmt_pct(r["change, 1-px shift"], 1) for r in rows]
-    assert list(shown["change, 2-px shift"]) == [fmt_pct(r["change, 2-px shift"], 1) for r in rows]
+    assert list(shown["change, 1-px shift"]) == [pooling.change_text(r["change, 1-px shift"]) for r in rows]
+    assert list(shown["change, 2-px shift"]) == [pooling.change_text(r["change, 2-px shift"]) for r in rows]
     m = metrics(at)
     assert (m["Head parameters after max 2×2"], m["Head parameters after average 2×2"],
             m["Head parameters after global average"]) == ("7,850", "7,850", "170")
@@ -120,7 +120,7 @@ def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
     at.select_slider(key=key("types_n")).set_value(100).run()
     assert not at.exception
     rows = pooling.pooling_comparison(shipped, d.x_test[:100], "conv1")
-    assert list(at.dataframe[0].value["change, 1-px shift"]) == [fmt_pct(r["change, 1-px shift"], 1) for r in rows]
+    assert list(at.dataframe[0].value["change, 1-px shift"]) == [pooling.change_text(r["change, 1-px shift"]) for r in rows]
     assert metrics(at)["Head parameters after global average"] == "90"
 
 
