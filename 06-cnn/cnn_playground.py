@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 import cnn
 import cnn_architectures as arch
@@ -108,6 +108,7 @@ def curves(histories, metric, title):
     """``training_curves`` in the palette's colours; accuracy as percentages."""
     fig = training_curves(histories, metric=metric, title=title)
     for ax in fig.axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for line in ax.get_lines():
             line.set_color(color(CONCEPT[line.get_label().split(" (")[0]]))
         if ax.get_legend() is not None:
@@ -190,9 +191,11 @@ if train_clicked:
     page["runs"] = {}
     page["pool_cache"] = {}
     page["job"] = {"what": "Train both", "start": time.perf_counter(), "done": False}
-    st.subheader("Training FC and CNN…")
-    bar = st.progress(0.0, text="starting…")
-    live_slot = st.empty()
+    live_box = st.empty()                    # the live view, removed once the run is over
+    with live_box.container():
+        st.subheader("Training FC and CNN…")
+        bar = st.progress(0.0, text="starting…")
+        live_slot = st.empty()
     report = playground.progress_reporter(bar)
 
     def redraw(_state=None):
@@ -209,8 +212,7 @@ if train_clicked:
     cnn.compare(data.x_train[:n_used], data.y_train[:n_used], X_VAL, Y_VAL, epochs=epochs, seed=int(seed),
                 batch_size=batch_size, hidden=fc_hidden, filters=(f1, f2), callbacks_for=callbacks_for)
     finish_job()
-    bar.empty()
-    live_slot.empty()
+    live_box.empty()
 
 with sidebar_status.container():
     job_note("Train both")
@@ -342,8 +344,8 @@ if tab_vs.open:
         runs = page["runs"]
         shipped = all(r["source"] == "checkpoint" for r in runs.values())
         if shipped:
-            for name in ("fc", "cnn"):
-                playground.checkpoint_caption(cnn.checkpoint_path(name), SHIPPED_SETTINGS)
+            playground.checkpoint_caption(cnn.checkpoint_path("cnn"), "with the FC network from `fc.npz` beside it, "
+                                                                      "made the same way: " + SHIPPED_SETTINGS)
         rows = []
         for name, run in runs.items():
             h = run["history"]
@@ -419,9 +421,9 @@ if tab_lenet.open:
         st.markdown(
             "**What to try:** LeNet-5 (LeCun et al., 1998) is the first CNN that read digits for a living: two "
             "5×5 convolutions with subsampling, then three dense layers. Pick a digit and walk through its "
-            "stages; compare its 61,706 parameters and its accuracy with the small CNN's 9,098. Most of "
-            "LeNet's parameters sit in C5, the first dense layer. **Train LeNet-5** trains it live with the "
-            "sidebar's settings.")
+            f"stages; compare its {page['shipped']['lenet5']['model'].num_params():,} parameters and its accuracy "
+            f"with the small CNN's {page['shipped']['cnn']['model'].num_params():,}. Most of LeNet's parameters sit "
+            "in C5, the first dense layer. **Train LeNet-5** trains it live with the sidebar's settings.")
         lenet = page["lenet"]
         h = lenet["history"]
         train_lenet = st.button("Train LeNet-5", key=page.button_key("train_lenet"),
@@ -473,7 +475,8 @@ if tab_lenet.open:
                        f"{len(X_VAL):,} test digits.")
         show_curves({"LeNet-5": h})
         st.markdown("**Layer by layer** (output shape and parameters, computed by running the model)")
-        st.dataframe(pd.DataFrame(lenet_table(lenet["model"])), hide_index=True, key=page.key("lenet_dims"))
+        dims = lenet_table(lenet["model"])
+        st.dataframe(pd.DataFrame(dims), hide_index=True, key=page.key("lenet_dims"), height=36 * (len(dims) + 1) + 2)
         image, label, what = pick_digit("lenet", "LeNet-5")
         layer_view(lenet["model"], image, "LeNet-5", label)
 
@@ -622,6 +625,12 @@ if tab_pool.open:
             axes[1].add_patch(Rectangle(
                 (b - 0.5, a - 0.5), 1, 1, fill=False, edgecolor=color("selected"), linewidth=2))
         heatmap(pooled, ax=axes[2], title="2×2 after max-pool", colorbar=False)
+        # Ticks in the map's own coordinates: the patch's rows and columns, and the pooled map's.
+        for ax, r0, c0, n, what in ((axes[1], top, left, 4, "map"), (axes[2], top // 2, left // 2, 2, "pooled map")):
+            ax.set_xticks(range(n), [str(c0 + i) for i in range(n)])
+            ax.set_yticks(range(n), [str(r0 + i) for i in range(n)])
+            ax.set_xlabel(f"{what} column")
+            ax.set_ylabel(f"{what} row")
         show_figure(fig)
         st.dataframe(pd.DataFrame([[fmt_num(v) for v in r] for r in pooled], columns=["left", "right"],
                                   index=["top", "bottom"]), key=page.key("pooled_table"))

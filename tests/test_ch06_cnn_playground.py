@@ -51,8 +51,8 @@ def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
         assert m[f"{name} test accuracy"] == fmt_pct(meta["val_acc"], 2) == fmt_pct(h.val_acc[-1], 2)
         assert m[f"{name} parameters"] == f"{model.num_params():,}"
         assert m[f"{name} s/epoch"] == fmt_num(float(np.mean(h.epoch_time)))
-        assert any(f"the shipped checkpoint `06-cnn/checkpoints/{ck}.npz`, made by `python 06-cnn/train_cnn.py`" in c
-                   for c in captions(at))
+    assert any("the shipped checkpoint `06-cnn/checkpoints/cnn.npz`, made by `python 06-cnn/train_cnn.py` · with the "
+               "FC network from `fc.npz` beside it" in c for c in captions(at))
     assert m["FC test accuracy"] == "91.20%" and m["CNN test accuracy"] == "95.65%"
     table = at.dataframe[0].value
     assert list(table["epochs run"]) == [4, 4]
