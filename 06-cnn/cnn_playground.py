@@ -150,8 +150,12 @@ def _show_pair(pictures):
         col.image(picture)
 
 
+def plural(n, word):
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def settings_text(s):
-    return (f"{s['epochs']} epochs, batch {s['batch_size']}, {s['n_train']:,} training digits, seed {s['seed']}")
+    return (f"{plural(s['epochs'], 'epoch')}, batch {s['batch_size']}, {s['n_train']:,} training digits, seed {s['seed']}")
 
 
 def finish_job(seconds=None, stopped=False):
@@ -166,7 +170,9 @@ def job_note(what):
         return
     if job["stopped"]:
         st.caption(f"{what} was stopped; the finished epochs are kept ({job['kept']}).")
-    playground.took(job["seconds"], what)
+        playground.took(job["seconds"], "The finished epochs")
+    else:
+        playground.took(job["seconds"], what)
 
 
 # A run that was interrupted by Stop (or any other rerun) never reached its end: say so once.
@@ -229,8 +235,8 @@ def explorer_cnn():
     run = page["runs"].get("CNN")
     if run is not None and run["source"] == "trained" and run["history"].epochs:
         f = run["settings"]["filters"]
-        return run["model"], (f"the CNN from “Train both” ({f[0]}, {f[1]} filters, {run['history'].epochs} "
-                              f"epochs on {run['settings']['n_train']:,} digits)")
+        return run["model"], (f"the CNN from “Train both” ({f[0]}, {f[1]} filters, "
+                              f"{plural(run['history'].epochs, 'epoch')} on {run['settings']['n_train']:,} digits)")
     return page["shipped"]["cnn"]["model"], "the shipped CNN checkpoint (8, 16 filters; " + SHIPPED_SETTINGS + ")"
 
 
@@ -374,7 +380,7 @@ if tab_vs.open:
                 playground.post_vs_measured(
                     post="the CNN beats the fully connected network on 1,000 training digits, with far fewer "
                          "parameters.",
-                    measured=f"with {s['n_train']:,} digits and {cnn_run['history'].epochs} epochs the CNN reaches "
+                    measured=f"with {s['n_train']:,} digits and {plural(cnn_run['history'].epochs, 'epoch')} the CNN reaches "
                              f"{fmt_pct(a_cnn, 2)} and the FC network {fmt_pct(a_fc, 2)}. Over four seeds at 1,000 "
                              "digits and 4 epochs the FC network was ahead in 4 of 4; with 10 epochs, or 5,000 "
                              "digits, the CNN was ahead in 4 of 4 (README, seed table).")

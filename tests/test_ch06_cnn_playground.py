@@ -247,6 +247,8 @@ def test_train_both_live_then_look_inside(app_test, page_data):
     at.run()
     assert any("Train both was stopped; the finished epochs are kept (FC 2 of 2, CNN 2 of 2)" in c
                for c in captions(at))
+    h = runs["FC"]["history"], runs["CNN"]["history"]
+    assert f"The finished epochs took {playground_seconds(h[0].wall_time[-1] + h[1].wall_time[-1])}" in captions(at)
 
 
 def test_train_lenet5_live(app_test, page_data):
