@@ -6,6 +6,9 @@
 - ``train``: the post's setup (Adam, softmax cross-entropy) through ``common.training.fit``.
 - ``compare``: FC and CNN trained identically (same data, seed, batches, budget), and the README's
   tables (``DOC_TABLES``) written from it.
+- The shipped checkpoints ``checkpoints/{fc,cnn,lenet5}.npz`` (``load_checkpoint``): the three models
+  trained with the page's defaults (``PAGE_DEFAULTS``) on the bundled sample by ``train_cnn.py``, and the
+  docs' tables read from them (``CHECKPOINT_TABLES``).
 
 The chapter's other ideas live beside this module: ``cnn_architectures`` (parameter counts of LeNet-5,
 AlexNet, VGG-16, ResNet-50 from layer shapes, receptive fields), ``filters`` (hand-designed filters,
