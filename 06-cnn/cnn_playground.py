@@ -441,17 +441,17 @@ if tab_lenet.open:
             live_slot = st.empty()
             model, rng = cnn.new_model("lenet5", int(seed))
 
-            def keep(state):
+            def keep_lenet(state):
                 page["lenet"] = {"model": state.model, "history": state.history, "params": model.num_params(),
                                  "settings": settings, "source": "trained"}
 
-            def redraw(state):
+            def redraw_lenet(state):
                 with live_slot.container():
                     show_curves({"LeNet-5": state.history}, live=True)
 
             cnn.train(model, data.x_train[:n_used], data.y_train[:n_used], epochs=epochs, rng=rng,
                       batch_size=batch_size, x_val=X_VAL, y_val=Y_VAL,
-                      callbacks=[Live(on_begin=keep, on_update=redraw),
+                      callbacks=[Live(on_begin=keep_lenet, on_update=redraw_lenet),
                                  ProgressCallback(playground.progress_reporter(bar), min_interval=0.2)])
             finish_job()
             bar.empty()

@@ -12,7 +12,7 @@ import digit_images
 import page_actions
 import pooling
 import train_cnn
-from common.checkpoints import read_history, read_meta
+from common.checkpoints import read_history
 from common.conv import avg_pool2d_forward_naive, max_pool2d_forward_naive
 from common.training import accuracy
 
