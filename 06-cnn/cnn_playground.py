@@ -727,7 +727,7 @@ if tab_types.open:
             col.metric(f"Head parameters after {kind}", f"{by[kind]['head parameters']:,}")
         st.caption("Change = ‖p(shifted) − p(original)‖ / ‖p(original)‖ per digit, position by position. The head "
                    "column is what a single dense layer to the 10 classes would cost on each pooled output "
-                   f"(the small CNN's own head reads the max-pooled conv2 maps: {by['max 2×2']['head parameters']:,}).")
+                   f"(the small CNN's own head reads the max-pooled conv2 maps: {model.layers[-1].num_params():,}).")
         mx, gap, none = by["max 2×2"], by["global average"], by["none"]
         playground.post_vs_measured(
             post="pooling makes the network tolerant to small shifts in position (translation invariance) and "

@@ -122,6 +122,7 @@ def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
     rows = pooling.pooling_comparison(shipped, d.x_test[:100], "conv1")
     assert list(at.dataframe[0].value["change, 1-px shift"]) == [pooling.change_text(r["change, 1-px shift"]) for r in rows]
     assert metrics(at)["Head parameters after global average"] == "90"
+    assert any("the small CNN's own head reads the max-pooled conv2 maps: 7,850" in c for c in captions(at))
 
 
 def test_convolution_step_and_padding_stride(app_test, page_data):
