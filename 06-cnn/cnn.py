@@ -29,7 +29,7 @@ import numpy as np
 
 from common import Adam, Dense, Flatten, ReLU, Sequential, fit, softmax_cross_entropy
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
-from common.conv import AvgPool2D, Conv2D, MaxPool2D
+from common.conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
 
 # ------------------------------------------------------------------------------------------ models
 
@@ -44,23 +44,35 @@ def fc_network(rng: np.random.Generator, hidden: int = 128, dtype=np.float32) ->
     return Sequential(Flatten(), Dense(784, hidden, rng, dtype=dtype), ReLU(), Dense(hidden, 10, rng, dtype=dtype))
 
 
-def small_cnn(rng: np.random.Generator, filters: tuple[int, int] = (8, 16), dtype=np.float32) -> Sequential:
+#: The pooling before the small CNN's classifier head (the "Types of pooling" comparison).
+HEAD_POOLS = ("max", "average", "global average")
+
+
+def small_cnn(rng: np.random.Generator, filters: tuple[int, int] = (8, 16), dtype=np.float32,
+              head_pool: str = "max") -> Sequential:
     """Conv(1→F₁, 3×3, pad 1) → ReLU → MaxPool 2 → Conv(F₁→F₂, 3×3, pad 1) → ReLU → MaxPool 2 →
     Flatten → Dense(F₂·7·7, 10). The benchmark model; 9,098 parameters with the default (8, 16).
 
     Shapes: (N, 1, 28, 28) → (N, F₁, 28, 28) → (N, F₁, 14, 14) → (N, F₂, 14, 14) → (N, F₂, 7, 7) →
     (N, 49·F₂) → (N, 10).
+
+    ``head_pool`` is the pooling the head reads: "max" (the model above), "average" (AvgPool 2, the same
+    shapes) or "global average" (one mean per map, (N, F₂), then Dense(F₂, 10): 170 head parameters
+    instead of 7,850).
     """
     check_generator("rng", rng)
+    check_choice("head_pool", head_pool, HEAD_POOLS)
     if len(filters) != 2:
         raise ValueError(f"filters must be two channel counts (conv1, conv2), got {filters!r}")
     f1, f2 = filters
     check_positive_int("filters[0]", f1)
     check_positive_int("filters[1]", f2)
-    return Sequential(
-        Conv2D(1, f1, 3, rng, padding=1, dtype=dtype), ReLU(), MaxPool2D(2),
-        Conv2D(f1, f2, 3, rng, padding=1, dtype=dtype), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(f2 * 7 * 7, 10, rng, dtype=dtype))
+    body = [Conv2D(1, f1, 3, rng, padding=1, dtype=dtype), ReLU(), MaxPool2D(2),
+            Conv2D(f1, f2, 3, rng, padding=1, dtype=dtype), ReLU()]
+    if head_pool == "global average":
+        return Sequential(*body, GlobalAvgPool2D(), Dense(f2, 10, rng, dtype=dtype))
+    pool = MaxPool2D(2) if head_pool == "max" else AvgPool2D(2)
+    return Sequential(*body, pool, Flatten(), Dense(f2 * 7 * 7, 10, rng, dtype=dtype))
 
 
 def lenet5(rng: np.random.Generator, dtype=np.float32) -> Sequential:
@@ -206,7 +218,12 @@ PAGE_DEFAULTS = {"fc_hidden": 128, "filters": (8, 16), "epochs": 4, "batch_size"
 #: checkpoint name → (model name in ``MODELS``, the builder's keyword arguments)
 CHECKPOINTS = {"fc": ("FC", {"hidden": PAGE_DEFAULTS["fc_hidden"]}),
                "cnn": ("CNN", {"filters": PAGE_DEFAULTS["filters"]}),
-               "lenet5": ("LeNet-5", {})}
+               "lenet5": ("LeNet-5", {}),
+               # the small CNN with the two other head poolings ("Types of pooling"), trained the same way
+               "cnn_avgpool": ("CNN", {"filters": PAGE_DEFAULTS["filters"], "head_pool": "average"}),
+               "cnn_gap": ("CNN", {"filters": PAGE_DEFAULTS["filters"], "head_pool": "global average"})}
+#: head pooling → the checkpoint of the small CNN trained with it
+HEAD_POOL_CHECKPOINTS = {"max": "cnn", "average": "cnn_avgpool", "global average": "cnn_gap"}
 
 
 def sample_mnist():
@@ -261,7 +278,8 @@ def load_checkpoint(name: str):
 # ------------------------------------------------------- the docs' tables read from the shipped checkpoints
 
 #: How the docs name the checkpoints' models.
-LONG_NAMES = {"fc": "FC 784-128-10", "cnn": "small CNN (8, 16 filters)", "lenet5": "LeNet-5"}
+LONG_NAMES = {"fc": "FC 784-128-10", "cnn": "small CNN (8, 16 filters)", "lenet5": "LeNet-5",
+              "cnn_avgpool": "small CNN, average-pooled head", "cnn_gap": "small CNN, global-average head"}
 #: The pooling comparison in the deep dive: the shipped CNN, the first 500 of the sample's test digits.
 POOLING_DIGITS = 500
 
@@ -338,6 +356,41 @@ def pooling_types_rows(n: int = POOLING_DIGITS) -> list[dict]:
     return [{"maps": layer, **r} for layer in pooling.MAP_LAYERS for r in pooling.pooling_comparison(model, x, layer)]
 
 
+def head_pool_rows(x=None, y=None, shifts=(1, 2), models=None) -> list[dict]:
+    """The small CNN trained with each head pooling (``HEAD_POOL_CHECKPOINTS``, trained identically):
+    head and total parameters, test accuracy on ``(x, y)`` (default: the sample's 2,000 test digits), and
+    the accuracy on the same digits shifted by k pixels, averaged over the four directions
+    (``pooling.DIRECTIONS``). ``models``: head pooling → model, instead of the shipped checkpoints."""
+    import pooling
+    from common.training import accuracy
+    from digit_images import shift_image
+
+    if x is None:
+        d = sample_mnist()
+        x, y = d.x_test, d.y_test
+    rows = []
+    for kind, name in HEAD_POOL_CHECKPOINTS.items():
+        model = load_checkpoint(name)[0] if models is None else models[kind]
+        row = {"head pooling": kind, "head parameters": model.layers[-1].num_params(), "parameters": model.num_params(),
+               "test accuracy": accuracy(model.predict(x), y)}
+        for k in shifts:
+            row[f"accuracy, {k}-px shift"] = float(np.mean([accuracy(model.predict(shift_image(x, k * dy, k * dx)), y)
+                                                            for dy, dx in pooling.DIRECTIONS]))
+        rows.append(row)
+    return rows
+
+
+def head_pool_markdown(rows=None) -> str:
+    from cnn_architectures import markdown_table
+    from common.plots import fmt_pct
+
+    rows = head_pool_rows() if rows is None else rows
+    return markdown_table([{"head pooling": r["head pooling"], "head parameters": f"{r['head parameters']:,}",
+                            "parameters": f"{r['parameters']:,}", "test accuracy": fmt_pct(r["test accuracy"], 2),
+                            "accuracy, digits shifted 1 px": fmt_pct(r["accuracy, 1-px shift"], 2),
+                            "accuracy, digits shifted 2 px": fmt_pct(r["accuracy, 2-px shift"], 2)} for r in rows])
+
+
 def pooling_types_markdown(rows=None) -> str:
     import pooling
     from cnn_architectures import markdown_table
@@ -356,6 +409,7 @@ CHECKPOINT_TABLES = {
     ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: lenet5-measured"): lenet5_measured_markdown,
     ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: three-models"): three_models_markdown,
     ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: pooling-types"): pooling_types_markdown,
+    ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: head-pooling"): head_pool_markdown,
 }
 
 

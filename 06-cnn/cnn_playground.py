@@ -728,6 +728,30 @@ if tab_types.open:
         st.caption("Change = ‖p(shifted) − p(original)‖ / ‖p(original)‖ per digit, position by position. The head "
                    "column is what a single dense layer to the 10 classes would cost on each pooled output "
                    f"(the small CNN's own head reads the max-pooled conv2 maps: {model.layers[-1].num_params():,}).")
+        # The same small CNN trained with each head pooling (shipped, trained identically): what it costs.
+        st.markdown(f"**The small CNN trained with each pooling before its head** (the shipped checkpoints "
+                    f"`cnn`, `cnn_avgpool`, `cnn_gap`, trained identically: {SHIPPED_SETTINGS}); accuracy here on the "
+                    f"first {n_digits:,} test digits, as they are and shifted by 1 and 2 pixels (four directions)")
+        head_key = ("heads", n_digits)
+        if head_key not in page["pool_cache"]:
+            models = {kind: page["shipped"][name]["model"] for kind, name in cnn.HEAD_POOL_CHECKPOINTS.items()}
+            page["pool_cache"][head_key] = cnn.head_pool_rows(data.x_test[:n_digits], data.y_test[:n_digits],
+                                                              models=models)
+        heads = page["pool_cache"][head_key]
+        st.dataframe(pd.DataFrame([{"head pooling": r["head pooling"], "head parameters": f"{r['head parameters']:,}",
+                                    "all parameters": f"{r['parameters']:,}",
+                                    "test accuracy": fmt_pct(r["test accuracy"], 2),
+                                    "digits shifted 1 px": fmt_pct(r["accuracy, 1-px shift"], 2),
+                                    "digits shifted 2 px": fmt_pct(r["accuracy, 2-px shift"], 2)} for r in heads]),
+                     hide_index=True, key=page.key("heads_table"))
+        hb = {r["head pooling"]: r for r in heads}
+        st.caption(f"Global average pooling leaves 16 numbers per digit and a {hb['global average']['head parameters']} "
+                   f"-parameter head, and the CNN reaches only {fmt_pct(hb['global average']['test accuracy'], 1)}: "
+                   "averaging a whole map away forgets *where* each stroke was, which 16 small maps cannot spare. "
+                   "A 2-pixel shift costs the max-pooled CNN "
+                   f"{fmt_num(100 * (hb['max']['test accuracy'] - hb['max']['accuracy, 2-px shift']), 3)} points and "
+                   "the average-pooled one "
+                   f"{fmt_num(100 * (hb['average']['test accuracy'] - hb['average']['accuracy, 2-px shift']), 3)}.")
         mx, gap, none = by["max 2×2"], by["global average"], by["none"]
         playground.post_vs_measured(
             post="pooling makes the network tolerant to small shifts in position (translation invariance) and "

@@ -1,13 +1,14 @@
 """Train the chapter 06 checkpoints the page opens on, or check that they reproduce.
 
-    python 06-cnn/train_cnn.py                  # write checkpoints/fc.npz, cnn.npz, lenet5.npz
+    python 06-cnn/train_cnn.py                  # write checkpoints/fc.npz, cnn.npz, lenet5.npz, cnn_*.npz
     python 06-cnn/train_cnn.py --check          # retrain each and compare with what the files recorded
     python 06-cnn/train_cnn.py --only lenet5    # one of them
 
 Each model is trained with the page's default "Train both" settings (``cnn.PAGE_DEFAULTS``: the first
 5,000 digits of the bundled 10,000-digit MNIST sample, 4 epochs, batch 64, Adam 10⁻³, seed 0) and
 evaluated on the sample's 2,000 test digits after every epoch; LeNet-5 is trained the same way, so the
-three accuracies compare like for like. The sample, not the full set, so that every machine retrains
+three accuracies compare like for like, and so are the small CNN's two variants with an average-pooled
+and a global-average-pooled head (``cnn_avgpool``, ``cnn_gap``: the "Types of pooling" comparison). The sample, not the full set, so that every machine retrains
 the same numbers. Seeded and run with one BLAS thread: the same command gives bitwise the same
 weights and history on the same machine. ``--steps N`` trains only the first N steps (the quick test
 compares their losses with the recorded ones).
@@ -30,7 +31,7 @@ EPOCH_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", nargs="+", choices=("fc", "cnn", "lenet5"), default=None)
+    p.add_argument("--only", nargs="+", choices=("fc", "cnn", "lenet5", "cnn_avgpool", "cnn_gap"), default=None)
     p.add_argument("--check", action="store_true", help="retrain and compare with the shipped files; write nothing")
     p.add_argument("--steps", type=int, default=None, help="with --check: only the first N steps (their losses)")
     p.add_argument("--out", default=None, help="folder to write to (default: 06-cnn/checkpoints)")

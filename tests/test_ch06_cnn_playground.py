@@ -123,6 +123,13 @@ def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
     assert list(at.dataframe[0].value["change, 1-px shift"]) == [pooling.change_text(r["change, 1-px shift"]) for r in rows]
     assert metrics(at)["Head parameters after global average"] == "90"
     assert any("the small CNN's own head reads the max-pooled conv2 maps: 7,850" in c for c in captions(at))
+    # The small CNN trained with each head pooling (the shipped variants), on the first 100 test digits.
+    heads = cnn.head_pool_rows(d.x_test[:100], d.y_test[:100])
+    shown = at.dataframe[1].value
+    assert list(shown["head pooling"]) == ["max", "average", "global average"]
+    assert list(shown["head parameters"]) == ["7,850", "7,850", "170"]
+    assert list(shown["test accuracy"]) == [fmt_pct(r["test accuracy"], 2) for r in heads]
+    assert list(shown["digits shifted 2 px"]) == [fmt_pct(r["accuracy, 2-px shift"], 2) for r in heads]
 
 
 def test_convolution_step_and_padding_stride(app_test, page_data):
