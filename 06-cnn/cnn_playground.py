@@ -745,9 +745,11 @@ if tab_types.open:
                                     "digits shifted 2 px": fmt_pct(r["accuracy, 2-px shift"], 2)} for r in heads]),
                      hide_index=True, key=page.key("heads_table"))
         hb = {r["head pooling"]: r for r in heads}
-        st.caption(f"Global average pooling leaves 16 numbers per digit and a {hb['global average']['head parameters']} "
-                   f"-parameter head, and the CNN reaches only {fmt_pct(hb['global average']['test accuracy'], 1)}: "
-                   "averaging a whole map away forgets *where* each stroke was, which 16 small maps cannot spare. "
+        n_maps = page["shipped"]["cnn_gap"]["model"].layers[-1].params["W"].shape[0]
+        st.caption(f"Global average pooling leaves {n_maps} numbers per digit and a "
+                   f"{hb['global average']['head parameters']}-parameter head, and the CNN reaches only "
+                   f"{fmt_pct(hb['global average']['test accuracy'], 1)}: averaging a whole map away forgets *where* "
+                   f"each stroke was, which {n_maps} small maps cannot spare. "
                    "A 2-pixel shift costs the max-pooled CNN "
                    f"{fmt_num(100 * (hb['max']['test accuracy'] - hb['max']['accuracy, 2-px shift']), 3)} points and "
                    "the average-pooled one "

@@ -130,6 +130,8 @@ def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
     assert list(shown["head parameters"]) == ["7,850", "7,850", "170"]
     assert list(shown["test accuracy"]) == [fmt_pct(r["test accuracy"], 2) for r in heads]
     assert list(shown["digits shifted 2 px"]) == [fmt_pct(r["accuracy, 2-px shift"], 2) for r in heads]
+    assert any("Global average pooling leaves 16 numbers per digit and a 170-parameter head, and the CNN reaches "
+               f"only {fmt_pct(heads[2]['test accuracy'], 1)}" in c for c in captions(at))
 
 
 def test_convolution_step_and_padding_stride(app_test, page_data):
