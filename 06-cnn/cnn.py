@@ -253,15 +253,17 @@ def new_model(name: str, seed: int = PAGE_DEFAULTS["seed"]):
     return build(model_name, rng, **kwargs), rng
 
 
-def train_checkpoint(name: str, data=None, *, callbacks=()):
+def train_checkpoint(name: str, data=None, *, callbacks=(), validate: bool = True):
     """Train checkpoint ``name``'s model with ``PAGE_DEFAULTS`` on the bundled sample; returns
-    (model, history). For FC and CNN this is exactly the page's "Train both" on the sample (``compare``)."""
+    (model, history). For FC and CNN this is exactly the page's "Train both" on the sample (``compare``).
+    ``validate=False`` skips the test-set evaluation after each epoch (the batches are the same)."""
     d = sample_mnist() if data is None else data
     s = PAGE_DEFAULTS
     model, rng = new_model(name, s["seed"])
     n = s["n_train"]
     history = train(model, d.x_train[:n], d.y_train[:n], epochs=s["epochs"], rng=rng, batch_size=s["batch_size"],
-                    lr=s["lr"], x_val=d.x_test, y_val=d.y_test, callbacks=callbacks)
+                    lr=s["lr"], x_val=d.x_test if validate else None, y_val=d.y_test if validate else None,
+                    callbacks=callbacks)
     return model, history
 
 

@@ -62,7 +62,7 @@ def train_one(cnn, name: str, data, steps: int | None = None):
             return count["n"] >= steps
         callbacks.append(StopWhen(done, f"first {steps} steps"))
     t = time.perf_counter()
-    model, history = cnn.train_checkpoint(name, data, callbacks=callbacks)
+    model, history = cnn.train_checkpoint(name, data, callbacks=callbacks, validate=steps is None)
     return model, history, time.perf_counter() - t
 
 
