@@ -6,6 +6,9 @@
 - ``train``: the post's setup (Adam, softmax cross-entropy) through ``common.training.fit``.
 - ``compare``: FC and CNN trained identically (same data, seed, batches, budget), and the README's
   tables (``DOC_TABLES``) written from it.
+- The shipped checkpoints ``checkpoints/{fc,cnn,lenet5}.npz`` (``load_checkpoint``): the three models
+  trained with the page's defaults (``PAGE_DEFAULTS``) on the bundled sample by ``train_cnn.py``, and the
+  docs' tables read from them (``CHECKPOINT_TABLES``).
 
 The chapter's other ideas live beside this module: ``cnn_architectures`` (parameter counts of LeNet-5,
 AlexNet, VGG-16, ResNet-50 from layer shapes, receptive fields), ``filters`` (hand-designed filters,
@@ -26,7 +29,7 @@ import numpy as np
 
 from common import Adam, Dense, Flatten, ReLU, Sequential, fit, softmax_cross_entropy
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
-from common.conv import AvgPool2D, Conv2D, MaxPool2D
+from common.conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
 
 # ------------------------------------------------------------------------------------------ models
 
@@ -41,23 +44,35 @@ def fc_network(rng: np.random.Generator, hidden: int = 128, dtype=np.float32) ->
     return Sequential(Flatten(), Dense(784, hidden, rng, dtype=dtype), ReLU(), Dense(hidden, 10, rng, dtype=dtype))
 
 
-def small_cnn(rng: np.random.Generator, filters: tuple[int, int] = (8, 16), dtype=np.float32) -> Sequential:
+#: The pooling before the small CNN's classifier head (the "Types of pooling" comparison).
+HEAD_POOLS = ("max", "average", "global average")
+
+
+def small_cnn(rng: np.random.Generator, filters: tuple[int, int] = (8, 16), dtype=np.float32,
+              head_pool: str = "max") -> Sequential:
     """Conv(1→F₁, 3×3, pad 1) → ReLU → MaxPool 2 → Conv(F₁→F₂, 3×3, pad 1) → ReLU → MaxPool 2 →
     Flatten → Dense(F₂·7·7, 10). The benchmark model; 9,098 parameters with the default (8, 16).
 
     Shapes: (N, 1, 28, 28) → (N, F₁, 28, 28) → (N, F₁, 14, 14) → (N, F₂, 14, 14) → (N, F₂, 7, 7) →
     (N, 49·F₂) → (N, 10).
+
+    ``head_pool`` is the pooling the head reads: "max" (the model above), "average" (AvgPool 2, the same
+    shapes) or "global average" (one mean per map, (N, F₂), then Dense(F₂, 10): 170 head parameters
+    instead of 7,850).
     """
     check_generator("rng", rng)
+    check_choice("head_pool", head_pool, HEAD_POOLS)
     if len(filters) != 2:
         raise ValueError(f"filters must be two channel counts (conv1, conv2), got {filters!r}")
     f1, f2 = filters
     check_positive_int("filters[0]", f1)
     check_positive_int("filters[1]", f2)
-    return Sequential(
-        Conv2D(1, f1, 3, rng, padding=1, dtype=dtype), ReLU(), MaxPool2D(2),
-        Conv2D(f1, f2, 3, rng, padding=1, dtype=dtype), ReLU(), MaxPool2D(2),
-        Flatten(), Dense(f2 * 7 * 7, 10, rng, dtype=dtype))
+    body = [Conv2D(1, f1, 3, rng, padding=1, dtype=dtype), ReLU(), MaxPool2D(2),
+            Conv2D(f1, f2, 3, rng, padding=1, dtype=dtype), ReLU()]
+    if head_pool == "global average":
+        return Sequential(*body, GlobalAvgPool2D(), Dense(f2, 10, rng, dtype=dtype))
+    pool = MaxPool2D(2) if head_pool == "max" else AvgPool2D(2)
+    return Sequential(*body, pool, Flatten(), Dense(f2 * 7 * 7, 10, rng, dtype=dtype))
 
 
 def lenet5(rng: np.random.Generator, dtype=np.float32) -> Sequential:
@@ -189,10 +204,222 @@ def seed_markdown(accs=None, seeds=SEEDS) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------------- the shipped checkpoints
+
+from pathlib import Path  # noqa: E402  (kept beside the code that uses it)
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+SCRIPT = "06-cnn/train_cnn.py"
+#: The page's default "Train both" settings (its sidebar's defaults), which the shipped checkpoints use:
+#: the first ``n_train`` digits of the bundled 10,000-digit sample, evaluated on its 2,000 test digits
+#: after every epoch. LeNet-5 is trained the same way, so the three accuracies compare like for like.
+PAGE_DEFAULTS = {"fc_hidden": 128, "filters": (8, 16), "epochs": 4, "batch_size": 64, "n_train": 5000,
+                 "seed": 0, "lr": 1e-3}
+#: checkpoint name → (model name in ``MODELS``, the builder's keyword arguments)
+CHECKPOINTS = {"fc": ("FC", {"hidden": PAGE_DEFAULTS["fc_hidden"]}),
+               "cnn": ("CNN", {"filters": PAGE_DEFAULTS["filters"]}),
+               "lenet5": ("LeNet-5", {}),
+               # the small CNN with the two other head poolings ("Types of pooling"), trained the same way
+               "cnn_avgpool": ("CNN", {"filters": PAGE_DEFAULTS["filters"], "head_pool": "average"}),
+               "cnn_gap": ("CNN", {"filters": PAGE_DEFAULTS["filters"], "head_pool": "global average"})}
+#: head pooling → the checkpoint of the small CNN trained with it
+HEAD_POOL_CHECKPOINTS = {"max": "cnn", "average": "cnn_avgpool", "global average": "cnn_gap"}
+
+
+def sample_mnist():
+    """The bundled MNIST sample (``common/mnist_sample.npz``: 10,000 training and 2,000 test digits) as
+    (N, 1, 28, 28) float32, whatever ``P2T_MNIST_DIR`` says: the checkpoints are trained on it so that
+    every machine, with or without the full set, can retrain them and get the same numbers."""
+    from common.mnist import MNIST, SAMPLE_PATH
+
+    with np.load(SAMPLE_PATH, allow_pickle=False) as d:
+        a = {k: d[k] for k in ("train_images", "train_labels", "test_images", "test_labels")}
+    f = lambda im: (im.astype(np.float32) / np.float32(255.0)).reshape(len(im), 1, 28, 28)
+    return MNIST(x_train=f(a["train_images"]), y_train=a["train_labels"].astype(np.int64),
+                 x_test=f(a["test_images"]), y_test=a["test_labels"].astype(np.int64),
+                 source=f"bundled sample {SAMPLE_PATH.name}", is_sample=True)
+
+
+def checkpoint_path(name: str) -> Path:
+    check_choice("name", name, CHECKPOINTS)
+    return CHECKPOINT_DIR / f"{name}.npz"
+
+
+def new_model(name: str, seed: int = PAGE_DEFAULTS["seed"]):
+    """The untrained model of checkpoint ``name`` and the generator that then draws its batches (as
+    ``compare`` does: one generator per model, seeded, used for the weights and then the batches)."""
+    model_name, kwargs = CHECKPOINTS[name] if name in CHECKPOINTS else (name, {})
+    rng = np.random.default_rng(seed)
+    return build(model_name, rng, **kwargs), rng
+
+
+def train_checkpoint(name: str, data=None, *, callbacks=(), validate: bool = True):
+    """Train checkpoint ``name``'s model with ``PAGE_DEFAULTS`` on the bundled sample; returns
+    (model, history). For FC and CNN this is exactly the page's "Train both" on the sample (``compare``).
+    ``validate=False`` skips the test-set evaluation after each epoch (the batches are the same)."""
+    d = sample_mnist() if data is None else data
+    s = PAGE_DEFAULTS
+    model, rng = new_model(name, s["seed"])
+    n = s["n_train"]
+    history = train(model, d.x_train[:n], d.y_train[:n], epochs=s["epochs"], rng=rng, batch_size=s["batch_size"],
+                    lr=s["lr"], x_val=d.x_test if validate else None, y_val=d.y_test if validate else None,
+                    callbacks=callbacks)
+    return model, history
+
+
+def load_checkpoint(name: str):
+    """(model, meta, history) of a shipped checkpoint."""
+    from common.checkpoints import read_history, read_meta
+
+    path = checkpoint_path(name)
+    model, _ = new_model(name)
+    model.load(path)
+    return model, read_meta(path), read_history(path, "run")
+
+
+# ------------------------------------------------------- the docs' tables read from the shipped checkpoints
+
+#: How the docs name the checkpoints' models.
+LONG_NAMES = {"fc": "FC 784-128-10", "cnn": "small CNN (8, 16 filters)", "lenet5": "LeNet-5",
+              "cnn_avgpool": "small CNN, average-pooled head", "cnn_gap": "small CNN, global-average head"}
+#: The pooling comparison in the deep dive: the shipped CNN, the first 500 of the sample's test digits.
+POOLING_DIGITS = 500
+
+
+def checkpoints_markdown() -> str:
+    """The README's table of the shipped checkpoints: what each file holds and what it recorded."""
+    from cnn_architectures import markdown_table
+    from common.plots import fmt_pct
+
+    rows = []
+    for name in CHECKPOINTS:
+        model, meta, history = load_checkpoint(name)
+        rows.append({"file": f"`checkpoints/{name}.npz`", "model": LONG_NAMES[name], "parameters": f"{model.num_params():,}",
+                     "test accuracy": fmt_pct(meta["val_acc"], 2), f"train accuracy (epoch {history.epochs})": fmt_pct(history.train_acc[-1], 2),
+                     "training time (recorded)": f"{meta['train_seconds']:.1f} s",
+                     "size": f"{checkpoint_path(name).stat().st_size / 1e3:.0f} kB"})
+    return markdown_table(rows)
+
+
+def lenet5_measured_rows() -> list[dict]:
+    """The shipped LeNet-5, layer by layer in the classic names: output shape (from running the model),
+    parameters (from its weights) and each weight layer's share of the total."""
+    from cnn_architectures import lenet5_table
+    from feature_maps import dimension_table
+
+    model, _, _ = load_checkpoint("lenet5")
+    names = iter(r.name for r in lenet5_table().rows)
+    total = model.num_params()
+    rows = []
+    for r, layer in zip(dimension_table(model)[1:], model.layers):
+        kind = type(layer).__name__
+        if kind in ("ReLU", "Flatten"):
+            if kind == "ReLU" and rows:
+                rows[-1]["layer"] += " + ReLU"
+            continue
+        rows.append({"name": next(names).split(" ")[0], "layer": repr(layer), "output shape": r["output shape"],
+                     "parameters": layer.num_params(), "share": layer.num_params() / total})
+    return rows
+
+
+def lenet5_measured_markdown() -> str:
+    from cnn_architectures import markdown_table
+    from common.plots import fmt_pct
+
+    rows = lenet5_measured_rows()
+    shown = [{"LeNet-5": r["name"], "layer (as built in cnn.lenet5)": r["layer"], "output shape": r["output shape"],
+              "parameters": f"{r['parameters']:,}", "share of the parameters": fmt_pct(r["share"], 1)} for r in rows]
+    shown.append({"LeNet-5": "total", "layer (as built in cnn.lenet5)": "", "output shape": "",
+                  "parameters": f"{sum(r['parameters'] for r in rows):,}", "share of the parameters": "100.0%"})
+    return markdown_table(shown)
+
+
+def three_models_markdown() -> str:
+    """FC, the small CNN and LeNet-5, trained identically (the shipped checkpoints), side by side."""
+    from cnn_architectures import markdown_table
+    from common.plots import fmt_pct
+
+    rows = []
+    for name in ("fc", "cnn", "lenet5"):
+        model, meta, h = load_checkpoint(name)
+        rows.append({"model": LONG_NAMES[name], "parameters": f"{model.num_params():,}",
+                     **{f"test accuracy, epoch {e + 1}": fmt_pct(a, 2) for e, a in enumerate(h.val_acc)},
+                     "seconds per epoch (recorded)": f"{np.mean(h.epoch_time):.2f}"})
+    return markdown_table(rows)
+
+
+def pooling_types_rows(n: int = POOLING_DIGITS) -> list[dict]:
+    """``pooling.pooling_comparison`` of the shipped CNN's conv1 and conv2 maps over the first ``n`` of the
+    sample's test digits."""
+    import pooling
+
+    model, _, _ = load_checkpoint("cnn")
+    x = sample_mnist().x_test[:n]
+    return [{"maps": layer, **r} for layer in pooling.MAP_LAYERS for r in pooling.pooling_comparison(model, x, layer)]
+
+
+def head_pool_rows(x=None, y=None, shifts=(1, 2), models=None) -> list[dict]:
+    """The small CNN trained with each head pooling (``HEAD_POOL_CHECKPOINTS``, trained identically):
+    head and total parameters, test accuracy on ``(x, y)`` (default: the sample's 2,000 test digits), and
+    the accuracy on the same digits shifted by k pixels, averaged over the four directions
+    (``pooling.DIRECTIONS``). ``models``: head pooling → model, instead of the shipped checkpoints."""
+    import pooling
+    from common.training import accuracy
+    from digit_images import shift_image
+
+    if x is None:
+        d = sample_mnist()
+        x, y = d.x_test, d.y_test
+    rows = []
+    for kind, name in HEAD_POOL_CHECKPOINTS.items():
+        model = load_checkpoint(name)[0] if models is None else models[kind]
+        row = {"head pooling": kind, "head parameters": model.layers[-1].num_params(), "parameters": model.num_params(),
+               "test accuracy": accuracy(model.predict(x), y)}
+        for k in shifts:
+            row[f"accuracy, {k}-px shift"] = float(np.mean([accuracy(model.predict(shift_image(x, k * dy, k * dx)), y)
+                                                            for dy, dx in pooling.DIRECTIONS]))
+        rows.append(row)
+    return rows
+
+
+def head_pool_markdown(rows=None) -> str:
+    from cnn_architectures import markdown_table
+    from common.plots import fmt_pct
+
+    rows = head_pool_rows() if rows is None else rows
+    return markdown_table([{"head pooling": r["head pooling"], "head parameters": f"{r['head parameters']:,}",
+                            "parameters": f"{r['parameters']:,}", "test accuracy": fmt_pct(r["test accuracy"], 2),
+                            "accuracy, digits shifted 1 px": fmt_pct(r["accuracy, 1-px shift"], 2),
+                            "accuracy, digits shifted 2 px": fmt_pct(r["accuracy, 2-px shift"], 2)} for r in rows])
+
+
+def pooling_types_markdown(rows=None) -> str:
+    import pooling
+    from cnn_architectures import markdown_table
+
+    rows = pooling_types_rows() if rows is None else rows
+    return markdown_table([{"feature maps": r["maps"], "pooling": r["pooling"], "output per digit": r["output shape"],
+                            "head Dense(values, 10)": f"{r['head parameters']:,}",
+                            "change, 1-px shift": pooling.change_text(r["change, 1-px shift"]),
+                            "change, 2-px shift": pooling.change_text(r["change, 2-px shift"])} for r in rows])
+
+
+#: The docs' tables computed from the shipped checkpoints and the bundled sample (a few seconds, no real
+#: MNIST needed); ``tests/test_ch06_docs.py`` compares each with the text.
+CHECKPOINT_TABLES = {
+    ("README.md", "table: checkpoints"): checkpoints_markdown,
+    ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: lenet5-measured"): lenet5_measured_markdown,
+    ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: three-models"): three_models_markdown,
+    ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: pooling-types"): pooling_types_markdown,
+    ("CNN_ARCHITECTURE_DEEP_DIVE.md", "table: head-pooling"): head_pool_markdown,
+}
+
+
 #: Every measured table of the README: (document, marker) → the function that writes it
 #: (``python -m tests.regenerate_doc_tables 06``; ``tests/test_ch06_docs.py`` compares the text with them).
 #: Both train on real MNIST, with one BLAS thread (the command sets it, as the tests do).
 DOC_TABLES = {
     ("README.md", "table: fc-vs-cnn"): fc_vs_cnn_markdown,
     ("README.md", "table: fc-vs-cnn-seeds"): seed_markdown,
+    **CHECKPOINT_TABLES,
 }

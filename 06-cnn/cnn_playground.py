@@ -1,15 +1,24 @@
 """Playground for chapter 06: a CNN against a fully connected network on MNIST, and inside the CNN.
 
     streamlit run 06-cnn/cnn_playground.py      (or open it from the hub: streamlit run app.py)
+
+On arrival every view shows trained models: the shipped checkpoints ``06-cnn/checkpoints/{fc,cnn,lenet5}.npz``
+(``06-cnn/train_cnn.py``, the sidebar's default settings on the bundled MNIST sample). "Train both" and
+"Train LeNet-5" train live with the sidebar's settings, curves updating every epoch; Stop keeps the
+finished epochs.
 """
+
+import time
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 import cnn
+import cnn_architectures as arch
 import digit_images
 import feature_maps
 import filters
@@ -17,7 +26,7 @@ import pooling
 from common import playground
 from common.conv import col2im, conv_output_size, max_pool2d_forward
 from common.playground import PageState, show_figure
-from common.plots import color, colorize, fmt_num, fmt_pct, heatmap, image_grid, new_figure, training_curves
+from common.plots import color, colorize, fmt_num, fmt_pct, heatmap, new_figure, training_curves
 from common.training import Live, ProgressCallback
 
 st.set_page_config(page_title="06 · Convolutional networks", layout="wide")
@@ -28,103 +37,216 @@ playground.chapter_header(
 
 data = playground.mnist(flatten=False)
 X_VAL, Y_VAL = data.x_test[:2000], data.y_test[:2000]
-# runs: name → {"model", "history", "params", "settings"}; explorer: (model, description) of the CNN the
-# explorer tabs look inside, or None.
-page = PageState("ch06", runs=dict, explorer=None)
+CONCEPT = {"FC": "fc", "CNN": "cnn", "LeNet-5": "lenet5"}
+D = cnn.PAGE_DEFAULTS
+
+
+def load_shipped():
+    """This session's own copies of the three shipped checkpoints: name → {"model", "meta", "history"}
+    (loading is a few milliseconds; a model shared by sessions would share its layers' caches)."""
+    out = {}
+    for name in cnn.CHECKPOINTS:
+        model, meta, history = cnn.load_checkpoint(name)
+        out[name] = {"model": model, "meta": meta, "history": history}
+    return out
+
+
+def shipped_run(name):
+    s = page["shipped"][name]
+    settings = {**D, "filters": tuple(D["filters"]), "n_train": D["n_train"]}
+    return {"model": s["model"], "history": s["history"], "params": s["model"].num_params(), "settings": settings,
+            "source": "checkpoint"}
+
+
+# runs: "FC"/"CNN" → {"model", "history", "params", "settings", "source": "checkpoint" | "trained"};
+# lenet: the same for LeNet-5; job: the last training run {"what", "start", "seconds", "done", "stopped"}.
+page = PageState("ch06", shipped=load_shipped, runs=None, lenet=None, job=None, pool_cache=dict)
+if page["runs"] is None:
+    page["runs"] = {"FC": shipped_run("fc"), "CNN": shipped_run("cnn")}
+if page["lenet"] is None:
+    page["lenet"] = shipped_run("lenet5")
+
+SHIPPED_SETTINGS = (f"{D['n_train']:,} digits of the bundled 10,000-digit MNIST sample, {D['epochs']} epochs, "
+                    f"batch {D['batch_size']}, Adam 10⁻³, seed {D['seed']}; accuracy on the sample's 2,000 test "
+                    "digits")
 
 # --- sidebar ---------------------------------------------------------------------------------------------
 with st.sidebar:
     st.header("FC vs CNN training")
-    fc_hidden = st.select_slider("FC hidden units", options=[16, 32, 64, 128, 256], value=128,
+    fc_hidden = st.select_slider("FC hidden units", options=[16, 32, 64, 128, 256], value=D["fc_hidden"],
                                  key=page.key("fc_hidden"),
                                  help="One hidden layer of this many ReLU units: 785·H + 10·(H+1) parameters.")
-    f1 = st.select_slider("CNN conv1 filters", options=[4, 8, 16], value=8, key=page.key("f1"),
+    f1 = st.select_slider("CNN conv1 filters", options=[4, 8, 16], value=D["filters"][0], key=page.key("f1"),
                           help="3×3 filters in the first convolution. Each costs 9 weights + 1 bias.")
-    f2 = st.select_slider("CNN conv2 filters", options=[8, 16, 32], value=16, key=page.key("f2"),
+    f2 = st.select_slider("CNN conv2 filters", options=[8, 16, 32], value=D["filters"][1], key=page.key("f2"),
                           help="3×3×conv1 filters in the second convolution; the final dense layer sees 49 of "
                                "each (7×7 after two poolings).")
-    epochs = st.slider("Epochs", 1, 20, 4, key=page.key("epochs"), help="Passes over the training subset.")
-    batch_size = st.select_slider("Batch size", options=[16, 32, 64, 128, 256], value=64, key=page.key("batch_size"))
-    n_train = st.select_slider("Training subset", options=[500, 1000, 2000, 5000, 10000, 20000], value=5000,
+    epochs = st.slider("Epochs", 1, 20, D["epochs"], key=page.key("epochs"), help="Passes over the training subset.")
+    batch_size = st.select_slider("Batch size", options=[16, 32, 64, 128, 256], value=D["batch_size"],
+                                  key=page.key("batch_size"))
+    subset_options = [n for n in (500, 1000, 2000, 5000, 10000, 20000) if n <= len(data.x_train)]
+    n_train = st.select_slider("Training subset", options=subset_options, value=D["n_train"],
                                key=page.key("n_train"),
                                help="The first N training digits. The post used 1,000; more data narrows the gap "
-                                    "but takes longer (the CNN ≈ 1 s per 5,000 digits per epoch here).")
-    seed = st.number_input("Seed", 0, 10_000, 0, key=page.key("seed"),
+                                    "but takes longer (the CNN ≈ 1 s per 5,000 digits per epoch on a quiet machine).")
+    seed = st.number_input("Seed", 0, 10_000, D["seed"], key=page.key("seed"),
                            help="Same seed, same initial weights and batches.")
     n_used = min(n_train, len(data.x_train))
-    st.caption(f"Both are trained with Adam (lr 10⁻³) on the first {n_used:,} training digits and evaluated "
-               f"on the first {len(X_VAL):,} test digits after every epoch.")
+    st.caption(f"Trained with Adam (lr 10⁻³) on the first {n_used:,} of the {len(data.x_train):,} training digits "
+               f"and evaluated on the first {len(X_VAL):,} test digits after every epoch. "
+               "**Train LeNet-5** (its tab) uses the same settings.")
     train_clicked = st.button("Train both", type="primary", key=page.button_key("train_both"))
     st.button("Stop", key=page.button_key("stop"), help="Any rerun stops training; finished epochs are kept.")
+    sidebar_status = st.empty()
 
 
 def show_maps(maps, captions, cmap="viridis", size=84, symmetric=False):
     st.image([colorize(m, cmap, size, symmetric) for m in maps], caption=captions)
 
 
-def palette_curves(fig):
-    """Recolour ``training_curves``' lines by the palette (its lines are labelled "FC (train)", …)."""
+def curves(histories, metric, title):
+    """``training_curves`` in the palette's colours; accuracy as percentages."""
+    fig = training_curves(histories, metric=metric, title=title)
     for ax in fig.axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         for line in ax.get_lines():
-            line.set_color(color(line.get_label().split(" (")[0]))
+            line.set_color(color(CONCEPT[line.get_label().split(" (")[0]]))
         if ax.get_legend() is not None:
             ax.legend(fontsize=8)
+        if metric == "acc":
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+            ax.set_ylabel("accuracy")
     return fig
 
 
-def train_cnn_for_explorer():
-    rng = np.random.default_rng(0)
-    model = cnn.small_cnn(rng)
-    bar = st.progress(0.0, text="training a CNN on 5,000 digits…")
-    cnn.train(model, data.x_train[:5000], data.y_train[:5000], epochs=1, rng=rng,
-              callbacks=[ProgressCallback(playground.progress_reporter(bar), min_interval=0.2)])
-    bar.empty()
-    page["explorer"] = (model, "a CNN (8, 16 filters) trained for 1 epoch on 5,000 digits")
+def png(fig, dpi=120):
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
 
 
+def show_curves(histories, live=False):
+    """Loss and accuracy curves of ``histories`` side by side. A finished run's pictures are kept (keyed by
+    the histories and their epoch counts), so a rerun that changes something else does not redraw them."""
+    histories = {k: h for k, h in histories.items() if h.epochs}
+    if not histories:
+        return
+    key = tuple((k, id(h), h.epochs) for k, h in histories.items())
+    cache = page.setdefault("curve_cache", {})
+    if key not in cache:
+        pictures = (png(curves(histories, "loss", "loss (solid: train, dashed: test)")),
+                    png(curves(histories, "acc", "accuracy (solid: train, dashed: test)")))
+        if live:
+            return _show_pair(pictures)
+        if len(cache) > 8:
+            cache.clear()
+        cache[key] = pictures
+    _show_pair(cache[key])
+
+
+def _show_pair(pictures):
+    for col, picture in zip(st.columns(2), pictures):
+        col.image(picture)
+
+
+def plural(n, word):
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def settings_text(s):
+    return (f"{plural(s['epochs'], 'epoch')}, batch {s['batch_size']}, {s['n_train']:,} training digits, seed {s['seed']}")
+
+
+def finish_job(seconds=None, stopped=False):
+    job = page["job"]
+    job.update(done=True, stopped=stopped, seconds=time.perf_counter() - job["start"] if seconds is None else seconds)
+
+
+def job_note(what):
+    """After a run: how long it took (``playground.took``), or that it was stopped and what was kept."""
+    job = page["job"]
+    if job is None or job["what"] != what or not job["done"]:
+        return
+    if job["stopped"]:
+        st.caption(f"{what} was stopped; the finished epochs are kept ({job['kept']}).")
+        playground.took(job["seconds"], "The finished epochs")
+    else:
+        playground.took(job["seconds"], what)
+
+
+# A run that was interrupted by Stop (or any other rerun) never reached its end: say so once.
+if page["job"] is not None and not page["job"]["done"]:
+    job = page["job"]
+    runs = page["runs"] if job["what"] == "Train both" else {"LeNet-5": page["lenet"]}
+    kept = ", ".join(f"{k} {r['history'].epochs} of {r['settings']['epochs']}" for k, r in runs.items())
+    job["kept"] = kept or "none"
+    finish_job(seconds=sum(r["history"].wall_time[-1] for r in runs.values() if r["history"].wall_time),
+               stopped=True)
+    if job["what"] == "Train both" and not any(r["history"].epochs for r in runs.values()):
+        page["runs"] = {"FC": shipped_run("fc"), "CNN": shipped_run("cnn")}      # nothing finished
+    elif job["what"] == "Train both":
+        page["runs"] = {k: r for k, r in runs.items() if r["history"].epochs}
+    if job["what"] == "Train LeNet-5" and not page["lenet"]["history"].epochs:
+        page["lenet"] = shipped_run("lenet5")
+
+# --- Train both: live, above the tabs --------------------------------------------------------------------
 if train_clicked:
     settings = dict(fc_hidden=fc_hidden, filters=(f1, f2), epochs=epochs, batch_size=batch_size, n_train=n_used,
                     seed=int(seed))
     page["runs"] = {}
-    bar = st.progress(0.0, text="starting…")
+    page["pool_cache"] = {}
+    page["job"] = {"what": "Train both", "start": time.perf_counter(), "done": False}
+    live_box = st.empty()                    # the live view, removed once the run is over
+    with live_box.container():
+        st.subheader("Training FC and CNN…")
+        bar = st.progress(0.0, text="starting…")
+        live_slot = st.empty()
     report = playground.progress_reporter(bar)
+
+    def redraw(_state=None):
+        with live_slot.container():
+            show_curves({k: r["history"] for k, r in page["runs"].items()}, live=True)
 
     def callbacks_for(name, model):
         def keep(state):      # the live History and model: a Stop or any rerun keeps the finished epochs
             page["runs"][name] = {"model": state.model, "history": state.history, "params": model.num_params(),
-                                  "settings": settings}
+                                  "settings": settings, "source": "trained"}
         progress = ProgressCallback(lambda f, m: report(f, f"{name}: {m}"), min_interval=0.2)
-        return [Live(on_begin=keep), progress]
+        return [Live(on_begin=keep, on_update=redraw), progress]
 
-    cnn.compare(data.x_train[:n_train], data.y_train[:n_train], X_VAL, Y_VAL, epochs=epochs, seed=int(seed),
+    cnn.compare(data.x_train[:n_used], data.y_train[:n_used], X_VAL, Y_VAL, epochs=epochs, seed=int(seed),
                 batch_size=batch_size, hidden=fc_hidden, filters=(f1, f2), callbacks_for=callbacks_for)
-    bar.empty()
-    page["explorer"] = (page["runs"]["CNN"]["model"],
-                        f"the CNN from “Train both” ({f1}, {f2} filters, {epochs} epochs on {n_used:,} digits)")
+    finish_job()
+    live_box.empty()
 
-tabs = st.tabs(["FC vs CNN", "Layer explorer", "Convolution step by step", "Padding & stride", "Max-pool zoom"],
-               key=page.key("tab"), on_change="rerun")
-tab_vs, tab_explore, tab_conv, tab_pad, tab_pool = tabs
+with sidebar_status.container():
+    job_note("Train both")
+
+tabs = st.tabs(["FC vs CNN", "Layer explorer", "LeNet-5 layer by layer", "Convolution step by step",
+                "Padding & stride", "Max-pool zoom", "Types of pooling"], key=page.key("tab"), on_change="rerun")
+tab_vs, tab_explore, tab_lenet, tab_conv, tab_pad, tab_pool, tab_types = tabs
 # Only the open tab runs (on_change="rerun"), so the page stays quick.
 
 
-def explorer_model(button_key):
-    """The trained CNN the explorer tabs use, or a button to train one (≈ 3 s)."""
-    if page["explorer"] is None:
-        st.info("These views look inside a **trained** CNN. Train both models in the sidebar, or train a CNN "
-                "here (1 epoch on 5,000 digits, a few seconds).")
-        if st.button("Train a CNN now", key=page.button_key(button_key)):
-            train_cnn_for_explorer()
-    if page["explorer"] is None:
-        return None, None
-    return page["explorer"]
+def explorer_cnn():
+    """The trained CNN the explorer tabs look inside: the one from "Train both" once it has finished an
+    epoch, else the shipped checkpoint. Returns (model, description)."""
+    run = page["runs"].get("CNN")
+    if run is not None and run["source"] == "trained" and run["history"].epochs:
+        f = run["settings"]["filters"]
+        return run["model"], (f"the CNN from “Train both” ({f[0]}, {f[1]} filters, "
+                              f"{plural(run['history'].epochs, 'epoch')} on {run['settings']['n_train']:,} digits)")
+    return page["shipped"]["cnn"]["model"], "the shipped CNN checkpoint (8, 16 filters; " + SHIPPED_SETTINGS + ")"
 
 
-def pick_digit(prefix):
+def pick_digit(prefix, where):
     """A test digit (by index) or a drawing; returns (image (1, 28, 28), label or None, description)."""
-    source = st.radio("Input", ["Test digit", "Draw a digit"], horizontal=True, key=page.key(f"{prefix}_source"))
+    source = st.radio(f"Input ({where})", ["Test digit", "Draw a digit"], horizontal=True,
+                      key=page.key(f"{prefix}_source"))
     if source == "Test digit":
-        idx = st.number_input("Test digit index", 0, len(data.x_test) - 1, 0, key=page.key(f"{prefix}_index"),
+        idx = st.number_input(f"Test digit index ({where})", 0, len(data.x_test) - 1, 0,
+                              key=page.key(f"{prefix}_index"),
                               help="Any of the test digits (the first 2,000 are the validation set above).")
         return data.x_test[idx], int(data.y_test[idx]), f"test digit #{idx} (label {data.y_test[idx]})"
     try:
@@ -143,56 +265,130 @@ def pick_digit(prefix):
     return image, None, "your drawing"
 
 
+def bars(values, xlabel, ylabel, highlight=None, labels=None):
+    """A 1-D layer output as a bar chart (drawn by the browser: no server-side figure), the bar
+    ``highlight`` in the palette's "selected" colour."""
+    values = np.asarray(values, dtype=np.float64)
+    labels = [str(i) for i in range(len(values))] if labels is None else labels
+    chosen = np.where(np.arange(len(values)) == highlight, values, 0.0)
+    df = pd.DataFrame({xlabel: labels, "chosen": chosen, "others": values - chosen})
+    st.bar_chart(df, x=xlabel, y=["chosen", "others"] if highlight is not None else ["others"],
+                 color=[color("selected"), color("cnn")] if highlight is not None else [color("cnn")],
+                 x_label=xlabel, y_label=ylabel, height=220, sort=False)
+
+
+def show_stage(outs, s, model):
+    """Stage ``s`` of ``layer_outputs``: every feature map, the flattened vector wrapped one row per map,
+    or a dense layer's values as bars with meaningful axes."""
+    name, out = outs[s]
+    fmap = out[0]
+    if fmap.ndim == 3:
+        show_maps(fmap, [f"map {i}" for i in range(len(fmap))], size=112 if fmap.shape[-1] > 7 else 70)
+        st.caption(f"All {len(fmap)} maps of this stage ({'×'.join(map(str, fmap.shape))}), each scaled to its own "
+                   "range (yellow = its largest value).")
+        return
+    prev = outs[s - 1][1][0] if s > 0 else None
+    if name.startswith("Flatten") and prev is not None and prev.ndim == 3:
+        c, h, w = prev.shape
+        st.markdown(f"**Flatten: {c}·{h}·{w} = {fmap.size:,} values in one vector**, drawn one row per map")
+        st.image(colorize(fmap.reshape(c, h * w), "viridis", 12 * h * w), caption=(
+            f"Row r (top: map 0, bottom: map {c - 1}) holds map r's {h * w} values, its {h}×{w} grid read row by "
+            f"row from left to right: value index = r·{h * w} + position. Yellow = the largest value."))
+        st.caption("Nothing is computed here: the maps are laid end to end. The dense layer that follows gives "
+                   "each of these values its own weight, so it knows *where* a feature was found.")
+        return
+    if fmap.size == 10:
+        pred = int(np.argmax(fmap))
+        st.markdown(f"**{name}: the ten class scores (logits)**")
+        bars(fmap, "digit", "score (logit)", highlight=pred)
+        st.caption(f"The largest score ({fmt_num(float(fmap[pred]))}, digit {pred}) becomes the largest probability "
+                   "after the softmax.")
+        return
+    st.markdown(f"**{name}: its {fmap.size} units after this stage**")
+    bars(fmap, "unit", "activation")
+    st.caption(f"{int(np.sum(fmap > 0))} of the {fmap.size} units are active (> 0) for this digit.")
+
+
+def layer_view(model, image, prefix, label=None):
+    """Prediction, softmax, learned first-layer filters and a chosen stage's output for one image."""
+    outs = feature_maps.layer_outputs(model, image[None].astype(np.float32))
+    probs = outs[-1][1][0]
+    pred = int(np.argmax(probs))
+    c1, c2, c3 = st.columns(3)
+    c1.metric(f"Prediction ({prefix})", str(pred))
+    c2.metric(f"Confidence ({prefix})", fmt_pct(probs[pred]))
+    c3.metric(f"True label ({prefix})", "—" if label is None else str(label))
+    left, mid, right = st.columns([1, 2, 2])
+    with left:
+        st.image(colorize(image[0], "gray", 168), caption="input (28×28)")
+    with mid:
+        st.markdown("**Softmax output** (the model's real probabilities)")
+        bars(probs, "digit", "probability", highlight=pred)
+    with right:
+        W = model.layers[0].params["W"][:, 0]
+        k = W.shape[-1]
+        st.markdown(f"**Learned first-layer filters** ({k}×{k}, all {len(W)}; red positive, blue negative)")
+        show_maps(W, [f"filter {i}" for i in range(len(W))], cmap="RdBu_r", size=60, symmetric=True)
+    stage_names = [f"{i + 1}. {name}" for i, (name, _) in enumerate(outs[:-1])]
+    stage = st.selectbox(f"Stage to show ({prefix})", stage_names, index=0, key=page.key(f"{prefix}_stage"),
+                         help="Every layer's real output for this digit, in order.")
+    show_stage(outs, stage_names.index(stage), model)
+    return outs
+
+
 # --- FC vs CNN -------------------------------------------------------------------------------------------
 if tab_vs.open:
     with tab_vs:
         st.markdown(
-            "**What to try:** press **Train both** with the defaults (5,000 digits, 4 epochs). The CNN has about a "
-            "tenth of the FC network's parameters and ends higher: its 3×3 filters are shared by every "
-            "position, so it learns *where-independent* strokes instead of one weight per pixel. Then shrink the "
-            "training subset to **1,000** (the post's setting): after 4 epochs the FC network is ahead (in all "
-            "four seeds we measured, see the README); raise the epochs to 10 and the CNN overtakes it. Weight "
-            "sharing needs enough passes over the digits to pay off. An epoch costs the CNN about ten times "
-            "more: it computes far more per parameter.")
+            "**What to try:** the page opens on the two shipped models, trained with the sidebar's defaults "
+            "(5,000 digits, 4 epochs). The CNN has about a tenth of the FC network's parameters and ends higher: "
+            "its 3×3 filters are shared by every position, so it learns *where-independent* strokes instead of "
+            "one weight per pixel. Press **Train both** to train them live. Then shrink the training subset to "
+            "**1,000** (the post's setting): after 4 epochs the FC network is ahead (in all four seeds we "
+            "measured, see the README); raise the epochs to 10 and the CNN overtakes it. An epoch costs the CNN "
+            "about ten times more: it computes far more per parameter.")
         runs = page["runs"]
-        if not runs:
-            st.info("No run yet: press **Train both** in the sidebar.")
-        else:
-            rows = []
-            for name, run in runs.items():
-                h = run["history"]
-                rows.append({"model": name, "parameters": run["params"], "epochs run": h.epochs,
-                             "final test accuracy": fmt_pct(h.val_acc[-1]) if h.val_acc else "–",
-                             "final train loss": fmt_num(h.train_loss[-1]) if h.train_loss else "–",
-                             "seconds per epoch": fmt_num(float(np.mean(h.epoch_time))) if h.epoch_time else "–"})
-            cols = st.columns(len(rows))
-            for col, row in zip(cols, rows):
-                col.metric(f"{row['model']} test accuracy", row["final test accuracy"])
-                col.metric(f"{row['model']} parameters", f"{row['parameters']:,}")
-                col.metric(f"{row['model']} s/epoch", row["seconds per epoch"])
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("vs_table"))
-            if len(runs) == 2 and all(r["history"].val_acc for r in runs.values()):
-                fc_run, cnn_run = runs["FC"], runs["CNN"]
-                ratio = fc_run["params"] / cnn_run["params"]
-                diff = cnn_run["history"].val_acc[-1] - fc_run["history"].val_acc[-1]
-                verdict = "higher" if diff > 0 else "lower"
-                st.success(f"The CNN has {fmt_num(ratio)}× fewer parameters; its test accuracy is "
-                           f"{fmt_num(abs(diff) * 100, 2)} points {verdict} than the FC network's.")
-                if diff <= 0:
-                    st.info("The post says the CNN wins on its 1,000 digits. Measured here, with these settings it "
-                            "does not (yet): at 1,000 digits and 4 epochs the FC network was ahead in 4 of 4 seeds; "
-                            "with 10 epochs, or 5,000 digits, the CNN was ahead in 4 of 4 (README, seed table).")
-            histories = {name: run["history"] for name, run in runs.items()}
-            left, right = st.columns(2)
-            with left:
-                show_figure(palette_curves(training_curves(histories, metric="loss",
-                                                           title="loss (solid: train, dashed: test)")))
-            with right:
-                show_figure(palette_curves(training_curves(histories, metric="acc", title="accuracy")))
-            s = next(iter(runs.values()))["settings"]
-            st.caption(f"Settings of this run: FC {s['fc_hidden']} hidden units, CNN {s['filters'][0]} and "
-                       f"{s['filters'][1]} filters, {s['epochs']} epochs, batch {s['batch_size']}, "
-                       f"{s['n_train']:,} training digits, seed {s['seed']}.")
+        shipped = all(r["source"] == "checkpoint" for r in runs.values())
+        if shipped:
+            playground.checkpoint_caption(cnn.checkpoint_path("cnn"), "with the FC network from `fc.npz` beside it, "
+                                                                      "made the same way: " + SHIPPED_SETTINGS)
+        rows = []
+        for name, run in runs.items():
+            h = run["history"]
+            rows.append({"model": name, "parameters": run["params"], "epochs run": h.epochs,
+                         "final test accuracy": fmt_pct(h.val_acc[-1], 2) if h.val_acc else "–",
+                         "final train accuracy": fmt_pct(h.train_acc[-1], 2) if h.train_acc else "–",
+                         "final train loss": fmt_num(h.train_loss[-1]) if h.train_loss else "–",
+                         "seconds per epoch": fmt_num(float(np.mean(h.epoch_time))) if h.epoch_time else "–"})
+        cols = st.columns(len(rows))
+        for col, row in zip(cols, rows):
+            col.metric(f"{row['model']} test accuracy", row["final test accuracy"])
+            col.metric(f"{row['model']} parameters", f"{row['parameters']:,}")
+            col.metric(f"{row['model']} s/epoch", row["seconds per epoch"])
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("vs_table"))
+        if len(runs) == 2 and all(r["history"].val_acc for r in runs.values()):
+            fc_run, cnn_run = runs["FC"], runs["CNN"]
+            ratio = fc_run["params"] / cnn_run["params"]
+            a_fc, a_cnn = fc_run["history"].val_acc[-1], cnn_run["history"].val_acc[-1]
+            diff = a_cnn - a_fc
+            verdict = "higher" if diff > 0 else "lower" if diff < 0 else "no different"
+            st.success(f"The CNN has {fmt_num(ratio)}× fewer parameters; its test accuracy is "
+                       f"{fmt_num(abs(diff) * 100, 3)} points {verdict} than the FC network's "
+                       f"({fmt_pct(a_cnn, 2)} against {fmt_pct(a_fc, 2)}).")
+            if diff <= 0:
+                s = cnn_run["settings"]
+                playground.post_vs_measured(
+                    post="the CNN beats the fully connected network on 1,000 training digits, with far fewer "
+                         "parameters.",
+                    measured=f"with {s['n_train']:,} digits and {plural(cnn_run['history'].epochs, 'epoch')} the CNN reaches "
+                             f"{fmt_pct(a_cnn, 2)} and the FC network {fmt_pct(a_fc, 2)}. Over four seeds at 1,000 "
+                             "digits and 4 epochs the FC network was ahead in 4 of 4; with 10 epochs, or 5,000 "
+                             "digits, the CNN was ahead in 4 of 4 (README, seed table).")
+        show_curves({name: run["history"] for name, run in runs.items()})
+        s = next(iter(runs.values()))["settings"]
+        st.caption(f"Settings of this run: FC {s['fc_hidden']} hidden units, CNN {s['filters'][0]} and "
+                   f"{s['filters'][1]} filters, {settings_text(s)}.")
+        job_note("Train both")
 
 # --- Layer explorer --------------------------------------------------------------------------------------
 if tab_explore.open:
@@ -200,47 +396,95 @@ if tab_explore.open:
         st.markdown(
             "**What to try:** step through test digits or draw your own, then pick a stage. The first layer's "
             "filters are small edge and blob detectors learned from data (compare them with the hand-made "
-            "Sobel filters in the next tab); each feature map is one filter's response everywhere on the "
-            "image. Notice how pooling halves the size while keeping the bright spots, and how the last "
-            "feature maps (7×7) no longer look like the digit.")
-        model, description = explorer_model("explorer_train")
-        if model is not None:
-            st.caption(f"Model: {description}.")
-            image, label, what = pick_digit("explore")
-            outs = feature_maps.layer_outputs(model, image[None].astype(np.float32))
-            probs = outs[-1][1][0]
-            pred = int(np.argmax(probs))
-            c1, c2, c3 = st.columns(3)
-            c1.metric("Prediction", str(pred))
-            c2.metric("Confidence", fmt_pct(probs[pred]))
-            c3.metric("True label", "—" if label is None else str(label))
-            left, mid, right = st.columns([1, 2, 2])
-            with left:
-                show_figure(image_grid(image, titles=[what], ncols=1, size=2.4))
-            with mid:
-                st.markdown("**Softmax output** (the model's real probabilities)")
-                fig, ax = new_figure(size=(5, 2.6))
-                ax.bar(range(10), probs, color=[color("selected") if i == pred else color("cnn") for i in range(10)])
-                ax.set_xticks(range(10))
-                ax.set_ylim(0, 1)
-                ax.set_xlabel("digit")
-                show_figure(fig)
-            with right:
-                st.markdown("**Learned conv1 filters** (3×3, first layer; red positive, blue negative)")
-                W = model.layers[0].params["W"][:, 0]
-                show_maps(W, [f"filter {i}" for i in range(len(W))], cmap="RdBu_r", size=60, symmetric=True)
-            stage_names = [f"{i + 1}. {name}" for i, (name, _) in enumerate(outs[:-1])]
-            stage = st.selectbox("Stage to show", stage_names, index=0, key=page.key("explore_stage"),
-                                 help="Every layer's real output for this digit, in order.")
-            s = stage_names.index(stage)
-            fmap = outs[s][1][0]
-            if fmap.ndim == 3:
-                show_maps(fmap, [f"map {i}" for i in range(len(fmap))], size=112)
-                st.caption("Each map scaled to its own range (yellow = its largest value).")
-            else:
-                show_figure(heatmap(fmap[None], title=f"{stage}: {fmap.size} values", annotate=fmap.size <= 10))
-            st.markdown("**Dimensions at every stage** (computed by running the model)")
-            st.dataframe(pd.DataFrame(feature_maps.dimension_table(model)), hide_index=True, key=page.key("dims_table"))
+            "Sobel filters in *Convolution step by step*); each feature map is one filter's response everywhere "
+            "on the image. Notice how pooling halves the size while keeping the bright spots, how the last "
+            "feature maps (7×7) no longer look like the digit, and how *Flatten* only lays them end to end.")
+        model, description = explorer_cnn()
+        st.caption(f"Model: {description}.")
+        if page["runs"]["CNN"]["source"] == "checkpoint":
+            playground.checkpoint_caption(cnn.checkpoint_path("cnn"), SHIPPED_SETTINGS)
+        image, label, what = pick_digit("explore", "explorer")
+        layer_view(model, image, "explorer", label)
+        st.markdown("**Dimensions at every stage** (computed by running the model)")
+        st.dataframe(pd.DataFrame(feature_maps.dimension_table(model)), hide_index=True, key=page.key("dims_table"))
+
+# --- LeNet-5 ---------------------------------------------------------------------------------------------
+LENET_NAMES = [r.name for r in arch.lenet5_table().rows]      # C1 conv 5×5, S2 pool 2, … output 10
+
+
+def lenet_table(model):
+    """``dimension_table`` with the classic names (C1, S2, C3, S4, C5, F6, output) beside the layers."""
+    rows = feature_maps.dimension_table(model)
+    names = iter(LENET_NAMES)
+    for r in rows:
+        named = r["stage"] and not r["layer"].startswith(("ReLU", "Flatten", "softmax"))
+        r["LeNet-5 name"] = next(names) if named else ""
+    return rows
+
+
+if tab_lenet.open:
+    with tab_lenet:
+        st.markdown(
+            "**What to try:** LeNet-5 (LeCun et al., 1998) is the first CNN that read digits for a living: two "
+            "5×5 convolutions with subsampling, then three dense layers. Pick a digit and walk through its "
+            f"stages; compare its {page['shipped']['lenet5']['model'].num_params():,} parameters and its accuracy "
+            f"with the small CNN's {page['shipped']['cnn']['model'].num_params():,}. Most of LeNet's parameters sit "
+            "in C5, the first dense layer. **Train LeNet-5** trains it live with the sidebar's settings.")
+        lenet = page["lenet"]
+        h = lenet["history"]
+        train_lenet = st.button("Train LeNet-5", key=page.button_key("train_lenet"),
+                                help="With the sidebar's epochs, batch size, training subset and seed.")
+        if train_lenet:
+            settings = dict(epochs=epochs, batch_size=batch_size, n_train=n_used, seed=int(seed))
+            page["job"] = {"what": "Train LeNet-5", "start": time.perf_counter(), "done": False}
+            bar = st.progress(0.0, text="starting…")
+            live_slot = st.empty()
+            model, rng = cnn.new_model("lenet5", int(seed))
+
+            def keep_lenet(state):
+                page["lenet"] = {"model": state.model, "history": state.history, "params": model.num_params(),
+                                 "settings": settings, "source": "trained"}
+
+            def redraw_lenet(state):
+                with live_slot.container():
+                    show_curves({"LeNet-5": state.history}, live=True)
+
+            cnn.train(model, data.x_train[:n_used], data.y_train[:n_used], epochs=epochs, rng=rng,
+                      batch_size=batch_size, x_val=X_VAL, y_val=Y_VAL,
+                      callbacks=[Live(on_begin=keep_lenet, on_update=redraw_lenet),
+                                 ProgressCallback(playground.progress_reporter(bar), min_interval=0.2)])
+            finish_job()
+            bar.empty()
+            live_slot.empty()
+            lenet, h = page["lenet"], page["lenet"]["history"]
+        job_note("Train LeNet-5")
+        if lenet["source"] == "checkpoint":
+            playground.checkpoint_caption(cnn.checkpoint_path("lenet5"), SHIPPED_SETTINGS)
+        st.markdown("**Test accuracy, the three models trained identically** (the shipped checkpoints: "
+                    + SHIPPED_SETTINGS + ")")
+        rows = []
+        for key_, name in (("fc", "FC"), ("cnn", "CNN"), ("lenet5", "LeNet-5")):
+            s = page["shipped"][key_]
+            rows.append({"model": name, "parameters": s["model"].num_params(),
+                         "test accuracy": fmt_pct(s["history"].val_acc[-1], 2),
+                         "training time": playground.fmt_seconds(s["meta"]["train_seconds"])})
+        cols = st.columns(3)
+        for col, r in zip(cols, rows):
+            col.metric(f"{r['model']} (shipped) test accuracy", r["test accuracy"])
+            col.caption(f"{r['parameters']:,} parameters · trained in {r['training time']}")
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("lenet_compare"))
+        st.caption("Training times were measured when the checkpoints were made (one BLAS thread, a shared "
+                   "machine); they move with the load.")
+        if lenet["source"] == "trained":
+            st.metric("LeNet-5 you trained: test accuracy", fmt_pct(h.val_acc[-1], 2) if h.val_acc else "–")
+            st.caption(f"Trained with {settings_text(lenet['settings'])}, evaluated on the first "
+                       f"{len(X_VAL):,} test digits.")
+        show_curves({"LeNet-5": h})
+        st.markdown("**Layer by layer** (output shape and parameters, computed by running the model)")
+        dims = lenet_table(lenet["model"])
+        st.dataframe(pd.DataFrame(dims), hide_index=True, key=page.key("lenet_dims"), height=36 * (len(dims) + 1) + 2)
+        image, label, what = pick_digit("lenet", "LeNet-5")
+        layer_view(lenet["model"], image, "LeNet-5", label)
 
 # --- Convolution step by step ----------------------------------------------------------------------------
 if tab_conv.open:
@@ -261,7 +505,7 @@ if tab_conv.open:
             st.warning("Pick at least one filter.")
         else:
             if kind == "grey digit":
-                idx = st.number_input("Test digit index", 0, len(data.x_test) - 1, 0, key=page.key("conv_index"))
+                idx = st.number_input("Test digit index (convolution)", 0, len(data.x_test) - 1, 0, key=page.key("conv_index"))
                 image = np.asarray(data.x_test[idx][0], dtype=np.float64)
                 kernel = filters.FILTERS[names[0]].astype(np.float64)
                 bank = np.stack([filters.FILTERS[n] for n in names])
@@ -361,52 +605,161 @@ if tab_pool.open:
             "CNN; each 2×2 block keeps only its largest value (outlined). Then shift the digit by a pixel or two: "
             "position-by-position, the pooled maps change less than the maps before pooling, which is the "
             "tolerance to small shifts the post describes (partial, not full invariance).")
-        model, description = explorer_model("pool_train")
-        if model is not None:
-            st.caption(f"Model: {description}.")
-            idx = st.number_input("Test digit index", 0, len(data.x_test) - 1, 0, key=page.key("pool_index"))
-            image = data.x_test[idx:idx + 1]
-            fmaps = model[1].forward(model[0].forward(image.astype(np.float32)))[0]
-            channel = st.slider("Feature map (conv1 filter)", 0, fmaps.shape[0] - 1, 0, key=page.key("pool_channel"))
-            fmap = fmaps[channel].astype(np.float64)
-            top0, left0 = pooling.busiest_patch(fmap)
-            c1, c2 = st.columns(2)
-            # Keyed by digit and map, so a new digit or map starts on its own busiest patch.
-            top = c1.slider("Patch top row", 0, fmap.shape[0] - 4, top0, step=2,
-                            key=page.key(f"pool_top_{idx}_{channel}"))
-            left = c2.slider("Patch left column", 0, fmap.shape[1] - 4, left0, step=2,
-                             key=page.key(f"pool_left_{idx}_{channel}"))
-            patch, pooled, winners = pooling.max_pool_zoom(fmap, top, left)
-            fig, axes = new_figure(1, 3, size=(3.6, 3.4))
-            axes[0].imshow(fmap, cmap="viridis")
-            axes[0].add_patch(Rectangle(
-                (left - 0.5, top - 0.5), 4, 4, fill=False, edgecolor=color("window"), linewidth=2))
-            axes[0].set_title(f"map {channel} of digit #{idx}")
-            axes[0].axis("off")
-            heatmap(patch, ax=axes[1], title="4×4 patch (values)", colorbar=False)
-            for a, b in winners.reshape(-1, 2):
-                axes[1].add_patch(Rectangle(
-                    (b - 0.5, a - 0.5), 1, 1, fill=False, edgecolor=color("selected"), linewidth=2))
-            heatmap(pooled, ax=axes[2], title="2×2 after max-pool", colorbar=False)
+        model, description = explorer_cnn()
+        st.caption(f"Model: {description}.")
+        idx = st.number_input("Test digit index (max-pool zoom)", 0, len(data.x_test) - 1, 0, key=page.key("pool_index"))
+        image = data.x_test[idx:idx + 1]
+        fmaps = model[1].forward(model[0].forward(image.astype(np.float32)))[0]
+        channel = st.slider("Feature map (conv1 filter)", 0, fmaps.shape[0] - 1, 0, key=page.key("pool_channel"))
+        fmap = fmaps[channel].astype(np.float64)
+        top0, left0 = pooling.busiest_patch(fmap)
+        c1, c2 = st.columns(2)
+        # Keyed by digit and map, so a new digit or map starts on its own busiest patch.
+        top = c1.slider("Patch top row", 0, fmap.shape[0] - 4, top0, step=2,
+                        key=page.key(f"pool_top_{idx}_{channel}"))
+        left = c2.slider("Patch left column", 0, fmap.shape[1] - 4, left0, step=2,
+                         key=page.key(f"pool_left_{idx}_{channel}"))
+        patch, pooled, winners = pooling.max_pool_zoom(fmap, top, left)
+        fig, axes = new_figure(1, 3, size=(3.6, 3.4))
+        axes[0].imshow(fmap, cmap="viridis")
+        axes[0].add_patch(Rectangle(
+            (left - 0.5, top - 0.5), 4, 4, fill=False, edgecolor=color("window"), linewidth=2))
+        axes[0].set_title(f"map {channel} of digit #{idx}")
+        axes[0].axis("off")
+        heatmap(patch, ax=axes[1], title="4×4 patch (values)", colorbar=False)
+        for a, b in winners.reshape(-1, 2):
+            axes[1].add_patch(Rectangle(
+                (b - 0.5, a - 0.5), 1, 1, fill=False, edgecolor=color("selected"), linewidth=2))
+        heatmap(pooled, ax=axes[2], title="2×2 after max-pool", colorbar=False)
+        # Ticks in the map's own coordinates: the patch's rows and columns, and the pooled map's.
+        for ax, r0, c0, n, what in ((axes[1], top, left, 4, "map"), (axes[2], top // 2, left // 2, 2, "pooled map")):
+            ax.set_xticks(range(n), [str(c0 + i) for i in range(n)])
+            ax.set_yticks(range(n), [str(r0 + i) for i in range(n)])
+            ax.set_xlabel(f"{what} column")
+            ax.set_ylabel(f"{what} row")
+        show_figure(fig)
+        st.dataframe(pd.DataFrame([[fmt_num(v) for v in r] for r in pooled], columns=["left", "right"],
+                                  index=["top", "bottom"]), key=page.key("pooled_table"))
+        st.subheader("Shift the digit")
+        c1, c2 = st.columns(2)
+        dy = c1.slider("Shift down (pixels)", -3, 3, 0, key=page.key("pool_dy"))
+        dx = c2.slider("Shift right (pixels)", -3, 3, 1, key=page.key("pool_dx"))
+        one = pooling.translation_tolerance(model, image, dy, dx)
+        many = pooling.translation_tolerance(model, data.x_test[:200], dy, dx)
+        shifted = digit_images.shift_image(image, dy, dx)
+        a1 = model[1].forward(model[0].forward(shifted.astype(np.float32)))[0, channel]
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Change before pooling (this digit)", fmt_pct(one["before pooling"], 0))
+        c2.metric("Change after pooling (this digit)", fmt_pct(one["after pooling"], 0))
+        c3.metric("After / before (200 test digits)",
+                  fmt_num(many["after pooling"] / max(many["before pooling"], 1e-12)))
+        show_maps([fmap, a1, max_pool2d_forward(fmap[None, None], 2)[0, 0],
+                   max_pool2d_forward(a1[None, None].astype(np.float64), 2)[0, 0]],
+                  ["conv map, original", "conv map, shifted", "pooled, original", "pooled, shifted"], size=140)
+        st.caption(f"Change = ‖f(shifted) − f(original)‖ / ‖f(original)‖ over all {fmaps.shape[0]} conv1 maps, "
+                   "compared position by position. Prediction on the shifted digit: "
+                   f"{int(model.predict(shifted.astype(np.float32)).argmax())}.")
+
+# --- Types of pooling ------------------------------------------------------------------------------------
+POOL_NAMES = [k for k in pooling.POOLINGS if k != "none"]
+
+if tab_types.open:
+    with tab_types:
+        st.markdown(
+            "**What to try:** the same trained feature maps pooled three ways. Max keeps each window's strongest "
+            "response, average its mean, and global average one number per map. Shift the digit and watch which "
+            "outputs stay put; then read the table, measured over many test digits: the smaller the pooled "
+            "output, the fewer parameters the classifier head needs and the less a small shift moves it. Try "
+            "conv1 and conv2: after the first 2×2 pooling a 2-pixel shift is one whole cell, which global "
+            "average pooling does not see at all.")
+        model, description = explorer_cnn()
+        st.caption(f"Model: {description}.")
+        c1, c2, c3, c4 = st.columns(4)
+        layer = c1.radio("Feature maps", pooling.MAP_LAYERS, index=1, horizontal=True, key=page.key("types_layer"),
+                         help="conv1 + ReLU (28×28 maps) or conv2 + ReLU (14×14 maps, what the CNN's classifier "
+                              "head pools and reads).")
+        idx = c2.number_input("Test digit index (pooling types)", 0, len(data.x_test) - 1, 0,
+                              key=page.key("types_index"))
+        k = c3.slider("Shift right (pixels, pooling types)", 0, 3, 1, key=page.key("types_shift"))
+        n_digits = c4.select_slider("Digits measured", [100, 200, 500, 1000], value=200, key=page.key("types_n"),
+                                    help="How many test digits the table averages over (500 digits: about 1 s).")
+        image = data.x_test[idx:idx + 1]
+        maps = pooling.trained_maps(model, image, layer)
+        moved = pooling.trained_maps(model, digit_images.shift_image(image, 0, k), layer)
+        channel = st.slider("Map", 0, maps.shape[1] - 1, 0, key=page.key(f"types_channel_{layer}"))
+        cols = st.columns([1, 1, 1, 2])
+        for col, kind in zip(cols, ["none", "max 2×2", "average 2×2"]):
+            p0, p1 = pooling.pool(kind, maps)[0, channel], pooling.pool(kind, moved)[0, channel]
+            title = "feature map" if kind == "none" else kind
+            with col:
+                st.markdown(f"**{title}** ({p0.shape[0]}×{p0.shape[1]})")
+                show_maps([p0, p1], ["original", f"shifted {k} px"], size=140)
+                st.caption(f"change: {fmt_pct(float(pooling.relative_change(p0[None], p1[None])[0]), 0)}")
+        with cols[3]:
+            g0, g1 = pooling.pool("global average", maps)[0], pooling.pool("global average", moved)[0]
+            st.markdown(f"**global average** ({len(g0)} numbers, one per map)")
+            fig, ax = new_figure(size=(5.0, 2.8))
+            xs = np.arange(len(g0))
+            ax.bar(xs - 0.2, g0, width=0.4, color=color("cnn"), label="original")
+            ax.bar(xs + 0.2, g1, width=0.4, color=color("selected"), label=f"shifted {k} px")
+            ax.set_xticks(xs)
+            ax.set_xlabel("map")
+            ax.set_ylabel("mean activation")
+            ax.legend(fontsize=8)
+            ax.grid(alpha=0.3, axis="y")
             show_figure(fig)
-            st.dataframe(pd.DataFrame([[fmt_num(v) for v in r] for r in pooled], columns=["left", "right"],
-                                      index=["top", "bottom"]), key=page.key("pooled_table"))
-            st.subheader("Shift the digit")
-            c1, c2 = st.columns(2)
-            dy = c1.slider("Shift down (pixels)", -3, 3, 0, key=page.key("pool_dy"))
-            dx = c2.slider("Shift right (pixels)", -3, 3, 1, key=page.key("pool_dx"))
-            one = pooling.translation_tolerance(model, image, dy, dx)
-            many = pooling.translation_tolerance(model, data.x_test[:200], dy, dx)
-            shifted = digit_images.shift_image(image, dy, dx)
-            a1 = model[1].forward(model[0].forward(shifted.astype(np.float32)))[0, channel]
-            c1, c2, c3 = st.columns(3)
-            c1.metric("Change before pooling (this digit)", fmt_pct(one["before pooling"], 0))
-            c2.metric("Change after pooling (this digit)", fmt_pct(one["after pooling"], 0))
-            c3.metric("After / before (200 test digits)",
-                      fmt_num(many["after pooling"] / max(many["before pooling"], 1e-12)))
-            show_maps([fmap, a1, max_pool2d_forward(fmap[None, None], 2)[0, 0],
-                       max_pool2d_forward(a1[None, None].astype(np.float64), 2)[0, 0]],
-                      ["conv map, original", "conv map, shifted", "pooled, original", "pooled, shifted"], size=140)
-            st.caption(f"Change = ‖f(shifted) − f(original)‖ / ‖f(original)‖ over all {fmaps.shape[0]} conv1 maps, "
-                       "compared position by position. Prediction on the shifted digit: "
-                       f"{int(model.predict(shifted.astype(np.float32)).argmax())}.")
+            st.caption(f"change: {pooling.change_text(float(pooling.relative_change(g0[None], g1[None])[0]))}")
+        # The measurement over many digits (≈0.5 s per 200 digits), kept per model, layer and count.
+        cache_key = (id(model), layer, n_digits)
+        if cache_key not in page["pool_cache"]:
+            page["pool_cache"][cache_key] = pooling.pooling_comparison(model, data.x_test[:n_digits], layer)
+        rows = page["pool_cache"][cache_key]
+        by = {r["pooling"]: r for r in rows}
+        st.markdown(f"**Measured over the first {n_digits:,} test digits** (shifts by 1 and 2 pixels, averaged over "
+                    "right, left, down and up)")
+        shown = [{"pooling": r["pooling"], "output per digit": r["output shape"], "values": r["values"],
+                  "classifier head Dense(values, 10)": f"{r['head parameters']:,} parameters",
+                  "change, 1-px shift": pooling.change_text(r["change, 1-px shift"]),
+                  "change, 2-px shift": pooling.change_text(r["change, 2-px shift"])} for r in rows]
+        st.dataframe(pd.DataFrame(shown), hide_index=True, key=page.key("types_table"))
+        cols = st.columns(3)
+        for col, kind in zip(cols, POOL_NAMES):
+            col.metric(f"Head parameters after {kind}", f"{by[kind]['head parameters']:,}")
+        st.caption("Change = ‖p(shifted) − p(original)‖ / ‖p(original)‖ per digit, position by position. The head "
+                   "column is what a single dense layer to the 10 classes would cost on each pooled output "
+                   f"(the small CNN's own head reads the max-pooled conv2 maps: {model.layers[-1].num_params():,}).")
+        # The same small CNN trained with each head pooling (shipped, trained identically): what it costs.
+        st.markdown(f"**The small CNN trained with each pooling before its head** (the shipped checkpoints "
+                    f"`cnn`, `cnn_avgpool`, `cnn_gap`, trained identically: {SHIPPED_SETTINGS}); accuracy here on the "
+                    f"first {n_digits:,} test digits, as they are and shifted by 1 and 2 pixels (four directions)")
+        head_key = ("heads", n_digits)
+        if head_key not in page["pool_cache"]:
+            models = {kind: page["shipped"][name]["model"] for kind, name in cnn.HEAD_POOL_CHECKPOINTS.items()}
+            page["pool_cache"][head_key] = cnn.head_pool_rows(data.x_test[:n_digits], data.y_test[:n_digits],
+                                                              models=models)
+        heads = page["pool_cache"][head_key]
+        st.dataframe(pd.DataFrame([{"head pooling": r["head pooling"], "head parameters": f"{r['head parameters']:,}",
+                                    "all parameters": f"{r['parameters']:,}",
+                                    "test accuracy": fmt_pct(r["test accuracy"], 2),
+                                    "digits shifted 1 px": fmt_pct(r["accuracy, 1-px shift"], 2),
+                                    "digits shifted 2 px": fmt_pct(r["accuracy, 2-px shift"], 2)} for r in heads]),
+                     hide_index=True, key=page.key("heads_table"))
+        hb = {r["head pooling"]: r for r in heads}
+        n_maps = page["shipped"]["cnn_gap"]["model"].layers[-1].params["W"].shape[0]
+        st.caption(f"Global average pooling leaves {n_maps} numbers per digit and a "
+                   f"{hb['global average']['head parameters']}-parameter head, and the CNN reaches only "
+                   f"{fmt_pct(hb['global average']['test accuracy'], 1)}: averaging a whole map away forgets *where* "
+                   f"each stroke was, which {n_maps} small maps cannot spare. "
+                   "A 2-pixel shift costs the max-pooled CNN "
+                   f"{fmt_num(100 * (hb['max']['test accuracy'] - hb['max']['accuracy, 2-px shift']), 3)} points and "
+                   "the average-pooled one "
+                   f"{fmt_num(100 * (hb['average']['test accuracy'] - hb['average']['accuracy, 2-px shift']), 3)}.")
+        mx, gap, none = by["max 2×2"], by["global average"], by["none"]
+        playground.post_vs_measured(
+            post="pooling makes the network tolerant to small shifts in position (translation invariance) and "
+                 "reduces the size, so fewer parameters downstream.",
+            measured=f"on these {layer} maps a 1-pixel shift changes the max-pooled output by "
+                     f"{fmt_pct(mx['change, 1-px shift'], 0)} (the maps themselves {fmt_pct(none['change, 1-px shift'], 0)}): "
+                     "more tolerant, not invariant. Only global average pooling comes close "
+                     f"({pooling.change_text(gap['change, 1-px shift'])}), and it shrinks the head from "
+                     f"{mx['head parameters']:,} to {gap['head parameters']:,} parameters.")

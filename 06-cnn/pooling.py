@@ -4,6 +4,9 @@
   (the playground's "Max-pool zoom").
 - ``translation_tolerance``: how much a trained CNN's first feature maps change when the digits move by
   a pixel, before and after the first pooling (position by position, not re-aligned).
+- ``pooling_comparison``: max, average and global average pooling of the same trained feature maps:
+  the shape each leaves, the parameters of a dense classifier head reading it, and how much each
+  pooled output changes when the digits move by 1 or 2 pixels (the page's "Types of pooling").
 - ``pooling_speed``: the design choice in ``common.conv.max_pool2d_forward`` measured: the maximum of
   K² strided slices against reshaping to (…, H/K, K, W/K, K) and reducing over the two window axes.
 
@@ -22,7 +25,7 @@ import numpy as np
 
 from common import Sequential
 from common._validation import check_array, check_positive_int
-from common.conv import AvgPool2D, Conv2D, MaxPool2D, max_pool2d_forward
+from common.conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D, max_pool2d_forward
 from digit_images import shift_image
 
 
@@ -88,6 +91,76 @@ def translation_tolerance(model: Sequential, images: np.ndarray, dy: int = 0, dx
         return float(np.mean(num / np.maximum(den, 1e-12)))
 
     return {"before pooling": rel(a0, a1), "after pooling": rel(p0, p1)}
+
+
+#: The poolings compared, each a ``common.conv`` layer (``None``: the feature maps themselves).
+POOLINGS = {"none": None, "max 2×2": MaxPool2D(2), "average 2×2": AvgPool2D(2), "global average": GlobalAvgPool2D()}
+#: The four directions of a shift by ``k`` pixels: right, left, down, up (dy, dx per pixel).
+DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0))
+#: Which feature maps of the small CNN: after conv1 + ReLU (8×28×28) or after conv2 + ReLU (16×14×14, what
+#: the CNN's classifier head pools and reads).
+MAP_LAYERS = ("conv1", "conv2")
+
+
+def trained_maps(model: Sequential, images: np.ndarray, layer: str = "conv2") -> np.ndarray:
+    """The small CNN's feature maps after ``layer`` + ReLU, before the pooling that follows it.
+    Shapes: images (N, 1, 28, 28) → (N, F₁, 28, 28) for conv1, (N, F₂, 14, 14) for conv2."""
+    images = check_array("images", images, ndim=4)
+    if layer not in MAP_LAYERS:
+        raise ValueError(f"layer must be one of {MAP_LAYERS}, got {layer!r}")
+    if not (len(model.layers) >= 5 and isinstance(model[0], Conv2D) and isinstance(model[3], Conv2D)):
+        raise ValueError("model must be the small CNN: Conv2D, ReLU, pooling, Conv2D, ReLU, …")
+    h = images.astype(model.params["0.W"].dtype)
+    for i in range(2 if layer == "conv1" else 5):
+        h = model[i].forward(h)
+    return h
+
+
+def pool(kind: str, maps: np.ndarray) -> np.ndarray:
+    """``maps`` (N, C, H, W) pooled by ``POOLINGS[kind]``: (N, C, H/2, W/2) for 2×2, (N, C) for global."""
+    if kind not in POOLINGS:
+        raise ValueError(f"kind must be one of {list(POOLINGS)}, got {kind!r}")
+    layer = POOLINGS[kind]
+    return maps if layer is None else layer.forward(maps)
+
+
+def relative_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per image, ‖b − a‖ / ‖a‖ over everything but the batch axis (position by position, not re-aligned)."""
+    axes = tuple(range(1, a.ndim))
+    return np.sqrt(((b - a) ** 2).sum(axis=axes)) / np.maximum(np.sqrt((a ** 2).sum(axis=axes)), 1e-12)
+
+
+def pooling_comparison(model: Sequential, images: np.ndarray, layer: str = "conv2", shifts=(1, 2),
+                       classes: int = 10) -> list[dict]:
+    """Max, average and global average pooling (and no pooling) of the same trained feature maps.
+
+    For each: the pooled shape of one digit, its number of values, the parameters of a dense head
+    ``Dense(values, classes)`` reading it (the small CNN's head reads the max-pooled conv2 maps), and for
+    each shift k in ``shifts`` the relative change of the pooled output when the digits move k pixels,
+    ``‖p(shifted) − p(original)‖ / ‖p(original)‖``, averaged over the images and the four directions
+    (``DIRECTIONS``). A pooling that forgives shifts changes less.
+    """
+    base = trained_maps(model, images, layer)
+    moved = {(k, d): trained_maps(model, shift_image(images, k * d[0], k * d[1]), layer)
+             for k in shifts for d in DIRECTIONS}
+    rows = []
+    for kind in POOLINGS:
+        p0 = pool(kind, base)
+        values = int(np.prod(p0.shape[1:]))
+        row = {"pooling": kind, "output shape": "×".join(map(str, p0.shape[1:])), "values": values,
+               "head parameters": values * classes + classes}
+        for k in shifts:
+            row[f"change, {k}-px shift"] = float(np.mean([relative_change(p0, pool(kind, moved[k, d])).mean()
+                                                          for d in DIRECTIONS]))
+        rows.append(row)
+    return rows
+
+
+def change_text(fraction: float) -> str:
+    """A relative change as the page and the docs print it: one decimal, two below 1% (global average
+    pooling's changes are that small)."""
+    from common.plots import fmt_pct
+    return fmt_pct(fraction, 1 if fraction >= 0.01 else 2)
 
 
 def pooling_speed(shape=(64, 8, 28, 28), repeats: int = 20, seed: int = 12) -> dict[str, float]:

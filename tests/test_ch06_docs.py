@@ -313,3 +313,114 @@ def test_every_code_reference_in_the_deep_dive_resolves():
         for part in name.split("."):
             obj = getattr(obj, part)
         assert callable(obj) or isinstance(obj, (dict, tuple)), (path, name)
+
+
+# ------------------------------------------------- from the shipped checkpoints and the bundled sample
+
+@pytest.fixture(scope="module")
+def pooling_rows():
+    return {(r["maps"], r["pooling"]): r for r in cnn.pooling_types_rows()}
+
+
+@pytest.mark.parametrize("doc, marker", [k for k in cnn.CHECKPOINT_TABLES if k[1] != "table: head-pooling"])
+def test_checkpoint_tables_are_what_the_code_writes(doc, marker, pooling_rows):
+    text = DOCS[doc]
+    start, end = table_block(text, marker)
+    if marker == "table: pooling-types":        # computed once for this test and the prose test below
+        expected = cnn.pooling_types_markdown(list(pooling_rows.values()))
+    else:
+        expected = cnn.CHECKPOINT_TABLES[doc, marker]()
+    assert text[start:end] == expected, f"{doc} <!-- {marker} --> differs: regenerate it"
+
+
+def test_lenet5_numbers_in_the_prose():
+    fc, small, lenet = (cnn.load_checkpoint(n) for n in ("fc", "cnn", "lenet5"))
+    acc = {n: m[1]["val_acc"] for n, m in zip(("fc", "cnn", "lenet5"), (fc, small, lenet))}
+    params = {n: m[0].num_params() for n, m in zip(("fc", "cnn", "lenet5"), (fc, small, lenet))}
+    # README, under the checkpoints table.
+    times, below = stated(README, r"LeNet-5, with ([\d.]+)× the small CNN's parameters, ends ([\d.]+) points below it")
+    assert_as_printed(params["lenet5"] / params["cnn"], times, "LeNet-5 / CNN parameters")
+    assert acc["lenet5"] < acc["cnn"]
+    assert_as_printed(100 * (acc["cnn"] - acc["lenet5"]), below, "CNN − LeNet-5")
+    # Deep dive, section 3.
+    rows = {r["name"]: r for r in cnn.lenet5_measured_rows()}
+    convs, c5 = stated(DEEP_DIVE, r"The two convolutions that do the seeing hold ([\d.]+)% of the parameters; C5, the "
+                                  r"first dense layer, holds\s+([\d.]+)%")
+    assert_as_printed(100 * (rows["C1"]["share"] + rows["C3"]["share"]), convs, "convolutions' share")
+    assert_as_printed(100 * rows["C5"]["share"], c5, "C5's share")
+    assert max(rows.values(), key=lambda r: r["parameters"])["name"] == "C5"
+    a_l, a_c, above, p_l, p_c = stated(
+        DEEP_DIVE, r"LeNet-5 ends at ([\d.]+)%, level with the small CNN \(([\d.]+)%\) and ([\d.]+) points above the FC "
+                   r"network, with\s+([\d,]+) parameters to the small CNN's ([\d,]+)")
+    assert_as_printed(100 * acc["lenet5"], a_l, "LeNet-5 accuracy")
+    assert_as_printed(100 * acc["cnn"], a_c, "CNN accuracy")
+    assert_as_printed(100 * (acc["lenet5"] - acc["fc"]), above, "LeNet-5 − FC")
+    assert (value(p_l), value(p_c)) == (params["lenet5"], params["cnn"])
+    took, per_epoch, ratio = stated(DEEP_DIVE, r"Its\s+training took ([\d.]+) s \(([\d.]+) s per epoch.*?about\s+"
+                                               r"([\d.]+)× the small CNN's per epoch")
+    # Recorded wall-clock times of the run that made the checkpoints: compared with the record, not re-measured.
+    assert_as_printed(lenet[1]["train_seconds"], took, "LeNet-5 training time")
+    assert_as_printed(np.mean(lenet[2].epoch_time), per_epoch, "LeNet-5 seconds per epoch")
+    assert_as_printed(np.mean(lenet[2].epoch_time) / np.mean(small[2].epoch_time), ratio, "LeNet-5 / CNN per epoch")
+
+
+def test_pooling_types_numbers_in_the_prose(pooling_rows):
+    r = pooling_rows
+    one = lambda maps, kind: 100 * r[maps, kind]["change, 1-px shift"]
+    two = lambda maps, kind: 100 * r[maps, kind]["change, 2-px shift"]
+    none, mx, avg = stated(DEEP_DIVE, r"on conv2 a 1-pixel\s+shift moves the maps by ([\d.]+)% and the pooled maps by "
+                                      r"([\d.]+)% \(max\) and ([\d.]+)% \(average\)")
+    assert_as_printed(one("conv2", "none"), none, "conv2 maps")
+    assert_as_printed(one("conv2", "max 2×2"), mx, "conv2 max")
+    assert_as_printed(one("conv2", "average 2×2"), avg, "conv2 average")
+    # "Max does better than average on conv1 and on 2-pixel shifts"
+    assert one("conv1", "max 2×2") < one("conv1", "average 2×2") and two("conv1", "max 2×2") < two("conv1", "average 2×2")
+    assert two("conv2", "max 2×2") < two("conv2", "average 2×2")
+    full, pooled = stated(DEEP_DIVE, r"Both divide the head's parameters\s+by four \(([\d,]+) → ([\d,]+) on conv2\)")
+    assert (value(full), value(pooled)) == (r["conv2", "none"]["head parameters"], r["conv2", "max 2×2"]["head parameters"])
+    assert r["conv2", "none"]["values"] == 4 * r["conv2", "max 2×2"]["values"]
+    gap1, gap_head, head = stated(DEEP_DIVE, r"Global average pooling\*\* is nearly invariant: ([\d.]+)% for a 1-pixel "
+                                             r"shift on conv2, and its head has\s+(\d+) parameters instead of ([\d,]+)")
+    assert_as_printed(one("conv2", "global average"), gap1, "conv2 global average")
+    assert (value(gap_head), value(head)) == (r["conv2", "global average"]["head parameters"],
+                                              r["conv2", "max 2×2"]["head parameters"])
+    (gap2,) = stated(DEEP_DIVE, r"a 2-pixel shift moves it less \(([\d.]+)%\)\s+than a 1-pixel one")
+    assert_as_printed(two("conv2", "global average"), gap2, "conv2 global average, 2 px")
+    assert two("conv2", "global average") < one("conv2", "global average")
+    # README's summary of the same table.
+    m, p, g, h0, h1 = stated(README, r"a 1-pixel shift moves the maps by ([\d.]+)%, the max-pooled maps by ([\d.]+)% and "
+                                     r"the globally averaged ones\s+by ([\d.]+)%; global average pooling would shrink "
+                                     r"the head from ([\d,]+) to ([\d,]+) parameters")
+    assert_as_printed(one("conv2", "none"), m, "README conv2 maps")
+    assert_as_printed(one("conv2", "max 2×2"), p, "README conv2 max")
+    assert_as_printed(one("conv2", "global average"), g, "README conv2 global average")
+    assert (value(h0), value(h1)) == (r["conv2", "max 2×2"]["head parameters"], r["conv2", "global average"]["head parameters"])
+
+
+@pytest.fixture(scope="module")
+def head_rows():
+    return {r["head pooling"]: r for r in cnn.head_pool_rows()}
+
+
+@pytest.mark.slow
+def test_head_pooling_table_and_prose(head_rows):
+    """The small CNN trained with each head pooling, on the 2,000 sample test digits as they are and shifted
+    in four directions: 27 predictions of 2,000 digits (about 5 s of CPU)."""
+    r = head_rows
+    start, end = table_block(DEEP_DIVE, "table: head-pooling")
+    assert DEEP_DIVE[start:end] == cnn.head_pool_markdown(list(r.values()))
+    for kind, name in cnn.HEAD_POOL_CHECKPOINTS.items():           # the recorded accuracy, recomputed
+        assert r[kind]["test accuracy"] == cnn.load_checkpoint(name)[1]["val_acc"]
+    acc = lambda k, f="test accuracy": 100 * r[k][f]
+    avg, gap = stated(DEEP_DIVE, r"Average pooling costs ([\d.]+) points against max; global average pooling costs "
+                                 r"([\d.]+):")
+    assert_as_printed(acc("max") - acc("average"), avg, "average vs max")
+    assert_as_printed(acc("max") - acc("global average"), gap, "global average vs max")
+    two, one = stated(DEEP_DIVE, r"a 2-pixel shift costs the max-pooled CNN ([\d.]+) points,\s+so 2×2 pooling "
+                                 r"tolerates a 1-pixel shift \(([\d.]+) points\)")
+    assert_as_printed(acc("max") - acc("max", "accuracy, 2-px shift"), two, "max, 2 px")
+    assert_as_printed(acc("max") - acc("max", "accuracy, 1-px shift"), one, "max, 1 px")
+    # "Its accuracy barely moves with a shift": under a point either way.
+    assert max(abs(acc("global average") - acc("global average", f"accuracy, {k}-px shift")) for k in (1, 2)) < 1
+    (readme,) = stated(README, r"trained that\s+way the small CNN reaches only ([\d.]+)%")
+    assert_as_printed(acc("global average"), readme, "README global average")
