@@ -78,11 +78,12 @@ def regions_png(predict, title: str, resolution: int, colorbar: bool) -> tuple[b
     says which), the legend under the plot. Returns the PNG and ŷ's range on the plot."""
     lo, hi = output_range(predict, resolution=resolution)
     has_line = lo < 0.5 < hi
-    title += "; black line: ŷ = 0.5" if has_line else f"\nno ŷ = 0.5 line: ŷ stays in {fmt_num(lo)}–{fmt_num(hi)}"
+    spread = f"ŷ = {fmt_num(lo)} everywhere" if fmt_num(lo) == fmt_num(hi) else f"ŷ stays in {fmt_num(lo)}–{fmt_num(hi)}"
+    title += "; black line: ŷ = 0.5" if has_line else f"\nno ŷ = 0.5 line: {spread}"
     fig = decision_regions(predict, X, y, resolution=resolution, show_colorbar=colorbar, levels=PROBABILITY_LEVELS,
                            title=title)
     if colorbar:
-        fig.axes[-1].set_ylabel("ŷ")
+        fig.axes[-1].set_ylabel("ŷ", rotation=0, labelpad=8)
         fig.axes[-1].set_yticks([0, 0.25, 0.5, 0.75, 1])
     legend_below(fig)
     return png(fig), (lo, hi)
@@ -129,9 +130,9 @@ if tab_sol.open:
             st.image(image)
             cross = mlp.boundary_crossing(net)
             st.caption("The colour scale is fixed at 0–1 (white = 0.5), so a pale plot means ŷ near 0.5. "
-                       + (f"No ŷ = 0.5 line anywhere on this plot: ŷ stays between {fmt_num(lo)} and {fmt_num(hi)}. "
-                          if not lo < 0.5 < hi else "")
-                       + ("No ŷ = 0.5 boundary on the edge from (0, 0) to (1, 0): no output reaches 0.5."
+                       + (f"No ŷ = 0.5 line anywhere on this plot: ŷ stays between {fmt_num(lo)} and {fmt_num(hi)}."
+                          if not lo < 0.5 < hi else
+                          "No ŷ = 0.5 boundary on the edge from (0, 0) to (1, 0): no output there reaches 0.5."
                           if cross is None else
                           f"On the edge from (0, 0) to (1, 0) the boundary ŷ = 0.5 sits at x₁ = {fmt_num(cross, 4)} "
                           "(each unit's own line stays at x₁ + x₂ = 0.5 and 1.5 at every scale)."))

@@ -57,7 +57,7 @@ def test_scale_slider_ends(at):
     out = mlp.xor_network(0.5).forward(X)[:, 0]
     assert m["Largest output for a 0-case"] == fmt_num(out[y == 0].max()) == "0.452"
     assert at.dataframe[0].value["prediction"].tolist() == [0, 0, 0, 0]
-    assert any("No ŷ = 0.5 boundary" in c.value for c in at.caption)
+    assert any("No ŷ = 0.5 line anywhere on this plot" in c.value for c in at.caption)
     at.slider(key="ch02_scale").set_value(20.0).run()
     m = metrics(at)
     out = mlp.xor_network(20.0).forward(X)[:, 0]
