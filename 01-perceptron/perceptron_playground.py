@@ -230,8 +230,8 @@ if tab_replay.open:
                         page["playing"] = False
                         st.rerun()
                 play, back, fwd, _ = st.columns([1, 1, 1, 5])
+                # Plain-text labels: an icon's name would become part of the button's text.
                 play.button("Pause" if page["playing"] else "Play", key=page.button_key("play"), on_click=toggle_play,
-                            icon=":material/pause:" if page["playing"] else ":material/play_arrow:",
                             help=f"Step through the updates by themselves, one every {PLAY_SECONDS:g} s.")
                 back.button("◀ Back", key=page.button_key("replay_back"), on_click=step_by, args=(-1,),
                             disabled=st.session_state[k_key] <= 0, help="The state before the previous update.")
