@@ -233,10 +233,11 @@ if tab_replay.open:
                 # Plain-text labels: an icon's name would become part of the button's text.
                 play.button("Pause" if page["playing"] else "Play", key=page.button_key("play"), on_click=toggle_play,
                             help=f"Step through the updates by themselves, one every {PLAY_SECONDS:g} s.")
+                # Never disabled (a button can vanish under the pointer while Play runs): they stop at the ends.
                 back.button("◀ Back", key=page.button_key("replay_back"), on_click=step_by, args=(-1,),
-                            disabled=st.session_state[k_key] <= 0, help="The state before the previous update.")
+                            help="The state before the previous update (stays at 0 at the start).")
                 fwd.button("Next ▶", key=page.button_key("replay_next"), on_click=step_by, args=(+1,),
-                           disabled=st.session_state[k_key] >= n_updates, help="Apply the next update.")
+                           help="Apply the next update (stays at the last one at the end).")
                 k = st.slider("Update number (0 = before training)", 0, n_updates, key=k_key,
                               help="Step through training: each update follows one mistake.")
                 w_k, b_k = model.weight_history[k], model.bias_history[k]
