@@ -151,7 +151,9 @@ if tab_hidden.open:
             for (px, py), (a, b) in zip(pts, X.astype(int)):
                 labels_at.setdefault((round(float(px), 3), round(float(py), 3)), []).append(f"({a},{b})")
             for (px, py), names in labels_at.items():
-                ax.annotate(" = ".join(names), (px, py), textcoords="offset points", xytext=(8, -12), fontsize=9)
+                right = px > 0.9            # labels of points at the right edge go to their left, inside the axes
+                ax.annotate(" = ".join(names), (px, py), textcoords="offset points", xytext=(-8 if right else 8, -12),
+                            ha="right" if right else "left", fontsize=9)
             ax.set_xlim(-0.2, 1.3)
             ax.set_ylim(-0.2, 1.3)
             ax.set_title(title, fontsize=10)
