@@ -212,18 +212,30 @@ class Perceptron(Layer):
         return boundary_latex(w, b, digits)
 
 
+def _latex_num(v: float, digits: int = 3) -> str:
+    """A coefficient for LaTeX: whole numbers whole, others through ``common.plots.fmt_num`` (``digits``
+    significant digits), its scientific form written ``a \\times 10^{e}``."""
+    from common.plots import fmt_num
+    v = float(v)
+    text = fmt_num(int(v)) if v.is_integer() else fmt_num(v, digits)
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        text = rf"{mantissa} \times 10^{{{int(exp)}}}"
+    return text
+
+
 def boundary_latex(w, b: float, digits: int = 3) -> str:
     """``w₁x₁ + w₂x₂ + b = 0`` in LaTeX, with signs written properly; a note when w = 0 (no line)."""
     w = np.asarray(w, dtype=float)
     if w.shape != (2,):
         raise ValueError(f"w must have shape (2,) to write a line, got {w.shape}")
     if np.allclose(w, 0):
-        return r"w = 0:\ \text{no boundary yet (every point scores } b = " + f"{b:.{digits}g}" + ")"
+        return r"w = 0:\ \text{no boundary yet (every point scores } b = " + _latex_num(b, digits) + ")"
     terms, first = [], True
     for coef, name in ((w[0], "x_1"), (w[1], "x_2"), (b, "")):
         if coef == 0:
             continue
-        mag = f"{abs(coef):.{digits}g}"
+        mag = _latex_num(abs(coef), digits)
         sign = ("-" if coef < 0 else "") if first else (" - " if coef < 0 else " + ")
         terms.append(f"{sign}{mag}{name}")
         first = False

@@ -147,7 +147,10 @@ def test_shuffle_and_random_init_are_reproducible():
 
 def test_boundary_equation_and_points():
     assert pc.boundary_latex([2.0, 1.0], -2.0) == "2x_1 + 1x_2 - 2 = 0"
-    assert pc.boundary_latex([-1.0, 0.0], 0.5) == "-1x_1 + 0.5 = 0"
+    # Numbers through fmt_num (3 significant digits, scientific below 1e-3), whole numbers whole.
+    assert pc.boundary_latex([-1.0, 0.0], 0.5) == "-1x_1 + 0.500 = 0"
+    assert (pc.boundary_latex([0.21327155153435973, -1.2e-5], 0.3)
+            == r"0.213x_1 - 1.20 \times 10^{-5}x_2 + 0.300 = 0")
     assert "no boundary" in pc.boundary_latex([0.0, 0.0], 0.0)
     xs, ys = pc.boundary_points([2.0, 1.0], -2.0, xlim=(0, 1))
     assert np.allclose(2 * xs + ys - 2, 0)

@@ -64,7 +64,7 @@ def test_xor_note_is_backed_by_the_run(at):
 
 def test_learning_rate_and_epoch_ends(at):
     at.select_slider(key="ch01_lr").set_value(0.01).run()
-    assert at.latex[0].value.strip("$\n") == "0.02x_1 + 0.01x_2 - 0.02 = 0"
+    assert at.latex[0].value.strip("$\n") == "0.0200x_1 + 0.0100x_2 - 0.0200 = 0"
     assert metrics(at)["Accuracy"] == "100%"
     assert "η = 0.01 makes exactly the mistakes of η = 1 (10 updates)" in at.info[0].value
     assert at.dataframe[0].value["z = w·x + b"].tolist() == ["-0.0200", "-0.0100", "0", "0.0100"]
