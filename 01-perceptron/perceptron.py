@@ -212,18 +212,30 @@ class Perceptron(Layer):
         return boundary_latex(w, b, digits)
 
 
+def _latex_num(v: float, digits: int = 3) -> str:
+    """A coefficient for LaTeX: whole numbers whole, others through ``common.plots.fmt_num`` (``digits``
+    significant digits), its scientific form written ``a \\times 10^{e}``."""
+    from common.plots import fmt_num
+    v = float(v)
+    text = fmt_num(int(v)) if v.is_integer() else fmt_num(v, digits)
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        text = rf"{mantissa} \times 10^{{{int(exp)}}}"
+    return text
+
+
 def boundary_latex(w, b: float, digits: int = 3) -> str:
     """``w₁x₁ + w₂x₂ + b = 0`` in LaTeX, with signs written properly; a note when w = 0 (no line)."""
     w = np.asarray(w, dtype=float)
     if w.shape != (2,):
         raise ValueError(f"w must have shape (2,) to write a line, got {w.shape}")
     if np.allclose(w, 0):
-        return r"w = 0:\ \text{no boundary yet (every point scores } b = " + f"{b:.{digits}g}" + ")"
+        return r"w = 0:\ \text{no boundary yet (every point scores } b = " + _latex_num(b, digits) + ")"
     terms, first = [], True
     for coef, name in ((w[0], "x_1"), (w[1], "x_2"), (b, "")):
         if coef == 0:
             continue
-        mag = f"{abs(coef):.{digits}g}"
+        mag = _latex_num(abs(coef), digits)
         sign = ("-" if coef < 0 else "") if first else (" - " if coef < 0 else " + ")
         terms.append(f"{sign}{mag}{name}")
         first = False
@@ -240,6 +252,35 @@ def boundary_points(w, b: float, xlim=(-0.5, 1.5)) -> tuple[np.ndarray, np.ndarr
         return xs, -(w[0] * xs + b) / w[1]
     x = -b / w[0]
     return np.array([x, x]), np.array(xlim, dtype=float)
+
+
+def line_view(X, w, b: float, padding: float = 0.5, reach: float = 3.0):
+    """The plot window for data X: (N, 2) and the line ``w·x + b = 0``, so the line is seen when it can be.
+
+    Starts from the data's box widened by ``padding``. When the line misses that box but its nearest point
+    to the box's centre is within ``reach`` half-diagonals, the box grows to take in that point (plus
+    ``padding``). Returns ``(xlim, ylim, where, nearest)``: ``where`` is ``"inside"`` (the line crosses the data's
+    box), ``"widened"`` (the window grew to show it), ``"outside"`` (too far: the window stays and the
+    caller says where the line is) or ``"none"`` (w = 0, no line); ``nearest`` is the line's point
+    nearest the box's centre (None when w = 0).
+    """
+    X = np.asarray(X, dtype=float)
+    w = np.asarray(w, dtype=float)
+    (x0, y0), (x1, y1) = X.min(axis=0) - padding, X.max(axis=0) + padding
+    if np.allclose(w, 0):
+        return (x0, x1), (y0, y1), "none", None
+    corners = np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]])
+    z = corners @ w + b
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    nearest = centre - (centre @ w + b) * w / (w @ w)
+    if z.min() < 0 < z.max():       # through the inside, not just touching a corner
+        return (x0, x1), (y0, y1), "inside", nearest
+    half_diagonal = float(np.hypot(x1 - x0, y1 - y0)) / 2
+    if np.linalg.norm(nearest - centre) > reach * half_diagonal:
+        return (x0, x1), (y0, y1), "outside", nearest
+    px, py = nearest
+    return ((min(x0, px - padding), max(x1, px + padding)), (min(y0, py - padding), max(y1, py + padding)),
+            "widened", nearest)
 
 
 def margin(w, b: float, X, y) -> float:
@@ -382,4 +423,32 @@ DOC_TABLES = {
     ("PERCEPTRON_DEEP_DIVE.md", "check: bound"): table_bound,
     ("PERCEPTRON_DEEP_DIVE.md", "check: xor-run"): table_xor_run,
     ("PERCEPTRON_DEEP_DIVE.md", "check: and-trace"): table_and_trace,
+}
+
+
+# --- the page's default actions (tests/benchmarks/bench_pages.py times them) -------------------------------
+def _page_train_default() -> None:
+    """The page on arrival: AND, η = 1, at most 50 epochs (the page trains on every change of a control)."""
+    from common.datasets import logic_gate
+    Perceptron(n_features=2, lr=1.0, max_epochs=50).fit(*logic_gate("AND"))
+
+
+def _page_random_non_separable() -> None:
+    """'random non-separable' picked with the other defaults: 40 points, draw 0, 50 epochs, never converges."""
+    from common.datasets import non_separable
+    X, y = non_separable(40, np.random.default_rng(0), flip=0.1)
+    Perceptron(n_features=2, lr=1.0, max_epochs=50).fit(X, y)
+
+
+def _page_all_gates() -> None:
+    """The 'All gates: who converges?' tab with the defaults (XOR runs all 50 epochs)."""
+    from common.datasets import logic_gate
+    for gate in (*GATES, "XOR"):
+        Perceptron(lr=1.0, max_epochs=50).fit(*logic_gate(gate))
+
+
+PAGE_ACTIONS = {
+    "train on AND (defaults)": _page_train_default,
+    "train on random non-separable": _page_random_non_separable,
+    "all gates tab": _page_all_gates,
 }

@@ -3,14 +3,18 @@
     streamlit run 01-perceptron/perceptron_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
+import io
+import time
 
 import numpy as np
 import streamlit as st
+from matplotlib.colors import ListedColormap
+from matplotlib.ticker import MaxNLocator
 
 import perceptron as pc
 from common import playground
 from common.datasets import linearly_separable, logic_gate, non_separable
-from common.plots import color, decision_regions, fmt_num, fmt_pct, new_figure
+from common.plots import color, fmt_num, fmt_pct, new_figure
 
 st.set_page_config(page_title="01 · Perceptron", layout="wide")
 playground.chapter_header(
@@ -19,9 +23,9 @@ playground.chapter_header(
 
 GATES = ["AND", "OR", "NAND", "NOR", "XOR"]
 DATASETS = GATES + ["random separable", "random non-separable"]
-show = playground.show_figure
 # One dict of session state and "ch01_"-prefixed widget keys: the hub runs every page in one session.
-page = playground.PageState("ch01", draw=0, model=None)
+page = playground.PageState("ch01", draw=0, model=None, replay_run=None, playing=False)
+PLAY_SECONDS = 0.8     # autoplay: one update per this many seconds
 
 
 @st.cache_data
@@ -33,6 +37,23 @@ def load(name: str, draw: int):
     if name == "random separable":
         return linearly_separable(40, rng, margin=0.15)
     return non_separable(40, rng, flip=0.1)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def train(name: str, draw: int, lr: float, max_epochs: int) -> pc.Perceptron:
+    """The perceptron trained on a data set: pure in its arguments, so a control that only redraws reuses it.
+
+    ``cache_resource`` (shared, not copied), since a Layer does not pickle: the page only reads the trained
+    model, and fitting it again would give the same one."""
+    X, y = load(name, draw)
+    return pc.Perceptron(n_features=2, lr=lr, max_epochs=max_epochs).fit(X, y)
+
+
+def png(fig, dpi: int = 120) -> bytes:
+    """A figure as PNG bytes (what ``playground.show_figure`` shows), so a cached view keeps only the bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
 
 
 def num(v) -> str:
@@ -64,28 +85,67 @@ with st.sidebar:
     st.caption(f"Random draw #{page['draw']}")
 
 X, y = load(dataset, page["draw"])
-model = pc.Perceptron(n_features=2, lr=lr, max_epochs=max_epochs).fit(X, y)
+t0 = time.perf_counter()
+model = train(dataset, page["draw"], lr, max_epochs)
+train_seconds = time.perf_counter() - t0
 page["model"] = model       # the trained model, kept for the tests and for a look from a debugger
 acc_digits = 0 if 100 % len(X) == 0 else 1      # 4 points: 25% steps; 40 points: 2.5% steps
 
-lo, hi = X.min() - 0.5, X.max() + 0.5
+
+def where_caption(where: str, nearest, w, b) -> str:
+    """Where the line is when the picture cannot show it plainly."""
+    if where == "none":
+        return (f"w = 0: there is no line yet. Every point scores z = b = {num(b)} and is predicted "
+                f"{int(pc.step(np.array([b]))[0])}, so the whole plane is one colour.")
+    if where == "widened":
+        return (f"The view is widened to show the line: it passes outside the data, nearest their centre at "
+                f"{point(nearest)}, so every point is on one side.")
+    if where == "outside":
+        side = int(pc.step(np.array([X.mean(axis=0) @ np.asarray(w) + b]))[0])
+        return (f"The line is far off the view (nearest the data's centre at {point(nearest)}): every point is on "
+                f"its class-{side} side, so the whole picture is one colour.")
+    return ""
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def state_png(name: str, draw: int, w: tuple, b: float, title: str, highlight: tuple | None):
+    """The plane shaded by the perceptron (w, b) with the data, as PNG bytes, and where the line is.
+
+    Pure in its arguments, so it is cached: stepping back and forth through a replay draws each state once."""
+    Xd, yd = load(name, draw)
+    w = np.asarray(w, dtype=float)
+    xlim, ylim, where, nearest = pc.line_view(Xd, w, b)
+    fig, ax = new_figure(size=(5.6, 4.2))
+    gx, gy = np.meshgrid(np.linspace(*xlim, 200), np.linspace(*ylim, 200))
+    z = pc.step(np.c_[gx.ravel(), gy.ravel()] @ w + b).reshape(gx.shape)
+    ax.imshow(z, origin="lower", extent=(*xlim, *ylim), aspect="auto", alpha=0.25, vmin=0, vmax=1,
+              cmap=ListedColormap([color("class 0"), color("class 1")]), interpolation="nearest")
+    line = pc.boundary_points(w, b, xlim=xlim)
+    if line is not None:
+        ax.plot(*line, "-", color=color("boundary"), lw=2, label="w·x + b = 0")
+    for c in (0, 1):
+        ax.scatter(Xd[yd == c, 0], Xd[yd == c, 1], s=45, c=color(f"class {c}"), edgecolors="k",
+                   label=f"class {c}", zorder=3)
+    if highlight is not None:
+        ax.scatter([highlight[0]], [highlight[1]], s=300, facecolors="none", edgecolors=color("mistake"),
+                   linewidths=3, label="the mistake", zorder=4)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, borderaxespad=0)   # off the data
+    return png(fig), where, None if nearest is None else tuple(nearest)
 
 
 def plot_state(w, b, title, highlight=None):
-    w = np.asarray(w, dtype=float)
-    fig = decision_regions(lambda P: pc.step(P @ w + b).astype(float), X, y, title=title,
-                           levels=[-0.5, 0.5, 1.5], resolution=100)
-    ax = fig.axes[0]
-    line = pc.boundary_points(w, b, xlim=(lo, hi))
-    if line is not None:
-        ax.plot(*line, "-", color=color("boundary"), lw=2)
-        ax.set_xlim(X[:, 0].min() - 0.5, X[:, 0].max() + 0.5)
-        ax.set_ylim(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5)
-    if highlight is not None:
-        ax.scatter([highlight[0]], [highlight[1]], s=300, facecolors="none", edgecolors=color("mistake"),
-                   linewidths=3, label="the mistake")
-        ax.legend(loc="best", fontsize=8)
-    return fig
+    """Show the state (w, b) and, under it, where its line is when the picture cannot show it plainly."""
+    image, where, nearest = state_png(dataset, page["draw"], tuple(float(v) for v in w), float(b), title,
+                                      None if highlight is None else tuple(float(v) for v in highlight))
+    st.image(image)
+    note = where_caption(where, nearest, w, b)
+    if note:
+        st.caption(note)
 
 
 tab_train, tab_replay, tab_errors, tab_gates = st.tabs(
@@ -104,7 +164,7 @@ if tab_train.open:
         st.latex(model.boundary_equation())
         left, right = st.columns([3, 2])
         with left:
-            show(plot_state(model.w, model.b, f"after {len(model.updates)} updates"))
+            plot_state(model.w, model.b, f"after {len(model.updates)} updates")
         with right:
             z = model.decision_function(X)
             if len(X) <= 8:
@@ -138,50 +198,107 @@ if tab_train.open:
 if tab_replay.open:
     with tab_replay:
         n_updates = len(model.updates)
+        k_key = page.key("replay_k")
         if n_updates == 0:
             st.info("No mistakes, no updates: the initial weights already classify everything.")
         else:
-            k = st.slider("Update number (0 = before training)", 0, n_updates, n_updates if n_updates < 3 else 1,
-                          key=page.key("replay_k"), help="Step through training: each update follows one mistake.")
-            w_k, b_k = model.weight_history[k], model.bias_history[k]
-            if k == 0:
-                st.markdown("**Before training**: all weights are 0, so every point scores 0 and is predicted 0.")
-                hl = None
-            else:
-                u = model.updates[k - 1]
-                sign = "+" if u.y > u.y_hat else "−"
-                st.markdown(f"**Update {k}** (epoch {u.epoch}): sample {u.sample} at x = {point(u.x)} has label "
-                            f"{u.y} but was predicted {u.y_hat}, so w ← w {sign} η·x and b ← b {sign} η.")
-                hl = u.x
-            st.latex(pc.boundary_latex(w_k, b_k))
-            show(plot_state(w_k, b_k, f"after update {k} of {n_updates}", highlight=hl))
+            run = (dataset, page["draw"], float(lr), int(max_epochs))
+            if page["replay_run"] != run or k_key not in st.session_state:     # a new run starts its replay
+                st.session_state[k_key] = n_updates if n_updates < 3 else 1
+                page.update(replay_run=run, playing=False)
+            st.session_state[k_key] = min(int(st.session_state[k_key]), n_updates)
+
+            def toggle_play():
+                page["playing"] = not page["playing"]
+                if page["playing"] and st.session_state[k_key] >= n_updates:    # play again from the start
+                    st.session_state[k_key] = 0
+
+            def step_by(d: int):
+                st.session_state[k_key] = int(np.clip(st.session_state[k_key] + d, 0, n_updates))
+
+            timer_on = page["playing"]
+
+            # Every control here reruns only this fragment, which draws from the cache; Play and Pause rerun the
+            # page once more, to start or stop the fragment's timer.
+            @st.fragment(run_every=PLAY_SECONDS if timer_on else None)
+            def replay():
+                if page["playing"] != timer_on:                   # Play or Pause was pressed: (re)set the timer
+                    st.rerun()
+                if page["playing"]:
+                    step_by(+1)
+                    if st.session_state[k_key] >= n_updates:       # the end: stop the timer (a full rerun)
+                        page["playing"] = False
+                        st.rerun()
+                play, back, fwd, _ = st.columns([1, 1, 1, 5])
+                # Plain-text labels: an icon's name would become part of the button's text.
+                play.button("Pause" if page["playing"] else "Play", key=page.button_key("play"), on_click=toggle_play,
+                            help=f"Step through the updates by themselves, one every {PLAY_SECONDS:g} s.")
+                # Never disabled (a button can vanish under the pointer while Play runs): they stop at the ends.
+                back.button("◀ Back", key=page.button_key("replay_back"), on_click=step_by, args=(-1,),
+                            help="The state before the previous update (stays at 0 at the start).")
+                fwd.button("Next ▶", key=page.button_key("replay_next"), on_click=step_by, args=(+1,),
+                           help="Apply the next update (stays at the last one at the end).")
+                k = st.slider("Update number (0 = before training)", 0, n_updates, key=k_key,
+                              help="Step through training: each update follows one mistake.")
+                w_k, b_k = model.weight_history[k], model.bias_history[k]
+                if k == 0:
+                    st.markdown("**Before training**: all weights are 0, so every point scores 0 and is predicted 0.")
+                    hl = None
+                else:
+                    u = model.updates[k - 1]
+                    sign = "+" if u.y > u.y_hat else "−"
+                    st.markdown(f"**Update {k}** (epoch {u.epoch}): sample {u.sample} at x = {point(u.x)} has label "
+                                f"{u.y} but was predicted {u.y_hat}, so w ← w {sign} η·x and b ← b {sign} η.")
+                    hl = u.x
+                st.latex(pc.boundary_latex(w_k, b_k))
+                plot_state(w_k, b_k, f"after update {k} of {n_updates}", highlight=hl)
+
+            replay()
             rows = [{"update": u.number, "epoch": u.epoch, "sample": u.sample, "x": point(u.x), "label": u.y,
                      "predicted": u.y_hat, "w after": point(u.w), "b after": num(u.b)}
                     for u in model.updates[:200]]
             st.dataframe(rows, hide_index=True)
             st.caption("Notice: each update moves the line towards classifying the ringed point correctly; the "
-                       "bias shifts it without turning it.")
+                       "bias shifts it without turning it."
+                       + (f" The table shows the first 200 of {n_updates} updates." if n_updates > 200 else ""))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def errors_png(name: str, draw: int, lr: float, max_epochs: int) -> bytes:
+    m = train(name, draw, lr, max_epochs)
+    fig, ax = new_figure(size=(6, 3))
+    epochs = np.arange(1, m.epochs_run + 1)
+    ax.bar(epochs, m.errors_per_epoch, color=color("mistake"))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))      # epochs are whole numbers
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mistakes in the epoch")
+    ax.set_title(f"{name}: mistakes per epoch")
+    return png(fig)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def gates_table(lr: float, max_epochs: int) -> list[dict]:
+    rows = []
+    for gate in GATES:
+        Xg, yg = logic_gate(gate)
+        pg = pc.Perceptron(lr=lr, max_epochs=max_epochs).fit(Xg, yg)
+        rows.append({"gate": gate, "converged": "yes" if pg.converged else "no", "epochs": pg.epochs_run,
+                     "updates": len(pg.updates), "errors in last epoch": pg.errors_per_epoch[-1],
+                     "accuracy": fmt_pct(pg.score(Xg, yg), 0)})
+    return rows
+
 
 if tab_errors.open:
     with tab_errors:
-        fig, ax = new_figure(size=(6, 3))
-        epochs = np.arange(1, model.epochs_run + 1)
-        ax.bar(epochs, model.errors_per_epoch, color=color("mistake"))
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("mistakes in the epoch")
-        ax.set_title(f"{dataset}: mistakes per epoch")
-        show(fig)
-        st.dataframe({"epoch": epochs, "errors": model.errors_per_epoch}, hide_index=True)
+        st.image(errors_png(dataset, page["draw"], lr, max_epochs))
+        st.dataframe({"epoch": np.arange(1, model.epochs_run + 1), "errors": model.errors_per_epoch}, hide_index=True)
 
 if tab_gates.open:
     with tab_gates:
         st.markdown(f"Every gate trained with the current settings (η = {lr:g}, at most {max_epochs} epochs):")
-        rows = []
-        for gate in GATES:
-            Xg, yg = logic_gate(gate)
-            pg = pc.Perceptron(lr=lr, max_epochs=max_epochs).fit(Xg, yg)
-            rows.append({"gate": gate, "converged": "yes" if pg.converged else "no", "epochs": pg.epochs_run,
-                         "updates": len(pg.updates), "errors in last epoch": pg.errors_per_epoch[-1],
-                         "accuracy": fmt_pct(pg.score(Xg, yg), 0)})
-        st.dataframe(rows, hide_index=True)
+        st.dataframe(gates_table(float(lr), int(max_epochs)), hide_index=True)
         st.caption("XOR's row is the lesson of the next chapter: one line is not enough.")
+
+if train_seconds > 0.5:
+    playground.took(train_seconds, "Training")

@@ -310,3 +310,22 @@ DOC_TABLES = {
     ("MLP_DEEP_DIVE.md", "check: hidden"): table_hidden,
     ("MLP_DEEP_DIVE.md", "check: activations"): table_activations,
 }
+
+
+# --- the page's default actions (tests/benchmarks/bench_pages.py times them) -------------------------------
+def _page_train_line() -> None:
+    """'A line vs the MLP' with its defaults: logistic regression from seed 0, 2000 full-batch epochs."""
+    from common.datasets import xor
+    X, y = xor()
+    train_linear_model(X, y, np.random.default_rng(0), epochs=2000)
+
+
+def _page_output_plane() -> None:
+    """The XOR solution tab's plane: the hand-set network at the default scale on a 150 × 150 grid."""
+    g = np.linspace(-0.5, 1.5, 150)
+    gx, gy = np.meshgrid(g, g)
+    xor_network(DEFAULT_SCALE).forward(np.c_[gx.ravel(), gy.ravel()])
+
+
+PAGE_ACTIONS = {"train the line (seed 0, 2000 epochs)": _page_train_line,
+                "output plane at the default scale": _page_output_plane}

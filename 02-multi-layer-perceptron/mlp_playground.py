@@ -3,6 +3,8 @@
     streamlit run 02-multi-layer-perceptron/mlp_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
+import io
+import time
 
 import numpy as np
 import streamlit as st
@@ -35,12 +37,7 @@ with st.sidebar:
                       help="Every weight and bias is the hand-set pattern times s. Large s: each sigmoid is "
                            "nearly a step and the outputs approach 0 and 1. Small s: the boundary blurs and "
                            "the outputs drift towards 0.5.")
-    st.markdown("**Linear model** (for the comparison tab)")
-    lin_seed = st.number_input("Seed of its initial weights", 0, 10_000, 0, key=page.key("lin_seed"),
-                               help="Any start ends in the same place: the loss of a line on XOR has one minimum.")
-    lin_epochs = st.select_slider("Its training epochs", [10, 100, 500, 2000], value=2000, key=page.key("lin_epochs"))
-    acts = st.multiselect("Activations to explore", ACT_NAMES, default=["sigmoid", "tanh", "relu"], key=page.key("acts"),
-                          help="Plotted with their derivatives in the activation explorer tab.")
+    st.caption("The linear model's settings and the activations to plot live in their own tabs.")
 
 net = mlp.xor_network(scale)
 trace = mlp.forward_trace(net, X)
@@ -48,12 +45,63 @@ out = trace["out"][:, 0]
 pred = (out > 0.5).astype(int)
 W2, b2 = net[2].params["W"][:, 0], float(net[2].params["b"][0])
 
-# The linear model is trained once per setting (common.fit) and kept in the page's state.
-lin_key = (int(lin_seed), int(lin_epochs))
-if page["linear_key"] != lin_key:
-    model, hist = mlp.train_linear_model(X, y, np.random.default_rng(int(lin_seed)), epochs=int(lin_epochs))
-    page.update(linear_key=lin_key, linear_model=model, linear_history=hist)
-lin_model, lin_hist = page["linear_model"], page["linear_history"]
+
+def png(fig, dpi: int = 120) -> bytes:
+    """A figure as PNG bytes (what ``playground.show_figure`` shows), so a cached view keeps only the bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def legend_below(fig) -> None:
+    """Move the axes' legends under the figure, off the data (the four XOR points fill the corners)."""
+    handles = {}
+    for ax in fig.axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(l, h)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=len(handles), fontsize=8)
+
+
+def output_range(predict, padding: float = 0.5, resolution: int = 150) -> tuple[float, float]:
+    """The smallest and largest ŷ on the grid ``decision_regions`` shades (the data's box ± padding)."""
+    lo, hi = X.min() - padding, X.max() + padding
+    gx, gy = np.meshgrid(np.linspace(lo, hi, resolution), np.linspace(lo, hi, resolution))
+    z = predict(np.c_[gx.ravel(), gy.ravel()])
+    return float(z.min()), float(z.max())
+
+
+def regions_png(predict, title: str, resolution: int, colorbar: bool) -> tuple[bytes, tuple[float, float]]:
+    """ŷ over the plane on the fixed 0–1 colour scale, the ŷ = 0.5 line only where ŷ crosses 0.5 (the title
+    says which), the legend under the plot. Returns the PNG and ŷ's range on the plot."""
+    lo, hi = output_range(predict, resolution=resolution)
+    has_line = lo < 0.5 < hi
+    spread = f"ŷ = {fmt_num(lo)} everywhere" if fmt_num(lo) == fmt_num(hi) else f"ŷ stays in {fmt_num(lo)}–{fmt_num(hi)}"
+    title += "; black line: ŷ = 0.5" if has_line else f"\nno ŷ = 0.5 line: {spread}"
+    fig = decision_regions(predict, X, y, resolution=resolution, show_colorbar=colorbar, levels=PROBABILITY_LEVELS,
+                           title=title)
+    if colorbar:
+        fig.axes[-1].set_ylabel("ŷ", rotation=0, labelpad=8)
+        fig.axes[-1].set_yticks([0, 0.25, 0.5, 0.75, 1])
+    legend_below(fig)
+    return png(fig), (lo, hi)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def mlp_png(scale: float, resolution: int, colorbar: bool, title: str) -> tuple[bytes, tuple[float, float]]:
+    return regions_png(lambda P: mlp.xor_network(scale).forward(P)[:, 0], title, resolution, colorbar)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def linear_model(seed: int, epochs: int):
+    """The logistic regression trained once per setting (``common.fit``) and shared read-only (a Layer does not
+    pickle); returns (model, history, seconds it took)."""
+    t0 = time.perf_counter()
+    model, hist = mlp.train_linear_model(X, y, np.random.default_rng(seed), epochs=epochs)
+    return model, hist, time.perf_counter() - t0
+
 
 tab_sol, tab_hidden, tab_diagram, tab_line, tab_act = st.tabs(
     ["XOR solution", "Hidden space", "Network diagram", "A line vs the MLP", "Activation explorer"],
@@ -78,14 +126,16 @@ if tab_sol.open:
                        "is still right but no output crosses 0.5, so the black ŷ = 0.5 line disappears. Slide it "
                        "up to 20 and they come within 5·10⁻⁵ of 0 and 1.")
         with right:
-            show(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=150, show_colorbar=True,
-                                  levels=PROBABILITY_LEVELS,
-                                  title=f"MLP output ŷ (scale {scale:g}); black line: ŷ = 0.5"))
+            image, (lo, hi) = mlp_png(float(scale), 150, True, f"MLP output ŷ (scale {scale:g})")
+            st.image(image)
             cross = mlp.boundary_crossing(net)
-            st.caption("No ŷ = 0.5 boundary on the edge from (0, 0) to (1, 0): no output reaches 0.5."
-                       if cross is None else
-                       f"On the edge from (0, 0) to (1, 0) the boundary ŷ = 0.5 sits at x₁ = {fmt_num(cross, 4)} "
-                       "(each unit's own line stays at x₁ + x₂ = 0.5 and 1.5 at every scale).")
+            st.caption("The colour scale is fixed at 0–1 (white = 0.5), so a pale plot means ŷ near 0.5. "
+                       + (f"No ŷ = 0.5 line anywhere on this plot: ŷ stays between {fmt_num(lo)} and {fmt_num(hi)}."
+                          if not lo < 0.5 < hi else
+                          "No ŷ = 0.5 boundary on the edge from (0, 0) to (1, 0): no output there reaches 0.5."
+                          if cross is None else
+                          f"On the edge from (0, 0) to (1, 0) the boundary ŷ = 0.5 sits at x₁ = {fmt_num(cross, 4)} "
+                          "(each unit's own line stays at x₁ + x₂ = 0.5 and 1.5 at every scale)."))
 
 if tab_hidden.open:
     with tab_hidden:
@@ -101,7 +151,9 @@ if tab_hidden.open:
             for (px, py), (a, b) in zip(pts, X.astype(int)):
                 labels_at.setdefault((round(float(px), 3), round(float(py), 3)), []).append(f"({a},{b})")
             for (px, py), names in labels_at.items():
-                ax.annotate(" = ".join(names), (px, py), textcoords="offset points", xytext=(8, -12), fontsize=9)
+                right = px > 0.9            # labels of points at the right edge go to their left, inside the axes
+                ax.annotate(" = ".join(names), (px, py), textcoords="offset points", xytext=(-8 if right else 8, -12),
+                            ha="right" if right else "left", fontsize=9)
             ax.set_xlim(-0.2, 1.3)
             ax.set_ylim(-0.2, 1.3)
             ax.set_title(title, fontsize=10)
@@ -113,7 +165,8 @@ if tab_hidden.open:
         ax_h.set_ylabel("h₂ (AND)")
         ax_in.set_xlabel("x₁")
         ax_in.set_ylabel("x₂")
-        ax_h.legend(fontsize=8, loc="upper left")
+        ax_h.legend()
+        legend_below(fig)
         show(fig)
         st.latex(rf"\text{{output boundary: }} {W2[0]:g}\,h_1 {W2[1]:+g}\,h_2 {b2:+g} = 0")
         st.caption("The boundary line in hidden space is h₁ − h₂ = 0.5 at every scale; what the scale changes is "
@@ -146,65 +199,100 @@ if tab_diagram.open:
         st.caption(f"{net.num_params()} parameters: 4 + 2 weights and 3 biases. Built as "
                    f"`{net!r}` from `common` layers.")
 
+
+@st.fragment
+def line_vs_mlp():
+    """The tab's own controls rerun only this fragment (and train the line, once per setting)."""
+    c_seed, c_epochs, _ = st.columns([1, 1, 2])
+    lin_seed = c_seed.number_input("Seed of the line's initial weights", 0, 10_000, 0, key=page.key("lin_seed"),
+                                   help="Any start ends in the same place: the loss of a line on XOR has one "
+                                        "minimum.")
+    lin_epochs = c_epochs.select_slider("The line's training epochs", [10, 100, 500, 2000], value=2000,
+                                        key=page.key("lin_epochs"))
+    lin_model, lin_hist, lin_seconds = linear_model(int(lin_seed), int(lin_epochs))
+    page.update(linear_key=(int(lin_seed), int(lin_epochs)), linear_model=lin_model, linear_history=lin_hist,
+                linear_seconds=lin_seconds)
+    lin_acc = mlp.linear_accuracy(lin_model, X, y)
+    lin_p = activations.sigmoid(lin_model.forward(X)[:, 0])
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Linear model accuracy", fmt_pct(lin_acc, 0))
+    c2.metric("MLP accuracy", fmt_pct(np.mean(pred == y), 0))
+    c3.metric("Linear model final loss", fmt_num(lin_hist.train_loss[-1], 4))
+    if lin_seconds > 0.5:
+        playground.took(lin_seconds, f"Training the line ({lin_epochs} epochs)")
+    left, right = st.columns(2)
+    with left:
+        # Rounded to 6 decimals as linear_accuracy does: the trained line's 0.5 ± 1e-16 is a tie, not a
+        # boundary, and round-off noise must not draw one.
+        image, _ = regions_png(lambda P: np.round(activations.sigmoid(lin_model.forward(P)[:, 0]), 6),
+                               f"logistic regression after {lin_epochs} epochs", 100, False)
+        st.image(image)
+        W = lin_model[0].params["W"][:, 0]
+        st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int), "σ(w·x + b)": nums(lin_p),
+                      "target": y}, hide_index=True)
+        st.caption(f"Learned w = ({fmt_num(W[0])}, {fmt_num(W[1])}), "
+                   f"b = {fmt_num(float(lin_model[0].params['b'][0]))}. "
+                   "A line trained with cross-entropy on XOR heads for w = 0, b = 0 (the loss's only minimum, "
+                   "by the symmetry of the four points): it ends up answering 0.5 for every input (loss ln 2 ≈ "
+                   "0.6931). A tie counts as class 0 here, so at the end it gets exactly the two 0-cases.")
+    with right:
+        image, _ = mlp_png(float(scale), 100, False, f"hand-set MLP (scale {scale:g})")
+        st.image(image)
+        st.caption("What to try: fewer epochs or another seed; the line still cannot separate XOR.")
+
+
 if tab_line.open:
     with tab_line:
-        lin_acc = mlp.linear_accuracy(lin_model, X, y)
-        lin_p = activations.sigmoid(lin_model.forward(X)[:, 0])
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Linear model accuracy", fmt_pct(lin_acc, 0))
-        c2.metric("MLP accuracy", fmt_pct(np.mean(pred == y), 0))
-        c3.metric("Linear model final loss", fmt_num(lin_hist.train_loss[-1], 4))
-        left, right = st.columns(2)
-        with left:
-            # Rounded to 6 decimals as linear_accuracy does: the trained line's 0.5 ± 1e-16 is a tie, not a
-            # boundary, and round-off noise must not draw one.
-            show(decision_regions(lambda P: np.round(activations.sigmoid(lin_model.forward(P)[:, 0]), 6), X, y,
-                                  resolution=100,
-                                  levels=PROBABILITY_LEVELS, title=f"logistic regression after {lin_epochs} epochs"))
-            W = lin_model[0].params["W"][:, 0]
-            st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int), "σ(w·x + b)": nums(lin_p),
-                          "target": y}, hide_index=True)
-            st.caption(f"Learned w = ({fmt_num(W[0])}, {fmt_num(W[1])}), "
-                       f"b = {fmt_num(float(lin_model[0].params['b'][0]))}. "
-                       "A line trained with cross-entropy on XOR heads for w = 0, b = 0 (the loss's only minimum, "
-                       "by the symmetry of the four points): it ends up answering 0.5 for every input (loss ln 2 ≈ "
-                       "0.6931). A tie counts as class 0 here, so at the end it gets exactly the two 0-cases.")
-        with right:
-            show(decision_regions(lambda P: net.forward(P)[:, 0], X, y, resolution=100, levels=PROBABILITY_LEVELS,
-                                  title=f"hand-set MLP (scale {scale:g})"))
-            st.caption("What to try: fewer epochs or another seed; the line still cannot separate XOR.")
+        line_vs_mlp()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def activations_png(acts: tuple[str, ...]) -> bytes:
+    """The chosen activations and their derivatives (pure in ``acts``, so cached)."""
+    xs = np.linspace(-5, 5, 401)
+    fig, (ax_f, ax_d) = new_figure(1, 2, size=(5, 3.5))
+    for name in acts:
+        f, df = activations.ACTIVATIONS[name]
+        ax_f.plot(xs, f(xs), color=color(name), label=name)
+        ax_d.plot(xs, df(xs), color=color(name), label=name)
+    for ax, t in ((ax_f, "f(x)"), (ax_d, "f′(x)")):
+        ax.axhline(0, color="k", lw=0.5)
+        ax.axvline(0, color="k", lw=0.5)
+        ax.grid(alpha=0.3)
+        ax.set_title(t)
+    ax_f.legend()
+    legend_below(fig)
+    return png(fig)
+
+
+@st.fragment
+def activation_explorer():
+    """The multiselect reruns only this fragment."""
+    acts = st.multiselect("Activations to explore", ACT_NAMES, default=["sigmoid", "tanh", "relu"],
+                          key=page.key("acts"), help="Plotted with their derivatives, and their properties in "
+                                                      "the table below.")
+    if not acts:
+        st.info("Pick at least one activation above.")
+    else:
+        st.image(activations_png(tuple(acts)))
+        rows = []
+        for name in acts:
+            p = mlp.activation_properties(name)
+            sat = [side for side, key in (("left", "f'(lo)"), ("right", "f'(hi)")) if abs(p[key]) < 0.005]
+            rows.append({"activation": name, "min on [-6, 6]": fmt_num(p["min"]), "max on [-6, 6]": fmt_num(p["max"]),
+                         "f(0)": fmt_num(p["f(0)"]), "f′(0)": fmt_num(p["f'(0)"]),
+                         "largest f′": fmt_num(p["max f'"]),
+                         "saturates (f′ < 0.005 at ±6)": ", ".join(sat) or "no",
+                         "mean of f(x), x ~ N(0,1)": fmt_num(p["mean"]),
+                         "zero-centred": "yes" if p["zero_centred"] else "no"})
+        st.dataframe(rows, hide_index=True)
+        st.caption("Notice: sigmoid's derivative never exceeds 0.25, so each sigmoid layer scales a gradient "
+                   "by at most 0.25 before the weights act on it (chapter 03 measures what that does to deep "
+                   "nets); tanh is sigmoid stretched and zero-centred (mean output 0 for a standard normal "
+                   "input, where sigmoid's is 0.5 and ReLU's 0.399); ReLU does not saturate for x > 0 but its "
+                   "gradient is exactly 0 for x < 0.")
+
 
 if tab_act.open:
     with tab_act:
-        if not acts:
-            st.info("Pick at least one activation in the sidebar.")
-        else:
-            xs = np.linspace(-5, 5, 401)
-            fig, (ax_f, ax_d) = new_figure(1, 2, size=(5, 3.5))
-            for name in acts:
-                f, df = activations.ACTIVATIONS[name]
-                ax_f.plot(xs, f(xs), color=color(name), label=name)
-                ax_d.plot(xs, df(xs), color=color(name), label=name)
-            for ax, t in ((ax_f, "f(x)"), (ax_d, "f′(x)")):
-                ax.axhline(0, color="k", lw=0.5)
-                ax.axvline(0, color="k", lw=0.5)
-                ax.grid(alpha=0.3)
-                ax.set_title(t)
-                ax.legend(fontsize=8)
-            show(fig)
-            rows = []
-            for name in acts:
-                p = mlp.activation_properties(name)
-                sat = [side for side, key in (("left", "f'(lo)"), ("right", "f'(hi)")) if abs(p[key]) < 0.005]
-                rows.append({"activation": name, "min on [-6, 6]": fmt_num(p["min"]), "max on [-6, 6]": fmt_num(p["max"]),
-                             "f(0)": fmt_num(p["f(0)"]), "f′(0)": fmt_num(p["f'(0)"]),
-                             "largest f′": fmt_num(p["max f'"]),
-                             "saturates (f′ < 0.005 at ±6)": ", ".join(sat) or "no",
-                             "mean of f(x), x ~ N(0,1)": fmt_num(p["mean"]),
-                             "zero-centred": "yes" if p["zero_centred"] else "no"})
-            st.dataframe(rows, hide_index=True)
-            st.caption("Notice: sigmoid's derivative never exceeds 0.25, so each sigmoid layer scales a gradient "
-                       "by at most 0.25 before the weights act on it (chapter 03 measures what that does to deep "
-                       "nets); tanh is sigmoid stretched and zero-centred (mean output 0 for a standard normal "
-                       "input, where sigmoid's is 0.5 and ReLU's 0.399); ReLU does not saturate for x > 0 but its "
-                       "gradient is exactly 0 for x < 0.")
+        activation_explorer()

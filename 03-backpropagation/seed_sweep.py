@@ -184,3 +184,30 @@ def sweep(seeds, *, architecture: str = DEFAULTS["architecture"], activation: st
                    dtype=np.int64)
     return SweepResult(seeds=seeds, final_accuracy=final_acc, final_loss=final_loss, epochs_to_converge=etc,
                        correct_by_epoch=all_correct, stack=stack, activation=activation)
+
+
+# --- the page's default actions (tests/benchmarks/bench_pages.py times them) -------------------------------
+def _page_train_default() -> None:
+    """The page on arrival: 2-4-1, tanh, Xavier, η = 0.5, 2000 epochs, seed 0, 50 snapshots for the replay."""
+    from backprop import train_xor
+    train_xor(snapshot_every=max(1, DEFAULTS["epochs"] // 50))
+
+
+def _page_seed_sweep() -> None:
+    """'Run seed sweep' with its defaults: seeds 0–99 for each of the three architectures."""
+    for a in ARCHITECTURES:
+        sweep(range(100), architecture=a)
+
+
+def _page_vanishing() -> None:
+    """The Vanishing gradients tab with its defaults: depth 10, width 8, matched initialisation, seed 0."""
+    from backprop import gradient_norms_at_init
+    for a in ("sigmoid", "tanh", "relu"):
+        gradient_norms_at_init(10, a, width=8, seed=0)
+
+
+PAGE_ACTIONS = {
+    "train the XOR net (defaults)": _page_train_default,
+    "run seed sweep (100 seeds × 3 architectures)": _page_seed_sweep,
+    "vanishing gradients tab (defaults)": _page_vanishing,
+}

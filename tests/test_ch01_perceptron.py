@@ -147,7 +147,10 @@ def test_shuffle_and_random_init_are_reproducible():
 
 def test_boundary_equation_and_points():
     assert pc.boundary_latex([2.0, 1.0], -2.0) == "2x_1 + 1x_2 - 2 = 0"
-    assert pc.boundary_latex([-1.0, 0.0], 0.5) == "-1x_1 + 0.5 = 0"
+    # Numbers through fmt_num (3 significant digits, scientific below 1e-3), whole numbers whole.
+    assert pc.boundary_latex([-1.0, 0.0], 0.5) == "-1x_1 + 0.500 = 0"
+    assert (pc.boundary_latex([0.21327155153435973, -1.2e-5], 0.3)
+            == r"0.213x_1 - 1.20 \times 10^{-5}x_2 + 0.300 = 0")
     assert "no boundary" in pc.boundary_latex([0.0, 0.0], 0.0)
     xs, ys = pc.boundary_points([2.0, 1.0], -2.0, xlim=(0, 1))
     assert np.allclose(2 * xs + ys - 2, 0)
@@ -178,3 +181,21 @@ def test_bad_data():
     with pytest.raises(ValueError, match="separate the data"):
         pc.mistake_bound([1, 1], 0.5, X, y)
 
+
+
+def test_line_view_keeps_the_line_in_sight():
+    X, _ = logic_gate("AND")
+    box = ((-0.5, 1.5), (-0.5, 1.5))
+    xlim, ylim, where, nearest = pc.line_view(X, [2, 1], -2)
+    assert (xlim, ylim, where) == (*box, "inside")
+    # x₁ + x₂ + 1 = 0 only touches the corner (-0.5, -0.5): the window grows by the padding around it.
+    xlim, ylim, where, nearest = pc.line_view(X, [1, 1], 1)
+    assert where == "widened" and np.allclose(nearest, [-0.5, -0.5])
+    assert np.allclose(xlim, (-1.0, 1.5)) and np.allclose(ylim, (-1.0, 1.5))
+    # Too far (more than 3 half-diagonals from the centre): the window stays and the caller says where it is.
+    xlim, ylim, where, nearest = pc.line_view(X, [1, 1], 30)
+    assert (xlim, ylim, where) == (*box, "outside") and np.allclose(nearest, [-15, -15])
+    assert pc.line_view(X, [0, 0], 1)[2:] == ("none", None)
+    # A vertical line to the right of the data.
+    xlim, ylim, where, nearest = pc.line_view(X, [1, 0], -2)
+    assert where == "widened" and np.allclose(nearest, [2, 0.5]) and np.allclose(xlim, (-0.5, 2.5))

@@ -64,7 +64,7 @@ def test_xor_note_is_backed_by_the_run(at):
 
 def test_learning_rate_and_epoch_ends(at):
     at.select_slider(key="ch01_lr").set_value(0.01).run()
-    assert at.latex[0].value.strip("$\n") == "0.02x_1 + 0.01x_2 - 0.02 = 0"
+    assert at.latex[0].value.strip("$\n") == "0.0200x_1 + 0.0100x_2 - 0.0200 = 0"
     assert metrics(at)["Accuracy"] == "100%"
     assert "η = 0.01 makes exactly the mistakes of η = 1 (10 updates)" in at.info[0].value
     assert at.dataframe[0].value["z = w·x + b"].tolist() == ["-0.0200", "-0.0100", "0", "0.0100"]
@@ -146,3 +146,82 @@ def test_every_tab_on_a_random_non_separable_set(at):
     assert at.dataframe[0].value["errors"].tolist() == model.errors_per_epoch
     open_tab(at, "All gates: who converges?")
     assert len(at.dataframe[0].value) == 5
+
+
+def test_replay_widens_the_view_to_show_the_line(at):
+    open_tab(at, "Replay the updates")
+    at.slider(key="ch01_replay_k").set_value(1).run()
+    # After update 1 on AND the line x₁ + x₂ + 1 = 0 only touches the data's box at (-0.5, -0.5).
+    assert at.latex[0].value.strip("$\n") == "1x_1 + 1x_2 + 1 = 0"
+    assert any("The view is widened to show the line" in c.value and "(-0.500, -0.500)" in c.value for c in at.caption)
+    at.slider(key="ch01_replay_k").set_value(0).run()
+    assert any("w = 0: there is no line yet" in c.value for c in at.caption)
+    at.slider(key="ch01_replay_k").set_value(10).run()
+    assert not any("widened" in c.value or "off the view" in c.value for c in at.caption)
+
+
+def test_replay_back_and_next_buttons(at):
+    open_tab(at, "Replay the updates")
+    assert at.slider(key="ch01_replay_k").value == 1
+    at.button(key="ch01_btn_replay_next").click().run()
+    assert at.slider(key="ch01_replay_k").value == 2
+    assert any(m.value.startswith("**Update 2** (epoch 2)") for m in at.markdown)
+    at.button(key="ch01_btn_replay_back").click().run()
+    at.button(key="ch01_btn_replay_back").click().run()
+    assert at.slider(key="ch01_replay_k").value == 0
+    assert any("Before training" in m.value for m in at.markdown)
+    at.button(key="ch01_btn_replay_back").click().run()          # stays at the start
+    assert at.slider(key="ch01_replay_k").value == 0 and not at.exception
+    at.slider(key="ch01_replay_k").set_value(10).run()
+    at.button(key="ch01_btn_replay_next").click().run()          # and at the end
+    assert at.slider(key="ch01_replay_k").value == 10 and not at.exception
+
+
+def test_replay_play_steps_to_the_end_and_stops(at):
+    open_tab(at, "Replay the updates")
+    at.button(key="ch01_btn_play").click().run()
+    assert not at.exception
+    assert at.session_state["ch01"]["playing"] and at.button(key="ch01_btn_play").label == "Pause"
+    assert at.slider(key="ch01_replay_k").value == 2           # pressing Play shows the next update at once
+    # AppTest does not fire the fragment's timer; each rerun is one tick of it.
+    for _ in range(12):
+        if not at.session_state["ch01"]["playing"]:
+            break
+        at.run()
+        assert not at.exception
+    assert not at.session_state["ch01"]["playing"] and at.slider(key="ch01_replay_k").value == 10
+    assert at.button(key="ch01_btn_play").label == "Play"
+    at.button(key="ch01_btn_play").click().run()       # Play at the end starts again from update 0
+    assert at.slider(key="ch01_replay_k").value == 1
+
+
+def test_a_new_data_set_restarts_the_replay(at):
+    open_tab(at, "Replay the updates")
+    at.slider(key="ch01_replay_k").set_value(7).run()
+    at.selectbox(key="ch01_dataset").set_value("OR").run()
+    assert at.slider(key="ch01_replay_k").value == 1 and at.slider(key="ch01_replay_k").max == 4
+
+
+def shown_text(at) -> list[str]:
+    texts = [e.value for kind in ("markdown", "caption", "latex", "info", "success", "warning", "error")
+             for e in getattr(at, kind)]
+    texts += [m.value for m in at.metric]
+    for df in at.dataframe:
+        texts += [str(v) for v in df.value.to_numpy().ravel()]
+    return texts
+
+
+def test_no_long_floats_anywhere_on_a_random_set(at):
+    import re
+    long_float = re.compile(r"\d\.\d{6,}")
+    at.selectbox(key="ch01_dataset").set_value("random non-separable").run()
+    for name in ("Result", "Replay the updates", "Errors per epoch", "All gates: who converges?"):
+        open_tab(at, name)
+        bad = [t for t in shown_text(at) if long_float.search(t)]
+        assert not bad, (name, bad[:3])
+
+
+def test_page_actions_run():
+    assert set(pc.PAGE_ACTIONS) == {"train on AND (defaults)", "train on random non-separable", "all gates tab"}
+    for fn in pc.PAGE_ACTIONS.values():
+        assert fn() is None

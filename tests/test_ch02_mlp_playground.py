@@ -57,7 +57,7 @@ def test_scale_slider_ends(at):
     out = mlp.xor_network(0.5).forward(X)[:, 0]
     assert m["Largest output for a 0-case"] == fmt_num(out[y == 0].max()) == "0.452"
     assert at.dataframe[0].value["prediction"].tolist() == [0, 0, 0, 0]
-    assert any("No ŷ = 0.5 boundary" in c.value for c in at.caption)
+    assert any("No ŷ = 0.5 line anywhere on this plot" in c.value for c in at.caption)
     at.slider(key="ch02_scale").set_value(20.0).run()
     m = metrics(at)
     out = mlp.xor_network(20.0).forward(X)[:, 0]
@@ -114,3 +114,42 @@ def test_widget_labels_are_unique(at):
         open_tab(at, name)
         labels = [w.label for kind in ("slider", "select_slider", "number_input", "multiselect") for w in getattr(at, kind)]
         assert len(labels) == len(set(labels)), labels
+
+
+def grid_range(scale):
+    g = np.linspace(-0.5, 1.5, 150)
+    gx, gy = np.meshgrid(g, g)
+    z = mlp.xor_network(scale).forward(np.c_[gx.ravel(), gy.ravel()])[:, 0]
+    return z.min(), z.max()
+
+
+def test_the_half_line_is_drawn_only_where_it_exists(at):
+    # Scale 1: ŷ stays below 0.5 on the whole plot, on the fixed 0–1 colour scale; the page says so.
+    at.slider(key="ch02_scale").set_value(1.0).run()
+    lo, hi = grid_range(1.0)
+    assert hi < 0.5
+    assert any(f"No ŷ = 0.5 line anywhere on this plot: ŷ stays between {fmt_num(lo)} and {fmt_num(hi)}" in c.value
+               for c in at.caption)
+    assert any("colour scale is fixed at 0–1" in c.value for c in at.caption)
+    at.slider(key="ch02_scale").set_value(10.0).run()
+    lo, hi = grid_range(10.0)
+    assert lo < 0.5 < hi and not any("No ŷ = 0.5 line anywhere" in c.value for c in at.caption)
+
+
+def test_each_tab_has_its_own_controls(at):
+    assert [w.label for w in at.sidebar.slider] == ["Weight scale s"]
+    assert not at.sidebar.number_input and not at.sidebar.multiselect and not at.sidebar.select_slider
+    assert not at.number_input and not at.multiselect          # the XOR tab shows only what it uses
+    open_tab(at, "A line vs the MLP")
+    assert [w.label for w in at.number_input] == ["Seed of the line's initial weights"]
+    assert [w.label for w in at.select_slider] == ["The line's training epochs"]
+    seconds = at.session_state["ch02"]["linear_seconds"]
+    assert any(c.value.startswith("Training the line (2000 epochs) took") for c in at.caption) == (seconds > 0.5)
+    open_tab(at, "Activation explorer")
+    assert [w.label for w in at.multiselect] == ["Activations to explore"]
+
+
+def test_page_actions_run():
+    assert set(mlp.PAGE_ACTIONS) == {"train the line (seed 0, 2000 epochs)", "output plane at the default scale"}
+    for fn in mlp.PAGE_ACTIONS.values():
+        assert fn() is None
