@@ -21,9 +21,11 @@ playground.chapter_header(
        "one). A small self-attention layer learns heads of its own. Everything below comes from the models "
        "trained on this page, except where a view says it is illustrative.")
 
-page = PageState("ch09", models=dict, histories=dict, heads=dict, config=None, version=0, cache=dict)
+page = PageState("ch09", shown=None, training=None, version=0, cache=dict, took=None, error=None)
 key = page.key
 V = attention.VOCAB
+D = attention.PAGE_DEFAULTS
+CKPT = attention.CHECKPOINT_DIR
 
 with st.sidebar:
     st.header("Sequence to sequence")
@@ -31,73 +33,164 @@ with st.sidebar:
                         format_func={"reverse": "reverse the sequence", "sov": "SOV → SVO clauses"}.get,
                         help="Reversal needs every word moved; SOV → SVO swaps the object and the verb inside "
                              "each three-word clause, like the post's Tamil → English example.")
-    lengths = st.slider("Trained lengths (words)", 3, 18, (4, 12), key=key("lengths"),
-                        help="Each batch has one length from this range.")
-    hidden = st.select_slider("Hidden size H", [16, 32, 48, 64], value=48, key=key("hidden"))
-    steps = st.select_slider("Training steps", [20, 50, 100, 200, 300, 500, 1000], value=300, key=key("steps"),
-                             help="Batches of 64. 300 steps train all three models in about five seconds on a "
-                                  "quiet 2-core machine; more steps widen the gap between the models at the long "
-                                  "lengths. The heads model takes the same number of steps (at least 100).")
+    lengths = st.slider("Trained lengths (words)", 3, 18, D["lengths"], key=key("lengths"),
+                        help="Each batch has one length from this range (for SOV → SVO, a multiple of 3: the "
+                             "range must hold one).")
+    hidden = st.select_slider("Hidden size H", [16, 32, 48, 64], value=D["hidden_size"], key=key("hidden"))
+    steps = st.select_slider("Training steps", [20, 50, 100, 200, 300, 500, 1000], value=D["steps"], key=key("steps"),
+                             help=f"Batches of {D['batch_size']}. The defaults are the run the page opens on (the "
+                                  "shipped checkpoint) and train in about three seconds on a quiet machine; more "
+                                  "steps and longer lengths widen the gap between the models. The heads models "
+                                  f"always take {attention.DOC_HEAD_STEPS} steps.")
     luong_score = st.selectbox("Luong score", ["general", "dot", "concat"], key=key("luong_score"),
                                help="dot: h_t·h̄_s; general: h_t W_a h̄_s; concat: vᵀtanh(W[h_t; h̄_s]).")
-    seed = st.number_input("Seed", 0, 10_000, 0, key=key("seed"))
+    seed = st.number_input("Seed", 0, 10_000, D["seed"], key=key("seed"))
     st.header("Self-attention heads")
-    heads = st.select_slider("Heads", [1, 2, 4], value=2, key=key("heads"),
+    heads = st.select_slider("Heads", [1, 2, 4], value=D["heads"], key=key("heads"),
                              help="The task needs two relations (previous word, first word).")
-    head_seed = st.number_input("Seed of the heads model", 0, 10_000, 1, key=key("head_seed"),
+    head_seed = st.number_input("Seed of the heads model", 0, 10_000, D["head_seed"], key=key("head_seed"),
                                 help="Try 0: that run solves the task with two heads that share both jobs.")
     train_clicked = st.button("Train", type="primary", key=page.button_key("train"), width="stretch")
     st.button("Stop", key=page.button_key("stop"), width="stretch", help="Stops training; every step finished so far is kept.")
+    took_slot = st.empty()
 
-config = dict(task=task, lengths=tuple(lengths), hidden=int(hidden), steps=int(steps), luong_score=luong_score,
-              seed=int(seed), heads=int(heads), head_seed=int(head_seed))
+config = dict(D, task=task, lengths=tuple(int(v) for v in lengths), hidden_size=int(hidden), steps=int(steps),
+              luong_score=luong_score, seed=int(seed), data_seed=int(seed) + 1, heads=int(heads),
+              head_seed=int(head_seed))
 
+
+def from_checkpoint():
+    """What the page shows on arrival: the shipped reversal models (the page's defaults) and heads."""
+    runs = attention.load_seq2seq_checkpoint("reverse")
+    heads_models = attention.load_heads_checkpoint()
+    return dict(config=dict(D), models={w: runs[w][0] for w in attention.MODELS},
+                histories={w: runs[w][1] for w in attention.MODELS},
+                heads={h: heads_models[(h, D["head_seed"])] for h in (D["heads"], 1)},
+                source="checkpoint", origin={}, complete=True)
+
+
+def settle_interrupted():
+    """A run that did not finish (Stop, or an error) keeps what it finished: the encoder–decoders it
+    reached (a stopped one with the steps it took) and the heads models it finished; the rest stays as it
+    was before the run (for the encoder–decoders only when they were trained on the same task)."""
+    run, old = page["training"], page["shown"]
+    page["training"] = None
+    if run is None or run["complete"]:
+        return
+    models, histories, origin = dict(run["models"]), dict(run["histories"]), {}
+    for w in attention.MODELS:
+        if w in models:
+            h = histories[w]
+            if h.steps < run["config"]["steps"]:
+                origin[w] = f"stopped at step {h.steps} of {run['config']['steps']}"
+        elif old["models"].get(w) is not None and old["config"]["task"] == run["config"]["task"]:
+            models[w], histories[w] = old["models"][w], old["histories"][w]
+            origin[w] = "from before this run"
+    heads_models = {**old["heads"], **run["heads"]}
+    if not run["models"]:                                 # stopped before the first step: nothing changed
+        run["config"] = {**run["config"], **{k: old["config"][k] for k in attention.DOC_RUN},
+                         "luong_score": old["config"]["luong_score"]}
+        origin = dict(old.get("origin", {}))
+    page["shown"] = dict(config=run["config"], models=models, histories=histories, heads=heads_models,
+                         source="trained", origin=origin, complete=False)
+    page["version"] += 1
 
 
 def run_training(cfg):
-    """Train the three encoder–decoders, then the heads models. Each model and its live ``History`` go
-    into the page state when its training begins, so Stop (or any rerun) keeps every step done."""
-    page.update(models={}, histories={}, heads={}, config=cfg, version=page["version"] + 1, cache={})
+    """Train the three encoder–decoders, then the heads models (``attention.train_page``), with live loss
+    curves. Each model and its live ``History`` go into ``page["training"]`` when its training begins,
+    so Stop (or an error) keeps every step done; what shows switches to the new run once it finishes."""
+    import time
+
+    run = dict(config=cfg, models={}, histories={}, heads={}, source="trained", origin={}, complete=False)
+    page.update(training=run, took=None, error=None)
+    t0 = time.perf_counter()
     bar = st.progress(0.0, text="starting…")
     report = playground.progress_reporter(bar)
-    head_steps = max(100, cfg["steps"])          # the heads model is small: ~1 ms a step
-    total, done = 3 * cfg["steps"] + head_steps * (2 if cfg["heads"] != 1 else 1), 0
-    for which in attention.MODELS:
-        model = attention.make_seq2seq(which, seed=cfg["seed"], hidden_size=cfg["hidden"],
-                                       luong_score=cfg["luong_score"])
+    chart = st.empty()
+    n_heads = 2 if cfg["heads"] != 1 else 1
+    total = 3 * cfg["steps"] + n_heads * attention.DOC_HEAD_STEPS
+    done = {"steps": 0}
 
-        def keep(state, which=which):
-            page["models"][which], page["histories"][which] = state.model, state.history
+    def keep(which, model, history):
+        run["models"][which], run["histories"][which] = model, history
 
-        def progress(state, which=which, base=done):
-            h = state.history
-            report((base + h.steps) / total, f"{attention.MODEL_NAMES[which]}: step {h.steps}/{cfg['steps']} · "
-                                             f"loss {fmt_num(h.batch_loss[-1])}")
+    def keep_heads(h, model):
+        run["heads"][h] = model
 
-        attention.train_seq2seq(model, task=cfg["task"], steps=cfg["steps"], rng=np.random.default_rng(cfg["seed"] + 1),
-                                lengths=cfg["lengths"], lr=1e-2,
-                                callbacks=[Live(on_begin=keep, on_update=progress, every_steps=25)])
-        done += cfg["steps"]
-        page["version"] += 1
-    for h in sorted({cfg["heads"], 1}, reverse=True):
-        model = attention.HeadsModel(h, seed=cfg["head_seed"])
-        attention.train_heads(model, steps=head_steps, rng=np.random.default_rng(cfg["head_seed"] + 1))
-        page["heads"][h] = model
-        done += head_steps
-        report(done / total, f"self-attention with {h} head(s): done")
+    def draw(state, name):
+        base = done["steps"]
+        report((base + state.history.steps) / total,
+               f"{mname_cfg(name, cfg)}: step {state.history.steps}/{state.steps_per_epoch} · "
+               f"loss {fmt_num(state.history.batch_loss[-1])}")
+        if name in attention.MODELS:
+            chart.line_chart(loss_frame(run["histories"], cfg), x="step", y="loss", color="model",
+                             height=220)
+
+    def callbacks_for(name):
+        class Done(Live):
+            def on_train_end(self, state):
+                done["steps"] += state.history.steps
+        return [Done(on_update=lambda s: draw(s, name), every_steps=25, min_interval=0.3)]
+
+    try:
+        attention.train_page(cfg, callbacks_for=callbacks_for, on_seq2seq=keep, on_heads=keep_heads)
+    except Exception as e:                          # keep what finished, say what went wrong
+        page["error"] = f"Training stopped with an error: {type(e).__name__}: {e}. What had finished is kept."
+        settle_interrupted()
+        return
+    run["complete"] = True
+    page.update(shown=run, training=None, took=time.perf_counter() - t0)
     page["version"] += 1
     bar.empty()
+    chart.empty()
 
 
+def mname_cfg(which, cfg):
+    if which.startswith("heads-"):
+        return f"self-attention with {which[6:]} head(s)"
+    return f"Luong ({cfg['luong_score']})" if which == "luong" else attention.MODEL_NAMES[which]
+
+
+def loss_frame(histories, cfg, smooth=10):
+    """Training loss per step (a running mean over ``smooth`` steps) of each model, long format."""
+    import pandas as pd
+    frames = []
+    for w, h in histories.items():
+        loss = np.asarray(h.batch_loss, dtype=float)
+        if len(loss) == 0:
+            continue
+        k = min(smooth, len(loss))
+        avg = np.convolve(loss, np.ones(k) / k, mode="valid")
+        frames.append(pd.DataFrame({"step": np.arange(k, len(loss) + 1), "loss": avg, "model": mname_cfg(w, cfg)}))
+    return pd.concat(frames) if frames else pd.DataFrame({"step": [], "loss": [], "model": []})
+
+
+if page["shown"] is None:
+    page["shown"] = from_checkpoint()
+settle_interrupted()                                  # a Stop or an error in the previous run
 if train_clicked:
-    run_training(config)
+    try:
+        attention.check_lengths(config["lengths"], config["task"])
+    except ValueError as e:
+        page["error"] = f"Not trained: {e}. The models shown are kept."
+    else:
+        run_training(config)
+if page["error"]:
+    st.error(page["error"])
+if page["took"] is not None:
+    with took_slot:
+        playground.took(page["took"], "Train")
 
-models, histories = page["models"], page["histories"]
-if not models:
-    st.info("Press **Train** in the sidebar (about ten seconds for the defaults). Then explore the tabs.")
-    st.stop()
-
-cfg = page["config"]
+shown = page["shown"]
+models, histories, cfg = shown["models"], shown["histories"], shown["config"]
+if shown["source"] == "checkpoint":
+    playground.checkpoint_caption(CKPT / attention.CHECKPOINTS["reverse"],
+                                  "reversal, lengths 4–10, H = 32, 300 steps of 32 sequences, Adam 1e-2, seed 0 "
+                                  "(the sidebar's defaults); heads: 2 and 1 head, seed 1, 300 steps "
+                                  f"(`{attention.CHECKPOINTS['heads']}`)")
+for w, note in shown.get("origin", {}).items():
+    st.caption(f"{attention.MODEL_NAMES[w]}: {note}.")
 
 
 def mname(which):
@@ -106,8 +199,9 @@ def mname(which):
 
 lo, hi = cfg["lengths"]
 if cfg != config:
-    st.caption(f"The sidebar has changed since the last run; the models shown were trained on “{cfg['task']}” "
-               f"with lengths {lo}–{hi}, H={cfg['hidden']}, {cfg['steps']} steps. Press Train to retrain.")
+    st.caption(f"The sidebar has changed since these models were trained; they were trained on “{cfg['task']}” "
+               f"with lengths {lo}–{hi}, H={cfg['hidden_size']}, {cfg['steps']} steps, Luong score "
+               f"{cfg['luong_score']}. Press Train to retrain.")
 
 
 def cached(name, fn):
@@ -127,7 +221,9 @@ def valid_length(L):
 
 eval_lengths = sorted({valid_length(L) for L in range(2, 25, 2)} | {valid_length(lo), valid_length(hi)})
 trained_models = {w: m for w, m in models.items() if w in histories}
-heads_model = page["heads"].get(cfg["heads"])
+heads_available = shown["heads"]
+heads_count = cfg["heads"] if cfg["heads"] in heads_available else max(heads_available, default=None)
+heads_model = heads_available.get(heads_count)
 
 
 def ms_text(history) -> str:
@@ -139,6 +235,9 @@ def need_heads():
     """The self-attention tabs need the heads model, trained last: after a Stop it may be missing."""
     if heads_model is None:
         st.info("Training stopped before the self-attention heads model was trained. Press **Train**.")
+    elif heads_count != cfg["heads"]:
+        st.caption(f"Training stopped before the {cfg['heads']}-head model finished: showing the "
+                   f"{heads_count}-head model kept from before.")
     return heads_model is not None
 
 
@@ -346,7 +445,7 @@ if tab_multi.open:
         show_figure(fig)
         def head_rows():
             rows = []
-            for h_count, m in sorted(page["heads"].items()):
+            for h_count, m in sorted(heads_available.items()):
                 roles = attention.head_roles(m, np.random.default_rng(3))
                 acc = attention.evaluate_heads(m, np.random.default_rng(4))
                 rows += [{"model": f"{h_count} head(s)", "head": h, "weight on previous word": fmt_num(roles[h, 0]),
