@@ -351,6 +351,13 @@ def _markdown(header, rows) -> str:
     return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"
 
 
+def records(table: str) -> list[dict]:
+    """A table written by ``_markdown`` as one dict per row (header → cell, code marks dropped): what a
+    page shows of a documented table, so the two cannot differ."""
+    lines = [[c.strip().strip("`") for c in line.strip().strip("|").split("|")] for line in table.strip().splitlines()]
+    return [dict(zip(lines[0], row)) for row in lines[2:]]
+
+
 def train_variant(name: str, run: dict = DOC_RUN, callbacks=()) -> tuple[Seq2Seq, History]:
     """One of ``VARIANTS`` trained with the settings ``run`` (a ``DOC_RUN``-shaped dict)."""
     which, score = VARIANTS[name]
@@ -409,7 +416,7 @@ def alignment_table(runs=None) -> str:
 
 #: How each score compares a decoder state with an encoder state, for the deep dive's table.
 SCORE_FORMULAS = {"bahdanau": "vᵀ tanh(s_{t-1} W_q + h̄_j W_k + b)", "luong-dot": "s_t · h̄_j",
-                  "luong-general": "s_t W_a h̄_jᵀ", "luong-concat": "vᵀ tanh([s_t; h̄_j] W_a)"}
+                  "luong": "s_t W_a h̄_jᵀ", "luong-concat": "vᵀ tanh([s_t; h̄_j] W_a)"}
 
 
 def score_params(model: Seq2Seq) -> int:
