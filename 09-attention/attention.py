@@ -27,6 +27,7 @@ attention); every model here trains through ``common.training.fit``.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -377,6 +378,13 @@ def sov_runs() -> dict:
     return {name: train_variant(name, SOV_RUN) for name in MODELS}
 
 
+@functools.lru_cache(maxsize=None)
+def _trained(which: str):
+    """The runs the doc tables are written from when none are passed, trained once per process (the
+    tables of ``DOC_TABLES`` share them: ``python -m tests.regenerate_doc_tables 09`` trains each once)."""
+    return {"reverse": doc_runs, "sov": sov_runs, "heads": heads_runs}[which]()
+
+
 def doc_accuracy(model: Seq2Seq) -> tuple[np.ndarray, np.ndarray]:
     """(token, whole-sequence) accuracy at ``DOC_LENGTHS``, 200 fresh sequences per length (seed 5)."""
     return accuracy_by_length(model, "reverse", DOC_LENGTHS, np.random.default_rng(5))
@@ -389,7 +397,7 @@ def sov_accuracy(model: Seq2Seq) -> tuple[np.ndarray, np.ndarray]:
 
 def accuracy_table(runs=None) -> str:
     """README: token accuracy of greedy decoding for each model of ``doc_runs``."""
-    runs = doc_runs() if runs is None else runs
+    runs = _trained("reverse") if runs is None else runs
     rows = [[VARIANT_NAMES[w], *(f"{a:.1%}" for a in doc_accuracy(m)[0])] for w, (m, _) in runs.items()]
     return _markdown(["model", *map(str, DOC_LENGTHS)], rows)
 
@@ -398,7 +406,7 @@ def alignment_table(runs=None) -> str:
     """README: at length 8, whole sequences right and where the largest attention weight falls
     (``alignment_offsets``, 100 sequences, seed 3); and for every encoder, how much the first of 10 words
     still moves its final state against the last word (``encoder_influence``, 4 sequences, seed 0)."""
-    runs = doc_runs() if runs is None else runs
+    runs = _trained("reverse") if runs is None else runs
     rows = []
     for w, (m, _) in runs.items():
         seq8 = doc_accuracy(m)[1][DOC_LENGTHS.index(8)]
@@ -427,7 +435,7 @@ def score_params(model: Seq2Seq) -> int:
 def scores_table(runs=None) -> str:
     """Deep dive: every score side by side at length 8 (token and whole-sequence accuracy, alignment within
     one position) with its formula and how many parameters it learns; ``doc_runs``."""
-    runs = doc_runs() if runs is None else runs
+    runs = _trained("reverse") if runs is None else runs
     rows = []
     for w, (m, _) in runs.items():
         tok, seq = doc_accuracy(m)
@@ -442,7 +450,7 @@ def scores_table(runs=None) -> str:
 def sov_table(runs=None) -> str:
     """README: SOV → SVO (``SOV_RUN``): token accuracy at ``SOV_LENGTHS``, whole clauses-sequences right at
     12, and how often the largest weight falls within one position of the copied word at 12."""
-    runs = sov_runs() if runs is None else runs
+    runs = _trained("sov") if runs is None else runs
     rows = []
     for w, (m, _) in runs.items():
         tok, seq = sov_accuracy(m)
@@ -470,7 +478,7 @@ def heads_runs(configs=DOC_HEADS) -> dict:
 def heads_table(runs=None) -> str:
     """README: each head's mean weight on the previous and on the first token (``head_roles``), and the
     accuracy of both read-outs on 1,024 fresh sequences (``evaluate_heads``)."""
-    runs = heads_runs() if runs is None else runs
+    runs = _trained("heads") if runs is None else runs
     rows = []
     for (h, seed), model in runs.items():
         roles = head_roles(model, np.random.default_rng(3))
