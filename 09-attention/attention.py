@@ -622,11 +622,12 @@ TIMING_LENGTHS = (8, 16, 32, 64, 128, 256)
 
 
 def encoder_timing(lengths=TIMING_LENGTHS, *, batch_size: int = 32, d: int = 64, heads: int = 4,
-                   repeats: int = 7, seed: int = 0) -> dict:
+                   repeats: int = 7, min_seconds: float = 0.05, seed: int = 0) -> dict:
     """Seconds for one forward pass over a batch of (batch_size, T, d) inputs, for each T in ``lengths``:
     an LSTM encoder (``common.recurrent.LSTM``, T steps one after the other) and one multi-head
     self-attention layer (``common.attention.MultiHeadAttention``, all T positions in a few matrix
-    products). The best of ``repeats`` runs, the two measured in turn so both see the same machine load.
+    products). The best of at least ``repeats`` runs (more, up to 200, until both together took
+    ``min_seconds``), the two measured in turn so both see the same machine load.
     Returns {"lengths", "lstm", "attention", "ratio"} (ratio = LSTM time ÷ self-attention time)."""
     import time
 
@@ -639,11 +640,15 @@ def encoder_timing(lengths=TIMING_LENGTHS, *, batch_size: int = 32, d: int = 64,
         check_positive_int("length", T)
         x = rng.standard_normal((batch_size, T, d)).astype(np.float32)
         best = {"lstm": np.inf, "attention": np.inf}
-        for _ in range(repeats):
+        runs, spent = 0, 0.0
+        while runs < repeats or (spent < min_seconds and runs < 200):     # short lengths: more runs
             for name, fn in (("lstm", lambda: lstm.forward(x)), ("attention", lambda: mha.forward(x))):
                 t0 = time.perf_counter()
                 fn()
-                best[name] = min(best[name], time.perf_counter() - t0)
+                dt = time.perf_counter() - t0
+                best[name] = min(best[name], dt)
+                spent += dt
+            runs += 1
         out["lstm"].append(best["lstm"])
         out["attention"].append(best["attention"])
     out["ratio"] = [a / b for a, b in zip(out["lstm"], out["attention"])]

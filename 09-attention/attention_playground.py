@@ -136,8 +136,7 @@ def run_training(cfg):
                f"{mname_cfg(name, cfg)}: step {state.history.steps}/{state.steps_per_epoch} · "
                f"loss {fmt_num(state.history.batch_loss[-1])}")
         if name in attention.MODELS:
-            chart.line_chart(loss_frame(run["histories"], cfg), x="step", y="loss", color="model",
-                             height=220)
+            loss_chart(chart, run["histories"], cfg, 220)
 
     def callbacks_for(name):
         class Done(Live):
@@ -162,6 +161,14 @@ def mname_cfg(which, cfg):
     if which.startswith("heads-"):
         return f"self-attention with {which[6:]} head(s)"
     return f"Luong ({cfg['luong_score']})" if which == "luong" else attention.MODEL_NAMES[which]
+
+
+def loss_chart(container, histories, cfg, height):
+    """The per-step loss of each model (a running mean of 10 steps), in the palette's colour for it."""
+    wide = loss_frame(histories, cfg).pivot_table(index="step", columns="model", values="loss")
+    names = {mname_cfg(w, cfg): color(w) for w in histories if mname_cfg(w, cfg) in wide.columns}
+    container.line_chart(wide, y=list(names), color=list(names.values()), height=height,
+                         x_label="training step", y_label="loss (mean of 10 steps)")
 
 
 def loss_frame(histories, cfg, smooth=10):
@@ -327,14 +334,13 @@ if tab_bottle.open:
             playground.post_vs_measured(
                 post="with attention, translation quality on long sentences improved dramatically.",
                 measured=f"inside the trained lengths ({lo}–{hi}) attention is ahead: at {L_long}, "
-                         f"{fmt_pct(accs[best][0][idx])} ({mname(best)}) against {fmt_pct(accs['none'][0][idx])} "
-                         f"without it. Past them every model falls: at {eval_lengths[i]}, "
+                         f"{fmt_pct(accs[best][0][idx])} of the tokens for {mname(best)} against "
+                         f"{fmt_pct(accs['none'][0][idx])} without it. Past them every model falls: at {eval_lengths[i]}, "
                          f"{fmt_pct(accs[best][0][i])} against {fmt_pct(accs['none'][0][i])}. Attention removes the "
                          "bottleneck; it does not teach the decoder lengths it never saw.")
         st.subheader("Training loss")
-        frame = loss_frame(histories, cfg)
-        if len(frame):
-            st.line_chart(frame, x="step", y="loss", color="model", height=240)
+        if any(h.steps for h in histories.values()):
+            loss_chart(st, histories, cfg, 240)
             st.caption("Per-step training loss (running mean of 10 steps) of the models shown"
                        + (", recorded when the shipped checkpoint was trained." if shown["source"] == "checkpoint"
                           else "."))
@@ -408,31 +414,47 @@ if tab_sdpa.open:
 
 if tab_align.open:
     with tab_align:
+        views = {"shown": f"the models above ({'SOV → SVO' if cfg['task'] == 'sov' else 'reversal'})",
+                 "sov": "the shipped SOV → SVO models (seq2seq_sov.npz)"}
+        view = st.radio("Alignments of", list(views), format_func=views.get, horizontal=True, key=key("align_view"),
+                        help="The shipped SOV → SVO checkpoint shows the post's word-order problem without "
+                             "training: the alignment is the identity with each clause's object and verb swapped.")
+        if view == "sov":
+            if "sov_models" not in page:
+                page["sov_models"] = attention.load_seq2seq_checkpoint("sov")
+            a_task = "sov"
+            a_models = {w: m for w, (m, _) in page["sov_models"].items()}
+            a_hist = {w: h for w, (_, h) in page["sov_models"].items()}
+            a_name = lambda w: attention.MODEL_NAMES[w]            # noqa: E731
+        else:
+            a_task, a_models, a_hist, a_name = cfg["task"], trained_models, histories, mname
         c1, c2 = st.columns(2)
-        L = valid_length(c1.slider("Source length", 3, 24, min(hi, 9), key=key("align_len")))
+        L = int(c1.slider("Source length", 3, 24, min(hi, 8) if view == "shown" else 12, key=key("align_len"),
+                          help="For SOV → SVO, rounded to whole three-word clauses."))
+        L = 3 * max(1, round(L / 3)) if a_task == "sov" else L
         aseed = c2.number_input("Source sequence seed", 0, 10_000, 0, key=key("align_seed"))
-        src, _, tgt = seq2seq_task(cfg["task"], 1, L, np.random.default_rng(int(aseed)), V)
-        words = [V.word(i, cfg["task"]) for i in src[0]]
-        st.markdown(f"**Source:** {' '.join(words)} → **target:** {' '.join(V.word(i, cfg['task']) for i in tgt[0])}")
+        src, _, tgt = seq2seq_task(a_task, 1, L, np.random.default_rng(int(aseed)), V)
+        words = [V.word(i, a_task) for i in src[0]]
+        st.markdown(f"**Source:** {' '.join(words)} → **target:** {' '.join(V.word(i, a_task) for i in tgt[0])}")
         cols = st.columns(2)
-        accs = cached("acc", acc_table)
-        idx = eval_lengths.index(L) if L in eval_lengths else None
         rows = []
         for col, w in zip(cols, ("bahdanau", "luong")):
-            if w not in trained_models:
+            if w not in a_models:
                 continue
-            out, W = attention.alignment(trained_models[w], src[0])
-            outw = [V.word(i, cfg["task"]) for i in out]
+            out, W = attention.alignment(a_models[w], src[0])
+            outw = [V.word(i, a_task) for i in out]
             fig, ax = new_figure(size=(max(4.0, 0.4 * L + 2), max(3.0, 0.35 * L + 1.5)))
             heatmap(W, xlabels=words, ylabels=outw, ax=ax, vmin=0, vmax=1, annotate=L <= 8,
                     xlabel="source word (encoder state)", ylabel="output word",
-                    title=f"{mname(w)}: {int((out == tgt[0]).sum())}/{L} right")
-            ax.plot(source_positions(cfg["task"], L), np.arange(L), ".", color=color("copied word"), ms=4)
+                    title=f"{a_name(w)}: {int((out == tgt[0]).sum())}/{L} right")
+            ax.plot(source_positions(a_task, L), np.arange(L), ".", color=color("copied word"), ms=4)
             with col:
                 show_figure(fig)
-            exact, near = attention.alignment_accuracy(trained_models[w], cfg["task"], L, np.random.default_rng(3))
-            rows.append({"model": mname(w), "ms per training step": ms_text(histories[w]),
-                         f"token accuracy at length {L}": fmt_pct(accs[w][0][idx]) if idx is not None else "–",
+            exact, near = attention.alignment_accuracy(a_models[w], a_task, L, np.random.default_rng(3))
+            tok = cached(("acc1", view, w, L), lambda m=a_models[w]: attention.accuracy_by_length(
+                m, a_task, [L], np.random.default_rng([5, L]), n=100)[0][0])
+            rows.append({"model": a_name(w), "ms per training step": ms_text(a_hist[w]),
+                         f"token accuracy at length {L}": fmt_pct(tok),
                          "argmax on the copied word": fmt_pct(exact), "…within one position": fmt_pct(near)})
         st.dataframe(rows, hide_index=True)
         st.caption("Red dots: the source word each output copies. The learned weights follow them, often one "
@@ -543,7 +565,7 @@ if tab_time.open:
         tm = page["timing"]
         Ls = np.array(tm["lengths"])
         fig, ax = new_figure(size=(6.5, 3.8))
-        ax.loglog(Ls, 1e3 * np.array(tm["lstm"]), "-o", color=color("lstm"), label="LSTM encoder (T steps in turn)")
+        ax.loglog(Ls, 1e3 * np.array(tm["lstm"]), "-o", color=color("rnn"), label="LSTM encoder (T steps in turn)")
         ax.loglog(Ls, 1e3 * np.array(tm["attention"]), "-o", color=color("attention"),
                   label="self-attention (all positions at once)")
         ax.set_xticks(Ls, [str(L) for L in Ls])
