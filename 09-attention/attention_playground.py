@@ -85,10 +85,14 @@ def settle_interrupted():
     """A run that did not finish (Stop, or an error) keeps what it finished: the encoder–decoders it
     reached (a stopped one with the steps it took) and the heads models it finished; the rest stays as it
     was before the run (for the encoder–decoders only when they were trained on the same task)."""
+    import time
+
     run, old = page["training"], page["shown"]
     page["training"] = None
     if run is None or run["complete"]:
         return
+    if "started" in run:
+        page.update(took=time.perf_counter() - run["started"], took_what="Train (stopped)")
     models, histories, origin = dict(run["models"]), dict(run["histories"]), {}
     for w in attention.MODELS:
         if w in models:
@@ -114,8 +118,9 @@ def run_training(cfg):
     so Stop (or an error) keeps every step done; what shows switches to the new run once it finishes."""
     import time
 
-    run = dict(config=cfg, models={}, histories={}, heads={}, source="trained", origin={}, complete=False)
-    page.update(training=run, took=None, error=None)
+    run = dict(config=cfg, models={}, histories={}, heads={}, source="trained", origin={}, complete=False,
+               started=time.perf_counter())
+    page.update(training=run, took=None, error=None, took_what="Train")
     t0 = time.perf_counter()
     bar = st.progress(0.0, text="starting…")
     report = playground.progress_reporter(bar)
@@ -151,7 +156,7 @@ def run_training(cfg):
         settle_interrupted()
         return
     run["complete"] = True
-    page.update(shown=run, training=None, took=time.perf_counter() - t0)
+    page.update(shown=run, training=None, took=time.perf_counter() - t0, took_what="Train")
     page["version"] += 1
     bar.empty()
     chart.empty()
@@ -199,7 +204,7 @@ if page["error"]:
     st.error(page["error"])
 if page["took"] is not None:
     with took_slot:
-        playground.took(page["took"], "Train")
+        playground.took(page["took"], page.get("took_what", "Train"))
 
 shown = page["shown"]
 models, histories, cfg = shown["models"], shown["histories"], shown["config"]

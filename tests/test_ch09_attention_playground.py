@@ -227,7 +227,9 @@ def test_sov_task_and_four_heads(app_test):
     # a Stop (or an error) while the 4-head model trained: the run keeps its encoder–decoders, the tabs keep
     # the heads models from before (no KeyError), and say so
     state = at.session_state["ch09"]
-    run = dict(state["shown"], heads={}, complete=False, config=dict(state["shown"]["config"], heads=2))
+    import time
+    run = dict(state["shown"], heads={}, complete=False, config=dict(state["shown"]["config"], heads=2),
+               started=time.perf_counter() - 2.0)
     state["training"] = run
     for tab in ("Scaled dot-product", "Self-attention", "Multi-head"):
         at = open_tab(at, tab, key=TAB)
@@ -235,3 +237,4 @@ def test_sov_task_and_four_heads(app_test):
     assert any("Training stopped before the 2-head model finished: showing the 4-head model" in c.value
                for c in at.caption)
     assert at.dataframe[0].value["model"].tolist() == ["1 head(s)"] + ["4 head(s)"] * 4
+    assert any(c.value.startswith("Train (stopped) took ") for c in at.sidebar.caption)
