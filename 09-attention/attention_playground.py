@@ -1,5 +1,6 @@
 """Playground for chapter 09: encoder–decoders with and without attention, learned alignments, scaled
-dot-product attention and self-attention heads, all from models trained on this page.
+dot-product attention, self-attention heads and the clock of recurrence against self-attention. The page
+opens on the shipped checkpoints (``train_attention.py``); Train retrains live with the sidebar's settings.
 
     streamlit run 09-attention/attention_playground.py      (or open it from the hub: streamlit run app.py)
 """
@@ -18,8 +19,9 @@ st.set_page_config(page_title="09 · Attention", layout="wide")
 playground.chapter_header(
     9, "Three LSTM encoder–decoders learn to reorder sequences: one squeezes the input through its final "
        "state, two may look back at every encoder state (Bahdanau's additive score, Luong's multiplicative "
-       "one). A small self-attention layer learns heads of its own. Everything below comes from the models "
-       "trained on this page, except where a view says it is illustrative.")
+       "one). A small self-attention layer learns heads of its own. Everything below comes from trained "
+       "models: on arrival the shipped checkpoints of the sidebar's default run, after **Train** your own; a view "
+       "that is illustrative says so.")
 
 page = PageState("ch09", shown=None, training=None, version=0, cache=dict, took=None, error=None)
 key = page.key

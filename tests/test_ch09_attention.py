@@ -344,9 +344,14 @@ def test_readme_timing_prose():
     m = re.search(r"at\s+T = (\d+) the LSTM takes ([\d.]+) times as long, by T = (\d+) self-attention is the slower, "
                   r"and at T = (\d+) it takes (\d+)\s+times the LSTM's time", README)
     first, r0, cross, last, inv = m.groups()
-    assert int(first) == min(ratio) and float(r0) == ratio[min(ratio)]
-    assert int(cross) == min(T for T, r in ratio.items() if r < 1)
-    assert int(last) == max(ratio) and inv == f"{1 / ratio[max(ratio)]:.0f}"
+    # a timing: the prose follows the table within the table's own tolerance (regenerating the table on a
+    # busier machine moves its digits, not its shape), and the crossing within one length of the table's
+    Ts = sorted(ratio)
+    assert int(first) == Ts[0] and int(last) == Ts[-1]
+    assert 1 / TIMING_FACTOR <= float(r0) / ratio[Ts[0]] <= TIMING_FACTOR and float(r0) > 1
+    assert 1 / TIMING_FACTOR <= float(inv) * ratio[Ts[-1]] <= TIMING_FACTOR and float(inv) > 1
+    table_cross = min(T for T, r in ratio.items() if r < 1)
+    assert abs(Ts.index(int(cross)) - Ts.index(table_cross)) <= 1
     m = re.search(r"those two ratios within a\s+factor of (\d+)", README)
     assert m and int(m.group(1)) == TIMING_FACTOR
     m = re.search(r"one\s+forward pass over (\d+) sequences of width (\d+), through `common.recurrent.LSTM` \(T steps, "
@@ -513,7 +518,7 @@ def json_round_trip(x):
 
 
 @pytest.mark.slow
-def test_checkpoints_are_the_scripts_run(tmp_path):
+def test_checkpoints_are_the_scripts_run():
     """``train_attention.py --check`` retrains every shipped model and finds the recorded metrics, bit for
     bit on the code path the checkpoints were written with (about 10 s of training)."""
     import train_attention
@@ -521,9 +526,18 @@ def test_checkpoints_are_the_scripts_run(tmp_path):
         pytest.skip(f"the checkpoints' metrics are bitwise for {DOCS_WRITTEN_ON}; this machine computes with "
                     f"{compute_path()}")
     assert train_attention.main(["--check"]) == 0
-    # and a fresh write gives files with the same metrics
-    assert train_attention.main(["--out", str(tmp_path)]) == 0
+
+
+def test_checkpoint_writer_round_trip(runs, sov, heads, tmp_path):
+    """``save_checkpoints`` writes what the loaders and ``--check`` read: the shipped models written again
+    record the same metrics and load back to the same weights."""
+    import train_attention
+    attention.save_checkpoints(runs, sov, heads, tmp_path, script=train_attention.SCRIPT)
     assert train_attention.recorded(attention, tmp_path) == train_attention.recorded(attention)
+    again = attention.load_seq2seq_checkpoint("reverse", tmp_path)
+    for w, (m, h) in runs.items():
+        assert all(np.array_equal(a, b) for a, b in zip(m.params.values(), again[w][0].params.values()))
+        assert again[w][1].batch_loss == h.batch_loss
 
 
 @pytest.mark.parametrize("lengths", [(4, 5), (7, 8), (1, 2), (10, 11)])
