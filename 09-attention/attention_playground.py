@@ -95,6 +95,8 @@ def settle_interrupted():
         return
     if "started" in run:
         page.update(took=time.perf_counter() - run["started"], took_what="Train (stopped)")
+    if not run["models"]:                                 # stopped before the first step: nothing changed
+        return
     models, histories, origin = dict(run["models"]), dict(run["histories"]), {}
     for w in attention.MODELS:
         if w in models:
@@ -105,10 +107,6 @@ def settle_interrupted():
             models[w], histories[w] = old["models"][w], old["histories"][w]
             origin[w] = "from before this run"
     heads_models = {**old["heads"], **run["heads"]}
-    if not run["models"]:                                 # stopped before the first step: nothing changed
-        run["config"] = {**run["config"], **{k: old["config"][k] for k in attention.DOC_RUN},
-                         "luong_score": old["config"]["luong_score"]}
-        origin = dict(old.get("origin", {}))
     page["shown"] = dict(config=run["config"], models=models, histories=histories, heads=heads_models,
                          source="trained", origin=origin, complete=False)
     page["version"] += 1

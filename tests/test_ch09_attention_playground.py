@@ -238,3 +238,17 @@ def test_sov_task_and_four_heads(app_test):
                for c in at.caption)
     assert at.dataframe[0].value["model"].tolist() == ["1 head(s)"] + ["4 head(s)"] * 4
     assert any(c.value.startswith("Train (stopped) took ") for c in at.sidebar.caption)
+
+
+def test_a_stop_before_the_first_step_changes_nothing(app_test):
+    """Stop (or an error) before any model took a step: the page keeps showing the checkpoint."""
+    import time
+    at = app_test(PAGE).run()
+    before = at.dataframe[0].value.copy()
+    state = at.session_state["ch09"]
+    state["training"] = dict(config=dict(state["shown"]["config"], task="sov", lengths=(3, 6)), models={},
+                             histories={}, heads={}, source="trained", origin={}, complete=False,
+                             started=time.perf_counter())
+    at.run()
+    assert not at.exception and at.dataframe[0].value.equals(before)
+    assert any("Shown on arrival" in c.value for c in at.caption)
