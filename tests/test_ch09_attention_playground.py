@@ -252,3 +252,21 @@ def test_a_stop_before_the_first_step_changes_nothing(app_test):
     at.run()
     assert not at.exception and at.dataframe[0].value.equals(before)
     assert any("Shown on arrival" in c.value for c in at.caption)
+
+
+def test_an_error_during_train_keeps_what_finished(app_test, monkeypatch):
+    """The heads model fails to train (a crash): the page says so, shows the encoder–decoders that finished
+    in this run, and the heads tabs keep the heads models from before (no KeyError)."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(attention, "train_heads", broken)
+    at = app_test(PAGE).run()
+    at = _train(at)                                 # _train asserts no exception
+    assert any("Training stopped with an error: RuntimeError: simulated failure" in e.value for e in at.error)
+    acc = at.dataframe[0].value
+    tok, _ = attention.accuracy_by_length(_reference("luong"), "reverse", [5], np.random.default_rng([5, 5]), n=100)
+    assert acc["token accuracy at length 5"][2] == fmt_pct(tok[0])            # this run's models
+    for tab in ("Scaled dot-product", "Self-attention", "Multi-head"):
+        at = open_tab(at, tab, key=TAB)
+    assert at.dataframe[0].value["model"].tolist() == ["1 head(s)", "2 head(s)", "2 head(s)"]   # from before
