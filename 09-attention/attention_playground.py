@@ -563,7 +563,7 @@ if tab_time.open:
         st.markdown("The post's Problem 3: an LSTM must take its T steps one after another; self-attention relates "
                     "all T positions in a few matrix products. Measured here, on this machine's CPU: one forward "
                     "pass over a batch of 32 sequences of width 64 through `common.recurrent.LSTM` and through one "
-                    "`common.attention.MultiHeadAttention` layer (4 heads), the best of 7 runs, taken in turn.")
+                    "`common.attention.MultiHeadAttention` layer (4 heads), the best of at least 7 runs, taken in turn.")
         if st.button("Measure again", key=page.button_key("measure")) or "timing" not in page:
             with st.spinner("Timing both encoders at every length…"):
                 page["timing"] = attention.encoder_timing()
