@@ -202,6 +202,7 @@ if train_clicked:
         run_training(config)
 if page["error"]:
     st.error(page["error"])
+    page["error"] = None                              # said once, beside the run it belongs to
 if page["took"] is not None:
     with took_slot:
         playground.took(page["took"], page.get("took_what", "Train"))
