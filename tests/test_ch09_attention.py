@@ -339,10 +339,11 @@ def test_deep_dive_scores_prose():
 def test_readme_timing_prose():
     t = _rows("README.md", "encoder-timing")
     ratio = {int(k): float(v[2]) for k, v in t.items()}
+    flat = " ".join(README.split())
     # "at T = 8 the LSTM takes 1.5 times as long, by T = 128 self-attention is the slower, and at T = 256 it
     # takes 3 times the LSTM's time"
     m = re.search(r"at\s+T = (\d+) the LSTM takes ([\d.]+) times as long, by T = (\d+) self-attention is the slower, "
-                  r"and at T = (\d+) it takes (\d+)\s+times the LSTM's time", README)
+                  r"and at T = (\d+) it takes (\d+)\s+times the LSTM's time", flat)
     first, r0, cross, last, inv = m.groups()
     # a timing: the prose follows the table within the table's own tolerance (regenerating the table on a
     # busier machine moves its digits, not its shape), and the crossing within one length of the table's
@@ -352,11 +353,11 @@ def test_readme_timing_prose():
     assert 1 / TIMING_FACTOR <= float(inv) * ratio[Ts[-1]] <= TIMING_FACTOR and float(inv) > 1
     table_cross = min(T for T, r in ratio.items() if r < 1)
     assert abs(Ts.index(int(cross)) - Ts.index(table_cross)) <= 1
-    m = re.search(r"those two ratios within a\s+factor of (\d+)", README)
+    m = re.search(r"those two ratios within a\s+factor of (\d+)", flat)
     assert m and int(m.group(1)) == TIMING_FACTOR
     m = re.search(r"one\s+forward pass over (\d+) sequences of width (\d+), through `common.recurrent.LSTM` \(T steps, "
                   r"one after another\)\s+and through one `common.attention.MultiHeadAttention` layer \((\d+) heads, "
-                  r"every position at once\), the best of\s+at\s+least (\d+) runs", README)
+                  r"every position at once\), the best of\s+at\s+least (\d+) runs", flat)
     import inspect
     d = {k: p.default for k, p in inspect.signature(attention.encoder_timing).parameters.items()}
     assert tuple(map(int, m.groups())) == (d["batch_size"], d["d"], d["heads"], d["repeats"])
