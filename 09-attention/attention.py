@@ -27,6 +27,9 @@ attention); every model here trains through ``common.training.fit``.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numpy as np
 
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
@@ -37,13 +40,17 @@ from common.losses import sequence_cross_entropy
 from common.optimizers import Adam
 from common.recurrent import Embedding
 from common.sequence_tasks import SEQ2SEQ_KINDS, Seq2SeqVocab, seq2seq_task, source_positions
-from common.training import History, fit
+from common.training import History, Live, fit
 from seq2seq import Seq2Seq
 
 VOCAB = Seq2SeqVocab(12)
 #: the three models the chapter compares, by the name the page shows
 MODELS = {"none": None, "bahdanau": "bahdanau", "luong": "luong-general"}
 MODEL_NAMES = {"none": "No attention", "bahdanau": "Bahdanau (additive)", "luong": "Luong (general)"}
+#: every score the chapter trains (the page's three models, then Luong's other two scores): name → (which, luong_score)
+VARIANTS = {"none": ("none", "general"), "bahdanau": ("bahdanau", "general"), "luong": ("luong", "general"),
+            "luong-dot": ("luong", "dot"), "luong-concat": ("luong", "concat")}
+VARIANT_NAMES = {**MODEL_NAMES, "luong-dot": "Luong (dot)", "luong-concat": "Luong (concat)"}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -66,7 +73,10 @@ def _length_for(task: str, rng, lo: int, hi: int) -> int:
     return int(rng.integers(lo, hi + 1))
 
 
-def _check_lengths(lengths, task: str = "reverse") -> tuple[int, int]:
+def check_lengths(lengths, task: str = "reverse") -> tuple[int, int]:
+    """``(low, high)`` as ints, or a ``ValueError`` that says what is wrong: for "sov" the range must hold
+    a multiple of 3 (whole subject–object–verb clauses), so 4–5 or 7–8 are refused before any training."""
+    check_choice("task", task, SEQ2SEQ_KINDS)
     try:
         lo, hi = (int(v) for v in lengths)
     except (TypeError, ValueError):
@@ -74,7 +84,8 @@ def _check_lengths(lengths, task: str = "reverse") -> tuple[int, int]:
     if lo < 1 or hi < lo:
         raise ValueError(f"lengths must satisfy 1 <= low <= high, got {lengths!r}")
     if task == "sov" and hi // 3 < -(-lo // 3):
-        raise ValueError(f"lengths must include a multiple of 3 for the SOV task (whole clauses), got {lo}–{hi}")
+        raise ValueError(f"lengths must include a multiple of 3 for the SOV task (whole three-word clauses), "
+                         f"got {lo}–{hi}: widen the range to hold {3 * (-(-lo // 3))}")
     return lo, hi
 
 
@@ -83,7 +94,7 @@ def seq2seq_batches(task: str, lengths, batch_size: int):
     of 3), ``(src, tgt_out, {"tgt_in": tgt_in})``."""
     check_choice("task", task, SEQ2SEQ_KINDS)
     check_positive_int("batch_size", batch_size)
-    lo, hi = _check_lengths(lengths, task)
+    lo, hi = check_lengths(lengths, task)
 
     def batches(rng):
         src, tgt_in, tgt_out = seq2seq_task(task, batch_size, _length_for(task, rng, lo, hi), rng, VOCAB)
@@ -322,10 +333,18 @@ def head_roles(model: HeadsModel, rng: np.random.Generator, n: int = 256) -> np.
 # --------------------------------------------------------------------------------------------------------
 
 DOC_LENGTHS = (4, 6, 8, 10, 12, 14)             # source lengths of the README's accuracy table
-DOC_RUN = dict(task="reverse", lengths=(4, 10), hidden_size=32, steps=300, batch_size=32, lr=1e-2, seed=0,
-               data_seed=1)                     # the README's encoder–decoder run
+#: The page's defaults, which are also the run behind the README's tables and the shipped checkpoint
+#: (``seed`` builds the models, ``data_seed`` draws the batches).
+PAGE_DEFAULTS = dict(task="reverse", lengths=(4, 10), hidden_size=32, steps=300, batch_size=32, lr=1e-2, seed=0,
+                     data_seed=1, luong_score="general", heads=2, head_seed=1)
+DOC_RUN = {k: PAGE_DEFAULTS[k] for k in ("task", "lengths", "hidden_size", "steps", "batch_size", "lr", "seed",
+                                         "data_seed")}                 # the README's encoder–decoder run
+SOV_RUN = dict(DOC_RUN, task="sov", lengths=(3, 12))                    # the README's SOV → SVO run
+SOV_LENGTHS = (6, 9, 12, 15)
 DOC_HEADS = ((2, 1), (4, 1), (1, 1), (2, 0))     # (heads, seed) of the README's heads table
 DOC_HEAD_STEPS = 300
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+CHECKPOINTS = {"reverse": "seq2seq_reverse.npz", "sov": "seq2seq_sov.npz", "heads": "heads.npz"}
 
 
 def _markdown(header, rows) -> str:
@@ -333,15 +352,37 @@ def _markdown(header, rows) -> str:
     return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"
 
 
-def doc_runs() -> dict:
+def records(table: str) -> list[dict]:
+    """A table written by ``_markdown`` as one dict per row (header → cell, code marks dropped): what a
+    page shows of a documented table, so the two cannot differ."""
+    lines = [[c.strip().strip("`") for c in line.strip().strip("|").split("|")] for line in table.strip().splitlines()]
+    return [dict(zip(lines[0], row)) for row in lines[2:]]
+
+
+def train_variant(name: str, run: dict = DOC_RUN, callbacks=()) -> tuple[Seq2Seq, History]:
+    """One of ``VARIANTS`` trained with the settings ``run`` (a ``DOC_RUN``-shaped dict)."""
+    which, score = VARIANTS[name]
+    model = make_seq2seq(which, seed=run["seed"], hidden_size=run["hidden_size"], luong_score=score)
+    return model, train_seq2seq(model, task=run["task"], steps=run["steps"], rng=np.random.default_rng(
+        run["data_seed"]), lengths=run["lengths"], batch_size=run["batch_size"], lr=run["lr"], callbacks=callbacks)
+
+
+def doc_runs(names=tuple(VARIANTS)) -> dict:
     """The run behind the README's numbers (``DOC_RUN``): reversal, lengths 4–10, H = 32, batch 32, 300
-    steps, Adam 1e-2, seed 0 (data seed 1). {which: (model, history)}."""
-    c, out = DOC_RUN, {}
-    for which in MODELS:
-        model = make_seq2seq(which, seed=c["seed"], hidden_size=c["hidden_size"])
-        out[which] = (model, train_seq2seq(model, task=c["task"], steps=c["steps"], rng=np.random.default_rng(
-            c["data_seed"]), lengths=c["lengths"], batch_size=c["batch_size"], lr=c["lr"]))
-    return out
+    steps, Adam 1e-2, seed 0 (data seed 1), for every score. {name: (model, history)}."""
+    return {name: train_variant(name, DOC_RUN) for name in names}
+
+
+def sov_runs() -> dict:
+    """``SOV_RUN``: the same settings on SOV → SVO clauses of 3–12 words, for the page's three models."""
+    return {name: train_variant(name, SOV_RUN) for name in MODELS}
+
+
+@functools.lru_cache(maxsize=None)
+def _trained(which: str):
+    """The runs the doc tables are written from when none are passed, trained once per process (the
+    tables of ``DOC_TABLES`` share them: ``python -m tests.regenerate_doc_tables 09`` trains each once)."""
+    return {"reverse": doc_runs, "sov": sov_runs, "heads": heads_runs}[which]()
 
 
 def doc_accuracy(model: Seq2Seq) -> tuple[np.ndarray, np.ndarray]:
@@ -349,10 +390,15 @@ def doc_accuracy(model: Seq2Seq) -> tuple[np.ndarray, np.ndarray]:
     return accuracy_by_length(model, "reverse", DOC_LENGTHS, np.random.default_rng(5))
 
 
+def sov_accuracy(model: Seq2Seq) -> tuple[np.ndarray, np.ndarray]:
+    """(token, whole-sequence) accuracy at ``SOV_LENGTHS``, 200 fresh sequences per length (seed 5)."""
+    return accuracy_by_length(model, "sov", SOV_LENGTHS, np.random.default_rng(5))
+
+
 def accuracy_table(runs=None) -> str:
     """README: token accuracy of greedy decoding for each model of ``doc_runs``."""
-    runs = doc_runs() if runs is None else runs
-    rows = [[MODEL_NAMES[w], *(f"{a:.1%}" for a in doc_accuracy(m)[0])] for w, (m, _) in runs.items()]
+    runs = _trained("reverse") if runs is None else runs
+    rows = [[VARIANT_NAMES[w], *(f"{a:.1%}" for a in doc_accuracy(m)[0])] for w, (m, _) in runs.items()]
     return _markdown(["model", *map(str, DOC_LENGTHS)], rows)
 
 
@@ -360,7 +406,7 @@ def alignment_table(runs=None) -> str:
     """README: at length 8, whole sequences right and where the largest attention weight falls
     (``alignment_offsets``, 100 sequences, seed 3); and for every encoder, how much the first of 10 words
     still moves its final state against the last word (``encoder_influence``, 4 sequences, seed 0)."""
-    runs = doc_runs() if runs is None else runs
+    runs = _trained("reverse") if runs is None else runs
     rows = []
     for w, (m, _) in runs.items():
         seq8 = doc_accuracy(m)[1][DOC_LENGTHS.index(8)]
@@ -370,10 +416,53 @@ def alignment_table(runs=None) -> str:
             off = alignment_offsets(m, "reverse", 8, np.random.default_rng(3))
             where = [f"{np.mean(cond):.1%}" for cond in (off == 0, np.abs(off) <= 1, off == 1)]
         inf = encoder_influence(m, np.random.default_rng(0).integers(0, VOCAB.n_symbols, (4, 10)))
-        rows.append([MODEL_NAMES[w], f"{seq8:.1%}", *where, f"{inf[0] / inf[-1]:.3f}"])
+        rows.append([VARIANT_NAMES[w], f"{seq8:.1%}", *where, f"{inf[0] / inf[-1]:.3f}"])
     return _markdown(["model", "whole sequences right at length 8", "largest weight on the copied word",
                       "within one position of it", "one position to its right",
                       "encoder: ‖∂h_T/∂e_1‖ ÷ ‖∂h_T/∂e_10‖"], rows)
+
+
+#: How each score compares a decoder state with an encoder state, for the deep dive's table.
+SCORE_FORMULAS = {"bahdanau": "vᵀ tanh(s_{t-1} W_q + h̄_j W_k + b)", "luong-dot": "s_t · h̄_j",
+                  "luong": "s_t W_a h̄_jᵀ", "luong-concat": "vᵀ tanh([s_t; h̄_j] W_a)"}
+
+
+def score_params(model: Seq2Seq) -> int:
+    """Parameters of the attention score alone (0 for Luong's dot, none without attention)."""
+    return sum(v.size for k, v in model.params.items() if k.startswith("decoder.attn."))
+
+
+def scores_table(runs=None) -> str:
+    """Deep dive: every score side by side at length 8 (token and whole-sequence accuracy, alignment within
+    one position) with its formula and how many parameters it learns; ``doc_runs``."""
+    runs = _trained("reverse") if runs is None else runs
+    rows = []
+    for w, (m, _) in runs.items():
+        tok, seq = doc_accuracy(m)
+        i = DOC_LENGTHS.index(8)
+        near = "–" if w == "none" else f"{alignment_accuracy(m, 'reverse', 8, np.random.default_rng(3))[1]:.1%}"
+        rows.append([VARIANT_NAMES[w], f"`{SCORE_FORMULAS[w]}`" if w in SCORE_FORMULAS else "–",
+                     f"{score_params(m):,}", f"{tok[i]:.1%}", f"{tok[i + 1]:.1%}", f"{seq[i]:.1%}", near])
+    return _markdown(["model", "score", "score parameters", "token accuracy at 8", "at 10",
+                      "whole sequences at 8", "argmax within one position at 8"], rows)
+
+
+def sov_table(runs=None) -> str:
+    """README: SOV → SVO (``SOV_RUN``): token accuracy at ``SOV_LENGTHS``, whole clauses-sequences right at
+    12, and how often the largest weight falls within one position of the copied word at 12."""
+    runs = _trained("sov") if runs is None else runs
+    rows = []
+    for w, (m, _) in runs.items():
+        tok, seq = sov_accuracy(m)
+        i = SOV_LENGTHS.index(12)
+        if w == "none":
+            where = ["–", "–"]
+        else:
+            off = alignment_offsets(m, "sov", 12, np.random.default_rng(3))
+            where = [f"{np.mean(off == 0):.1%}", f"{np.mean(np.abs(off) <= 1):.1%}"]
+        rows.append([VARIANT_NAMES[w], *(f"{a:.1%}" for a in tok), f"{seq[i]:.1%}", *where])
+    return _markdown(["model", *(f"{L}" for L in SOV_LENGTHS), "whole sequences right at 12",
+                      "largest weight on the copied word at 12", "within one position of it"], rows)
 
 
 def heads_runs(configs=DOC_HEADS) -> dict:
@@ -389,7 +478,7 @@ def heads_runs(configs=DOC_HEADS) -> dict:
 def heads_table(runs=None) -> str:
     """README: each head's mean weight on the previous and on the first token (``head_roles``), and the
     accuracy of both read-outs on 1,024 fresh sequences (``evaluate_heads``)."""
-    runs = heads_runs() if runs is None else runs
+    runs = _trained("heads") if runs is None else runs
     rows = []
     for (h, seed), model in runs.items():
         roles = head_roles(model, np.random.default_rng(3))
@@ -398,6 +487,181 @@ def heads_table(runs=None) -> str:
             rows.append([h, seed, i, f"{roles[i, 0]:.3f}", f"{roles[i, 1]:.3f}", *(f"{a:.1%}" for a in acc)])
     return _markdown(["heads", "seed", "head", "weight on the previous token", "weight on the first token",
                       "accuracy: previous token", "accuracy: first token"], rows)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The shipped checkpoints (train_attention.py writes them; the page opens on them)
+# --------------------------------------------------------------------------------------------------------
+
+class ModelSet(Layer):
+    """Several trained models saved as one checkpoint: each a named child (``"none"``, ``"luong-dot"``,
+    ``"h2_s1"``), so ``Layer.save``/``load`` keep every array under ``"name.…"``. Not itself a model."""
+
+    def __init__(self, models: dict) -> None:
+        super().__init__()
+        for name, model in models.items():
+            self.add_child(name, model)
+
+    def forward(self, x, training=False):
+        raise ValueError("a ModelSet holds models to save together; call one of its children")
+
+
+def seq2seq_metrics(runs: dict, task: str) -> dict:
+    """What the checkpoint records and ``train_attention.py --check`` compares: per model, the token and
+    whole-sequence accuracy at the table's lengths and the last training loss."""
+    acc = doc_accuracy if task == "reverse" else sov_accuracy
+    out = {}
+    for w, (m, h) in runs.items():
+        tok, seq = acc(m)
+        out[w] = {"token_accuracy": [float(a) for a in tok], "sequence_accuracy": [float(a) for a in seq],
+                  "last_loss": float(h.batch_loss[-1]), "steps": h.steps}
+    return out
+
+
+def heads_metrics(runs: dict) -> dict:
+    return {f"h{h}_s{seed}": {"accuracy": list(evaluate_heads(m, np.random.default_rng(4))),
+                              "roles": head_roles(m, np.random.default_rng(3)).round(6).tolist()}
+            for (h, seed), m in runs.items()}
+
+
+def save_checkpoints(reverse: dict, sov: dict, heads: dict, folder=CHECKPOINT_DIR, script: str = "") -> dict:
+    """Write the three checkpoints (``CHECKPOINTS``) from trained runs; returns {kind: meta}."""
+    from common.checkpoints import history_arrays
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    metas = {}
+    for kind, runs, settings in (("reverse", reverse, DOC_RUN), ("sov", sov, SOV_RUN)):
+        meta = {"script": script, "settings": {**settings, "lengths": list(settings["lengths"])},
+                "lengths": list(DOC_LENGTHS if kind == "reverse" else SOV_LENGTHS),
+                "metrics": seq2seq_metrics(runs, kind), "models": list(runs),
+                "ms_per_step": {w: ms_per_step(h) for w, (_, h) in runs.items()}}
+        extras = {}
+        for w, (_, h) in runs.items():
+            extras.update(history_arrays(h, w))
+        ModelSet({w: m for w, (m, _) in runs.items()}).save(folder / CHECKPOINTS[kind], meta=meta, extras=extras)
+        metas[kind] = meta
+    meta = {"script": script, "steps": DOC_HEAD_STEPS, "configs": [list(c) for c in heads],
+            "metrics": heads_metrics(heads)}
+    ModelSet({f"h{h}_s{seed}": m for (h, seed), m in heads.items()}).save(folder / CHECKPOINTS["heads"], meta=meta)
+    metas["heads"] = meta
+    return metas
+
+
+def load_seq2seq_checkpoint(kind: str = "reverse", folder=CHECKPOINT_DIR) -> dict:
+    """{name: (model, History)} from a shipped seq2seq checkpoint ("reverse" or "sov")."""
+    from common.checkpoints import read_history, read_meta
+    path = Path(folder) / CHECKPOINTS[kind]
+    meta = read_meta(path)
+    run = meta["settings"]
+    models = {}
+    for w in meta["models"]:
+        which, score = VARIANTS[w]
+        models[w] = make_seq2seq(which, seed=run["seed"], hidden_size=run["hidden_size"], luong_score=score)
+    ModelSet(models).load(path)
+    return {w: (m, read_history(path, w)) for w, m in models.items()}
+
+
+def load_heads_checkpoint(folder=CHECKPOINT_DIR) -> dict:
+    """{(heads, seed): HeadsModel} from the shipped heads checkpoint."""
+    from common.checkpoints import read_meta
+    path = Path(folder) / CHECKPOINTS["heads"]
+    models = {(h, seed): HeadsModel(h, seed=seed) for h, seed in read_meta(path)["configs"]}
+    ModelSet({f"h{h}_s{seed}": m for (h, seed), m in models.items()}).load(path)
+    return models
+
+
+# --------------------------------------------------------------------------------------------------------
+# What the page's Train button does
+# --------------------------------------------------------------------------------------------------------
+
+def page_run(cfg: dict) -> dict:
+    """The ``DOC_RUN``-shaped settings of a page configuration."""
+    return {k: cfg[k] for k in DOC_RUN}
+
+
+def train_page(cfg: dict = PAGE_DEFAULTS, *, callbacks_for=None, on_seq2seq=None, on_heads=None) -> None:
+    """Train what the page's Train button trains, in order: the three encoder–decoders (no attention,
+    Bahdanau, Luong with ``cfg["luong_score"]``), then the heads model with ``cfg["heads"]`` heads and the
+    one-head model it is compared with (seed ``cfg["head_seed"]``, ``DOC_HEAD_STEPS`` steps; the one-head
+    model only once when ``heads`` is 1).
+
+    ``callbacks_for(name)`` gives the ``fit`` callbacks of model ``name`` (live curves, Stop);
+    ``on_seq2seq(name, model, history)`` is called when one begins (with the live history: a Stop keeps
+    every step done), ``on_heads(h, model)`` when a heads model has finished. Lengths are checked first,
+    so a bad range raises before anything trains."""
+    check_lengths(cfg["lengths"], cfg["task"])
+    run = page_run(cfg)
+    for which in MODELS:
+        model = make_seq2seq(which, seed=run["seed"], hidden_size=run["hidden_size"], luong_score=cfg["luong_score"])
+        callbacks = list(callbacks_for(which)) if callbacks_for else []
+        if on_seq2seq is not None:
+            callbacks.insert(0, Live(on_begin=lambda st, w=which: on_seq2seq(w, st.model, st.history)))
+        history = train_seq2seq(model, task=run["task"], steps=run["steps"], rng=np.random.default_rng(
+            run["data_seed"]), lengths=run["lengths"], batch_size=run["batch_size"], lr=run["lr"], callbacks=callbacks)
+        if history.stop_reason:
+            return
+    for h in sorted({cfg["heads"], 1}, reverse=True):
+        model = HeadsModel(h, seed=cfg["head_seed"])
+        history = train_heads(model, steps=DOC_HEAD_STEPS, rng=np.random.default_rng(cfg["head_seed"] + 1),
+                              callbacks=list(callbacks_for(f"heads-{h}")) if callbacks_for else [])
+        if history.stop_reason:
+            return
+        if on_heads is not None:
+            on_heads(h, model)
+
+
+#: The page's buttons with their default settings (tests/benchmarks/bench_pages.py times them).
+PAGE_ACTIONS = {"Train": lambda: train_page(PAGE_DEFAULTS)}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Recurrence vs self-attention: the wall clock across sequence lengths
+# --------------------------------------------------------------------------------------------------------
+
+TIMING_LENGTHS = (8, 16, 32, 64, 128, 256)
+
+
+def encoder_timing(lengths=TIMING_LENGTHS, *, batch_size: int = 32, d: int = 64, heads: int = 4,
+                   repeats: int = 7, min_seconds: float = 0.05, seed: int = 0) -> dict:
+    """Seconds for one forward pass over a batch of (batch_size, T, d) inputs, for each T in ``lengths``:
+    an LSTM encoder (``common.recurrent.LSTM``, T steps one after the other) and one multi-head
+    self-attention layer (``common.attention.MultiHeadAttention``, all T positions in a few matrix
+    products). The best of at least ``repeats`` runs (more, up to 200, until both together took
+    ``min_seconds``), the two measured in turn so both see the same machine load.
+    Returns {"lengths", "lstm", "attention", "ratio"} (ratio = LSTM time ÷ self-attention time)."""
+    import time
+
+    from common.recurrent import LSTM
+    check_positive_int("repeats", repeats)
+    rng = np.random.default_rng(seed)
+    lstm, mha = LSTM(d, d, rng), MultiHeadAttention(d, heads, rng)
+    out = {"lengths": [int(T) for T in lengths], "lstm": [], "attention": []}
+    for T in out["lengths"]:
+        check_positive_int("length", T)
+        x = rng.standard_normal((batch_size, T, d)).astype(np.float32)
+        best = {"lstm": np.inf, "attention": np.inf}
+        runs, spent = 0, 0.0
+        while runs < repeats or (spent < min_seconds and runs < 200):     # short lengths: more runs
+            for name, fn in (("lstm", lambda: lstm.forward(x)), ("attention", lambda: mha.forward(x))):
+                t0 = time.perf_counter()
+                fn()
+                dt = time.perf_counter() - t0
+                best[name] = min(best[name], dt)
+                spent += dt
+            runs += 1
+        out["lstm"].append(best["lstm"])
+        out["attention"].append(best["attention"])
+    out["ratio"] = [a / b for a, b in zip(out["lstm"], out["attention"])]
+    return out
+
+
+def timing_table(timing=None) -> str:
+    """README: ``encoder_timing`` (a timing: the test compares its shape and ratios within a factor, not
+    its digits)."""
+    timing = encoder_timing() if timing is None else timing
+    rows = [[T, f"{1e3 * a:.2f}", f"{1e3 * b:.2f}", f"{r:.1f}"]
+            for T, a, b, r in zip(timing["lengths"], timing["lstm"], timing["attention"], timing["ratio"])]
+    return _markdown(["T", "LSTM encoder, ms", "self-attention, ms", "LSTM ÷ self-attention"], rows)
 
 
 def entropy_table() -> str:
@@ -452,6 +716,9 @@ DOC_TABLES = {
     ("README.md", "seq2seq-accuracy"): accuracy_table,
     ("README.md", "seq2seq-alignment"): alignment_table,
     ("README.md", "heads"): heads_table,
+    ("README.md", "sov"): sov_table,
+    ("README.md", "encoder-timing"): timing_table,
+    ("ATTENTION_MATH_DEEP_DIVE.md", "scores"): scores_table,
     ("ATTENTION_MATH_DEEP_DIVE.md", "sdpa-inputs"): sdpa_inputs_table,
     ("ATTENTION_MATH_DEEP_DIVE.md", "sdpa-forward"): sdpa_forward_table,
     ("ATTENTION_MATH_DEEP_DIVE.md", "entropy"): entropy_table,

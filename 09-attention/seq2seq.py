@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from common._validation import check_array, check_generator, check_positive_int
-from common.attention import AdditiveAttention, LuongAttention
+from common.attention import AdditiveAttention, LuongAttention, masked_softmax, softmax_backward
 from common.layers import Dense, Layer
 from common.recurrent import LSTM, Embedding, LSTMCell, LSTMState
 
@@ -169,19 +169,33 @@ class BahdanauDecoder(_AttentionDecoder):
         self.attn = AdditiveAttention(hidden_size, hidden_size, hidden_size, rng, dtype=dtype)
         self.combine = Dense(2 * hidden_size, hidden_size, rng, init="xavier_uniform", dtype=dtype)
         self.out = Dense(hidden_size, vocab, rng, init="xavier_uniform", dtype=dtype)
-        self._steps = self._ht = None
+        self._steps = self._ht = self._keys = None
 
     def forward(self, tgt_in, training=False, *, state, keys, mask=None):
+        """The additive score of ``AdditiveAttention._scores``, written out for the loop: the key side
+        ``h̄_j W_k + b`` does not change from one output step to the next, so it is projected once per
+        sequence here (and its gradients, ``∂L/∂W_k``, ``∂L/∂b`` and ``∂L/∂h̄`` through W_k, are summed over
+        the steps and applied once in ``backward``), not once per step as ``attend`` on its own would.
+        ``step`` (greedy decoding) goes through ``attend``; a test checks that the two agree."""
         emb = self.emb.forward(self._check(tgt_in))                     # (N, Tt, E)
+        P = self.attn.params
+        keys = np.asarray(keys, dtype=emb.dtype)
+        pk = keys @ P["W_k"]                                            # (N, Ts, A), once per sequence
+        if "b" in P:
+            pk += P["b"]
+        allowed = None if mask is None else np.asarray(mask, dtype=bool).reshape(keys.shape[:2])
         steps, states, contexts, weights = [], [], [], []
         for t in range(emb.shape[1]):
-            ctx, w, acache = self.attn.attend(state.h[:, None, :], keys, mask)
-            state, ccache = self.cell.step(np.concatenate([emb[:, t], ctx[:, 0]], axis=1), state)
-            steps.append((acache, ccache))
+            h_prev = state.h
+            E = np.tanh((h_prev @ P["W_q"])[:, None, :] + pk)           # (N, Ts, A)
+            w = masked_softmax(E @ P["v"], allowed)                      # (N, Ts)
+            ctx = np.einsum("ns,nsh->nh", w, keys)                       # (N, H)
+            state, ccache = self.cell.step(np.concatenate([emb[:, t], ctx], axis=1), state)
+            steps.append((h_prev, E, w, ccache))
             states.append(state.h)
-            contexts.append(ctx[:, 0])
-            weights.append(w[:, 0])
-        self._steps, self._keys_shape = steps, keys.shape
+            contexts.append(ctx)
+            weights.append(w)
+        self._steps, self._keys = steps, keys
         logits, self._ht = self._readout(np.stack(contexts, axis=1), np.stack(states, axis=1))
         self.extras = {"weights": np.stack(weights, axis=1)}
         return logits
@@ -189,19 +203,34 @@ class BahdanauDecoder(_AttentionDecoder):
     def backward(self, dlogits):
         self._require_cache(self._steps)
         dctx, ddec = self._readout_backward(dlogits, self._ht)
-        E = self.embed_size
+        P, G, keys = self.attn.params, self.attn.grads, self._keys
+        E_size = self.embed_size
         N, Tt = ddec.shape[:2]
-        demb = np.empty((N, Tt, E), dtype=ddec.dtype)
-        dkeys = np.zeros(self._keys_shape, dtype=ddec.dtype)
+        demb = np.empty((N, Tt, E_size), dtype=ddec.dtype)
+        dkeys = np.zeros(keys.shape, dtype=ddec.dtype)
+        dpk = np.zeros(keys.shape[:2] + (self.attn.attn_size,), dtype=ddec.dtype)   # Σ over steps
+        h_prevs, dpqs = [], []
         dh_carry, dc_carry = None, None
         for t in range(Tt - 1, -1, -1):
-            acache, ccache = self._steps[t]
+            h_prev, E, w, ccache = self._steps[t]
             dh = ddec[:, t] if dh_carry is None else ddec[:, t] + dh_carry
             dinp, (dh_prev, dc_carry) = self.cell.step_backward(LSTMState(dh, dc_carry), ccache)
-            demb[:, t] = dinp[:, :E]
-            dq, dk = self.attn.attend_backward((dctx[:, t] + dinp[:, E:])[:, None, :], acache)
-            dkeys += dk
-            dh_carry = dh_prev + dq[:, 0]
+            demb[:, t] = dinp[:, :E_size]
+            dc = dctx[:, t] + dinp[:, E_size:]                           # (N, H): ∂L/∂c_t
+            dkeys += w[:, :, None] * dc[:, None, :]                      # c_t = Σ_j w_j h̄_j
+            ds = softmax_backward(w, np.einsum("nsh,nh->ns", keys, dc))       # (N, Ts)
+            G["v"] += np.einsum("ns,nsa->a", ds, E)
+            dP = ds[..., None] * P["v"] * (1 - E * E)                    # (N, Ts, A)
+            dpk += dP
+            dpq = dP.sum(axis=1)                                         # (N, A)
+            h_prevs.append(h_prev)
+            dpqs.append(dpq)
+            dh_carry = dh_prev + dpq @ P["W_q"].T
+        G["W_q"] += np.concatenate(h_prevs).T @ np.concatenate(dpqs)
+        G["W_k"] += keys.reshape(-1, keys.shape[2]).T @ dpk.reshape(-1, dpk.shape[2])
+        if "b" in P:
+            G["b"] += dpk.reshape(-1, dpk.shape[2]).sum(axis=0)
+        dkeys += dpk @ P["W_k"].T
         self.emb.backward(demb)
         self.extra_grads = {"state": LSTMState(dh_carry, dc_carry), "keys": dkeys}
 

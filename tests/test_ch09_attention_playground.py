@@ -1,5 +1,6 @@
-"""AppTest for the chapter 09 playground: training from the sidebar with small settings, then every tab,
-comparing the values shown with the module's own computations for the same models."""
+"""AppTest for the chapter 09 playground: the first load (the shipped checkpoints, before anything is
+pressed), training from the sidebar with small settings, then every tab, comparing the values shown with
+the module's own computations for the same models; bad SOV lengths and a stopped run keep what was shown."""
 
 import functools
 
@@ -21,14 +22,14 @@ def _reference(which, task="reverse", seed=0, score="general"):
     cfg = SMALL
     model = attention.make_seq2seq(which, seed=seed, hidden_size=cfg["hidden"], luong_score=score)
     attention.train_seq2seq(model, task=task, steps=cfg["steps"], rng=np.random.default_rng(seed + 1),
-                            lengths=cfg["lengths"], lr=1e-2)
+                            lengths=cfg["lengths"], lr=1e-2, batch_size=attention.PAGE_DEFAULTS["batch_size"])
     return model
 
 
 @functools.lru_cache(maxsize=None)
 def _heads_reference(h=2, seed=1):
     model = attention.HeadsModel(h, seed=seed)
-    attention.train_heads(model, steps=100, rng=np.random.default_rng(seed + 1))   # max(100, 20 steps)
+    attention.train_heads(model, steps=attention.DOC_HEAD_STEPS, rng=np.random.default_rng(seed + 1))
     return model
 
 
@@ -52,8 +53,90 @@ def page():
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=APP_TIMEOUT).run()
     assert not at.exception
     assert at.title[0].value == "09 · Attention"
-    assert "Press **Train**" in at.info[0].value
-    return _train(at)
+    at = _train(at)
+    assert any(c.value.startswith("Train took ") for c in at.sidebar.caption)      # playground.took
+    return at
+
+
+def _page_acc(model, task, L):
+    """What the page's accuracy table shows for one model at length L (100 sequences, seed [5, L])."""
+    return attention.accuracy_by_length(model, task, [L], np.random.default_rng([5, L]), n=100)
+
+
+def test_first_load_shows_the_shipped_checkpoint(app_test):
+    """Before anything is pressed: the checkpoint caption, and every tab's values from the shipped models."""
+    at = app_test(PAGE).run()
+    assert not at.exception
+    assert any("Shown on arrival: the shipped checkpoint `09-attention/checkpoints/seq2seq_reverse.npz`, made by "
+               "`python 09-attention/train_attention.py`" in c.value for c in at.caption)
+    assert not any("Press **Train**" in i.value for i in at.info)
+    runs = attention.load_seq2seq_checkpoint("reverse")
+    acc = at.dataframe[0].value
+    assert acc["model"].tolist() == ["No attention", "Bahdanau (additive)", "Luong (general)"]
+    for i, w in enumerate(attention.MODELS):
+        tok, seq = _page_acc(runs[w][0], "reverse", 10)
+        assert acc["token accuracy at length 10"][i] == fmt_pct(tok[0])
+        assert acc["whole sequences right at 10"][i] == fmt_pct(seq[0])
+    # every score, from the checkpoint: the same rows as the deep dive's table
+    scores = at.dataframe[2].value
+    expect = attention.records(attention.scores_table(runs))
+    assert scores["model"].tolist() == [r["model"] for r in expect]
+    assert scores["token accuracy at 8"].tolist() == [r["token accuracy at 8"] for r in expect]
+    assert any(f"Luong's dot score gets {expect[3]['token accuracy at 8']}" in c.value for c in at.caption)
+    # the post-vs-measured note beside the accuracy table quotes the shown numbers
+    note = [i.value for i in at.info if "The post says" in i.value]
+    assert note and "Past them every model falls" in note[0]
+    assert acc["token accuracy at length 10"][2] in note[0] and acc["token accuracy at length 10"][0] in note[0]
+    # alignment tab: the shipped Bahdanau and Luong models, and the shipped SOV run
+    at = open_tab(at, "Learned alignment", key=TAB)
+    table = at.dataframe[0].value
+    exact, near = attention.alignment_accuracy(runs["bahdanau"][0], "reverse", 8, np.random.default_rng(3))
+    assert table["argmax on the copied word"][0] == fmt_pct(exact) and table["…within one position"][0] == fmt_pct(near)
+    sov = attention.records(attention.sov_table(attention.load_seq2seq_checkpoint("sov")))
+    assert at.dataframe[1].value["12"].tolist() == [r["12"] for r in sov]
+    # the shipped SOV → SVO models' alignments, without training
+    at.radio(key="ch09_align_view").set_value("sov")
+    at.slider(key="ch09_align_len").set_value(12).run()
+    assert not at.exception and any("**Source:** S" in m.value for m in at.markdown)
+    sov_models = attention.load_seq2seq_checkpoint("sov")
+    exact, near = attention.alignment_accuracy(sov_models["luong"][0], "sov", 12, np.random.default_rng(3))
+    assert at.dataframe[0].value["…within one position"][1] == fmt_pct(near) == sov[2]["within one position of it"]
+    # heads tabs: the shipped 2-head and 1-head models of seed 1
+    heads = attention.load_heads_checkpoint()
+    at = open_tab(at, "Multi-head", key=TAB)
+    rows = at.dataframe[0].value
+    assert rows["model"].tolist() == ["1 head(s)", "2 head(s)", "2 head(s)"]
+    acc1 = attention.evaluate_heads(heads[(1, 1)], np.random.default_rng(4))
+    assert rows["accuracy: previous word"][0] == fmt_pct(acc1[0])
+    note = [i.value for i in at.info if "The post says" in i.value][0]
+    assert "single attention head would have to pick" in note and fmt_pct(acc1[0]) in note and fmt_pct(acc1[1]) in note
+    at = open_tab(at, "Scaled dot-product", key=TAB)
+    X, _, _ = attention.head_task(1, np.random.default_rng(0))
+    heads[(2, 1)].forward(X)
+    assert at.dataframe[0].value["weight"].tolist() == [fmt_num(w) for w in heads[(2, 1)].attn.weights[0, 0, 7]]
+
+
+def test_timing_tab(app_test):
+    at = app_test(PAGE).run()
+    at = open_tab(at, "Recurrence vs attention: time", key=TAB)
+    table = at.dataframe[0].value
+    assert table["T"].tolist() == list(attention.TIMING_LENGTHS)
+    ratio = table["LSTM ÷ self-attention"].tolist()
+    note = [i.value for i in at.info if "The post says" in i.value][0]
+    assert f"takes {ratio[0]}× self-attention's time at T = 8" in note and f"{ratio[-1]}× at T = 256" in note
+
+
+def test_sov_lengths_without_a_clause_keep_the_models(app_test):
+    """SOV with 4–5 words (no multiple of 3): a clear message on the page, nothing trained, nothing lost."""
+    at = app_test(PAGE).run()
+    before = at.dataframe[0].value.copy()
+    at.selectbox(key="ch09_task").set_value("sov")
+    at.slider(key="ch09_lengths").set_value((4, 5))
+    at.button(key="ch09_btn_train").click().run()
+    assert not at.exception
+    assert any("multiple of 3 for the SOV task" in e.value and "kept" in e.value for e in at.error)
+    assert at.dataframe[0].value.equals(before)
+    assert any("Shown on arrival" in c.value for c in at.caption)
 
 
 def test_bottleneck_tab(page):
@@ -141,7 +224,49 @@ def test_sov_task_and_four_heads(app_test):
     assert at.dataframe[0].value["model"].tolist() == ["Bahdanau (additive)", "Luong (dot)"]
     at = open_tab(at, "Multi-head", key=TAB)
     assert at.dataframe[0].value["model"].tolist() == ["1 head(s)"] + ["4 head(s)"] * 4
-    # a Stop before the heads model trained: the self-attention tabs say so instead of failing
-    at.session_state["ch09"]["heads"].clear()
-    at = open_tab(at, "Self-attention", key=TAB)
-    assert any("stopped before the self-attention heads model" in i.value for i in at.info)
+    # a Stop (or an error) while the 4-head model trained: the run keeps its encoder–decoders, the tabs keep
+    # the heads models from before (no KeyError), and say so
+    state = at.session_state["ch09"]
+    import time
+    run = dict(state["shown"], heads={}, complete=False, config=dict(state["shown"]["config"], heads=2),
+               started=time.perf_counter() - 2.0)
+    state["training"] = run
+    for tab in ("Scaled dot-product", "Self-attention", "Multi-head"):
+        at = open_tab(at, tab, key=TAB)
+        assert at.dataframe[0].value is not None
+    assert any("Training stopped before the 2-head model finished: showing the 4-head model" in c.value
+               for c in at.caption)
+    assert at.dataframe[0].value["model"].tolist() == ["1 head(s)"] + ["4 head(s)"] * 4
+    assert any(c.value.startswith("Train (stopped) took ") for c in at.sidebar.caption)
+
+
+def test_a_stop_before_the_first_step_changes_nothing(app_test):
+    """Stop (or an error) before any model took a step: the page keeps showing the checkpoint."""
+    import time
+    at = app_test(PAGE).run()
+    before = at.dataframe[0].value.copy()
+    state = at.session_state["ch09"]
+    state["training"] = dict(config=dict(state["shown"]["config"], task="sov", lengths=(3, 6)), models={},
+                             histories={}, heads={}, source="trained", origin={}, complete=False,
+                             started=time.perf_counter())
+    at.run()
+    assert not at.exception and at.dataframe[0].value.equals(before)
+    assert any("Shown on arrival" in c.value for c in at.caption)
+
+
+def test_an_error_during_train_keeps_what_finished(app_test, monkeypatch):
+    """The heads model fails to train (a crash): the page says so, shows the encoder–decoders that finished
+    in this run, and the heads tabs keep the heads models from before (no KeyError)."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(attention, "train_heads", broken)
+    at = app_test(PAGE).run()
+    at = _train(at)                                 # _train asserts no exception
+    assert any("Training stopped with an error: RuntimeError: simulated failure" in e.value for e in at.error)
+    acc = at.dataframe[0].value
+    tok, _ = attention.accuracy_by_length(_reference("luong"), "reverse", [5], np.random.default_rng([5, 5]), n=100)
+    assert acc["token accuracy at length 5"][2] == fmt_pct(tok[0])            # this run's models
+    for tab in ("Scaled dot-product", "Self-attention", "Multi-head"):
+        at = open_tab(at, tab, key=TAB)
+    assert at.dataframe[0].value["model"].tolist() == ["1 head(s)", "2 head(s)", "2 head(s)"]   # from before
