@@ -169,3 +169,27 @@ def prose_numbers(text: str, template: str) -> list[float]:
 def code_references(text: str) -> list[tuple[str, str]]:
     """Every ``path/file.py: Name.attr`` reference written in backticks in a document, as (path, name)."""
     return re.findall(r"`((?:[\w-]+/)*[\w-]+\.py): ([A-Za-z_][\w.]*)`", text)
+
+
+# ------------------------------------------------------------------ numbers stated in prose, one sentence each
+
+def stated(text: str, pattern: str) -> list[str]:
+    """The numbers (as written) that the regex ``pattern``'s groups capture at its one match in ``text``."""
+    found = re.findall(pattern, text, flags=re.S)
+    assert len(found) == 1, f"{pattern!r} matches {len(found)} times in the document (expected once)"
+    return list(found[0]) if isinstance(found[0], tuple) else [found[0]]
+
+
+def value(s: str) -> float:
+    """A number as the docs write it (thousands commas, a typographic minus, a trailing ``%`` or ``×``)."""
+    return float(s.replace(",", "").replace("−", "-").rstrip("%×"))
+
+
+def assert_as_printed(measured: float, written: str, what: str = "", slack: float = 0.0) -> None:
+    """``written`` is ``measured`` rounded to the digits shown: |measured − written| ≤ half a unit of the
+    last printed digit (plus ``slack``)."""
+    mantissa = written.replace(",", "").rstrip("%×").split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    unit = 10.0 ** -decimals * (10.0 ** int(written.split("e")[1]) if "e" in written else 1.0)
+    assert abs(measured - value(written)) <= 0.5 * unit * (1 + 1e-9) + slack, \
+        f"{what}: the text says {written}, measured {measured!r}"

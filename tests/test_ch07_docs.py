@@ -26,32 +26,13 @@ import normalization_residual as nr
 from common.chapters import ROOT
 from common.layers import Dense, Sequential
 from common.norm import BatchNorm1d, Residual
-from markdown_tables import code_references, table_dicts
+from markdown_tables import assert_as_printed, code_references, stated, table_dicts, value
 from regenerate_doc_tables import table_block
 
 FOLDER = ROOT / "07-normalization-residual"
 README = (FOLDER / "README.md").read_text()
 DEEP_DIVE = (FOLDER / "NORMALIZATION_RESIDUAL_DEEP_DIVE.md").read_text()
 DOCS = {"README.md": README, "NORMALIZATION_RESIDUAL_DEEP_DIVE.md": DEEP_DIVE}
-
-
-def stated(text: str, pattern: str) -> list[str]:
-    """The numbers (as written) that the regex ``pattern``'s groups capture at its one match in ``text``."""
-    found = re.findall(pattern, text, flags=re.S)
-    assert len(found) == 1, f"{pattern!r} matches {len(found)} times in the document (expected once)"
-    return list(found[0]) if isinstance(found[0], tuple) else [found[0]]
-
-
-def value(s: str) -> float:
-    return float(s.replace(",", "").replace("−", "-").rstrip("%×"))
-
-
-def assert_as_printed(measured: float, written: str, what: str = "") -> None:
-    """``written`` is ``measured`` rounded to the digits shown (half a unit of the last printed digit)."""
-    mantissa = written.replace(",", "").rstrip("%×").split("e")[0]
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    unit = 10.0 ** -decimals * (10.0 ** int(written.split("e")[1]) if "e" in written else 1.0)
-    assert abs(measured - value(written)) <= 0.5 * unit * (1 + 1e-9), f"{what}: the text says {written}, measured {measured!r}"
 
 
 def assert_table(doc: str, marker: str, markdown: str) -> None:
