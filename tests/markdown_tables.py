@@ -8,8 +8,10 @@ function that writes it.
 
 from __future__ import annotations
 
-from common.checkpoints import compute_path  # noqa: F401  (the training scripts record it)
+import importlib
 import re
+
+from common.checkpoints import compute_path  # noqa: F401  (the training scripts record it)
 
 _NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
 
@@ -169,6 +171,26 @@ def prose_numbers(text: str, template: str) -> list[float]:
 def code_references(text: str) -> list[tuple[str, str]]:
     """Every ``path/file.py: Name.attr`` reference written in backticks in a document, as (path, name)."""
     return re.findall(r"`((?:[\w-]+/)*[\w-]+\.py): ([A-Za-z_][\w.]*)`", text)
+
+
+def resolved_code(path: str, name: str):
+    """What a ``path.py: Name.attr`` reference names: its module imported, then each attribute in turn
+    (``AttributeError`` where one is not there)."""
+    obj = importlib.import_module(path[:-3].replace("/", "."))
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def assert_code_references_resolve(text: str, at_least: int, kinds: tuple = (dict, tuple)) -> None:
+    """``text`` names at least ``at_least`` pieces of code as ```path.py: Name```, none broken across lines,
+    and each is a function or class (callable) or one of ``kinds`` (a table, a constant tuple…)."""
+    refs = code_references(text)
+    assert len(refs) >= at_least
+    assert text.count(".py: ") == len(refs)                        # none broken across lines
+    for path, name in refs:
+        obj = resolved_code(path, name)
+        assert callable(obj) or isinstance(obj, kinds), (path, name)
 
 
 # ------------------------------------------------------------------ numbers stated in prose, one sentence each

@@ -11,8 +11,6 @@ Everything here that trains runs on real MNIST (skipped without it, a failure in
 sweep and the full-MNIST benchmark accuracies are marked slow.
 """
 
-import importlib
-import re
 
 import numpy as np
 import pytest
@@ -21,7 +19,7 @@ import cnn
 import cnn_architectures as arch
 import pooling
 from common.chapters import ROOT
-from markdown_tables import assert_as_printed, code_references, stated, table_dicts, value
+from markdown_tables import assert_as_printed, assert_code_references_resolve, stated, table_dicts, value
 from regenerate_doc_tables import table_block
 
 FOLDER = ROOT / "06-cnn"
@@ -287,14 +285,7 @@ def test_benchmark_accuracies_reproduce(real_mnist):
 
 def test_every_code_reference_in_the_deep_dive_resolves():
     """One hop from text to code: each `path.py: Name` the deep dive writes is a real function or table."""
-    refs = code_references(DEEP_DIVE)
-    assert len(refs) >= 10
-    assert DEEP_DIVE.count(".py: ") == len(refs)                        # none broken across lines
-    for path, name in refs:
-        obj = importlib.import_module(path[:-3].replace("/", "."))
-        for part in name.split("."):
-            obj = getattr(obj, part)
-        assert callable(obj) or isinstance(obj, (dict, tuple)), (path, name)
+    assert_code_references_resolve(DEEP_DIVE, at_least=10)
 
 
 # ------------------------------------------------- from the shipped checkpoints and the bundled sample
