@@ -8,8 +8,10 @@ function that writes it.
 
 from __future__ import annotations
 
-from common.checkpoints import compute_path  # noqa: F401  (the training scripts record it)
+import importlib
 import re
+
+from common.checkpoints import compute_path  # noqa: F401  (the training scripts record it)
 
 _NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?"
 
@@ -169,3 +171,47 @@ def prose_numbers(text: str, template: str) -> list[float]:
 def code_references(text: str) -> list[tuple[str, str]]:
     """Every ``path/file.py: Name.attr`` reference written in backticks in a document, as (path, name)."""
     return re.findall(r"`((?:[\w-]+/)*[\w-]+\.py): ([A-Za-z_][\w.]*)`", text)
+
+
+def resolved_code(path: str, name: str):
+    """What a ``path.py: Name.attr`` reference names: its module imported, then each attribute in turn
+    (``AttributeError`` where one is not there)."""
+    obj = importlib.import_module(path[:-3].replace("/", "."))
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def assert_code_references_resolve(text: str, at_least: int, kinds: tuple = (dict, tuple)) -> None:
+    """``text`` names at least ``at_least`` pieces of code as ```path.py: Name```, none broken across lines,
+    and each is a function or class (callable) or one of ``kinds`` (a table, a constant tuple…)."""
+    refs = code_references(text)
+    assert len(refs) >= at_least
+    assert text.count(".py: ") == len(refs)                        # none broken across lines
+    for path, name in refs:
+        obj = resolved_code(path, name)
+        assert callable(obj) or isinstance(obj, kinds), (path, name)
+
+
+# ------------------------------------------------------------------ numbers stated in prose, one sentence each
+
+def stated(text: str, pattern: str) -> list[str]:
+    """The numbers (as written) that the regex ``pattern``'s groups capture at its one match in ``text``."""
+    found = re.findall(pattern, text, flags=re.S)
+    assert len(found) == 1, f"{pattern!r} matches {len(found)} times in the document (expected once)"
+    return list(found[0]) if isinstance(found[0], tuple) else [found[0]]
+
+
+def value(s: str) -> float:
+    """A number as the docs write it (thousands commas, a typographic minus, a trailing ``%`` or ``×``)."""
+    return float(s.replace(",", "").replace("−", "-").rstrip("%×"))
+
+
+def assert_as_printed(measured: float, written: str, what: str = "", slack: float = 0.0) -> None:
+    """``written`` is ``measured`` rounded to the digits shown: |measured − written| ≤ half a unit of the
+    last printed digit (plus ``slack``)."""
+    mantissa = written.replace(",", "").rstrip("%×").split("e")[0]
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    unit = 10.0 ** -decimals * (10.0 ** int(written.split("e")[1]) if "e" in written else 1.0)
+    assert abs(measured - value(written)) <= 0.5 * unit * (1 + 1e-9) + slack, \
+        f"{what}: the text says {written}, measured {measured!r}"

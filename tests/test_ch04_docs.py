@@ -8,13 +8,12 @@ digit shown); accuracies of float32 trainings within 0.1 points (float32 sums di
 across BLAS builds and thread counts: 5 of 5,000 training or 10 of 10,000 test images).
 """
 
-import importlib
 import json
 
 import numpy as np
 import pytest
 
-from markdown_tables import code_references, prose_numbers, table_dicts
+from markdown_tables import assert_code_references_resolve, code_references, prose_numbers, resolved_code, table_dicts
 from regenerate_doc_tables import table_block
 
 import adam_bias_correction as adam_bc
@@ -300,12 +299,7 @@ def test_landscape_commentary_is_the_codes():
 # ------------------------------------------------------------------------------ one hop to the code
 
 def test_every_code_reference_resolves():
-    refs = code_references(DEEP) + code_references(README)
-    assert len(code_references(DEEP)) >= 20
-    assert DEEP.count(".py: ") == len(code_references(DEEP))        # none broken across lines
-    for path, name in refs:
-        module = importlib.import_module(path[:-3].replace("/", "."))
-        obj = module
-        for part in name.split("."):
-            obj = getattr(obj, part)
+    assert_code_references_resolve(DEEP, at_least=20, kinds=(dict,))
+    for path, name in code_references(README):
+        obj = resolved_code(path, name)
         assert callable(obj) or isinstance(obj, dict), (path, name)

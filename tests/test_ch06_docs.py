@@ -11,8 +11,6 @@ Everything here that trains runs on real MNIST (skipped without it, a failure in
 sweep and the full-MNIST benchmark accuracies are marked slow.
 """
 
-import importlib
-import re
 
 import numpy as np
 import pytest
@@ -21,7 +19,7 @@ import cnn
 import cnn_architectures as arch
 import pooling
 from common.chapters import ROOT
-from markdown_tables import code_references, table_dicts
+from markdown_tables import assert_as_printed, assert_code_references_resolve, stated, table_dicts, value
 from regenerate_doc_tables import table_block
 
 FOLDER = ROOT / "06-cnn"
@@ -30,29 +28,15 @@ README = (FOLDER / "README.md").read_text()
 DOCS = {"README.md": README, "CNN_ARCHITECTURE_DEEP_DIVE.md": DEEP_DIVE}
 
 
-def stated(text: str, pattern: str) -> list[str]:
-    """The numbers (as written) that the regex ``pattern``'s groups capture at its one match in ``text``."""
-    found = re.findall(pattern, text, flags=re.S)
-    assert len(found) == 1, f"{pattern!r} matches {len(found)} times in the document (expected once)"
-    return list(found[0]) if isinstance(found[0], tuple) else [found[0]]
-
-
-def value(s: str) -> float:
-    return float(s.replace(",", "").replace("−", "-"))
-
-
-def assert_as_printed(measured: float, written: str, what: str = "", slack: float = 0.0) -> None:
-    """``written`` is ``measured`` rounded to the digits shown: |measured − written| ≤ half a unit of the
-    last printed digit (plus ``slack``)."""
-    mantissa = written.replace(",", "").split("e")[0]
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    unit = 10.0 ** -decimals * (10.0 ** int(written.split("e")[1]) if "e" in written else 1.0)
-    assert abs(measured - value(written)) <= 0.5 * unit * (1 + 1e-9) + slack, \
-        f"{what}: the text says {written}, measured {measured!r}"
-
-
 def generated_rows(markdown: str) -> list[dict]:
     return table_dicts(f"<!-- table: t -->\n{markdown}", "t")
+
+
+def assert_dense_share(net, name: str, fc: str, total: str, pct: str) -> None:
+    """The text's dense-layer parameter count (exact), total in millions and dense share in % (as printed)."""
+    assert value(fc) == net.params_of("fc")
+    assert_as_printed(net.total / 1e6, total, f"{name} total")
+    assert_as_printed(100 * net.params_of("fc") / net.total, pct, f"{name} dense share")
 
 
 # --------------------------------------------------------------------- tables written from shapes alone
@@ -98,16 +82,12 @@ def test_parameter_numbers_in_the_prose():
     alex_fc, alex_total, alex_pct, alex_conv = stated(
         DEEP_DIVE, r"the three dense layers hold ([\d,]+) of its ([\d.]+)M parameters \((\d+)%\); the five\s+"
                    r"convolutions only ([\d.]+)M")
-    assert value(alex_fc) == alex.params_of("fc")
-    assert_as_printed(alex.total / 1e6, alex_total, "AlexNet total")
-    assert_as_printed(100 * alex.params_of("fc") / alex.total, alex_pct, "AlexNet dense share")
+    assert_dense_share(alex, "AlexNet", alex_fc, alex_total, alex_pct)
     assert_as_printed(alex.params_of("conv") / 1e6, alex_conv, "AlexNet convolutions")
     vgg_fc, vgg_total, vgg_pct, fc6, inputs, c, hw, units = stated(
         DEEP_DIVE, r"\*\*VGG-16\*\*: ([\d,]+) of ([\d.]+)M \((\d+)%\) are in the three dense layers, ([\d.]+)M in the "
                    r"first one alone\s+\(([\d,]+) = (\d+)·(\d)·\d inputs × ([\d,]+)\)")
-    assert value(vgg_fc) == vgg.params_of("fc")
-    assert_as_printed(vgg.total / 1e6, vgg_total, "VGG total")
-    assert_as_printed(100 * vgg.params_of("fc") / vgg.total, vgg_pct, "VGG dense share")
+    assert_dense_share(vgg, "VGG", vgg_fc, vgg_total, vgg_pct)
     assert_as_printed(vgg.params_of("fc6") / 1e6, fc6, "VGG fc6")
     assert value(inputs) == int(np.prod(next(r for r in vgg.rows if r.name == "max pool 5").output_shape)) \
         == int(c) * int(hw) ** 2 and value(units) == 4096
@@ -305,14 +285,7 @@ def test_benchmark_accuracies_reproduce(real_mnist):
 
 def test_every_code_reference_in_the_deep_dive_resolves():
     """One hop from text to code: each `path.py: Name` the deep dive writes is a real function or table."""
-    refs = code_references(DEEP_DIVE)
-    assert len(refs) >= 10
-    assert DEEP_DIVE.count(".py: ") == len(refs)                        # none broken across lines
-    for path, name in refs:
-        obj = importlib.import_module(path[:-3].replace("/", "."))
-        for part in name.split("."):
-            obj = getattr(obj, part)
-        assert callable(obj) or isinstance(obj, (dict, tuple)), (path, name)
+    assert_code_references_resolve(DEEP_DIVE, at_least=10)
 
 
 # ------------------------------------------------- from the shipped checkpoints and the bundled sample

@@ -13,7 +13,6 @@ comparison and the PyTorch twin are marked slow.
 import json
 import math
 import os
-import importlib
 import re
 import subprocess
 import sys
@@ -26,32 +25,13 @@ import normalization_residual as nr
 from common.chapters import ROOT
 from common.layers import Dense, Sequential
 from common.norm import BatchNorm1d, Residual
-from markdown_tables import code_references, table_dicts
+from markdown_tables import assert_as_printed, assert_code_references_resolve, stated, table_dicts, value
 from regenerate_doc_tables import table_block
 
 FOLDER = ROOT / "07-normalization-residual"
 README = (FOLDER / "README.md").read_text()
 DEEP_DIVE = (FOLDER / "NORMALIZATION_RESIDUAL_DEEP_DIVE.md").read_text()
 DOCS = {"README.md": README, "NORMALIZATION_RESIDUAL_DEEP_DIVE.md": DEEP_DIVE}
-
-
-def stated(text: str, pattern: str) -> list[str]:
-    """The numbers (as written) that the regex ``pattern``'s groups capture at its one match in ``text``."""
-    found = re.findall(pattern, text, flags=re.S)
-    assert len(found) == 1, f"{pattern!r} matches {len(found)} times in the document (expected once)"
-    return list(found[0]) if isinstance(found[0], tuple) else [found[0]]
-
-
-def value(s: str) -> float:
-    return float(s.replace(",", "").replace("−", "-").rstrip("%×"))
-
-
-def assert_as_printed(measured: float, written: str, what: str = "") -> None:
-    """``written`` is ``measured`` rounded to the digits shown (half a unit of the last printed digit)."""
-    mantissa = written.replace(",", "").rstrip("%×").split("e")[0]
-    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
-    unit = 10.0 ** -decimals * (10.0 ** int(written.split("e")[1]) if "e" in written else 1.0)
-    assert abs(measured - value(written)) <= 0.5 * unit * (1 + 1e-9), f"{what}: the text says {written}, measured {measured!r}"
 
 
 def assert_table(doc: str, marker: str, markdown: str) -> None:
@@ -428,11 +408,4 @@ def test_pytorch_twin_gives_the_same_picture(mnist):
 
 def test_every_code_reference_in_the_deep_dive_resolves():
     """One hop from text to code: each `path.py: Name` the deep dive writes is a real function or table."""
-    refs = code_references(DEEP_DIVE)
-    assert len(refs) >= 10
-    assert DEEP_DIVE.count(".py: ") == len(refs)                        # none broken across lines
-    for path, name in refs:
-        obj = importlib.import_module(path[:-3].replace("/", "."))
-        for part in name.split("."):
-            obj = getattr(obj, part)
-        assert callable(obj) or isinstance(obj, (dict, tuple)), (path, name)
+    assert_code_references_resolve(DEEP_DIVE, at_least=10)
