@@ -14,6 +14,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+# This checkout's ``common`` first, before an installed (editable) copy that may point at another
+# checkout: otherwise a benchmark run from a worktree times the other tree's engine.
+if str(ROOT) not in sys.path[:2]:
+    sys.path.insert(1, str(ROOT))
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
