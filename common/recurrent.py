@@ -658,123 +658,6 @@ class LSTM(_Sequence):
 
     cell_class = LSTMCell
 
-    # The fast path (no layer norm). ``_Sequence.forward``/``backward`` run ``LSTMCell._step`` and
-    # ``_step_backward`` once per time step, ~20 small NumPy calls each, and at the benchmark's size
-    # (batch 32, H = 48) the calls, not the arithmetic, are the cost, the more so on strided gate
-    # slices (a (N, 4H) row block is N separate runs of H). Here the whole sequence lives in a few
-    # feature-major (T, ·, N) arrays, transposed, so every gate block of a step is one contiguous
-    # (H, N) array: ``a_tᵀ = W_hᵀ h_{t-1}ᵀ + (x_t W_x + b)ᵀ``. One tanh covers all four gates, via
-    # σ(a) = (1 + tanh(a/2))/2 with the ½ folded into the input projection and W_h (exact in binary);
-    # the backward computes every step's gate-derivative factors in a few whole-sequence operations
-    # before its loop, which is then 7 calls a step, and the parameter gradients are one GEMM each.
-    # The step caches are (transposed) views of those arrays, so ``gate_activations`` and the contract
-    # are unchanged; ``tests/test_recurrent.py`` checks this path against the per-step one.
-
-    def forward(self, x, training=False, *, state=None):
-        cell = self.cell
-        self._fast = None
-        if cell.layer_norm:
-            return super().forward(x, training, state=state)
-        x = _check_sequence(x, self.input_size, dtype=cell.params["Wx"].dtype)
-        N, T, _ = x.shape
-        state0 = cell._check_state(state, N, x.dtype)
-        H = self.hidden_size
-        xt = np.ascontiguousarray(x.transpose(1, 0, 2))                  # (T, N, D)
-        # (x_t W_x + b)ᵀ for every t as one batched product straight into the (T, 4H, N) layout (a
-        # transpose copy of a (T·N, 4H) product would cost most of what the product does).
-        A = np.matmul(cell.params["Wx"].T, xt.transpose(0, 2, 1))         # (T, 4H, N) → the gates
-        dtype = A.dtype
-        A += cell.params["b"][:, None]
-        half = np.ones((4 * H, 1), dtype=dtype)
-        half[:3 * H] = 0.5                                                # a/2 for the σ blocks, a for g
-        A *= half
-        whs = np.multiply(cell.params["Wh"].T, half, order="C")           # (4H, H), contiguous
-        C = np.empty((T + 1, H, N), dtype=dtype)                          # C[t + 1] = c_tᵀ, C[0] = c_0ᵀ
-        C[0] = state0.c.T
-        TC = np.empty((T, H, N), dtype=dtype)
-        HT = np.empty((T, H, N), dtype=dtype)
-        ig = np.empty((H, N), dtype=dtype)
-        r = np.empty((4 * H, N), dtype=dtype)
-        h = np.ascontiguousarray(state0.h.T)
-        for t in range(T):
-            a = A[t]
-            np.matmul(whs, h, out=r)
-            a += r
-            np.tanh(a, out=a)
-            sig = a[:3 * H]
-            sig *= 0.5
-            sig += 0.5                                                    # i, f, o = σ; g = tanh
-            c = C[t + 1]
-            np.multiply(a[H:2 * H], C[t], out=c)                          # c_t = f ⊙ c_{t-1} + i ⊙ g
-            np.multiply(a[:H], a[3 * H:], out=ig)
-            c += ig
-            tc = np.tanh(c, out=TC[t])
-            h = np.multiply(a[2 * H:3 * H], tc, out=HT[t])                # h_t = o ⊙ tanh(c_t)
-        hs = HT.transpose(0, 2, 1)                                        # (T, N, H) view
-        steps = [LSTMStepCache(C[t].T, A[t, :3 * H].T, A[t, 3 * H:].T, TC[t].T, None) for t in range(T)]
-        self.extras = {"state": LSTMState(hs[-1].copy(), C[-1].T.copy())}
-        self._cache = SequenceCache(xt, hs, steps, state0)
-        self._fast = (self._cache, A, C, TC, HT)
-        return HT.transpose(2, 0, 1)                                      # (N, T, H)
-
-    def backward(self, dout, *, state=None):
-        fast = getattr(self, "_fast", None)
-        if fast is None or fast[0] is not self._cache:
-            return super().backward(dout, state=state)
-        cache, A, C, TC, HT = fast
-        T, N, H = cache.hs.shape
-        dout = _check_grad("dout", dout, (N, T, H))
-        cell = self.cell
-        dfinal = cell._check_dstate(state, N)
-        dtype = HT.dtype
-        sig, g = A[:, :3 * H], A[:, 3 * H:]
-        # Per step, ∂L/∂a = [δc ⊙ g ⊙ i', δc ⊙ c_{t-1} ⊙ f', δh ⊙ tanh(c_t) ⊙ o', δc ⊙ i ⊙ (1 - g²)]
-        # (σ' = σ(1 - σ)): M holds every factor but δc, δh, for all steps at once.
-        M = np.empty((T, 4 * H, N), dtype=dtype)
-        np.subtract(1, sig, out=M[:, :3 * H])
-        M[:, :3 * H] *= sig
-        np.multiply(g, g, out=M[:, 3 * H:])
-        np.subtract(1, M[:, 3 * H:], out=M[:, 3 * H:])
-        M[:, :H] *= g
-        M[:, H:2 * H] *= C[:-1]
-        M[:, 2 * H:3 * H] *= TC
-        M[:, 3 * H:] *= sig[:, :H]
-        OD = TC * TC                                                      # o ⊙ (1 - tanh²(c_t))
-        np.subtract(1, OD, out=OD)
-        OD *= sig[:, 2 * H:]
-        doutT = np.ascontiguousarray(dout.transpose(1, 2, 0))            # (T, H, N)
-        dXP = np.empty((T, 4 * H, N), dtype=dtype)
-        dh_all = np.empty((T, H, N), dtype=dtype)
-        dc = np.empty((H, N), dtype=dtype)
-        dh_next = None if dfinal.h is None else dfinal.h.T
-        dc_next = None if dfinal.c is None else dfinal.c.T
-        wh = cell.params["Wh"]                                            # (H, 4H): δh_{t-1}ᵀ = W_h δaᵀ
-        for t in range(T - 1, -1, -1):
-            dh = dh_all[t]
-            if dh_next is None:
-                dh[...] = doutT[t]
-            else:
-                np.add(doutT[t], dh_next, out=dh)
-            np.multiply(dh, OD[t], out=dc)                                # δc ← δc + δh ⊙ o ⊙ (1 - tanh²c_t)
-            if dc_next is not None:
-                dc += dc_next
-            da = dXP[t]
-            np.multiply(M[t].reshape(4, H, N), dc, out=da.reshape(4, H, N))
-            np.multiply(M[t, 2 * H:3 * H], dh, out=da[2 * H:3 * H])      # the o block takes δh, not δc
-            dh_next = wh @ da                                             # δh_{t-1} = δa W_hᵀ
-            dc_next = dc * A[t, H:2 * H]                                  # δc_{t-1} = δc ⊙ f
-        self.extra_grads = {"state": LSTMState(dh_next.T, dc_next.T), "hs": dh_all.transpose(2, 0, 1)}
-        # Parameter gradients for all steps at once, as (·, T·N) matrices.
-        dXP2 = np.ascontiguousarray(dXP.transpose(1, 0, 2)).reshape(4 * H, T * N)
-        h_prev = np.concatenate([cache.state0.h.T[None], HT[:-1]], axis=0)   # (T, H, N)
-        h_prev2 = np.ascontiguousarray(h_prev.transpose(1, 0, 2)).reshape(H, T * N)
-        # (∂L/∂W)ᵀ = dXP2 · inputs: the operand order OpenBLAS runs fastest at these sizes (1.3-1.6×).
-        cell.grads["Wh"] += (dXP2 @ h_prev2.T).T
-        cell.grads["Wx"] += (dXP2 @ cache.xt.reshape(T * N, -1)).T
-        cell.grads["b"] += dXP2.sum(axis=1)
-        dx = np.matmul(dXP.transpose(0, 2, 1), cell.params["Wx"].T)      # (T, N, D)
-        return dx.transpose(1, 0, 2)
-
     def gate_activations(self) -> dict[str, np.ndarray]:
         """The last forward pass's gates and cell state, each (N, T, H): i, f, o, g and c."""
         self._require_cache(self._cache)
@@ -846,15 +729,7 @@ class Embedding(Layer):
     def backward(self, dout):
         self._require_cache(self._ids)
         dout = check_grad("dout", dout, self._ids.shape + (self.embedding_dim,), self.params["W"].dtype)
-        ids = self._ids.reshape(-1)
-        d2 = dout.reshape(-1, self.embedding_dim)
-        if self.num_embeddings <= 256:
-            # A small vocabulary (characters, the chapter-08 tasks): Σ over positions as one product
-            # onehot(ids)ᵀ · dout, ~10× faster than np.add.at's unbuffered scatter at batch 32 × T 20.
-            onehot = np.equal.outer(np.arange(self.num_embeddings), ids).astype(d2.dtype)   # (V, N·T)
-            self.grads["W"] += onehot @ d2
-        else:
-            np.add.at(self.grads["W"], ids, d2)
+        np.add.at(self.grads["W"], self._ids.reshape(-1), dout.reshape(-1, self.embedding_dim))
         return None
 
     def __repr__(self):
