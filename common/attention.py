@@ -99,11 +99,11 @@ def softmax_backward(w: np.ndarray, dw: np.ndarray) -> np.ndarray:
 
 
 def _softmax_backward_inplace(w: np.ndarray, dw: np.ndarray) -> np.ndarray:
-    """``softmax_backward`` overwriting ``dw`` (a fresh array the caller owns), as
-    ``w⊙dw - w·Σ(w⊙dw)``: one temporary instead of three on (N, h, Tq, Tk) arrays."""
-    np.multiply(w, dw, out=dw)                            # dw ← w ⊙ dw
-    tmp = w * dw.sum(axis=-1, keepdims=True)
-    dw -= tmp
+    """``softmax_backward`` overwriting ``dw`` (a fresh array the caller owns): the same operations in
+    the same order (so the same bits), one temporary instead of three on (N, h, Tq, Tk) arrays."""
+    s = np.multiply(w, dw).sum(axis=-1, keepdims=True)
+    dw -= s
+    dw *= w
     return dw
 
 
@@ -195,6 +195,22 @@ def _attention_backward(dout, cache: AttentionCache, *, out=(None, None, None)):
     return dq, dk, dv
 
 
+#: Above this many multiply-adds per sample, ``_rows_matmul`` runs one (N·T, d) GEMM, not N of them.
+_ROWS_GEMM_MIN = 1 << 21
+
+
+def _rows_matmul(x, W):
+    """``x @ W`` for x (N, T, d) and a matrix W. Large (N, T, d) inputs go through one (N·T, d) product
+    (NumPy's 3-D ``@`` makes N separate GEMM calls: ~15% slower at the benchmark's 8 × 128 × 512). Small
+    ones keep the 3-D form: OpenBLAS runs small products (M·N·K up to ~10⁶) through other kernels that
+    round differently, and the trained numbers the chapters quote were computed that way; above the
+    threshold both forms use the same kernel and give the same bits."""
+    if x.ndim == 3 and x.shape[1] * x.shape[2] * W.shape[1] >= _ROWS_GEMM_MIN:
+        N, T, d = x.shape
+        return (x.reshape(N * T, d) @ W).reshape(N, T, W.shape[1])
+    return x @ W
+
+
 def _unbroadcast(g, shape):
     while g.ndim > len(shape):
         g = g.sum(axis=0)
@@ -259,8 +275,8 @@ class MultiHeadAttention(Layer):
         """The last forward's attention weights (N, h, Tq, Tk): ``extras["weights"]``."""
         return self.extras.get("weights")
 
-    def _proj(self, x2, name):                           # x2: (N·T, d_model), one GEMM for the batch
-        out = x2 @ self.params[f"W_{name}"]
+    def _proj(self, x, name):
+        out = _rows_matmul(x, self.params[f"W_{name}"])
         if self.bias:
             out += self.params[f"b_{name}"]
         return out
@@ -281,20 +297,16 @@ class MultiHeadAttention(Layer):
         if c.ndim != 3 or c.shape[0] != x.shape[0] or c.shape[2] != self.d_model or c.shape[1] == 0:
             raise ValueError(f"context must have shape ({x.shape[0]}, Tk, {self.d_model}) with Tk >= 1, got {c.shape}")
         (N, Tq, d), Tk = x.shape, c.shape[1]
-        # The projections as single (N·T, d_model) GEMMs: a 3-D ``x @ W`` is N separate products, ~15%
-        # slower for the benchmark's batch of 8.
-        x2, c2 = x.reshape(-1, d), c.reshape(-1, d)
-        q = self._proj(x2, "Q")
+        q = self._proj(x, "Q")
         q *= q.dtype.type(1.0 / math.sqrt(self.d_k))      # the 1/√d_k scale, in place on the fresh projection
-        k, v = self._proj(c2, "K"), self._proj(c2, "V")
-        q, k, v = (self._split(z.reshape(N, T, d)) for z, T in ((q, Tq), (k, Tk), (v, Tk)))
+        q, k, v = self._split(q), self._split(self._proj(c, "K")), self._split(self._proj(c, "V"))
         # The heads' outputs are written straight into the merged (N, Tq, d_model) layout W_O reads,
         # so no transpose copy; extras["heads"] is the (N, h, Tq, d_k) view of it.
         merged = np.empty((N, Tq, d), dtype=q.dtype)
         heads, w, attn_cache = _attention(q, k, v, mask, out=self._split(merged))
         self.extras = {"weights": w, "heads": heads}        # (N, h, Tq, Tk), (N, h, Tq, d_k)
         self._cache = MHACache(x, c, context is None, merged, attn_cache)
-        return self._proj(merged.reshape(-1, d), "O").reshape(N, Tq, d)
+        return self._proj(merged, "O")
 
     def backward(self, dout):
         self._require_cache(self._cache)
@@ -305,36 +317,40 @@ class MultiHeadAttention(Layer):
         self.grads["W_O"] += merged.reshape(-1, d).T @ dout2
         if self.bias:
             self.grads["b_O"] += dout2.sum(axis=0)
-        dmerged = (dout2 @ self.params["W_O"].T).reshape(N, Tq, d)
+        dmerged = _rows_matmul(dout, self.params["W_O"].T)
         # ∂L/∂(Q, K, V projections) written by the attention backward straight into one (N, T, 3, d_model)
-        # buffer for self-attention (a (N, Tq, d) and a (N, Tk, 2, d) one for cross-attention): then the
-        # three input gradients are one GEMM, ``[dQ dK dV] [W_Q W_K W_V]ᵀ``, with no adds between them,
-        # and the weight gradients one ``xᵀ [dQ dK dV]``.
+        # buffer for self-attention (a (N, Tq, d) and a (N, Tk, 2, d) one for cross-attention): no
+        # transpose copies back from the (N, h, T, d_k) head layout, and every projection's gradient is a
+        # (N·T, d) view that BLAS reads in place.
         names = ("Q", "K", "V")
         if is_self:
             buf = np.empty((N, Tq, 3, d), dtype=dout.dtype)
             dq, dk, dv = buf[:, :, 0], buf[:, :, 1], buf[:, :, 2]
-            groups = ((x, buf.reshape(-1, 3 * d), names),)
+            groups = ((x, buf.reshape(N, Tq, 3 * d), names),)
         else:
             bq, bkv = np.empty((N, Tq, 1, d), dtype=dout.dtype), np.empty((N, Tk, 2, d), dtype=dout.dtype)
             dq, dk, dv = bq[:, :, 0], bkv[:, :, 0], bkv[:, :, 1]
-            groups = ((x, bq.reshape(-1, d), names[:1]), (c, bkv.reshape(-1, 2 * d), names[1:]))
+            groups = ((x, bq.reshape(N, Tq, d), names[:1]), (c, bkv.reshape(N, Tk, 2 * d), names[1:]))
         _attention_backward(self._split(dmerged), attn_cache,
                             out=(self._split(dq), self._split(dk), self._split(dv)))
         dq *= dq.dtype.type(1.0 / math.sqrt(self.d_k))     # back through the in-place scale of the queries
         grads_in = []
         for inp, g2, group in groups:
             inp2 = inp.reshape(-1, d)
-            gW = inp2.T @ g2                                # (d, len(group)·d)
-            if self.bias:
-                gb = g2.sum(axis=0)
+            dinp = None
             for i, name in enumerate(group):
-                self.grads[f"W_{name}"] += gW[:, i * d:(i + 1) * d]
+                gz = g2[..., i * d:(i + 1) * d]              # this projection's (N, T, d) gradient, a view
+                gz2 = gz.reshape(-1, d)                      # (N·T, d), still a view
+                self.grads[f"W_{name}"] += inp2.T @ gz2
                 if self.bias:
-                    self.grads[f"b_{name}"] += gb[i * d:(i + 1) * d]
-            W = self.params[f"W_{group[0]}"] if len(group) == 1 else \
-                np.concatenate([self.params[f"W_{name}"] for name in group], axis=1)
-            grads_in.append((g2 @ W.T).reshape(inp.shape))
+                    self.grads[f"b_{name}"] += gz2.sum(axis=0)
+                # Σ over the projections one product at a time, in the order Q, K, V: the same sums, in
+                # the same order, as the reference form (so trained numbers keep their last bits).
+                if dinp is None:
+                    dinp = _rows_matmul(gz, self.params[f"W_{name}"].T)
+                else:
+                    dinp += _rows_matmul(gz, self.params[f"W_{name}"].T)
+            grads_in.append(dinp)
         dx = grads_in[0]
         self.extra_grads = {} if is_self else {"context": grads_in[1]}
         return dx
