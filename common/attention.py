@@ -23,7 +23,7 @@ import numpy as np
 from . import init as initializers
 from ._validation import (check_array, check_choice, check_float_array, check_float_dtype, check_generator,
                           check_grad, check_positive_int, param_dtype)
-from .layers import Layer
+from .layers import Layer, _rows_matmul
 
 
 class AttentionCache(NamedTuple):
@@ -193,22 +193,6 @@ def _attention_backward(dout, cache: AttentionCache, *, out=(None, None, None)):
     dk = np.matmul(np.swapaxes(ds, -1, -2), qc, out=out[1])
     dq = np.matmul(ds, k, out=out[0])
     return dq, dk, dv
-
-
-#: Above this many multiply-adds per sample, ``_rows_matmul`` runs one (N·T, d) GEMM, not N of them.
-_ROWS_GEMM_MIN = 1 << 21
-
-
-def _rows_matmul(x, W):
-    """``x @ W`` for x (N, T, d) and a matrix W. Large (N, T, d) inputs go through one (N·T, d) product
-    (NumPy's 3-D ``@`` makes N separate GEMM calls: ~15% slower at the benchmark's 8 × 128 × 512). Small
-    ones keep the 3-D form: OpenBLAS runs small products (M·N·K up to ~10⁶) through other kernels that
-    round differently, and the trained numbers the chapters quote were computed that way; above the
-    threshold both forms use the same kernel and give the same bits."""
-    if x.ndim == 3 and x.shape[1] * x.shape[2] * W.shape[1] >= _ROWS_GEMM_MIN:
-        N, T, d = x.shape
-        return (x.reshape(N * T, d) @ W).reshape(N, T, W.shape[1])
-    return x @ W
 
 
 def _unbroadcast(g, shape):
