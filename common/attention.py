@@ -23,7 +23,7 @@ import numpy as np
 from . import init as initializers
 from ._validation import (check_array, check_choice, check_float_array, check_float_dtype, check_generator,
                           check_grad, check_positive_int, param_dtype)
-from .layers import Layer
+from .layers import Layer, _rows_matmul
 
 
 class AttentionCache(NamedTuple):
@@ -98,6 +98,15 @@ def softmax_backward(w: np.ndarray, dw: np.ndarray) -> np.ndarray:
     return w * (dw - (w * dw).sum(axis=-1, keepdims=True))
 
 
+def _softmax_backward_inplace(w: np.ndarray, dw: np.ndarray) -> np.ndarray:
+    """``softmax_backward`` overwriting ``dw`` (a fresh array the caller owns): the same operations in
+    the same order (so the same bits), one temporary instead of three on (N, h, Tq, Tk) arrays."""
+    s = np.multiply(w, dw).sum(axis=-1, keepdims=True)
+    dw -= s
+    dw *= w
+    return dw
+
+
 def _check_mask(mask, scores_shape, name="mask"):
     if mask is None:
         return None
@@ -151,24 +160,39 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, scale: bool | float = Tr
     if k.shape[-2] == 0:
         raise ValueError(f"k and v must have at least one position (Tk >= 1), got shape {k.shape}")
     qc = q * q.dtype.type(c) if c != 1.0 else q          # scale the (…, Tq, d) queries, not the (…, Tq, Tk) scores
+    out, w, cache = _attention(qc, k, v, mask)
+    return out, w, cache._replace(scale=c)
+
+
+def _attention(qc, k, v, mask=None, *, out=None):
+    """``softmax(qc kᵀ) v`` on already-scaled queries: the shared core of ``scaled_dot_product_attention``
+    and ``MultiHeadAttention``; ``out`` (a possibly strided (…, Tq, d_v) view) receives the result."""
     scores = np.matmul(qc, np.swapaxes(k, -1, -2))
     mask = _check_mask(mask, scores.shape)
     w = masked_softmax(scores, mask, inplace=True)
-    out = np.matmul(w, v)
-    return out, w, AttentionCache(qc, k, v, w, c)
+    out = np.matmul(w, v, out=out)
+    return out, w, AttentionCache(qc, k, v, w, 1.0)
 
 
 def scaled_dot_product_attention_backward(dout, cache: AttentionCache):
     """(dq, dk, dv) for ``scaled_dot_product_attention``'s ``cache``. dout: (…, Tq, d_v)."""
-    qc, k, v, w, c = cache.qc, cache.k, cache.v, cache.w, cache.scale     # qc = c·q
-    dv = np.matmul(np.swapaxes(w, -1, -2), dout)
-    ds = softmax_backward(w, np.matmul(dout, np.swapaxes(v, -1, -2)))   # ∂L/∂(scores), scores = qc kᵀ
-    dk = np.matmul(np.swapaxes(ds, -1, -2), qc)
-    dq = np.matmul(ds, k)
+    qc, k, v, c = cache.qc, cache.k, cache.v, cache.scale     # qc = c·q
+    dq, dk, dv = _attention_backward(dout, cache)
     if c != 1.0:
         dq *= c
     # Broadcast batch dimensions (a shared k or v) sum their gradient back to the original shape.
     return _unbroadcast(dq, qc.shape), _unbroadcast(dk, k.shape), _unbroadcast(dv, v.shape)
+
+
+def _attention_backward(dout, cache: AttentionCache, *, out=(None, None, None)):
+    """(∂L/∂qc, ∂L/∂k, ∂L/∂v) of ``_attention`` (broadcast batch dimensions not yet summed), each written
+    into the matching array of ``out`` when given."""
+    qc, k, v, w = cache.qc, cache.k, cache.v, cache.w
+    dv = np.matmul(np.swapaxes(w, -1, -2), dout, out=out[2])
+    ds = _softmax_backward_inplace(w, np.matmul(dout, np.swapaxes(v, -1, -2)))   # ∂L/∂(scores), scores = qc kᵀ
+    dk = np.matmul(np.swapaxes(ds, -1, -2), qc, out=out[1])
+    dq = np.matmul(ds, k, out=out[0])
+    return dq, dk, dv
 
 
 def _unbroadcast(g, shape):
@@ -236,12 +260,12 @@ class MultiHeadAttention(Layer):
         return self.extras.get("weights")
 
     def _proj(self, x, name):
-        out = x @ self.params[f"W_{name}"]
+        out = _rows_matmul(x, self.params[f"W_{name}"])
         if self.bias:
             out += self.params[f"b_{name}"]
         return out
 
-    def _split(self, z):                                   # (N, T, d_model) → (N, h, T, d_k)
+    def _split(self, z):                                   # (N, T, d_model) → (N, h, T, d_k), a view
         N, T, _ = z.shape
         return z.reshape(N, T, self.num_heads, self.d_k).transpose(0, 2, 1, 3)
 
@@ -256,11 +280,14 @@ class MultiHeadAttention(Layer):
         c = x if context is None else check_float_array("context", context, self.params["W_Q"].dtype)
         if c.ndim != 3 or c.shape[0] != x.shape[0] or c.shape[2] != self.d_model or c.shape[1] == 0:
             raise ValueError(f"context must have shape ({x.shape[0]}, Tk, {self.d_model}) with Tk >= 1, got {c.shape}")
+        (N, Tq, d), Tk = x.shape, c.shape[1]
         q = self._proj(x, "Q")
         q *= q.dtype.type(1.0 / math.sqrt(self.d_k))      # the 1/√d_k scale, in place on the fresh projection
         q, k, v = self._split(q), self._split(self._proj(c, "K")), self._split(self._proj(c, "V"))
-        heads, w, attn_cache = scaled_dot_product_attention(q, k, v, mask, scale=False)
-        merged = self._merge(heads)                        # (N, Tq, d_model)
+        # The heads' outputs are written straight into the merged (N, Tq, d_model) layout W_O reads,
+        # so no transpose copy; extras["heads"] is the (N, h, Tq, d_k) view of it.
+        merged = np.empty((N, Tq, d), dtype=q.dtype)
+        heads, w, attn_cache = _attention(q, k, v, mask, out=self._split(merged))
         self.extras = {"weights": w, "heads": heads}        # (N, h, Tq, Tk), (N, h, Tq, d_k)
         self._cache = MHACache(x, c, context is None, merged, attn_cache)
         return self._proj(merged, "O")
@@ -268,23 +295,48 @@ class MultiHeadAttention(Layer):
     def backward(self, dout):
         self._require_cache(self._cache)
         x, c, is_self, merged, attn_cache = self._cache
-        d = self.d_model
+        (N, Tq, d), Tk = x.shape, c.shape[1]
         dout = check_grad("dout", dout, x.shape[:2] + (d,), self.params["W_O"].dtype)
-        self.grads["W_O"] += merged.reshape(-1, d).T @ dout.reshape(-1, d)
+        dout2 = dout.reshape(-1, d)
+        self.grads["W_O"] += merged.reshape(-1, d).T @ dout2
         if self.bias:
-            self.grads["b_O"] += dout.reshape(-1, d).sum(axis=0)
-        dmerged = dout @ self.params["W_O"].T
-        dq, dk, dv = scaled_dot_product_attention_backward(self._split(dmerged), attn_cache)
+            self.grads["b_O"] += dout2.sum(axis=0)
+        dmerged = _rows_matmul(dout, self.params["W_O"].T)
+        # ∂L/∂(Q, K, V projections) written by the attention backward straight into one (N, T, 3, d_model)
+        # buffer for self-attention (a (N, Tq, d) and a (N, Tk, 2, d) one for cross-attention): no
+        # transpose copies back from the (N, h, T, d_k) head layout, and every projection's gradient is a
+        # (N·T, d) view that BLAS reads in place.
+        names = ("Q", "K", "V")
+        if is_self:
+            buf = np.empty((N, Tq, 3, d), dtype=dout.dtype)
+            dq, dk, dv = buf[:, :, 0], buf[:, :, 1], buf[:, :, 2]
+            groups = ((x, buf.reshape(N, Tq, 3 * d), names),)
+        else:
+            bq, bkv = np.empty((N, Tq, 1, d), dtype=dout.dtype), np.empty((N, Tk, 2, d), dtype=dout.dtype)
+            dq, dk, dv = bq[:, :, 0], bkv[:, :, 0], bkv[:, :, 1]
+            groups = ((x, bq.reshape(N, Tq, d), names[:1]), (c, bkv.reshape(N, Tk, 2 * d), names[1:]))
+        _attention_backward(self._split(dmerged), attn_cache,
+                            out=(self._split(dq), self._split(dk), self._split(dv)))
         dq *= dq.dtype.type(1.0 / math.sqrt(self.d_k))     # back through the in-place scale of the queries
-        dx = np.zeros_like(x, dtype=dout.dtype)
-        dc = dx if is_self else np.zeros_like(c, dtype=dout.dtype)
-        for name, dz, inp, dinp in (("Q", dq, x, dx), ("K", dk, c, dc), ("V", dv, c, dc)):
-            dz = self._merge(dz)
-            self.grads[f"W_{name}"] += inp.reshape(-1, d).T @ dz.reshape(-1, d)
-            if self.bias:
-                self.grads[f"b_{name}"] += dz.reshape(-1, d).sum(axis=0)
-            dinp += dz @ self.params[f"W_{name}"].T
-        self.extra_grads = {} if is_self else {"context": dc}
+        grads_in = []
+        for inp, g2, group in groups:
+            inp2 = inp.reshape(-1, d)
+            dinp = None
+            for i, name in enumerate(group):
+                gz = g2[..., i * d:(i + 1) * d]              # this projection's (N, T, d) gradient, a view
+                gz2 = gz.reshape(-1, d)                      # (N·T, d), still a view
+                self.grads[f"W_{name}"] += inp2.T @ gz2
+                if self.bias:
+                    self.grads[f"b_{name}"] += gz2.sum(axis=0)
+                # Σ over the projections one product at a time, in the order Q, K, V: the same sums, in
+                # the same order, as the reference form (so trained numbers keep their last bits).
+                if dinp is None:
+                    dinp = _rows_matmul(gz, self.params[f"W_{name}"].T)
+                else:
+                    dinp += _rows_matmul(gz, self.params[f"W_{name}"].T)
+            grads_in.append(dinp)
+        dx = grads_in[0]
+        self.extra_grads = {} if is_self else {"context": grads_in[1]}
         return dx
 
     def __repr__(self):

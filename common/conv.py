@@ -67,9 +67,15 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, 
 
 
 def _pad(x: np.ndarray, padding: int, value: float = 0.0) -> np.ndarray:
+    """x with ``padding`` rows/columns of ``value`` on every side of its two spatial axes: a filled
+    array and one copy into its middle (``np.pad`` does the same, with ~1 ms of overhead per call at the
+    benchmark CNN's sizes)."""
     if padding == 0:
         return x
-    return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=value)
+    n, c, h, w = x.shape
+    xp = np.full((n, c, h + 2 * padding, w + 2 * padding), value, dtype=x.dtype)
+    xp[:, :, padding:padding + h, padding:padding + w] = x
+    return xp
 
 
 def _check_images(name: str, x, channels: int | None = None, dtype=None) -> np.ndarray:
@@ -95,6 +101,14 @@ def im2col(x: np.ndarray, kernel: int, stride: int = 1, padding: int = 0) -> np.
     ho = conv_output_size(h, kernel, stride, padding)
     wo = conv_output_size(w, kernel, stride, padding)
     xp = _pad(x, padding)
+    if stride == 1:
+        # K² slice copies, each a (N, C, Ho, Wo) window of rows Wo long, into the (N, C, K, K, Ho, Wo)
+        # layout: the same values as the general form's one transposed copy, ~2× faster.
+        cols = np.empty((n, c, kernel, kernel, ho, wo), dtype=x.dtype)
+        for ki in range(kernel):
+            for kj in range(kernel):
+                cols[:, :, ki, kj] = xp[:, :, ki:ki + ho, kj:kj + wo]
+        return cols.reshape(n, c * kernel * kernel, ho * wo)
     win = sliding_window_view(xp, (kernel, kernel), axis=(2, 3))[:, :, ::stride, ::stride]  # (N, C, Ho, Wo, K, K) view
     return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel * kernel, ho * wo)          # the one copy
 

@@ -272,3 +272,20 @@ def test_rel_error_of_conv_gradient_is_tiny_in_float64():
     errors = check_layer(layer, rng.standard_normal((2, 2, 7, 7)), rng)
     assert max(errors.values()) < 1e-9
     assert rel_error(np.ones(3), np.ones(3)) == 0.0
+
+
+@pytest.mark.parametrize("k,p", [(1, 0), (3, 0), (3, 1), (5, 2), (2, 1)])
+def test_stride_one_im2col_equals_the_sliding_window_form(k, p):
+    """The stride-1 fast path (K² slice copies) gives exactly the general form's columns."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from common.conv import _pad, im2col
+    x = np.random.default_rng(k + p).standard_normal((3, 2, 7, 6)).astype(np.float32)
+    n, c, h, w = x.shape
+    ho, wo = h + 2 * p - k + 1, w + 2 * p - k + 1
+    win = sliding_window_view(np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))), (k, k), axis=(2, 3))
+    expected = win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * k * k, ho * wo)
+    np.testing.assert_array_equal(im2col(x, k, 1, p), expected)
+    for value in (0.0, -np.inf):
+        np.testing.assert_array_equal(_pad(x, p, value), np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)),
+                                                                  constant_values=value))

@@ -149,3 +149,17 @@ def test_astype_converts_parameters_and_views():
     model = _mlp(0).astype(np.float64)
     assert all(p.dtype == np.float64 for p, _ in model.parameters())
     assert model.params["0.W"] is model[0].params["W"]
+
+
+def test_rows_matmul_is_the_3d_product():
+    """Dense's fast path: small (N, T, d) inputs are exactly ``x @ W`` (the 3-D form the chapters' trained
+    numbers were computed with); large ones one (N·T, d) GEMM, the same product."""
+    from common.layers import _ROWS_GEMM_MIN, _rows_matmul
+    rng = np.random.default_rng(0)
+    x, W = rng.standard_normal((4, 6, 8)).astype(np.float32), rng.standard_normal((8, 5)).astype(np.float32)
+    np.testing.assert_array_equal(_rows_matmul(x, W), x @ W)
+    x, W = rng.standard_normal((3, 64, 128)).astype(np.float32), rng.standard_normal((128, 512)).astype(np.float32)
+    assert 64 * 128 * 512 >= _ROWS_GEMM_MIN
+    np.testing.assert_allclose(_rows_matmul(x, W), x @ W, rtol=1e-5, atol=1e-5)
+    layer = Dense(128, 512, rng)
+    np.testing.assert_allclose(layer.forward(x), x @ layer.params["W"] + layer.params["b"], rtol=1e-5, atol=1e-5)

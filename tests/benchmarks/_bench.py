@@ -14,6 +14,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+# This checkout's ``common`` first, before an installed (editable) copy that may point at another
+# checkout: otherwise a benchmark run from a worktree times the other tree's engine.
+if str(ROOT) not in sys.path[:2]:
+    sys.path.insert(1, str(ROOT))
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -29,6 +33,9 @@ def add_common_args(parser) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS/torch threads (0 = library default); 1 was as fast and steadier on 2 cores")
     parser.add_argument("--data-dir", default=None, help="MNIST directory (default: the loader's search order)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="wall: time.perf_counter; cpu: time.process_time, which leaves out the time the "
+                             "process waits for a core, steadier on a shared machine (single-threaded runs only)")
     parser.add_argument("--json", action="store_true", help="print one JSON line (used for the torch subprocess)")
 
 
@@ -44,33 +51,54 @@ def run_twin(script: str, argv: list[str]) -> dict:
 
 def run_reference(script: str, args, extra: list[str] = ()) -> dict:
     """``run_twin`` with the arguments every MNIST benchmark shares, plus ``extra``."""
-    argv = ["--epochs", str(args.epochs), "--threads", str(args.threads), *extra]
+    argv = ["--epochs", str(args.epochs), "--threads", str(args.threads), "--clock", args.clock, *extra]
     if args.data_dir:
         argv += ["--data-dir", args.data_dir]
     return run_twin(script, argv)
 
 
-def time_numpy_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int = 64) -> list[float]:
+def clock_fn(name: str = "wall"):
+    import time
+
+    return time.process_time if name == "cpu" else time.perf_counter
+
+
+def time_numpy_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int = 64,
+                      clock: str = "wall") -> list[float]:
     """Train a ``common`` model with softmax cross-entropy through ``common.training.fit``; seconds per
     epoch (training only: no metric, no validation). ``fit`` draws each epoch's permutation from ``rng``
-    and cuts it into batches in order, as ``time_torch_epochs`` does, so both see the same batches."""
+    and cuts it into batches in order, as ``time_torch_epochs`` does, so both see the same batches.
+    ``clock="cpu"`` times each epoch with the process's CPU time (a callback) instead of fit's wall clock."""
     from common import fit, softmax_cross_entropy
+    from common.training import Callback
+
+    now, marks = clock_fn(clock), []
+
+    class Marks(Callback):
+        def on_train_begin(self, state):
+            marks.append(now())
+
+        def on_epoch_end(self, state):
+            marks.append(now())
 
     history = fit(model, X, y, loss_fn=softmax_cross_entropy, optimizer=optimizer, epochs=epochs, rng=rng,
-                  batch_size=batch_size, metric=None)
+                  batch_size=batch_size, metric=None, callbacks=[Marks()])
+    if clock == "cpu":
+        return [b - a for a, b in zip(marks, marks[1:])]
     return list(history.epoch_time)
 
 
-def time_torch_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int = 64) -> list[float]:
+def time_torch_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int = 64,
+                      clock: str = "wall") -> list[float]:
     """The same loop in PyTorch (X, y tensors; the batch order from the same NumPy generator)."""
-    import time
-
     import torch
+
+    now = clock_fn(clock)
 
     loss_fn = torch.nn.CrossEntropyLoss()
     times = []
     for _ in range(epochs):
-        start = time.perf_counter()
+        start = now()
         order = torch.from_numpy(rng.permutation(len(X)))
         for i in range(0, len(X), batch_size):
             idx = order[i:i + batch_size]
@@ -78,7 +106,7 @@ def time_torch_epochs(model, optimizer, X, y, epochs: int, rng, batch_size: int 
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        times.append(time.perf_counter() - start)
+        times.append(now() - start)
     return times
 
 

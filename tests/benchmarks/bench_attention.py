@@ -1,14 +1,18 @@
-"""Benchmark: multi-head self-attention forward (batch 8, 8 heads, T = 128, head width d_k = 64, so
-d_model = 512; float32) through ``common.attention.MultiHeadAttention``: the four projections, the
-scaled dot-product with a causal mask, the weights kept for the backward pass.
+"""Benchmark: multi-head self-attention forward and backward (batch 8, 8 heads, T = 128, head width
+d_k = 64, so d_model = 512; float32) through ``common.attention.MultiHeadAttention``: the four
+projections, the scaled dot-product with a causal mask, the weights kept for the backward pass, then the
+backward pass from a fixed upstream gradient (all four projections' weight and bias gradients and the
+input gradient ∂L/∂x).
 
-    python tests/benchmarks/bench_attention.py --vs-torch
+    python tests/benchmarks/bench_attention.py --vs-torch                 # forward + backward
+    python tests/benchmarks/bench_attention.py --vs-torch --forward-only  # forward alone
     python tests/benchmarks/bench_attention.py --vs-torch --d-head 8      # d_model = 64
 
-Prints the median time per forward over ``--repeats`` blocks of ``--iters`` calls; ``--vs-torch`` runs
-``torch.nn.MultiheadAttention`` (batch_first, same causal mask, ``need_weights=False``: its fastest path,
-in training mode with autograd recording) in a separate process and prints the ratio of medians
-(NumPy / PyTorch). Target: ratio ≤ 1.2.
+Prints the median time per call (forward, or forward + backward) over ``--repeats`` blocks of ``--iters``
+calls; ``--vs-torch`` runs ``torch.nn.MultiheadAttention`` (batch_first, same causal mask,
+``need_weights=False``: its fastest path, in training mode with autograd recording; the input requires a
+gradient, and ``out.backward(g)`` with the same upstream gradient shape) in a separate process and prints
+the ratio of medians (NumPy / PyTorch). Target (issue 15): forward + backward ratio ≤ 0.9.
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ def add_args(parser) -> None:
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="wall: time.perf_counter; cpu: time.process_time, which leaves out the time the "
                              "process waits for a core, steadier on a shared machine (single-threaded runs only)")
+    parser.add_argument("--forward-only", action="store_true", help="time the forward pass alone")
     parser.add_argument("--json", action="store_true")
+
+
+def what(args) -> str:
+    return "forward" if args.forward_only else "forward+backward"
 
 
 def show(name, times, args, as_json):
@@ -41,7 +50,7 @@ def show(name, times, args, as_json):
     if as_json:
         print(json.dumps(res))
     else:
-        print(f"{name}: median {res['median_ms']:.2f} ms/forward, best {res['best_ms']:.2f} (blocks: "
+        print(f"{name}: median {res['median_ms']:.2f} ms/{what(args)}, best {res['best_ms']:.2f} (blocks: "
               f"{', '.join(f'{t:.2f}' for t in res['ms'])}); batch {args.batch}, heads {args.heads}, T {args.T}, "
               f"d_model {args.heads * args.d_head}")
     return res
@@ -62,22 +71,30 @@ def main() -> None:
     rng = np.random.default_rng(0)
     mha = MultiHeadAttention(d, args.heads, rng)
     x = rng.standard_normal((args.batch, args.T, d)).astype(np.float32)
+    g = rng.standard_normal((args.batch, args.T, d)).astype(np.float32)     # the upstream gradient
     mask = causal_mask(args.T)
+
+    def call():
+        mha.forward(x, True, mask=mask)
+        if not args.forward_only:
+            mha.backward(g)                     # accumulates into mha.grads, as torch into .grad
+
     for _ in range(3):
-        mha.forward(x, mask=mask)
+        call()
     times = []
     for _ in range(args.repeats):
         start = clock()
         for _ in range(args.iters):
-            mha.forward(x, mask=mask)
+            call()
         times.append((clock() - start) / args.iters)
     mine = show("numpy (common)", times, args, args.json)
     if args.vs_torch:
         ref = _bench.run_twin("bench_attention_torch.py", [
-            f"--{k.replace('_', '-')}={getattr(args, k)}" for k, _ in OPTIONS] + [f"--clock={args.clock}"])
+            f"--{k.replace('_', '-')}={getattr(args, k)}" for k, _ in OPTIONS] + [f"--clock={args.clock}"]
+                               + ["--forward-only"] * args.forward_only)
         show("pytorch (cpu)", [t / 1000 for t in ref["ms"]], args, False)
         print(f"ratio numpy/pytorch (median): {mine['median_ms'] / ref['median_ms']:.2f}, "
-              f"(best): {mine['best_ms'] / ref['best_ms']:.2f} (threads={args.threads})")
+              f"(best): {mine['best_ms'] / ref['best_ms']:.2f} ({what(args)}, threads={args.threads})")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""The PyTorch twin of ``bench_attention.py``: ``torch.nn.MultiheadAttention`` forward with the same
-shapes, causal mask and float32, on CPU. Run by that script in its own process with ``--vs-torch``."""
+"""The PyTorch twin of ``bench_attention.py``: ``torch.nn.MultiheadAttention`` forward (and backward,
+unless ``--forward-only``: the input requires a gradient, ``out.backward(g)``) with the same shapes,
+causal mask and float32, on CPU. Run by that script in its own process with ``--vs-torch``."""
 
 from __future__ import annotations
 
@@ -27,11 +28,14 @@ def main() -> None:
     torch.manual_seed(0)
     d = args.heads * args.d_head
     mha = torch.nn.MultiheadAttention(d, args.heads, batch_first=True)
-    x = torch.randn(args.batch, args.T, d)
+    x = torch.randn(args.batch, args.T, d, requires_grad=not args.forward_only)
+    g = torch.randn(args.batch, args.T, d)                                    # the upstream gradient
     blocked = torch.triu(torch.ones(args.T, args.T, dtype=torch.bool), 1)     # torch: True = may NOT attend
 
     def forward():
-        return mha(x, x, x, attn_mask=blocked, need_weights=False)[0]
+        out = mha(x, x, x, attn_mask=blocked, need_weights=False)[0]
+        if not args.forward_only:
+            out.backward(g)                     # accumulates into .grad, as the NumPy layer into grads
 
     for _ in range(3):
         forward()

@@ -42,7 +42,7 @@ def main() -> None:
                        Flatten(), Dense(784, 10, rng))
     opt = Adam(model, lr=args.lr)
     X, y = data.x_train, data.y_train
-    times = _bench.time_numpy_epochs(model, opt, X, y, args.epochs, rng)
+    times = _bench.time_numpy_epochs(model, opt, X, y, args.epochs, rng, clock=args.clock)
     _, acc = evaluate(model, data.x_test, data.y_test, softmax_cross_entropy)
     mine = _bench.report("numpy (common)", times, acc, args.json)
     if args.vs_torch:
@@ -50,7 +50,7 @@ def main() -> None:
                                    ["--lr", str(args.lr), "--seed", str(args.seed)])
         _bench.report("pytorch (cpu)", ref["epoch_times"], ref["test_accuracy"], False)
         print(f"ratio numpy/pytorch (median epoch): {mine['median_epoch'] / ref['median_epoch']:.2f} "
-              f"(threads={args.threads}, lr={args.lr:g})")
+              f"({args.clock} clock, threads={args.threads}, lr={args.lr:g})")
 
 
 if __name__ == "__main__":

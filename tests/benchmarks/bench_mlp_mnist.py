@@ -35,14 +35,14 @@ def main() -> None:
     model = Sequential(Dense(784, 128, rng), ReLU(), Dense(128, 10, rng))
     opt = Adam(model, lr=1e-3)
     X, y = data.x_train, data.y_train
-    times = _bench.time_numpy_epochs(model, opt, X, y, args.epochs, rng)
+    times = _bench.time_numpy_epochs(model, opt, X, y, args.epochs, rng, clock=args.clock)
     _, acc = evaluate(model, data.x_test, data.y_test, softmax_cross_entropy)
     mine = _bench.report("numpy (common)", times, acc, args.json)
     if args.vs_torch:
         ref = _bench.run_reference("bench_mlp_mnist_torch.py", args)
         _bench.report("pytorch (cpu)", ref["epoch_times"], ref["test_accuracy"], False)
         print(f"ratio numpy/pytorch (median epoch): {mine['median_epoch'] / ref['median_epoch']:.2f} "
-              f"(threads={args.threads})")
+              f"({args.clock} clock, threads={args.threads})")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def main() -> None:
     model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(args.seed)
-    times = _bench.time_torch_epochs(model, opt, X, y, args.epochs, rng)
+    times = _bench.time_torch_epochs(model, opt, X, y, args.epochs, rng, clock=args.clock)
     with torch.no_grad():
         acc = (model(torch.from_numpy(np.array(data.x_test))).argmax(1).numpy() == data.y_test).mean()
     _bench.report("pytorch (cpu)", times, float(acc), args.json)
