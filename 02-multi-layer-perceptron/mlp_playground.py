@@ -3,7 +3,7 @@
     streamlit run 02-multi-layer-perceptron/mlp_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
-import io
+from common import plots
 import time
 
 import numpy as np
@@ -46,23 +46,7 @@ pred = (out > 0.5).astype(int)
 W2, b2 = net[2].params["W"][:, 0], float(net[2].params["b"][0])
 
 
-def png(fig, dpi: int = 120) -> bytes:
-    """A figure as PNG bytes (what ``playground.show_figure`` shows), so a cached view keeps only the bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
-def legend_below(fig) -> None:
-    """Move the axes' legends under the figure, off the data (the four XOR points fill the corners)."""
-    handles = {}
-    for ax in fig.axes:
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-        for h, l in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(l, h)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=len(handles), fontsize=8)
+png, legend_below = plots.figure_png, plots.legend_below
 
 
 def output_range(predict, padding: float = 0.5, resolution: int = 150) -> tuple[float, float]:

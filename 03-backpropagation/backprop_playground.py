@@ -3,7 +3,6 @@
     streamlit run 03-backpropagation/backprop_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
-import io
 import time
 
 import numpy as np
@@ -12,7 +11,7 @@ from matplotlib.ticker import MaxNLocator
 
 import backprop as bp
 import seed_sweep
-from common import playground
+from common import playground, plots
 from common.datasets import xor
 from common.plots import color, decision_regions, fmt_num, fmt_pct, new_figure, training_curves
 from common.training import ProgressCallback
@@ -50,23 +49,7 @@ def change(before: float, after: float) -> str:
     return f"{fmt_num(before, digits)} → {fmt_num(after, digits)}"
 
 
-def png(fig, dpi: int = 120) -> bytes:
-    """A figure as PNG bytes (what ``playground.show_figure`` shows), so a cached view keeps only the bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
-def legend_below(fig) -> None:
-    """Move the axes' legends under the figure, off the data and the curves."""
-    handles = {}
-    for ax in fig.axes:
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
-        for h, l in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(l, h)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=len(handles), fontsize=8)
+png, legend_below = plots.figure_png, plots.legend_below
 
 
 def outcome(result) -> str:

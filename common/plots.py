@@ -263,3 +263,23 @@ def heatmap(matrix: np.ndarray, *, xlabels=None, ylabels=None, ax=None, title=No
     if title:
         ax.set_title(title)
     return fig
+
+
+def figure_png(fig, dpi: int = 120) -> bytes:
+    """A figure as PNG bytes (what ``playground.show_figure`` shows), so a cached view keeps only the bytes."""
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def legend_below(fig) -> None:
+    """Move the axes' legends under the figure, off the data and the curves (one entry per label)."""
+    handles = {}
+    for ax in fig.axes:
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(l, h)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=len(handles), fontsize=8)
