@@ -126,9 +126,15 @@ def check(gpt, args):
             retrained = gpt.checkpoint_info(Path(tmp) / shipped.name)
             results += [("the validation curve", info["val_curve"], retrained["val_curve"]),
                         ("the validation loss (every character)", info["val_loss"], retrained["val_loss"])]
+    from common.checkpoints import RECORDED_BLAS_CORE, compute_path, on_recorded_kernel
+    exact = on_recorded_kernel()
+    if not exact:
+        print(f"this machine multiplies with OpenBLAS {compute_path().split('/')[0]}, the checkpoint was trained "
+              f"with {RECORDED_BLAS_CORE}: float32 sums round differently, so the comparisons allow a relative "
+              f"difference (float64 evaluation 1e-12, the first losses 1e-5, the curve and final loss 2%)")
     bad = 0
-    for what, recorded, again in results:
-        same = recorded == again
+    for (what, recorded, again), rel in zip(results, _OTHER_KERNEL_REL):
+        same = recorded == again or (not exact and _close(recorded, again, rel))
         bad += not same
         print(f"{'same' if same else 'DIFFERS'}: {what}" + ("" if same else f": {_difference(recorded, again)}"))
     if bad:
@@ -136,6 +142,16 @@ def check(gpt, args):
               f"expected with {info['blas_threads']} BLAS thread(s) on the machine that trained it)", file=sys.stderr)
         raise SystemExit(1)
     return run
+
+
+#: The relative tolerance of each ``check`` comparison, in its order, under another BLAS kernel than the
+#: recorded one (measured under Haswell: the first 20 losses move by about 1e-7 relative).
+_OTHER_KERNEL_REL = (1e-12, 1e-5, 2e-2, 2e-2)
+
+
+def _close(recorded, again, rel: float) -> bool:
+    a, b = (list(v) if isinstance(v, list) else [v] for v in (recorded, again))
+    return len(a) == len(b) and all(abs(x - y) <= rel * abs(x) for x, y in zip(a, b))
 
 
 def _difference(recorded, again) -> str:

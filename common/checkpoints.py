@@ -68,6 +68,17 @@ def read_history(path, prefix: str) -> History:
     return History(**{f: extras[f"{prefix}.{f}"].tolist() for f in _FIELDS})
 
 
+#: The OpenBLAS kernel the shipped checkpoints of chapters 06, 07 and 10 (and the exact doc tables) were
+#: trained with. On it the training scripts reproduce them bit for bit; under another kernel float32 sums
+#: round differently and a run drifts (by how much, each chapter's tests state).
+RECORDED_BLAS_CORE = "SkylakeX"
+
+
+def on_recorded_kernel() -> bool:
+    """Whether this process multiplies with ``RECORDED_BLAS_CORE`` (so shipped runs reproduce bitwise)."""
+    return compute_path().split("/")[0] == RECORDED_BLAS_CORE
+
+
 def compute_path() -> str:
     """This process's OpenBLAS kernel and NumPy's best enabled SIMD target, e.g. ``"SkylakeX/AVX512_SPR"``
     (``"?"`` for a part that cannot be read): float32 results of a training run depend on both."""

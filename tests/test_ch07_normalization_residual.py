@@ -13,6 +13,7 @@ import pytest
 
 import batchnorm_inference as bni
 import normalization_residual as nr
+from common.checkpoints import RECORDED_BLAS_CORE, on_recorded_kernel
 from common.layers import Dense, Sequential
 from common.norm import BatchNorm1d, Residual
 
@@ -296,6 +297,13 @@ def _retrained(real_mnist, depths):
     return script.compare(nr, rows, nr.sweep_path()), rows
 
 
+#: The sweep reproduces bit for bit only with the BLAS kernel it was recorded with; under Haswell its
+#: accuracies move by up to 1.6 points (BatchNorm at depth 30, a net near chance), so no tolerance says much.
+RECORDED_KERNEL_ONLY = pytest.mark.skipif(not on_recorded_kernel(),
+                                          reason=f"the sweep is bitwise only with OpenBLAS {RECORDED_BLAS_CORE}")
+
+
+@RECORDED_KERNEL_ONLY
 def test_the_training_script_reproduces_the_shipped_sweep_at_depth_5(real_mnist):
     """Every recorded number at depth 5, retrained (one BLAS thread, as the script pins): equal, bit for bit."""
     bad, rows = _retrained(real_mnist, (5,))
@@ -303,6 +311,7 @@ def test_the_training_script_reproduces_the_shipped_sweep_at_depth_5(real_mnist)
 
 
 @pytest.mark.slow
+@RECORDED_KERNEL_ONLY
 def test_the_training_script_check_mode_reproduces_the_whole_sweep(real_mnist, capsys):
     import train_normalization_residual as script
     assert script.main(["--check", "--quiet"]) == 0

@@ -6,6 +6,7 @@ import numpy as np
 from apptest_helpers import metrics, open_tab
 
 import normalization_residual as nr
+from common.checkpoints import on_recorded_kernel
 from common.plots import fmt_num, fmt_pct
 
 TABS = ["Learning rate sweep", "Signal through depth", "Training deep nets", "Gradient highway",
@@ -77,7 +78,7 @@ def test_first_load_shows_the_shipped_sweep_and_reruns_it_live(app_test):
     assert (live["depth"], live["variants"], len(live["rows"])) == (5, ["plain", "batchnorm"], 8)
     assert [(r["variant"], r["lr"]) for r in live["rows"]] == [(v, lr) for v in ("plain", "batchnorm") for lr in nr.SWEEP_LRS]
     assert table_cells(at.dataframe[0].value) == shown_sweep(live["rows"], 5, ["plain", "batchnorm"])
-    if _real():
+    if _real() and on_recorded_kernel():      # another BLAS kernel's float32 sums move the sweep (see test_ch07_docs)
         assert shown_sweep(live["rows"], 5, ["plain", "batchnorm"]) == shown_sweep(shipped, 5, ["plain", "batchnorm"])
     assert any(c.value.startswith("The live sweep (8 runs) took ") for c in at.caption)
     assert any("Live sweep at depth 5" in m.value and "8 of 8 runs" in m.value for m in at.markdown)

@@ -11,11 +11,16 @@ import pytest
 
 import gpt
 import train_gpt
-from common.checkpoints import read_meta
+from common.checkpoints import RECORDED_BLAS_CORE, on_recorded_kernel, read_meta
 from common.training import StopWhen
 
 TINY = dataclasses.replace(gpt.CONFIGS["small"], n_layer=1, d_model=32, batch_size=4, iters=12, warmup=2,
                            eval_interval=4, eval_windows=4)
+
+#: The --check tests assert its exact wording, which is the bitwise comparison's: on another BLAS kernel the
+#: script compares within tolerances instead (test_training_script_reproduces… covers that case).
+ONLY_ON_THE_RECORDED_KERNEL = pytest.mark.skipif(not on_recorded_kernel(), reason=f"the shipped run is bitwise only "
+                                                 f"with OpenBLAS {RECORDED_BLAS_CORE}")
 
 
 @pytest.mark.parametrize("name", list(gpt.CONFIGS))
@@ -51,7 +56,11 @@ def test_training_script_reproduces_the_first_losses_of_the_shipped_run(name, tm
     (both with one BLAS thread, as the tests run; another CPU or thread count may round differently)."""
     run = train_gpt.main(["--config", name, "--steps", "5", "--out", str(tmp_path / f"{name}.npz"), "--quiet"])
     assert run.step == 5 and (tmp_path / f"{name}.resume.npz").is_file()
-    assert run.batch_loss == gpt.shipped(name)[2]["first_losses"][:5]
+    recorded = gpt.shipped(name)[2]["first_losses"][:5]
+    if on_recorded_kernel():
+        assert run.batch_loss == recorded
+    else:                   # another BLAS kernel rounds float32 sums differently (about 1e-7 relative here)
+        assert run.batch_loss == pytest.approx(recorded, rel=1e-5, abs=0)
 
 
 def test_same_seed_same_run_bit_for_bit():
@@ -134,6 +143,7 @@ def _tampered_copy(source, folder, **changes):
     return path
 
 
+@ONLY_ON_THE_RECORDED_KERNEL
 def test_check_passes_on_the_shipped_checkpoint():
     """The command line itself: retrains the first 20 steps in a temporary folder, exits 0, and leaves the
     shipped checkpoint as it was."""
@@ -150,6 +160,7 @@ def test_check_passes_on_the_shipped_checkpoint():
     assert not (gpt.CHECKPOINT_DIR / "gpt_small.resume.npz").exists()
 
 
+@ONLY_ON_THE_RECORDED_KERNEL
 def test_check_fails_clearly_on_a_tampered_loss(tmp_path, capsys):
     first = gpt.shipped("small")[2]["first_losses"]
     changed = [*first[:3], first[3] + 1e-6, *first[4:]]
@@ -165,6 +176,7 @@ def test_check_fails_clearly_on_a_tampered_loss(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gpt_small.npz"]      # retrained elsewhere
 
 
+@ONLY_ON_THE_RECORDED_KERNEL
 def test_check_fails_clearly_on_a_tampered_validation_loss(tmp_path, capsys):
     info = gpt.shipped("small")[2]
     path = _tampered_copy(_shipped_path("small"), tmp_path, val_loss_slice=round(info["val_loss_slice"], 3))
@@ -177,6 +189,7 @@ def test_check_fails_clearly_on_a_tampered_validation_loss(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@ONLY_ON_THE_RECORDED_KERNEL
 def test_check_full_compares_the_whole_run(tmp_path, capsys):
     """``--check --full`` on a run short enough to test: a 20-step schedule written by the script, its
     validation curve tampered in a copy, retrained whole and compared: the curve differs, the first losses
