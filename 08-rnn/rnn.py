@@ -27,6 +27,7 @@ import numpy as np
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
 from common.checkpoints import history_arrays, read_history, read_meta
 from common.layers import Dense, Layer
+from common.markdown import markdown_table
 from common.losses import softmax_cross_entropy
 from common.optimizers import Adam
 from common.recurrent import RECURRENT_LAYERS, RNN, Embedding
@@ -371,9 +372,6 @@ SWEEP_RANGES = ((2, 5), (1, 10), (5, 15))        # the original repository's ran
 SWEEP_SEEDS = (0, 1, 2, 3, 4)
 
 
-def _markdown(header, rows) -> str:
-    line = lambda cells: "| " + " | ".join(str(c) for c in cells) + " |"      # noqa: E731
-    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"
 
 
 def doc_accuracy(model: SubjectClassifier) -> np.ndarray:
@@ -386,7 +384,7 @@ def accuracy_table(fillers, runs=None) -> str:
     that range when it is already trained."""
     runs = train_all(steps=DOC_STEPS, seed=0, fillers=fillers) if runs is None else runs
     rows = [[MODEL_NAMES[k], *(f"{a:.1%}" for a in doc_accuracy(m))] for k, (m, _) in runs.items()]
-    return _markdown([f"trained on {fillers[0]}–{fillers[1]} fillers", *map(str, DOC_LENGTHS)], rows)
+    return markdown_table([f"trained on {fillers[0]}–{fillers[1]} fillers", *map(str, DOC_LENGTHS)], rows)
 
 
 def seed_sweep(ranges=SWEEP_RANGES, seeds=SWEEP_SEEDS) -> dict[tuple[int, int], np.ndarray]:
@@ -407,7 +405,7 @@ def seed_sweep_table(sweep=None) -> str:
     sweep = seed_sweep() if sweep is None else sweep
     rows = [[f"{lo}–{hi}", seed, *(f"{a:.1%}" for a in acc)]
             for (lo, hi), accs in sweep.items() for seed, acc in zip(SWEEP_SEEDS, accs)]
-    return _markdown(["vanilla RNN trained on", "seed", *map(str, DOC_LENGTHS)], rows)
+    return markdown_table(["vanilla RNN trained on", "seed", *map(str, DOC_LENGTHS)], rows)
 
 
 def worked_rnn(T: int = 6) -> tuple[np.ndarray, np.ndarray, float]:
@@ -426,7 +424,7 @@ def worked_rnn(T: int = 6) -> tuple[np.ndarray, np.ndarray, float]:
 
 def worked_rnn_table() -> str:
     h, dh, _ = worked_rnn()
-    return _markdown(["t", "h_t", "1 − h_t²", f"∂h_{len(h) - 1}/∂h_t"],
+    return markdown_table(["t", "h_t", "1 − h_t²", f"∂h_{len(h) - 1}/∂h_t"],
                      [[t, f"{a:.4f}", f"{1 - a * a:.4f}", f"{d:.4f}"] for t, (a, d) in enumerate(zip(h, dh))])
 
 
@@ -442,13 +440,13 @@ def gradient_at_init_table() -> str:
     for kind in MODEL_KINDS:
         r = gradient_ratios(SubjectClassifier(kind, np.random.default_rng(0)))
         rows.append([MODEL_NAMES[kind], f"{r[-11]:.2e}", f"{r[0]:.2e}"])
-    return _markdown(["model", "10 steps back", "at the subject (21 steps back)"], rows)
+    return markdown_table(["model", "10 steps back", "at the subject (21 steps back)"], rows)
 
 
 def gradient_trained_table(runs=None) -> str:
     """Deep dive: the same measurement after the playground's default run (fillers 5–15)."""
     runs = train_all(steps=DOC_STEPS, seed=0, fillers=(5, 15)) if runs is None else runs
-    return _markdown(["model", "at the subject (21 steps back), trained"],
+    return markdown_table(["model", "at the subject (21 steps back), trained"],
                      [[MODEL_NAMES[k], f"{gradient_ratios(m)[0]:.2e}"] for k, (m, _) in runs.items()])
 
 
@@ -460,7 +458,7 @@ def memory_table(runs=None) -> str:
         p = memory_paths(runs[kind][0])
         rows.append([MODEL_NAMES[kind], f"{p['loss']:.1e}", gate, f"{p['gate']:.2f}",
                      f"{int((p['keep'] > 0.1).sum())} of {len(p['keep'])}", f"{p['keep'].max():.2f}"])
-    return _markdown(["model (trained on 5–15)", "loss at who?", "gate", "its mean on the fillers",
+    return markdown_table(["model (trained on 5–15)", "loss at who?", "gate", "its mean on the fillers",
                       "units keeping > 10% across the fillers", "most kept by one unit"], rows)
 
 

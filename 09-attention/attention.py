@@ -15,8 +15,10 @@ Two experiments, each a real trained model built from ``common.attention`` and `
 Plus the √d measurement: the entropy of softmax(q·k) for random q, k as the width d grows, scaled by
 1/√d and not.
 
-The encoder–decoders are layers in ``seq2seq.py`` (an ``Encoder`` and one decoder per kind of
-attention); every model here trains through ``common.training.fit``.
+Files: the encoder–decoders are layers in ``seq2seq.py``; the heads experiment is ``attention_heads.py``, the
+√d measurement and the deep dive's worked example ``scaled_dot_product.py``, the recurrence-vs-attention
+timing ``encoder_timing.py`` (this module re-exports them). An encoder–decoder is an ``Encoder`` and one
+decoder per kind of attention; every model here trains through ``common.training.fit``.
 
 >>> import numpy as np, attention
 >>> history = attention.train_seq2seq(attention.make_seq2seq("bahdanau", seed=0), task="reverse", steps=20,
@@ -33,15 +35,18 @@ from pathlib import Path
 import numpy as np
 
 from common._validation import check_choice, check_generator, check_positive, check_positive_int
-from common.attention import (MultiHeadAttention, causal_mask, masked_softmax, scaled_dot_product_attention,
-                              scaled_dot_product_attention_backward)
-from common.layers import Dense, Layer
+from common.layers import Layer
+from common.markdown import markdown_table
 from common.losses import sequence_cross_entropy
 from common.optimizers import Adam
-from common.recurrent import Embedding
 from common.sequence_tasks import SEQ2SEQ_KINDS, Seq2SeqVocab, seq2seq_task, source_positions
 from common.training import History, Live, fit
 from seq2seq import Seq2Seq
+from attention_heads import (HEAD_T, HEAD_VOCAB, HeadsModel, evaluate_heads, head_batches, head_roles,  # noqa: F401
+                             head_task, heads_accuracy, heads_loss, train_heads)
+from encoder_timing import TIMING_LENGTHS, encoder_timing, timing_table  # noqa: F401
+from scaled_dot_product import (SDPA_K, SDPA_Q, SDPA_V, entropy_table, sdpa_backward_table, sdpa_example,  # noqa: F401
+                                sdpa_forward_table, sdpa_inputs_table, softmax_entropy_vs_d)
 
 VOCAB = Seq2SeqVocab(12)
 #: the three models the chapter compares, by the name the page shows
@@ -195,140 +200,6 @@ def encoder_influence(model: Seq2Seq, src: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------------
-# Scaled dot-product: what √d buys
-# --------------------------------------------------------------------------------------------------------
-
-def softmax_entropy_vs_d(dims, rng: np.random.Generator, n_keys: int = 16, trials: int = 200):
-    """Mean entropy (nats) of softmax(q·kⱼ) over ``n_keys`` keys for q, k with N(0, 1) entries, for each
-    width d in ``dims``: (scaled by 1/√d, unscaled). The maximum is log(n_keys) (uniform weights).
-
-    Unscaled, q·k has variance d, so for large d one key takes almost all the weight (entropy → 0) and
-    the softmax's gradient vanishes; scaled, the variance stays 1 whatever d is.
-    """
-    check_generator("rng", rng)
-    check_positive_int("n_keys", n_keys)
-    scaled, unscaled = [], []
-    for d in dims:
-        q = rng.standard_normal((trials, 1, int(d)))
-        k = rng.standard_normal((trials, n_keys, int(d)))
-        s = (q @ k.transpose(0, 2, 1))[:, 0]                                  # (trials, n_keys)
-        for store, scores in ((scaled, s / np.sqrt(d)), (unscaled, s)):
-            w = masked_softmax(scores)
-            store.append(float(np.mean(-(w * np.log(np.clip(w, 1e-300, None))).sum(axis=1))))
-    return np.array(scaled), np.array(unscaled)
-
-
-# --------------------------------------------------------------------------------------------------------
-# Self-attention heads that specialise
-# --------------------------------------------------------------------------------------------------------
-
-HEAD_VOCAB, HEAD_T = 8, 8
-
-
-def head_task(n: int, rng: np.random.Generator, T: int = HEAD_T, vocab: int = HEAD_VOCAB):
-    """Random token sequences X: (n, T) and, for positions 1…T-1, the two targets: the previous token
-    ``y_prev = X[:, :-1]`` and the first token ``y_first = X[:, 0]`` repeated, each (n, T-1)."""
-    check_positive_int("n", n)
-    check_generator("rng", rng)
-    X = rng.integers(0, vocab, size=(n, T))
-    return X, X[:, :-1].copy(), np.repeat(X[:, :1], T - 1, axis=1)
-
-
-class HeadsModel(Layer):
-    """Token + learned position embeddings → one causal ``MultiHeadAttention`` → two linear read-outs
-    (previous token, first token) at every position from 1 on. No residual path: everything a read-out
-    knows comes through attention.
-
-    Shapes: X: (N, T) ids; logits: (N, 2, T-1, V), read-out 0 the previous token and 1 the first token;
-    ``attn.weights``: (N, h, T, T). Children: ``tok``, ``pos``, ``attn``, ``read_prev``, ``read_first``.
-    """
-
-    def __init__(self, num_heads: int = 2, *, d_model: int = 32, seed: int = 0, T: int = HEAD_T,
-                 vocab: int = HEAD_VOCAB) -> None:
-        super().__init__()
-        rng = np.random.default_rng(seed)
-        self.T, self.vocab, self.num_heads = T, vocab, num_heads
-        self.tok = Embedding(vocab, d_model, rng)
-        self.pos = Embedding(T, d_model, rng)
-        self.attn = MultiHeadAttention(d_model, num_heads, rng)
-        self.read_prev = Dense(d_model, vocab, rng, init="xavier_uniform")
-        self.read_first = Dense(d_model, vocab, rng, init="xavier_uniform")
-        self._a = None
-
-    def embed(self, X) -> np.ndarray:
-        """Token + position embedding (N, T, d): the attention layer's input."""
-        return self.tok.forward(X) + self.pos.forward(np.arange(X.shape[1]))[None]
-
-    def forward(self, X, training=False, *, causal: bool = True):
-        X = np.asarray(X)
-        if X.ndim != 2 or X.shape[1] != self.T:
-            raise ValueError(f"X must have shape (N, {self.T}), got {X.shape}")
-        a = self.attn.forward(self.embed(X), mask=causal_mask(self.T) if causal else None)
-        self._a = a
-        return np.stack([self.read_prev.forward(a[:, 1:]), self.read_first.forward(a[:, 1:])], axis=1)
-
-    def backward(self, dlogits):
-        """dlogits: (N, 2, T-1, V). The input is token ids: returns None."""
-        self._require_cache(self._a)
-        da = np.zeros_like(self._a)
-        da[:, 1:] = self.read_prev.backward(dlogits[:, 0]) + self.read_first.backward(dlogits[:, 1])
-        de = self.attn.backward(da)
-        self.tok.backward(de)
-        self.pos.backward(de.sum(axis=0))
-
-
-def heads_loss(logits: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """The two read-outs' cross-entropies, summed: logits (N, 2, T-1, V), y (N, 2, T-1)."""
-    l1, d1 = sequence_cross_entropy(logits[:, 0], y[:, 0])
-    l2, d2 = sequence_cross_entropy(logits[:, 1], y[:, 1])
-    return l1 + l2, np.stack([d1, d2], axis=1)
-
-
-def heads_accuracy(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(accuracy of the previous-token read-out, accuracy of the first-token read-out)."""
-    pred = logits.argmax(-1)
-    return float(np.mean(pred[:, 0] == y[:, 0])), float(np.mean(pred[:, 1] == y[:, 1]))
-
-
-def head_batches(model: HeadsModel, batch_size: int):
-    """Batches for ``fit``: random sequences and both targets stacked, (N, T) and (N, 2, T-1)."""
-    check_positive_int("batch_size", batch_size)
-
-    def batches(rng):
-        X, yp, yf = head_task(batch_size, rng, model.T, model.vocab)
-        return X, np.stack([yp, yf], axis=1)
-
-    return batches
-
-
-def train_heads(model: HeadsModel, *, steps: int, rng: np.random.Generator, batch_size: int = 64,
-                lr: float = 1e-2, callbacks=()) -> History:
-    """Adam on fresh random sequences every step, through ``common.training.fit``; returns its
-    ``History`` (``batch_loss``: the two read-outs' summed loss)."""
-    check_positive_int("steps", steps)
-    check_generator("rng", rng)
-    check_positive("lr", lr)
-    return fit(model, batches=head_batches(model, batch_size), steps_per_epoch=steps, epochs=1, loss_fn=heads_loss,
-               metric=None, optimizer=Adam(model, lr=lr), rng=rng, callbacks=callbacks)
-
-
-def evaluate_heads(model: HeadsModel, rng: np.random.Generator, n: int = 1024) -> tuple[float, float]:
-    """Accuracy of the two read-outs (previous token, first token) on ``n`` fresh sequences."""
-    X, yp, yf = head_task(n, rng, model.T, model.vocab)
-    return heads_accuracy(model.forward(X), np.stack([yp, yf], axis=1))
-
-
-def head_roles(model: HeadsModel, rng: np.random.Generator, n: int = 256) -> np.ndarray:
-    """For each head, the mean attention weight on the previous position and on position 0, over query
-    positions 2…T-1 (where the two differ): (h, 2)."""
-    X, _, _ = head_task(n, rng, model.T, model.vocab)
-    model.forward(X)
-    w = model.attn.weights.mean(axis=0)                                      # (h, T, T)
-    t = np.arange(2, model.T)
-    return np.stack([w[:, t, t - 1].mean(axis=1), w[:, t, 0].mean(axis=1)], axis=1)
-
-
-# --------------------------------------------------------------------------------------------------------
 # The measured tables of README.md and ATTENTION_MATH_DEEP_DIVE.md: python -m tests.regenerate_doc_tables 09
 # --------------------------------------------------------------------------------------------------------
 
@@ -347,9 +218,6 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 CHECKPOINTS = {"reverse": "seq2seq_reverse.npz", "sov": "seq2seq_sov.npz", "heads": "heads.npz"}
 
 
-def _markdown(header, rows) -> str:
-    line = lambda cells: "| " + " | ".join(str(c) for c in cells) + " |"      # noqa: E731
-    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)]) + "\n"
 
 
 def records(table: str) -> list[dict]:
@@ -399,7 +267,7 @@ def accuracy_table(runs=None) -> str:
     """README: token accuracy of greedy decoding for each model of ``doc_runs``."""
     runs = _trained("reverse") if runs is None else runs
     rows = [[VARIANT_NAMES[w], *(f"{a:.1%}" for a in doc_accuracy(m)[0])] for w, (m, _) in runs.items()]
-    return _markdown(["model", *map(str, DOC_LENGTHS)], rows)
+    return markdown_table(["model", *map(str, DOC_LENGTHS)], rows)
 
 
 def alignment_table(runs=None) -> str:
@@ -417,7 +285,7 @@ def alignment_table(runs=None) -> str:
             where = [f"{np.mean(cond):.1%}" for cond in (off == 0, np.abs(off) <= 1, off == 1)]
         inf = encoder_influence(m, np.random.default_rng(0).integers(0, VOCAB.n_symbols, (4, 10)))
         rows.append([VARIANT_NAMES[w], f"{seq8:.1%}", *where, f"{inf[0] / inf[-1]:.3f}"])
-    return _markdown(["model", "whole sequences right at length 8", "largest weight on the copied word",
+    return markdown_table(["model", "whole sequences right at length 8", "largest weight on the copied word",
                       "within one position of it", "one position to its right",
                       "encoder: ‖∂h_T/∂e_1‖ ÷ ‖∂h_T/∂e_10‖"], rows)
 
@@ -443,7 +311,7 @@ def scores_table(runs=None) -> str:
         near = "–" if w == "none" else f"{alignment_accuracy(m, 'reverse', 8, np.random.default_rng(3))[1]:.1%}"
         rows.append([VARIANT_NAMES[w], f"`{SCORE_FORMULAS[w]}`" if w in SCORE_FORMULAS else "–",
                      f"{score_params(m):,}", f"{tok[i]:.1%}", f"{tok[i + 1]:.1%}", f"{seq[i]:.1%}", near])
-    return _markdown(["model", "score", "score parameters", "token accuracy at 8", "at 10",
+    return markdown_table(["model", "score", "score parameters", "token accuracy at 8", "at 10",
                       "whole sequences at 8", "argmax within one position at 8"], rows)
 
 
@@ -461,7 +329,7 @@ def sov_table(runs=None) -> str:
             off = alignment_offsets(m, "sov", 12, np.random.default_rng(3))
             where = [f"{np.mean(off == 0):.1%}", f"{np.mean(np.abs(off) <= 1):.1%}"]
         rows.append([VARIANT_NAMES[w], *(f"{a:.1%}" for a in tok), f"{seq[i]:.1%}", *where])
-    return _markdown(["model", *(f"{L}" for L in SOV_LENGTHS), "whole sequences right at 12",
+    return markdown_table(["model", *(f"{L}" for L in SOV_LENGTHS), "whole sequences right at 12",
                       "largest weight on the copied word at 12", "within one position of it"], rows)
 
 
@@ -485,7 +353,7 @@ def heads_table(runs=None) -> str:
         acc = evaluate_heads(model, np.random.default_rng(4))
         for i in range(h):
             rows.append([h, seed, i, f"{roles[i, 0]:.3f}", f"{roles[i, 1]:.3f}", *(f"{a:.1%}" for a in acc)])
-    return _markdown(["heads", "seed", "head", "weight on the previous token", "weight on the first token",
+    return markdown_table(["heads", "seed", "head", "weight on the previous token", "weight on the first token",
                       "accuracy: previous token", "accuracy: first token"], rows)
 
 
@@ -612,103 +480,6 @@ def train_page(cfg: dict = PAGE_DEFAULTS, *, callbacks_for=None, on_seq2seq=None
 
 #: The page's buttons with their default settings (tests/benchmarks/bench_pages.py times them).
 PAGE_ACTIONS = {"Train": lambda: train_page(PAGE_DEFAULTS)}
-
-
-# --------------------------------------------------------------------------------------------------------
-# Recurrence vs self-attention: the wall clock across sequence lengths
-# --------------------------------------------------------------------------------------------------------
-
-TIMING_LENGTHS = (8, 16, 32, 64, 128, 256)
-
-
-def encoder_timing(lengths=TIMING_LENGTHS, *, batch_size: int = 32, d: int = 64, heads: int = 4,
-                   repeats: int = 7, min_seconds: float = 0.05, seed: int = 0) -> dict:
-    """Seconds for one forward pass over a batch of (batch_size, T, d) inputs, for each T in ``lengths``:
-    an LSTM encoder (``common.recurrent.LSTM``, T steps one after the other) and one multi-head
-    self-attention layer (``common.attention.MultiHeadAttention``, all T positions in a few matrix
-    products). The best of at least ``repeats`` runs (more, up to 200, until both together took
-    ``min_seconds``), the two measured in turn so both see the same machine load.
-    Returns {"lengths", "lstm", "attention", "ratio"} (ratio = LSTM time ÷ self-attention time)."""
-    import time
-
-    from common.recurrent import LSTM
-    check_positive_int("repeats", repeats)
-    rng = np.random.default_rng(seed)
-    lstm, mha = LSTM(d, d, rng), MultiHeadAttention(d, heads, rng)
-    out = {"lengths": [int(T) for T in lengths], "lstm": [], "attention": []}
-    for T in out["lengths"]:
-        check_positive_int("length", T)
-        x = rng.standard_normal((batch_size, T, d)).astype(np.float32)
-        best = {"lstm": np.inf, "attention": np.inf}
-        runs, spent = 0, 0.0
-        while runs < repeats or (spent < min_seconds and runs < 200):     # short lengths: more runs
-            for name, fn in (("lstm", lambda: lstm.forward(x)), ("attention", lambda: mha.forward(x))):
-                t0 = time.perf_counter()
-                fn()
-                dt = time.perf_counter() - t0
-                best[name] = min(best[name], dt)
-                spent += dt
-            runs += 1
-        out["lstm"].append(best["lstm"])
-        out["attention"].append(best["attention"])
-    out["ratio"] = [a / b for a, b in zip(out["lstm"], out["attention"])]
-    return out
-
-
-def timing_table(timing=None) -> str:
-    """README: ``encoder_timing`` (a timing: the test compares its shape and ratios within a factor, not
-    its digits)."""
-    timing = encoder_timing() if timing is None else timing
-    rows = [[T, f"{1e3 * a:.2f}", f"{1e3 * b:.2f}", f"{r:.1f}"]
-            for T, a, b, r in zip(timing["lengths"], timing["lstm"], timing["attention"], timing["ratio"])]
-    return _markdown(["T", "LSTM encoder, ms", "self-attention, ms", "LSTM ÷ self-attention"], rows)
-
-
-def entropy_table() -> str:
-    """Deep dive: ``softmax_entropy_vs_d`` for d = 4, 16, 64, 256 (seed 0)."""
-    dims = (4, 16, 64, 256)
-    sc, un = softmax_entropy_vs_d(dims, np.random.default_rng(0))
-    return _markdown(["d", "entropy, scaled", "entropy, unscaled"],
-                     [[d, f"{a:.3f}", f"{b:.3f}"] for d, a, b in zip(dims, sc, un)])
-
-
-#: The deep dive's worked example: one query, three keys and values, d = 2.
-SDPA_Q = np.array([[1.0, 0.5]])
-SDPA_K = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-SDPA_V = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-
-
-def sdpa_example() -> dict:
-    """The worked example through ``scaled_dot_product_attention`` and its backward with δO = [1, 0]:
-    scores s, weights w, output, and ∂L/∂s, ∂L/∂q, ∂L/∂k, ∂L/∂v."""
-    out, w, cache = scaled_dot_product_attention(SDPA_Q, SDPA_K, SDPA_V)
-    dout = np.array([[1.0, 0.0]])
-    dq, dk, dv = scaled_dot_product_attention_backward(dout, cache)
-    dw = dout @ SDPA_V.T
-    return {"s": (SDPA_Q @ SDPA_K.T)[0], "w": w[0], "out": out[0], "dw": dw[0],
-            "ds": (w * (dw - (w * dw).sum()))[0], "dq": dq[0], "dk": dk, "dv": dv}
-
-
-def _vec(a, fmt=".4f") -> str:
-    return "[" + ", ".join(format(x, fmt) for x in a) + "]"
-
-
-def sdpa_inputs_table() -> str:
-    rows = [["q", _vec(SDPA_Q[0], ".1f")]]
-    rows += [[f"k{'₁₂₃'[j]}, v{'₁₂₃'[j]}", f"{_vec(SDPA_K[j], '.0f')}, {_vec(SDPA_V[j], '.0f')}"] for j in range(3)]
-    return _markdown(["", "vector"], rows)
-
-
-def sdpa_forward_table() -> str:
-    e = sdpa_example()
-    return _markdown(["key", "q·k", "q·k/√2", "weight"],
-                     [[j + 1, f"{e['s'][j]:.4f}", f"{e['s'][j] / np.sqrt(2):.4f}", f"{e['w'][j]:.4f}"] for j in range(3)])
-
-
-def sdpa_backward_table() -> str:
-    e = sdpa_example()
-    return _markdown(["key", "∂L/∂s", "∂L/∂k", "∂L/∂v"],
-                     [[j + 1, f"{e['ds'][j]:.4f}", _vec(e["dk"][j]), _vec(e["dv"][j])] for j in range(3)])
 
 
 #: Every measured table of the chapter's documents: (document, marker) → the function that writes it.

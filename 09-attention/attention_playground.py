@@ -6,6 +6,7 @@ opens on the shipped checkpoints (``train_attention.py``); Train retrains live w
 """
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 import streamlit as st
 
 import attention
@@ -320,6 +321,7 @@ if tab_bottle.open:
             for L, v in infl.items():
                 ax.semilogy(np.arange(1, L + 1), v, "-o", ms=3, label=f"length {L}")
             ax.set_xlabel("source position j")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel("‖∂h_T / ∂e_j‖ (mean of 8 sequences)")
             ax.grid(alpha=0.3, which="both")
             ax.legend(fontsize=8)

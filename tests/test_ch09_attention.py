@@ -454,10 +454,15 @@ def test_deep_dive_complexity_numbers():
 
 def test_named_functions_exist():
     """Every function the README and the deep dive point to is there (one hop to the code)."""
+    import attention_heads
     import common.attention
+    import encoder_timing
+    import scaled_dot_product
     import seq2seq
     modules = {"common/attention.py": common.attention, "09-attention/seq2seq.py": seq2seq, "seq2seq.py": seq2seq,
-               "09-attention/attention.py": attention}
+               "09-attention/attention.py": attention, "09-attention/attention_heads.py": attention_heads,
+               "09-attention/encoder_timing.py": encoder_timing, "encoder_timing.py": encoder_timing,
+               "09-attention/scaled_dot_product.py": scaled_dot_product}
     for doc, text in DOCS.items():
         assert missing_references(text, modules) == [], doc
 
