@@ -28,6 +28,10 @@ playground.chapter_header(
        "Every curve on this page comes from a run of the code; nothing is drawn by hand.")
 data = playground.mnist()
 page = PageState("ch04", race=None, sweep=None)
+#: the results tables' number columns, each with a fixed number of digits (92.80, not 92.8)
+_RESULT_COLUMNS = {**{c: st.column_config.NumberColumn(format="%.4f") for c in ("train loss", "test loss")},
+                   **{c: st.column_config.NumberColumn(format="%.2f")
+                      for c in ("train acc %", "test acc %", "best test acc %", "time (s)")}}
 
 LR_GRID = [1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0]
 BATCH_OPTIONS = {"1": 1, "16": 16, "32": 32, "64": 64, "128": 128, "full batch": None}
@@ -216,7 +220,7 @@ if tab_race.open:
         table = racing.results_table(results)
         if table:
             show = [{**r, "learning rate": f"{r['learning rate']:g}"} for r in table]
-            st.dataframe(show, hide_index=True, key=page.key("race_table"))
+            st.dataframe(show, hide_index=True, key=page.key("race_table"), column_config=_RESULT_COLUMNS)
             best = max(results, key=lambda k: results[k].history.val_acc[-1])
             best_acc = results[best].history.val_acc[-1]
             cols = st.columns(3)
@@ -430,7 +434,7 @@ if tab_batch.open:
                     playground.took(sweep["seconds"], "Train with each batch size")
                 st.dataframe([{**r, "learning rate": f"{r['learning rate']:g}"}
                               for r in racing.results_table(res, first_column="batch size")], hide_index=True,
-                             key=page.key("sweep_table"))
+                             key=page.key("sweep_table"), column_config=_RESULT_COLUMNS)
                 show_figure(curves(res))
                 fig, ax = new_figure(size=(9.0, 3.2))
                 for lab, r in res.items():

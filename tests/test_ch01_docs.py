@@ -45,6 +45,17 @@ def test_post_and_weights():
     assert [nums(r[0]) for r in rows] == X.tolist()
     assert np.allclose([float(r[1]) for r in rows], X @ [0.5, 0.5] - 0.7, atol=1e-12)
     assert [int(r[2]) for r in rows] == p.predict(X).tolist() == y.tolist()
+    # the sentence above the table names the weights the code uses (a changed digit fails)
+    w1, w2, b = re.search(r"The post's AND weights, \$w = \(([\d.]+), ([\d.]+)\)\$, \$b = ([−-]?[\d.]+)\$", DIVE).groups()
+    assert (*pc.POST_AND[0], pc.POST_AND[1]) == (float(w1), float(w2), float(b.replace("−", "-")))
+
+
+def test_the_readme_states_the_non_separable_sets_flip_fraction():
+    import inspect
+    (percent,) = re.findall(r'"random non-separable" \((\d+)% of labels flipped\)', README)
+    assert int(percent) / 100 == inspect.signature(non_separable).parameters["flip"].default
+    page = (FOLDER / "perceptron_playground.py").read_text()
+    assert set(re.findall(r"non_separable\(.*flip=([\d.]+)\)", page)) == {str(int(percent) / 100)}
 
 
 def test_learning_rate_table_and_the_tie():
