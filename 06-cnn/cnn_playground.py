@@ -365,7 +365,8 @@ if tab_vs.open:
             col.metric(f"{row['model']} test accuracy", row["final test accuracy"])
             col.metric(f"{row['model']} parameters", f"{row['parameters']:,}")
             col.metric(f"{row['model']} s/epoch", row["seconds per epoch"])
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("vs_table"))
+        st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("vs_table"),
+                     column_config={"parameters": st.column_config.NumberColumn(format="localized")})
         if len(runs) == 2 and all(r["history"].val_acc for r in runs.values()):
             fc_run, cnn_run = runs["FC"], runs["CNN"]
             ratio = fc_run["params"] / cnn_run["params"]
