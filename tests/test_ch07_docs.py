@@ -1,6 +1,6 @@
 """Chapter 07 docs: every table and every number the README and the deep dive state, compared with the text.
 
-- Tables: each one registered in ``normalization_residual.DOC_TABLES`` must equal what its function writes
+- Tables: each one registered in ``normalization_docs.DOC_TABLES`` must equal what its function writes
   from the measurement (``python -m tests.regenerate_doc_tables 07`` rewrites them).
 - Prose: each number is found by a pattern that pins its sentence, parsed, and compared with the
   measurement "as printed" (half a unit of the last printed digit), so changing a digit fails a test.
@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import batchnorm_inference as bni
+import normalization_docs as nrd
 import normalization_residual as nr
 from common.chapters import ROOT
 from common.checkpoints import RECORDED_BLAS_CORE, on_recorded_kernel
@@ -60,7 +61,7 @@ def probe(mnist):
 @pytest.fixture(scope="module")
 def depth(mnist):
     """The depth experiment at lr 10⁻³ (every variant)."""
-    return nr.depth_rows(1e-3, data=mnist)
+    return nrd.depth_rows(1e-3, data=mnist)
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +74,14 @@ def sweep():
 @pytest.fixture(scope="module")
 def bn_modes(mnist):
     t = nr.BN_MODES_RUN["n_test"]
-    return bni.batchnorm_modes(nr.bn_modes_model(mnist), mnist.x_test[:t], mnist.y_test[:t], (1, 8, 128))
+    return bni.batchnorm_modes(nrd.bn_modes_model(mnist), mnist.x_test[:t], mnist.y_test[:t], (1, 8, 128))
 
 
 # ------------------------------------------------------------------------------------- the README
 
 def test_signal_table_and_its_prose(probe):
     x, _ = probe
-    assert_table("README.md", "table: signal", nr.signal_markdown(x))
+    assert_table("README.md", "table: signal", nrd.signal_markdown(x))
     big = nr.signal_through_depth(nr.deep_mlp(20, "plain", np.random.default_rng(0), init_scale=1.5), x)
     (per_layer,) = stated(README, r"With 1.5× too large weights it grows about ([\d.]+)× per layer and reaches ~10³ at "
                                   r"layer 20")
@@ -100,8 +101,8 @@ def test_signal_table_and_its_prose(probe):
 
 def test_gradient_ratio_table_and_its_prose(probe):
     x, y = probe
-    ratios = nr.gradient_ratios(x[:256], y[:256])
-    assert_table("README.md", "table: gradient-ratio", nr.gradient_ratio_markdown(ratios))
+    ratios = nrd.gradient_ratios(x[:256], y[:256])
+    assert_table("README.md", "table: gradient-ratio", nrd.gradient_ratio_markdown(ratios))
     assert "the plain net's gradient shrinks by twelve orders of magnitude on its way\ndown" in README
     assert round(-math.log10(ratios["sigmoid", "plain"])) == 12
     (grow,) = stated(README, r"it \*\*grow\*\* (\d+)× towards the input")
@@ -113,7 +114,7 @@ def test_gradient_ratio_table_and_its_prose(probe):
                     "another kernel moves its depth-30 BatchNorm row by up to 1.6 points")
 def test_depth_experiment_table_and_its_prose(depth, sweep):
     low = depth
-    assert_table("README.md", "table: depth-experiment", nr.depth_markdown(low))
+    assert_table("README.md", "table: depth-experiment", nrd.depth_markdown(low))
     r = {(row["variant"], row["depth"]): row for row in low}
     deep, shallow = stated(README, r"5-layer one \(loss ([\d.]+) vs ([\d.]+)\)")
     assert_as_printed(r["plain", 30]["train loss"], deep, "plain 30 loss")
@@ -135,7 +136,7 @@ def test_depth_experiment_table_and_its_prose(depth, sweep):
 
 
 def test_lr_sweep_table_and_its_prose(sweep):
-    assert_table("README.md", "table: lr-sweep", nr.sweep_markdown(list(sweep.values())))
+    assert_table("README.md", "table: lr-sweep", nrd.sweep_markdown(list(sweep.values())))
     (runs,) = stated(README, r"The (\d+) runs\s+are recorded in")
     assert int(runs) == len(sweep) == len(nr.VARIANTS) * len(nr.SWEEP_LRS) * len(nr.SWEEP_DEPTHS)
     assert "at four Adam learning rates, at depths 5 and 30" in README and len(nr.SWEEP_LRS) == 4
@@ -178,13 +179,13 @@ def test_lr_sweep_table_and_its_prose(sweep):
 
 
 def test_batchnorm_helps_table(mnist):
-    acc = nr.bn_helps_accuracy(mnist)
-    assert_table("README.md", "table: bn-helps", nr.bn_helps_markdown(acc))
+    acc = nrd.bn_helps_accuracy(mnist)
+    assert_table("README.md", "table: bn-helps", nrd.bn_helps_markdown(acc))
     assert acc["plain"] < 0.12 < 0.7 < acc["batchnorm"]     # "stays at chance while BatchNorm trains"
 
 
 def test_batchnorm_modes_table_and_the_deep_dive_numbers(bn_modes):
-    assert_table("README.md", "table: bn-modes", nr.bn_modes_markdown(bn_modes))
+    assert_table("README.md", "table: bn-modes", nrd.bn_modes_markdown(bn_modes))
     n, one, ev = stated(DEEP_DIVE, r"same digit for all ([\d,]+) test images \(([\d.]+)%\s+accuracy\) in that mode, "
                                    r"against ([\d.]+)% in evaluation mode")
     assert value(n) == nr.BN_MODES_RUN["n_test"] and bn_modes[1]["distinct predictions"] == 1
@@ -286,8 +287,8 @@ def test_residual_gradient_numbers(probe):
 
 def test_stream_growth_table_and_its_prose(probe):
     x, _ = probe
-    growth = nr.stream_growth_table(x, depths=(5, 10, 20, 30, 50), seeds=(0, 1, 2))
-    assert_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: stream-growth", nr.stream_growth_markdown(growth))
+    growth = nrd.stream_growth_table(x, depths=(5, 10, 20, 30, 50), seeds=(0, 1, 2))
+    assert_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: stream-growth", nrd.stream_growth_markdown(growth))
     over = {v: [g for (w, _, _), g in growth.items() if w == v] for v in ("residual", "both")}
     low, high, blow, bhigh = stated(DEEP_DIVE, r"the residual stream grows ×([\d.]+) to ×([\d.]+): bounded.*?"
                                                r"which for\s+MNIST's small stem output is ×([\d.]+) to ×([\d.]+) over")
@@ -304,11 +305,11 @@ def test_stream_growth_table_and_its_prose(probe):
 
 
 def test_problem_solution_and_dying_relu_tables(mnist):
-    assert_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: problem-solution", nr.problem_solution_markdown())
+    assert_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: problem-solution", nrd.problem_solution_markdown())
     rows = table_dicts(DEEP_DIVE, "problem-solution")
     assert rows[0]["the post's solution"] == "ReLU" and rows[0]["what holds"].startswith("Backwards: ReLU *causes*")
-    dying = nr.dying_relu(mnist)
-    assert_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: dying-relu", nr.dying_markdown(dying))
+    dying = nrd.dying_relu(mnist)
+    assert_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: dying-relu", nrd.dying_markdown(dying))
     assert dying[0]["dead after"] > dying[0]["dead at init"]             # "training kills ReLU units"
     assert [r["dead after"] for r in dying] == sorted(r["dead after"] for r in dying)   # "the larger the steps, the more"
     assert dying[-1]["dead after"] > 0.6 and dying[-1]["val acc"] < dying[0]["val acc"]  # "almost two thirds"
@@ -339,9 +340,9 @@ def test_closing_paragraph_numbers(depth, sweep):
 def test_the_stuck_nets_move_with_the_blas_thread_count(depth):
     """The README: with two OpenBLAS threads plain at depth 30 reaches 48.6% / 44.9%; every other row agrees
     with the one-thread table to 0.2 points, and the losses to 2%."""
-    code = ("import json, normalization_residual as nr; "
+    code = ("import json, normalization_docs as nrd; "
             "print(json.dumps([{k: r[k] for k in ('variant', 'depth', 'train loss', 'train acc', 'val acc')} "
-            "for r in nr.depth_rows()]))")
+            "for r in nrd.depth_rows()]))")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(FOLDER)])
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)

@@ -22,3 +22,16 @@ def test_the_top_level_holds_only_the_fixed_shape():
         pytest.skip("not a git checkout")
     top = {line.split("/", 1)[0] for line in out.splitlines() if line}
     assert top <= ALLOWED, f"tracked at the top level but not part of its shape: {sorted(top - ALLOWED)}"
+
+
+def test_chapter_modules_hold_one_idea_each():
+    """No chapter module over 500 lines (split by idea: 04's race, landscapes, gradient noise, EWMA…). The
+    playgrounds are pages, one tab per idea, and the training scripts are commands; both are left out."""
+    long = {}
+    for path in sorted(ROOT.glob("[01][0-9]-*/*.py")):
+        if path.stem.endswith("_playground") or path.stem.startswith("train_"):
+            continue
+        n = len(path.read_text(encoding="utf-8").splitlines())
+        if n > 500:
+            long[str(path.relative_to(ROOT))] = n
+    assert long == {}
