@@ -28,6 +28,10 @@ README = (FOLDER / "README.md").read_text()
 DOCS = {"README.md": README, "CNN_ARCHITECTURE_DEEP_DIVE.md": DEEP_DIVE}
 
 
+#: How far the PyTorch twin's accuracies may move with the CPU its kernels run on (percentage points).
+TORCH_SLACK_POINTS = 0.1
+
+
 def generated_rows(markdown: str) -> list[dict]:
     return table_dicts(f"<!-- table: t -->\n{markdown}", "t")
 
@@ -280,7 +284,10 @@ def test_benchmark_accuracies_reproduce(real_mnist):
     import _bench
     for lr, row in ((1e-3, rows[0]), (3e-3, rows[1])):
         ref = _bench.run_twin("bench_cnn_mnist_torch.py", ["--epochs", "3", "--threads", "1", "--lr", str(lr)])
-        assert_as_printed(100 * ref["test_accuracy"], row["PyTorch test acc."].rstrip("%"), f"PyTorch at lr {lr}")
+        # PyTorch's CPU kernels differ by CPU (the table was written on an Intel machine; an AMD Zen 4 one
+        # gives 98.60% for its 98.62% at lr 3e-3): its column holds within 0.1 points.
+        assert_as_printed(100 * ref["test_accuracy"], row["PyTorch test acc."].rstrip("%"), f"PyTorch at lr {lr}",
+                          slack=TORCH_SLACK_POINTS)
 
 
 def test_every_code_reference_in_the_deep_dive_resolves():

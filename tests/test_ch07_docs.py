@@ -407,7 +407,10 @@ def test_pytorch_twin_gives_the_same_picture(mnist):
     d30, d15, d5, plain5 = stated(README, r"gives the same\s+picture: ([\d.]+)% test accuracy at depth 30, ([\d.]+)% at "
                                           r"depth 15, ([\d.]+)% at depth 5 against ([\d.]+)% without\s+BN")
     for (depth_, bn), written in (((30, True), d30), ((15, True), d15), ((5, True), d5), ((5, False), plain5)):
-        assert_as_printed(100 * test_accuracy(depth_, bn), written, f"PyTorch depth {depth_}, BN {bn}")
+        # PyTorch's CPU kernels differ by CPU and these deep nets amplify it: written on an Intel machine, an
+        # AMD Zen 4 one gives 40.4% for the depth-15 net's 39.0%. The picture (the BN nets train at every depth,
+        # the plain depth-5 net ahead) holds within 2 points.
+        assert_as_printed(100 * test_accuracy(depth_, bn), written, f"PyTorch depth {depth_}, BN {bn}", slack=2.0)
 
 
 def test_every_code_reference_in_the_deep_dive_resolves():
