@@ -26,7 +26,8 @@ AdamW      θ ← θ(1 - ηλ) for matrices, then the Adam step with no L2 in g
 =========  ==================================================================================
 
 ``adam_update_naive`` is the Adam row written exactly as the equations, beside the in-place form
-``Adam._update`` uses; a test checks they agree. Also here: gradient clipping by global norm
+``Adam._update`` uses; a test checks they agree. ``Adam.step`` runs that form once over all the small
+parameters together (flat buffers), bitwise the same as parameter by parameter, which a test checks too. Also here: gradient clipping by global norm
 (``clip_grad_norm``) and the learning-rate schedules ``StepLR`` and ``CosineLR`` (with an optional
 linear warmup), which ``common.training.fit`` steps for you.
 """

@@ -155,9 +155,12 @@ def test_bad_arguments_are_named(call, message):
         call()
 
 
-def test_adam_fast_update_equals_the_equations():
+@pytest.mark.parametrize("group_max", [0, 1 << 15], ids=["single", "grouped"])
+def test_adam_fast_update_equals_the_equations(group_max, monkeypatch):
     """``Adam._update`` (in place, one scratch buffer, the bias corrections folded into the step size)
-    against ``adam_update_naive`` (the docstring's equations), over 30 steps in float64."""
+    and the grouped path ``Adam.step`` takes for small parameters, against ``adam_update_naive`` (the
+    docstring's equations), over 30 steps in float64."""
+    monkeypatch.setattr(O.Adam, "GROUP_MAX_SIZE", group_max)
     rng = np.random.default_rng(0)
     p = rng.standard_normal((5, 4))
     q, m, v = p.copy(), np.zeros_like(p), np.zeros_like(p)
