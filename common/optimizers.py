@@ -290,6 +290,8 @@ class Adam(Optimizer):
                 state = self.state[i]
                 if state.get("m") is not m or state.get("v") is not v:
                     return False
+                if m.base is not group.m or v.base is not group.v:     # e.g. after copy.deepcopy
+                    return False
         return True
 
     def _update_group(self, group) -> None:

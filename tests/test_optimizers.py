@@ -277,3 +277,25 @@ def test_adam_grouped_step_follows_moments_replaced_from_outside(monkeypatch):
         second.step()
     for p, q in zip(rs, ps):
         assert np.array_equal(p, q)
+
+
+def test_adam_grouped_step_survives_a_deep_copy():
+    """A deep copy of an optimizer (its state views become plain arrays) keeps training like the
+    original: the grouped path notices and rebuilds its buffers around the copied moments."""
+    import copy
+
+    def make():
+        ps = [np.linspace(-1, 1, 6).reshape(2, 3), np.ones(3)]
+        return ps, [np.full_like(p, 0.5) for p in ps]
+
+    ps, gs = make()
+    opt = O.Adam(list(zip(ps, gs)), lr=0.1)
+    opt.step()
+    twin = copy.deepcopy(opt)
+    for _ in range(3):
+        opt.step()
+        twin.step()
+    for (p, _), (q, _) in zip(opt.pairs, twin.pairs):
+        assert np.array_equal(p, q)
+    for a, b in zip(opt.state, twin.state):
+        assert np.array_equal(a["m"], b["m"]) and np.array_equal(a["v"], b["v"])
