@@ -613,11 +613,11 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
     state = TrainingState(model=model, history=history, epochs=epochs, steps_per_epoch=steps_per_epoch,
                           has_validation=X_val is not None, has_metric=metric is not None)
     per_step = schedule is not None and getattr(schedule, "interval", "epoch") == "step"
+    for cb in callbacks:
+        cb.on_train_begin(state)
     # Only the callbacks that do something after a batch are called there (most act per epoch).
     batch_callbacks = [cb for cb in callbacks
                        if getattr(cb.on_batch_end, "__func__", None) is not Callback.on_batch_end]
-    for cb in callbacks:
-        cb.on_train_begin(state)
 
     start = time.perf_counter()
     for epoch in range(epochs):
