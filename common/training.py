@@ -615,6 +615,9 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
     per_step = schedule is not None and getattr(schedule, "interval", "epoch") == "step"
     for cb in callbacks:
         cb.on_train_begin(state)
+    # Only the callbacks that do something after a batch are called there (most act per epoch).
+    batch_callbacks = [cb for cb in callbacks
+                       if getattr(cb.on_batch_end, "__func__", None) is not Callback.on_batch_end]
 
     start = time.perf_counter()
     for epoch in range(epochs):
@@ -644,7 +647,7 @@ def fit(model, X=None, y=None, *, loss_fn, optimizer, epochs: int, rng: np.rando
             history.batch_loss.append(loss)
             state.step += 1
             state.batch_loss, state.out, state.target = loss, out, yb
-            for cb in callbacks:
+            for cb in batch_callbacks:
                 cb.on_batch_end(state)
             if state.stop_requested:
                 break

@@ -155,9 +155,12 @@ def test_bad_arguments_are_named(call, message):
         call()
 
 
-def test_adam_fast_update_equals_the_equations():
+@pytest.mark.parametrize("group_max", [0, 1 << 15], ids=["single", "grouped"])
+def test_adam_fast_update_equals_the_equations(group_max, monkeypatch):
     """``Adam._update`` (in place, one scratch buffer, the bias corrections folded into the step size)
-    against ``adam_update_naive`` (the docstring's equations), over 30 steps in float64."""
+    and the grouped path ``Adam.step`` takes for small parameters, against ``adam_update_naive`` (the
+    docstring's equations), over 30 steps in float64."""
+    monkeypatch.setattr(O.Adam, "GROUP_MAX_SIZE", group_max)
     rng = np.random.default_rng(0)
     p = rng.standard_normal((5, 4))
     q, m, v = p.copy(), np.zeros_like(p), np.zeros_like(p)
@@ -195,3 +198,104 @@ def test_clip_grad_norm_refuses_non_finite_gradients():
     g = np.array([1.0, np.nan])
     with pytest.raises(FloatingPointError, match="NaN or inf"):
         O.clip_grad_norm([(np.zeros(2), g)], 1.0)
+
+
+@pytest.mark.parametrize("cls,kwargs", [(O.Adam, {}), (O.Adam, {"weight_decay": 0.01}),
+                                        (O.AdamW, {"weight_decay": 0.1})])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_grouped_step_is_bitwise_the_per_parameter_update(cls, kwargs, dtype, monkeypatch):
+    """``Adam.step`` updates the small parameters together in flat buffers; elementwise it is the same
+    float arithmetic as ``_update`` on each parameter in turn (``Optimizer.step``), so bitwise equal,
+    moments included. Shapes: one matrix above ``GROUP_MAX_SIZE`` (single), small matrices and biases
+    (grouped), a non-contiguous gradient and a float64 parameter among float32 ones (its own group)."""
+    monkeypatch.setattr(O.Adam, "GROUP_MAX_SIZE", 50)
+    rng = np.random.default_rng(3)
+    shapes = [(8, 10), (10,), (4, 3, 2), (3,), (1,)]
+
+    def build():
+        ps = [rng.standard_normal(s).astype(dtype) for s in shapes] + [rng.standard_normal(5)]
+        return ps, [np.zeros_like(p) for p in ps]
+
+    state = rng.bit_generator.state
+    ps_fast, gs_fast = build()
+    rng.bit_generator.state = state
+    ps_ref, gs_ref = build()
+    gs_fast[2] = np.zeros((2, 3, 4), dtype).transpose(2, 1, 0)        # a non-contiguous gradient
+    gs_ref[2] = np.zeros((2, 3, 4), dtype).transpose(2, 1, 0)
+    fast = cls(list(zip(ps_fast, gs_fast)), lr=0.01, **kwargs)
+    ref = cls(list(zip(ps_ref, gs_ref)), lr=0.01, **kwargs)
+    singles, groups = fast._make_plan()
+    expected = [5] if dtype == np.float64 else [1, 4]            # one group per dtype
+    assert singles == [0] and sorted(len(g.members) for g in groups) == expected
+    for _ in range(7):
+        for g_fast, g_ref in zip(gs_fast, gs_ref):
+            g_fast[...] = g_ref[...] = rng.standard_normal(g_ref.shape)
+        fast.step()
+        O.Optimizer.step(ref)                     # the plain loop: ref._update per parameter
+    for i, (p_fast, p_ref) in enumerate(zip(ps_fast, ps_ref)):
+        assert p_fast.dtype == p_ref.dtype
+        assert np.array_equal(p_fast, p_ref), i
+        assert np.array_equal(fast.state[i]["m"], ref.state[i]["m"])
+        assert np.array_equal(fast.state[i]["v"], ref.state[i]["v"])
+
+
+def test_adam_grouped_step_follows_moments_replaced_from_outside(monkeypatch):
+    """Resuming a run puts loaded moments into ``state`` (``10-transformer/gpt.py: load_run``): the
+    grouped path must pick them up, and agree bitwise with an uninterrupted run."""
+    monkeypatch.setattr(O.Adam, "GROUP_MAX_SIZE", 1 << 15)
+    rng = np.random.default_rng(4)
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in ((3, 4), (4,))] for _ in range(6)]
+
+    def pairs():
+        ps = [np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4), np.ones(4, np.float32)]
+        return ps, [np.zeros_like(p) for p in ps]
+
+    ps, gs = pairs()
+    whole = O.Adam(list(zip(ps, gs)), lr=0.01)
+    for step in grads:
+        for g, new in zip(gs, step):
+            g[...] = new
+        whole.step()
+    qs, hs = pairs()
+    first = O.Adam(list(zip(qs, hs)), lr=0.01)
+    for step in grads[:3]:
+        for g, new in zip(hs, step):
+            g[...] = new
+        first.step()
+    saved = [(s["m"].copy(), s["v"].copy()) for s in first.state]
+    rs, ks = [q.copy() for q in qs], [np.zeros_like(q) for q in qs]
+    second = O.Adam(list(zip(rs, ks)), lr=0.01)
+    second.step()                                # builds a plan with fresh moments …
+    for p, q in zip(rs, qs):
+        p[...] = q
+    for state, (m, v) in zip(second.state, saved):
+        state.update(m=m.copy(), v=v.copy())     # … which resuming then replaces
+    second.t = 3
+    for step in grads[3:]:
+        for g, new in zip(ks, step):
+            g[...] = new
+        second.step()
+    for p, q in zip(rs, ps):
+        assert np.array_equal(p, q)
+
+
+def test_adam_grouped_step_survives_a_deep_copy():
+    """A deep copy of an optimizer (its state views become plain arrays) keeps training like the
+    original: the grouped path notices and rebuilds its buffers around the copied moments."""
+    import copy
+
+    def make():
+        ps = [np.linspace(-1, 1, 6).reshape(2, 3), np.ones(3)]
+        return ps, [np.full_like(p, 0.5) for p in ps]
+
+    ps, gs = make()
+    opt = O.Adam(list(zip(ps, gs)), lr=0.1)
+    opt.step()
+    twin = copy.deepcopy(opt)
+    for _ in range(3):
+        opt.step()
+        twin.step()
+    for (p, _), (q, _) in zip(opt.pairs, twin.pairs):
+        assert np.array_equal(p, q)
+    for a, b in zip(opt.state, twin.state):
+        assert np.array_equal(a["m"], b["m"]) and np.array_equal(a["v"], b["v"])

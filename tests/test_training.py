@@ -130,6 +130,26 @@ def test_callback_hooks_are_called_in_order():
     assert calls == ["begin", "epoch0", "epoch1", "end"]
 
 
+def test_on_batch_end_reaches_every_callback_that_defines_one():
+    """``fit`` skips the base class's empty ``on_batch_end`` but calls any other: an override, a
+    subclass of an override, a function set on the instance."""
+    seen = []
+
+    class Override(Callback):
+        def on_batch_end(self, s): seen.append(("override", s.step))
+
+    class Inherited(Override):
+        pass
+
+    plain = Callback()
+    plain.on_batch_end = lambda s: seen.append(("instance", s.step))
+    X, y = datasets.xor()
+    model = _xor_model()
+    fit(model, X, y, loss_fn=binary_cross_entropy_with_logits, optimizer=SGD(model, lr=0.1), epochs=2,
+        batch_size=2, rng=np.random.default_rng(0), callbacks=[Callback(), Override(), Inherited(), plain])
+    assert seen == [(who, step) for step in (1, 2, 3, 4) for who in ("override", "override", "instance")]
+
+
 def test_eval_train_recomputes_on_the_whole_set_in_eval_mode():
     X, y = datasets.moons(100, np.random.default_rng(0))
     rng = np.random.default_rng(0)
