@@ -176,7 +176,8 @@ import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from markdown_tables import (DOCS_WRITTEN_ON, OTHER_KERNELS, compare_tables, compute_path,  # noqa: E402
-                             doc_tables_under, largest_changes, marked_table, missing_references, table_rows)
+                             doc_tables_under, largest_changes, marked_table, missing_references, table_rows,
+                             assert_as_printed, stated, value)
 
 CHAPTER = Path(attention.__file__).resolve().parent
 README = (CHAPTER / "README.md").read_text()
@@ -604,3 +605,22 @@ def test_encoder_timing_shape():
     np.testing.assert_allclose(t["ratio"], np.array(t["lstm"]) / np.array(t["attention"]))
     with pytest.raises(ValueError, match="repeats"):
         attention.encoder_timing((4,), repeats=0)
+
+
+def test_readme_benchmark_numbers_are_the_recorded_run():
+    """The README's attention benchmark paragraph quotes 09-attention/benchmarks/bench_attention.json,
+    written by ``bench_attention.py --record`` (timings are never measured by a test)."""
+    import json
+    rec = json.loads((CHAPTER / "benchmarks" / "bench_attention.json").read_text())
+    big, small = rec["forward+backward d_head=64 threads=1"], rec["forward+backward d_head=8 threads=1"]
+    text = " ".join(README.split())
+    np_ms, torch_ms, ratio, fwd = stated(text, r"forward and backward, took ([\d.]+) ms against ([\d.]+) ms for "
+                                               r"`torch.nn.MultiheadAttention`.*?: ([\d.]+)×; the forward alone ([\d.]+)×")
+    assert_as_printed(big["numpy_median_ms"], np_ms)
+    assert_as_printed(big["torch_median_ms"], torch_ms)
+    assert (value(ratio), value(fwd)) == (big["ratio"], rec["forward d_head=64 threads=1"]["ratio"])
+    small_both, small_fwd = stated(text, r"softmax dominates, ([\d.]+)× forward and backward and ([\d.]+)× forward")
+    assert (value(small_both), value(small_fwd)) == (small["ratio"], rec["forward d_head=8 threads=1"]["ratio"])
+    assert all(r["settings"]["clock"] == "cpu" for k, r in rec.items() if "threads=1" in k)
+    (date,) = stated(text, r"Measured on (\d{4}-\d\d-\d\d) on a 2-core")
+    assert date == big["date"]

@@ -38,6 +38,10 @@ def add_args(parser) -> None:
                              "process waits for a core, steadier on a shared machine (single-threaded runs only)")
     parser.add_argument("--forward-only", action="store_true", help="time the forward pass alone")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--record", default=None, metavar="PATH",
+                        help="with --vs-torch: add this run (settings, both medians, the ratio) to the JSON list at "
+                             "PATH under the key of its settings (09-attention/benchmarks/bench_attention.json is "
+                             "the record chapter 09's README quotes)")
 
 
 def what(args) -> str:
@@ -95,6 +99,22 @@ def main() -> None:
         show("pytorch (cpu)", [t / 1000 for t in ref["ms"]], args, False)
         print(f"ratio numpy/pytorch (median): {mine['median_ms'] / ref['median_ms']:.2f}, "
               f"(best): {mine['best_ms'] / ref['best_ms']:.2f} ({what(args)}, threads={args.threads})")
+        if args.record:
+            record(args, mine, ref)
+
+
+def record(args, mine, ref) -> None:
+    """Write the run into the record file: {settings key: {settings, medians, ratio, date}}."""
+    import datetime
+    path = Path(args.record)
+    runs = json.loads(path.read_text()) if path.is_file() else {}
+    settings = {k: getattr(args, k) for k, _ in OPTIONS} | {"clock": args.clock, "pass": what(args)}
+    key = f"{what(args)} d_head={args.d_head} threads={args.threads}"
+    runs[key] = {"settings": settings, "numpy_median_ms": round(mine["median_ms"], 3),
+                 "torch_median_ms": round(ref["median_ms"], 3),
+                 "ratio": round(mine["median_ms"] / ref["median_ms"], 2), "date": datetime.date.today().isoformat()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(runs.items())), indent=1) + "\n")
 
 
 if __name__ == "__main__":
