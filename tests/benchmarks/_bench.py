@@ -120,3 +120,41 @@ def report(name: str, epoch_times: list[float], accuracy: float, as_json: bool) 
         print(f"{name}: median {result['median_epoch']:.3f} s/epoch (epochs: {times}); "
               f"test accuracy {accuracy:.2%}")
     return result
+
+
+def torch_init(threads: int, seed: int = 0):
+    """PyTorch for a twin: ``threads`` intra-op threads (0: its default) and the seed of its initial weights."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    return torch
+
+
+def time_blocks(block, repeats: int, per: int, clock) -> list[float]:
+    """``repeats`` timed calls of ``block()``, each doing ``per`` units of work: seconds per unit, per call."""
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        block()
+        times.append((clock() - start) / per)
+    return times
+
+
+def torch_mnist_twin(args, build_model, *, flatten: bool = True, lr: float = 1e-3) -> dict:
+    """The MNIST twins' whole run: seeded PyTorch, ``build_model(torch.nn)``, Adam at ``lr``, the same batches
+    as the NumPy side (``time_torch_epochs``), then the test accuracy, printed by ``report``."""
+    import numpy as np
+
+    from common.mnist import load_mnist
+
+    torch = torch_init(args.threads, args.seed)
+    data = load_mnist(args.data_dir, download=False, allow_sample=False, flatten=flatten)
+    X, y = torch.from_numpy(np.array(data.x_train)), torch.from_numpy(np.array(data.y_train))
+    model = build_model(torch.nn)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    times = time_torch_epochs(model, opt, X, y, args.epochs, np.random.default_rng(args.seed), clock=args.clock)
+    with torch.no_grad():
+        acc = (model(torch.from_numpy(np.array(data.x_test))).argmax(1).numpy() == data.y_test).mean()
+    return report("pytorch (cpu)", times, float(acc), args.json)

@@ -21,7 +21,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -66,7 +65,7 @@ def main() -> None:
     parser.add_argument("--vs-torch", action="store_true")
     args = parser.parse_args()
     _bench.set_threads(args.threads)
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    clock = _bench.clock_fn(args.clock)
 
     import numpy as np
     from common.attention import MultiHeadAttention, causal_mask
@@ -85,12 +84,7 @@ def main() -> None:
 
     for _ in range(3):
         call()
-    times = []
-    for _ in range(args.repeats):
-        start = clock()
-        for _ in range(args.iters):
-            call()
-        times.append((clock() - start) / args.iters)
+    times = _bench.time_blocks(lambda: [call() for _ in range(args.iters)], args.repeats, args.iters, clock)
     mine = show("numpy (common)", times, args, args.json)
     if args.vs_torch:
         ref = _bench.run_twin("bench_attention_torch.py", [

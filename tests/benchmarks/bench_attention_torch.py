@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -19,13 +18,9 @@ def main() -> None:
     add_args(parser)
     args = parser.parse_args()
     _bench.set_threads(args.threads)
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    clock = _bench.clock_fn(args.clock)
 
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    torch = _bench.torch_init(args.threads)
     d = args.heads * args.d_head
     mha = torch.nn.MultiheadAttention(d, args.heads, batch_first=True)
     x = torch.randn(args.batch, args.T, d, requires_grad=not args.forward_only)
@@ -39,12 +34,7 @@ def main() -> None:
 
     for _ in range(3):
         forward()
-    times = []
-    for _ in range(args.repeats):
-        start = clock()
-        for _ in range(args.iters):
-            forward()
-        times.append((clock() - start) / args.iters)
+    times = _bench.time_blocks(lambda: [forward() for _ in range(args.iters)], args.repeats, args.iters, clock)
     show("pytorch (cpu)", times, args, args.json)
 
 

@@ -16,7 +16,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,7 +59,7 @@ def main() -> None:
     parser.add_argument("--vs-torch", action="store_true")
     args = parser.parse_args()
     _bench.set_threads(args.threads)
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    clock = _bench.clock_fn(args.clock)
 
     import numpy as np
     from common.layers import Dense
@@ -85,12 +84,7 @@ def main() -> None:
 
     for X, y in data[:5]:
         step(X, y)                                                         # warm-up
-    times = []
-    for _ in range(args.repeats):
-        start = clock()
-        for X, y in data:
-            step(X, y)
-        times.append((clock() - start) / args.steps)
+    times = _bench.time_blocks(lambda: [step(X, y) for X, y in data], args.repeats, args.steps, clock)
     mine = show("numpy (common)", times, args, args.json)
     if args.vs_torch:
         ref = reference("bench_lstm_torch.py", args)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -18,15 +17,12 @@ def main() -> None:
     add_args(parser)
     args = parser.parse_args()
     _bench.set_threads(args.threads)
-    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    clock = _bench.clock_fn(args.clock)
 
     import numpy as np
-    import torch
     from common.sequence_tasks import VOCAB, subject_task
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    torch = _bench.torch_init(args.threads)
     rng = np.random.default_rng(0)
     emb = torch.nn.Embedding(VOCAB.size, 16)
     lstm = torch.nn.LSTM(16, args.hidden, batch_first=True)
@@ -45,12 +41,7 @@ def main() -> None:
 
     for X, y in data[:5]:
         step(X, y)
-    times = []
-    for _ in range(args.repeats):
-        start = clock()
-        for X, y in data:
-            step(X, y)
-        times.append((clock() - start) / args.steps)
+    times = _bench.time_blocks(lambda: [step(X, y) for X, y in data], args.repeats, args.steps, clock)
     show("pytorch (cpu)", times, args, args.json)
 
 

@@ -18,22 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     _bench.set_threads(args.threads)
 
-    import numpy as np
-    import torch
-    from common.mnist import load_mnist
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    data = load_mnist(args.data_dir, download=False, allow_sample=False)
-    X, y = torch.from_numpy(np.array(data.x_train)), torch.from_numpy(np.array(data.y_train))
-    model = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    rng = np.random.default_rng(args.seed)
-    times = _bench.time_torch_epochs(model, opt, X, y, args.epochs, rng, clock=args.clock)
-    with torch.no_grad():
-        acc = (model(torch.from_numpy(np.array(data.x_test))).argmax(1).numpy() == data.y_test).mean()
-    _bench.report("pytorch (cpu)", times, float(acc), args.json)
+    _bench.torch_mnist_twin(args, lambda nn: nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)))
 
 
 if __name__ == "__main__":
