@@ -215,15 +215,3 @@ def assert_as_printed(measured: float, written: str, what: str = "", slack: floa
     unit = 10.0 ** -decimals * (10.0 ** int(written.split("e")[1]) if "e" in written else 1.0)
     assert abs(measured - value(written)) <= 0.5 * unit * (1 + 1e-9) + slack, \
         f"{what}: the text says {written}, measured {measured!r}"
-
-
-#: Tables in the chapter docs that list things instead of measuring them (tests/test_notebooks.py reads it).
-UNMEASURED_TABLES = ("notebook-exercises",)
-
-
-def assert_every_table_registered(docs: dict, doc_tables) -> None:
-    """Every ``<!-- marker -->`` table in ``docs`` ({name: text}) is one of ``doc_tables`` ((doc, marker) keys)
-    and the other way round, document by document (the exercises list is not a measurement)."""
-    for doc, text in docs.items():
-        markers = [m for m in re.findall(r"<!-- (.+?) -->\n\|", text) if m not in UNMEASURED_TABLES]
-        assert markers and sorted(markers) == sorted(m for d, m in doc_tables if d == doc), doc

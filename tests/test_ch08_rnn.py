@@ -178,8 +178,7 @@ import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from markdown_tables import (DOCS_WRITTEN_ON, OTHER_KERNELS, compare_tables, compute_path,  # noqa: E402
-                             doc_tables_under, largest_changes, marked_table, missing_references, table_rows,
-                             assert_every_table_registered)
+                             doc_tables_under, largest_changes, marked_table, missing_references, table_rows)
 
 CHAPTER = Path(rnn.__file__).resolve().parent
 README = (CHAPTER / "README.md").read_text()
@@ -218,7 +217,10 @@ def _doc_table(doc, marker):
 
 
 def test_every_table_in_the_docs_is_registered():
-    assert_every_table_registered(DOCS, rnn.DOC_TABLES)
+    for doc, text in DOCS.items():
+        # the notebook-exercises table lists exercises (tests/test_notebooks.py reads it), it is not measured
+        markers = [m for m in re.findall(r"<!-- (.+?) -->\n\|", text) if m != "notebook-exercises"]
+        assert markers and sorted(markers) == sorted(m for d, m in rnn.DOC_TABLES if d == doc), doc
 
 
 @pytest.mark.parametrize("doc,marker", list(rnn.DOC_TABLES))
