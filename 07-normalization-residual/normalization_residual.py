@@ -248,18 +248,6 @@ def _run(x, y, x_val, y_val, *, depth, variant, lr, epochs, seed, width, batch_s
             "val acc": hist.val_acc[-1] if hist.val_acc else float("nan"), "history": hist}
 
 
-def _runs(x, y, x_val, y_val, grid, on_result, callbacks, **settings) -> list[dict]:
-    """``_run`` for every ``((depth, variant, lr), key)`` of ``grid``, in order: ``callbacks(*key)`` gives
-    the run's training callbacks, ``on_result(row)`` is called after it."""
-    rows = []
-    for (depth, variant, lr), key in grid:
-        cbs = callbacks(*key) if callbacks is not None else ()
-        rows.append(_run(x, y, x_val, y_val, depth=depth, variant=variant, lr=lr, callbacks=cbs, **settings))
-        if on_result is not None:
-            on_result(rows[-1])
-    return rows
-
-
 def depth_experiment(x, y, x_val, y_val, *, depths=(5, 30), variants=VARIANTS, epochs: int = 3, seed: int = 0,
                      width: int = 64, lr: float = 1e-3, batch_size: int = 128, activation: str = "relu",
                      init_scale: float = 1.0, on_result=None, callbacks=None) -> list[dict]:
@@ -267,9 +255,16 @@ def depth_experiment(x, y, x_val, y_val, *, depths=(5, 30), variants=VARIANTS, e
     final training loss (evaluation mode, on the whole training set), training and validation accuracy.
     ``on_result(row)`` is called after each run (a playground keeps partial results with it);
     ``callbacks(depth, variant)`` gives each run's training callbacks (a progress bar)."""
-    grid = [((depth, variant, lr), (depth, variant)) for depth in depths for variant in variants]
-    return _runs(x, y, x_val, y_val, grid, on_result, callbacks, epochs=epochs, seed=seed, width=width,
-                 batch_size=batch_size, activation=activation, init_scale=init_scale)
+    rows = []
+    for depth in depths:
+        for variant in variants:
+            cbs = callbacks(depth, variant) if callbacks is not None else ()
+            row = _run(x, y, x_val, y_val, depth=depth, variant=variant, lr=lr, epochs=epochs, seed=seed, width=width,
+                       batch_size=batch_size, activation=activation, init_scale=init_scale, callbacks=cbs)
+            rows.append(row)
+            if on_result is not None:
+                on_result(row)
+    return rows
 
 
 # --------------------------------------------------------------------------- the learning-rate sweep
@@ -299,9 +294,16 @@ def lr_sweep(x, y, x_val, y_val, *, depth: int = 5, variants=VARIANTS, lrs=SWEEP
     lr 10⁻³ is the depth experiment's run (same seed, same budget). ``on_result(row)`` after each run;
     ``callbacks(variant, lr)`` gives each run's training callbacks."""
     check_positive_int("depth", depth)
-    grid = [((depth, variant, lr), (variant, lr)) for variant in variants for lr in lrs]
-    return _runs(x, y, x_val, y_val, grid, on_result, callbacks, epochs=epochs, seed=seed, width=width,
-                 batch_size=batch_size, activation=activation, init_scale=init_scale)
+    rows = []
+    for variant in variants:
+        for lr in lrs:
+            cbs = callbacks(variant, lr) if callbacks is not None else ()
+            row = _run(x, y, x_val, y_val, depth=depth, variant=variant, lr=lr, epochs=epochs, seed=seed, width=width,
+                       batch_size=batch_size, activation=activation, init_scale=init_scale, callbacks=cbs)
+            rows.append(row)
+            if on_result is not None:
+                on_result(row)
+    return rows
 
 
 def bn_vs_plain(rows: list[dict], depth: int) -> str:
