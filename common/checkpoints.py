@@ -79,24 +79,6 @@ def on_recorded_kernel() -> bool:
     return compute_path().split("/")[0] == RECORDED_BLAS_CORE
 
 
-def compare_metrics(recorded: dict, measured: dict, same_path: bool, *, acc_tol: float = 1e-3,
-                    rel_tol: float = 1e-2) -> list[str]:
-    """The recorded metrics a retrained run does not reproduce, as ``name: recorded …, retrained …`` lines.
-    On the recording machine's code path (``same_path``) every value must be equal; elsewhere integers and
-    ``None`` still must, accuracies (a name holding "acc") may move by ``acc_tol`` and other values by
-    ``rel_tol`` relative: another BLAS kernel's float32 sums drift over a run."""
-    out = []
-    for k, v in recorded.items():
-        w = measured[k]
-        if same_path or v is None or isinstance(v, int):
-            ok = v == w
-        else:
-            ok = abs(v - w) <= (acc_tol if "acc" in k else rel_tol * abs(v))
-        if not ok:
-            out.append(f"{k}: recorded {v!r}, retrained {w!r}")
-    return out
-
-
 def compute_path() -> str:
     """This process's OpenBLAS kernel and NumPy's best enabled SIMD target, e.g. ``"SkylakeX/AVX512_SPR"``
     (``"?"`` for a part that cannot be read): float32 results of a training run depend on both."""
