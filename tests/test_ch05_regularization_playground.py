@@ -5,7 +5,7 @@ Shown values are compared with the module's own computations."""
 import numpy as np
 import pytest
 
-from apptest_helpers import metrics, open_tab
+from apptest_helpers import metrics, open_tab, page_fixture, repeated, widget_labels
 
 import overfitting as ovf
 from common.checkpoints import read_history, read_meta
@@ -14,12 +14,7 @@ from common.plots import fmt_num, fmt_pct
 
 PAGE = "05-regularization/regularization_playground.py"
 
-
-@pytest.fixture
-def at(app_test):
-    at = app_test(PAGE).run()
-    assert not at.exception
-    return at
+at = page_fixture(PAGE)
 
 
 def direct_splits(train_size, seed=0):
@@ -151,17 +146,9 @@ def test_weights_tab_compares_four_real_runs_with_augmentation_and_early_stoppin
 
 def test_no_two_controls_share_a_label(at):
     """Every tab's widgets, collected tab by tab (only the open tab is drawn): each label appears once."""
-    seen = {}
-    kinds = ("button", "checkbox", "multiselect", "number_input", "radio", "select_slider", "selectbox", "slider",
-             "toggle", "text_input")
-    for tab in ("Overfitting", "Weights", "Dropout up close"):
-        open_tab(at, tab, key="ch05_tab")
-        for kind in kinds:
-            for w in getattr(at, kind):
-                seen.setdefault(w.key, w.label)
-    labels = list(seen.values())
+    labels = widget_labels(at, ("Overfitting", "Weights", "Dropout up close"), tab_key="ch05_tab")
     assert len(labels) > 20
-    assert sorted(lab for lab in set(labels) if labels.count(lab) > 1) == []
+    assert repeated(labels) == []
     assert len(at.sidebar.children) == 0                 # every control lives in its tab
 
 
