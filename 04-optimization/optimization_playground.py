@@ -22,7 +22,6 @@ from common.plots import color, fmt_num, fmt_pct, image_grid, new_figure
 from common.training import Live, ProgressCallback
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-st.set_page_config(page_title="04 · Optimizers", layout="wide")
 playground.chapter_header(
     4, "Seven update rules from `common.optimizers`, the same classes on MNIST and on 2-D loss surfaces. "
        "Every curve on this page comes from a run of the code; nothing is drawn by hand.")

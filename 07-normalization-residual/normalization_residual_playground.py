@@ -19,7 +19,6 @@ from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure, training_curves
 from common.training import Live, ProgressCallback
 
-st.set_page_config(page_title="07 · Normalization & residuals", layout="wide")
 playground.chapter_header(
     7, "Stack enough layers and the signal explodes or dies on the way forward, and the gradient fades on the "
        "way back. BatchNorm re-centres and re-scales every layer's input; a residual connection adds the input "

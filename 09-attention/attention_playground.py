@@ -16,7 +16,6 @@ from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure
 from common.sequence_tasks import seq2seq_task, source_positions
 from common.training import Live
 
-st.set_page_config(page_title="09 · Attention", layout="wide")
 playground.chapter_header(
     9, "Three LSTM encoder–decoders learn to reorder sequences: one squeezes the input through its final "
        "state, two may look back at every encoder state (Bahdanau's additive score, Luong's multiplicative "
