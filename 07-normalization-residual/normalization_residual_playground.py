@@ -75,6 +75,23 @@ def integer_x(ax):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
+def per_layer_axes(axes, xlabel: str):
+    """The per-layer charts' axes: hidden layers on whole-number ticks, a grid, a legend."""
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        integer_x(ax)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+
+
+def run_progress(bar, k: int, total: int, what: str):
+    """Training callbacks for run ``k`` (from 0) of ``total``: ``bar`` shows the whole series' progress,
+    "run k+1/total: what · (the epoch's progress)"."""
+    report = playground.progress_reporter(bar)
+    return [ProgressCallback(lambda f, m: report((k + f) / total, f"run {k + 1}/{total}: {what} · {m}"),
+                             min_interval=0.2)]
+
+
 def palette_curves(fig):
     """Recolour ``training_curves``' lines by the palette (its lines are labelled "plain (train)", …), so a
     variant has the same colour here as in every other chart; epochs on integer ticks."""
@@ -162,10 +179,7 @@ if tab_sweep.open:
             live_chart = st.empty()
 
             def run_callbacks(variant, lr):
-                k = len(sweep["rows"])
-                report = playground.progress_reporter(bar)
-                return [ProgressCallback(lambda f, m: report((k + f) / total, f"run {k + 1}/{total}: {variant} at lr "
-                                                                            f"{nr.lr_label(lr)} · {m}"), min_interval=0.2)]
+                return run_progress(bar, len(sweep["rows"]), total, f"{variant} at lr {nr.lr_label(lr)}")
 
             def keep_point(row):
                 sweep["rows"].append({k: v for k, v in row.items() if k != "history"})
@@ -264,11 +278,7 @@ if tab_signal.open:
             axes[0].set_title("mean per layer")
             axes[1].set_title("standard deviation per layer (log scale)")
             axes[1].set_yscale("log")
-            for ax in axes:
-                ax.set_xlabel("hidden layer")
-                integer_x(ax)
-                ax.grid(alpha=0.3)
-                ax.legend(fontsize=8)
+            per_layer_axes(axes, "hidden layer")
             show_figure(fig)
             plain = stats.get("plain")
             shown_rows = nr.post_table(plain) if plain is not None else []
@@ -386,10 +396,7 @@ if tab_train.open:
             total = 2 * len(nr.VARIANTS)
 
             def run_callbacks(d, v):
-                k = len(page["depth_rows"])
-                report = playground.progress_reporter(bar)
-                return [ProgressCallback(lambda f, m: report((k + f) / total, f"run {k + 1}/{total}: {v} at depth {d} · "
-                                                                            f"{m}"), min_interval=0.2)]
+                return run_progress(bar, len(page["depth_rows"]), total, f"{v} at depth {d}")
 
             def keep(row):
                 page["depth_rows"].append(row)
@@ -478,11 +485,7 @@ if tab_grad.open:
                 axes[1].semilogy(layers, g["weights"], marker="o", ms=3, color=color(v), label=v)
             axes[0].set_title("‖∂L/∂h‖ reaching each layer")
             axes[1].set_title("‖∂L/∂W‖ of each layer's weights")
-            for ax in axes:
-                ax.set_xlabel("hidden layer (1 = nearest the input)")
-                integer_x(ax)
-                ax.grid(alpha=0.3)
-                ax.legend(fontsize=8)
+            per_layer_axes(axes, "hidden layer (1 = nearest the input)")
             show_figure(fig)
 
 # --- BatchNorm at inference ------------------------------------------------------------------------------
