@@ -25,6 +25,16 @@ def direct_splits(train_size, seed=0):
                       data.y_test)
 
 
+def augment_early_stop_and_press(at, prefix, button):
+    """Augmentation and early stopping (patience 1) on for the controls keyed ``prefix…``, then ``button``
+    pressed; nothing may raise."""
+    at.toggle(key=f"{prefix}augment").set_value(True)
+    at.toggle(key=f"{prefix}early").set_value(True).run()        # the patience slider appears only now
+    at.slider(key=f"{prefix}patience").set_value(1)
+    at.button(key=button).click().run()
+    assert not at.exception
+
+
 def test_first_load_shows_the_shipped_default_run(at):
     """Without pressing anything: the default run from overfit_default.npz (train_regularization.py), its
     recorded numbers on the metrics, the caption naming the checkpoint and the script."""
@@ -70,11 +80,7 @@ def test_overfitting_run_shows_real_values_and_the_recipe(at):
     at.slider(key="ch05_dropout").set_value(0.8)
     at.radio(key="ch05_penalty").set_value("decoupled").run()
     at.select_slider(key="ch05_lam_decoupled").set_value(0.3)
-    at.toggle(key="ch05_augment").set_value(True)
-    at.toggle(key="ch05_early").set_value(True).run()
-    at.slider(key="ch05_patience").set_value(1)
-    at.button(key="ch05_btn_train").click().run()
-    assert not at.exception
+    augment_early_stop_and_press(at, "ch05_", "ch05_btn_train")
     table = at.dataframe[0].value
     assert list(table["configuration"]) == ["no regularization (shipped)", "no regularization",
                                             "dropout 0.8, weight decay 0.3, augmentation, early stopping"]
@@ -123,11 +129,7 @@ def test_weights_tab_compares_four_real_runs_with_augmentation_and_early_stoppin
     at.select_slider(key="ch05_compare_hidden").set_value(64)
     at.select_slider(key="ch05_compare_lam").set_value(0.01)
     at.slider(key="ch05_compare_epochs").set_value(5)
-    at.toggle(key="ch05_compare_augment").set_value(True)
-    at.toggle(key="ch05_compare_early").set_value(True).run()
-    at.slider(key="ch05_compare_patience").set_value(1)
-    at.button(key="ch05_btn_compare_run").click().run()
-    assert not at.exception
+    augment_early_stop_and_press(at, "ch05_compare_", "ch05_btn_compare_run")
     assert any(c.value.startswith("Compare regularizers took ") for c in at.caption)
     table = at.dataframe[0].value
     assert list(table["configuration"]) == [
