@@ -28,9 +28,8 @@ def chapter_header(number: int, subtitle: str | None = None) -> None:
     accompanies, and where it sits in the series. A page calls it first."""
     st = _st()
     ch = CHAPTERS[number - 1]
-    title = f"{ch.number:02d} · {ch.title}"
-    st.set_page_config(page_title=title, layout="wide")
-    st.title(title)
+    st.set_page_config(page_title=ch.label, layout="wide")
+    st.title(ch.label)
     st.caption(f"Chapter {ch.number} of {len(CHAPTERS)} · part “{ch.part}” · companion to the post "
                f"[{ch.post_title}]({ch.post_url})")
     if subtitle:
