@@ -16,7 +16,6 @@ from common import playground
 from common.datasets import linearly_separable, logic_gate, non_separable
 from common.plots import color, fmt_num, fmt_pct, new_figure
 
-st.set_page_config(page_title="01 · Perceptron", layout="wide")
 playground.chapter_header(
     1, "A perceptron draws one straight line and moves it each time it misclassifies a point. "
        "Pick a data set, train, then replay the updates one by one.")

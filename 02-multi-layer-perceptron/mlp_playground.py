@@ -14,7 +14,6 @@ from common import activations, playground
 from common.datasets import xor
 from common.plots import color, decision_regions, fmt_num, fmt_pct, new_figure
 
-st.set_page_config(page_title="02 · Multi-layer perceptron", layout="wide")
 playground.chapter_header(
     2, "Two hidden sigmoid units compute OR and AND; the output unit computes *OR and not AND*, which is XOR. "
        "Every number on this page is computed by the network built from `common` layers.")

@@ -16,7 +16,6 @@ from common.datasets import xor
 from common.plots import color, decision_regions, fmt_num, fmt_pct, new_figure, training_curves
 from common.training import ProgressCallback
 
-st.set_page_config(page_title="03 · Backpropagation", layout="wide")
 playground.chapter_header(
     3, "The network starts from random weights and learns XOR by itself: forward pass, loss, backward pass, "
        "update, thousands of times. Every number shown is computed by `backprop.py`.")

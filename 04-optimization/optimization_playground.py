@@ -22,7 +22,6 @@ from common.plots import color, fmt_num, fmt_pct, image_grid, new_figure
 from common.training import Live, ProgressCallback
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-st.set_page_config(page_title="04 · Optimizers", layout="wide")
 playground.chapter_header(
     4, "Seven update rules from `common.optimizers`, the same classes on MNIST and on 2-D loss surfaces. "
        "Every curve on this page comes from a run of the code; nothing is drawn by hand.")
@@ -83,6 +82,16 @@ def mark_interrupted(run):
     """A run still flagged "running" at the top of a new script run was interrupted by that rerun."""
     if run is not None and run["status"] == "running":
         run["status"] = "stopped"
+
+
+def show_line_chart(fig, ax, xlabel: str, ylabel: str | None = None):
+    """Axis labels, the legend outside on the right, a grid, and the figure on the page."""
+    ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    ax.grid(alpha=0.3)
+    show_figure(fig)
 
 
 def curves(results: dict):
@@ -442,11 +451,7 @@ if tab_batch.open:
                     ax.plot(np.arange(1, len(bl) + 1), bl, color=color(lab), lw=0.8, alpha=0.8, label=lab)
                 ax.set_xscale("log")
                 ax.set_yscale("log")
-                ax.set_xlabel("update")
-                ax.set_ylabel("mini-batch loss")
-                fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
-                ax.grid(alpha=0.3)
-                show_figure(fig)
+                show_line_chart(fig, ax, "update", "mini-batch loss")
                 st.caption("Per update, batch 1 is the noisiest; per epoch it makes the most updates. Full batch "
                            "makes one smooth step per epoch. The same learning rate does not suit every batch size: "
                            "at 0.1, batch 1 is too noisy to settle (try 0.01) and full batch too slow (try 1.0).")
@@ -487,10 +492,7 @@ def ewma_view():
     ax.plot(raw, color=color("ewma"), lw=1.8, label=f"EWMA β={beta:g}")
     if corrected:
         ax.plot(cor, color=color("bias-corrected"), lw=1.8, label="EWMA / (1 − βᵗ)")
-    ax.set_xlabel("t")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
-    ax.grid(alpha=0.3)
-    show_figure(fig)
+    show_line_chart(fig, ax, "t")
     st.caption(f"What to try: β = 0.99 on the constant series: the raw average starts at 0, is at "
                f"{fmt_pct(1 - 0.99 ** 100, 0)} of the level after 100 steps (1 − 0.99¹⁰⁰) and needs "
                f"{ewma.steps_to_reach(0.95, 0.99)} steps to reach 95%; the corrected one is right from t = 1. "
@@ -516,11 +518,7 @@ def ewma_view():
     ax.plot(t, adam_bc.uncorrected_step_factor(t, 0.9, b2), ":", color=color("reference"),
             label="(1−β₁ᵗ)/√(1−β₂ᵗ)")
     ax.set_xscale("log")
-    ax.set_xlabel("step t")
-    ax.set_ylabel("|Δθ| / η")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
-    ax.grid(alpha=0.3)
-    show_figure(fig)
+    show_line_chart(fig, ax, "step t", "|Δθ| / η")
 
 
 if tab_ewma.open:

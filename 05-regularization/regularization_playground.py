@@ -18,7 +18,6 @@ from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, heatmap, image_grid, new_figure
 from common.training import Live, ProgressCallback
 
-st.set_page_config(page_title="05 · Regularization", layout="wide")
 playground.chapter_header(
     5, "A wide MLP (784 → 256 → 10 by default) trained with Adam on a small MNIST subset memorises it. Every "
        "curve here is a real run; the test set is only reported, early stopping watches a separate validation "

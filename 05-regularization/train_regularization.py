@@ -16,8 +16,7 @@ where the float32 arithmetic is the recording machine's (``compute_path``), with
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+import runpy
 import time
 from pathlib import Path
 
@@ -27,26 +26,15 @@ OTHER_MACHINE_TOL = 1e-3
 
 
 def _setup(threads: int = 1) -> None:
-    if "numpy" not in sys.modules:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, str(threads))
-    for p in (str(ROOT), str(HERE), str(ROOT / "tests")):
-        if p not in sys.path:
-            sys.path.insert(0, p)
+    # by path: importing the ``common`` package would import NumPy before the thread variables are set
+    runpy.run_path(str(ROOT / "common" / "_script.py"))["prepare"](HERE, threads, keep_set=True, tests=True)
 
 
 def compare(recorded: dict, measured: dict, same_machine: bool) -> list[str]:
-    """Differences between recorded and retrained metrics: ``name: recorded → measured``."""
-    out = []
-    for k, v in recorded.items():
-        w = measured[k]
-        if same_machine or v is None or isinstance(v, int):
-            ok = v == w
-        else:
-            ok = abs(v - w) <= (OTHER_MACHINE_TOL if "acc" in k else 1e-2 * abs(v))
-        if not ok:
-            out.append(f"{k}: recorded {v!r}, retrained {w!r}")
-    return out
+    """Differences between recorded and retrained metrics (``common.checkpoints.compare_metrics``); a
+    ``None`` or an integer (an epoch count) must be equal on every machine."""
+    from common.checkpoints import compare_metrics
+    return compare_metrics(recorded, measured, same_machine, acc_tol=OTHER_MACHINE_TOL, exact_ints=True)
 
 
 def train_all(data):

@@ -29,7 +29,6 @@ from common.playground import PageState, show_figure
 from common.plots import color, colorize, fmt_num, fmt_pct, heatmap, new_figure, training_curves
 from common.training import Live, ProgressCallback
 
-st.set_page_config(page_title="06 · Convolutional networks", layout="wide")
 playground.chapter_header(
     6, "A fully connected network wires every pixel to every neuron; a CNN slides a few small filters over "
        "the image and shares their weights everywhere. Train both on the same digits, then look inside the "

@@ -17,8 +17,7 @@ compares their losses with the recorded ones).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+import runpy
 import time
 from pathlib import Path
 
@@ -39,12 +38,8 @@ def parse_args(argv=None):
 
 
 def _setup():
-    if "numpy" not in sys.modules:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = "1"
-    for path in (str(ROOT), str(HERE)):
-        if path not in sys.path:
-            sys.path.insert(0, path)
+    # by path: importing the ``common`` package would import NumPy before the thread variables are set
+    runpy.run_path(str(ROOT / "common" / "_script.py"))["prepare"](HERE, 1)
     import cnn
     return cnn
 

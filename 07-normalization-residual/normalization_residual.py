@@ -248,6 +248,20 @@ def _run(x, y, x_val, y_val, *, depth, variant, lr, epochs, seed, width, batch_s
             "val acc": hist.val_acc[-1] if hist.val_acc else float("nan"), "history": hist}
 
 
+def _runs(data, grid, on_result, callbacks, **settings) -> list[dict]:
+    """``_run`` on ``data`` (x, y, x_val, y_val) for each ``(key, run)`` of ``grid`` in order, ``run`` holding
+    its depth, variant and lr and ``settings`` the rest: ``callbacks(*key)`` gives its training callbacks,
+    ``on_result(row)`` is called after it. The rows, in ``grid``'s order."""
+    rows = []
+    for key, run in grid:
+        cbs = callbacks(*key) if callbacks is not None else ()
+        row = _run(*data, **run, **settings, callbacks=cbs)
+        rows.append(row)
+        if on_result is not None:
+            on_result(row)
+    return rows
+
+
 def depth_experiment(x, y, x_val, y_val, *, depths=(5, 30), variants=VARIANTS, epochs: int = 3, seed: int = 0,
                      width: int = 64, lr: float = 1e-3, batch_size: int = 128, activation: str = "relu",
                      init_scale: float = 1.0, on_result=None, callbacks=None) -> list[dict]:
@@ -255,16 +269,9 @@ def depth_experiment(x, y, x_val, y_val, *, depths=(5, 30), variants=VARIANTS, e
     final training loss (evaluation mode, on the whole training set), training and validation accuracy.
     ``on_result(row)`` is called after each run (a playground keeps partial results with it);
     ``callbacks(depth, variant)`` gives each run's training callbacks (a progress bar)."""
-    rows = []
-    for depth in depths:
-        for variant in variants:
-            cbs = callbacks(depth, variant) if callbacks is not None else ()
-            row = _run(x, y, x_val, y_val, depth=depth, variant=variant, lr=lr, epochs=epochs, seed=seed, width=width,
-                       batch_size=batch_size, activation=activation, init_scale=init_scale, callbacks=cbs)
-            rows.append(row)
-            if on_result is not None:
-                on_result(row)
-    return rows
+    grid = [((depth, variant), dict(depth=depth, variant=variant, lr=lr)) for depth in depths for variant in variants]
+    return _runs((x, y, x_val, y_val), grid, on_result, callbacks, epochs=epochs, seed=seed, width=width,
+                 batch_size=batch_size, activation=activation, init_scale=init_scale)
 
 
 # --------------------------------------------------------------------------- the learning-rate sweep
@@ -294,16 +301,9 @@ def lr_sweep(x, y, x_val, y_val, *, depth: int = 5, variants=VARIANTS, lrs=SWEEP
     lr 10⁻³ is the depth experiment's run (same seed, same budget). ``on_result(row)`` after each run;
     ``callbacks(variant, lr)`` gives each run's training callbacks."""
     check_positive_int("depth", depth)
-    rows = []
-    for variant in variants:
-        for lr in lrs:
-            cbs = callbacks(variant, lr) if callbacks is not None else ()
-            row = _run(x, y, x_val, y_val, depth=depth, variant=variant, lr=lr, epochs=epochs, seed=seed, width=width,
-                       batch_size=batch_size, activation=activation, init_scale=init_scale, callbacks=cbs)
-            rows.append(row)
-            if on_result is not None:
-                on_result(row)
-    return rows
+    grid = [((variant, lr), dict(depth=depth, variant=variant, lr=lr)) for variant in variants for lr in lrs]
+    return _runs((x, y, x_val, y_val), grid, on_result, callbacks, epochs=epochs, seed=seed, width=width,
+                 batch_size=batch_size, activation=activation, init_scale=init_scale)
 
 
 def bn_vs_plain(rows: list[dict], depth: int) -> str:

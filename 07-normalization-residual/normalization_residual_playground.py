@@ -19,7 +19,6 @@ from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure, training_curves
 from common.training import Live, ProgressCallback
 
-st.set_page_config(page_title="07 · Normalization & residuals", layout="wide")
 playground.chapter_header(
     7, "Stack enough layers and the signal explodes or dies on the way forward, and the gradient fades on the "
        "way back. BatchNorm re-centres and re-scales every layer's input; a residual connection adds the input "
@@ -74,6 +73,23 @@ def settings_text(s):
 def integer_x(ax):
     """Epochs and layers are whole numbers: no 2.5 on their axes."""
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def per_layer_axes(axes, xlabel: str):
+    """The per-layer charts' axes: hidden layers on whole-number ticks, a grid, a legend."""
+    for ax in axes:
+        ax.set_xlabel(xlabel)
+        integer_x(ax)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+
+
+def run_progress(bar, k: int, total: int, what: str):
+    """Training callbacks for run ``k`` (from 0) of ``total``: ``bar`` shows the whole series' progress,
+    "run k+1/total: what · (the epoch's progress)"."""
+    report = playground.progress_reporter(bar)
+    return [ProgressCallback(lambda f, m: report((k + f) / total, f"run {k + 1}/{total}: {what} · {m}"),
+                             min_interval=0.2)]
 
 
 def palette_curves(fig):
@@ -163,10 +179,7 @@ if tab_sweep.open:
             live_chart = st.empty()
 
             def run_callbacks(variant, lr):
-                k = len(sweep["rows"])
-                report = playground.progress_reporter(bar)
-                return [ProgressCallback(lambda f, m: report((k + f) / total, f"run {k + 1}/{total}: {variant} at lr "
-                                                                            f"{nr.lr_label(lr)} · {m}"), min_interval=0.2)]
+                return run_progress(bar, len(sweep["rows"]), total, f"{variant} at lr {nr.lr_label(lr)}")
 
             def keep_point(row):
                 sweep["rows"].append({k: v for k, v in row.items() if k != "history"})
@@ -265,11 +278,7 @@ if tab_signal.open:
             axes[0].set_title("mean per layer")
             axes[1].set_title("standard deviation per layer (log scale)")
             axes[1].set_yscale("log")
-            for ax in axes:
-                ax.set_xlabel("hidden layer")
-                integer_x(ax)
-                ax.grid(alpha=0.3)
-                ax.legend(fontsize=8)
+            per_layer_axes(axes, "hidden layer")
             show_figure(fig)
             plain = stats.get("plain")
             shown_rows = nr.post_table(plain) if plain is not None else []
@@ -387,10 +396,7 @@ if tab_train.open:
             total = 2 * len(nr.VARIANTS)
 
             def run_callbacks(d, v):
-                k = len(page["depth_rows"])
-                report = playground.progress_reporter(bar)
-                return [ProgressCallback(lambda f, m: report((k + f) / total, f"run {k + 1}/{total}: {v} at depth {d} · "
-                                                                            f"{m}"), min_interval=0.2)]
+                return run_progress(bar, len(page["depth_rows"]), total, f"{v} at depth {d}")
 
             def keep(row):
                 page["depth_rows"].append(row)
@@ -479,11 +485,7 @@ if tab_grad.open:
                 axes[1].semilogy(layers, g["weights"], marker="o", ms=3, color=color(v), label=v)
             axes[0].set_title("‖∂L/∂h‖ reaching each layer")
             axes[1].set_title("‖∂L/∂W‖ of each layer's weights")
-            for ax in axes:
-                ax.set_xlabel("hidden layer (1 = nearest the input)")
-                integer_x(ax)
-                ax.grid(alpha=0.3)
-                ax.legend(fontsize=8)
+            per_layer_axes(axes, "hidden layer (1 = nearest the input)")
             show_figure(fig)
 
 # --- BatchNorm at inference ------------------------------------------------------------------------------

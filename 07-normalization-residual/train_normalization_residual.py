@@ -18,8 +18,7 @@ settings in ``meta``; ``normalization_residual.load_sweep`` reads them back.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
+import runpy
 import time
 from pathlib import Path
 
@@ -29,12 +28,8 @@ SCRIPT = "07-normalization-residual/train_normalization_residual.py"
 
 
 def _imports(threads: int):
-    if threads and "numpy" not in sys.modules:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(threads)
-    for p in (str(ROOT), str(HERE)):
-        if p not in sys.path:
-            sys.path.insert(0, p)
+    # by path: importing the ``common`` package would import NumPy before the thread variables are set
+    runpy.run_path(str(ROOT / "common" / "_script.py"))["prepare"](HERE, threads)
     import normalization_residual as nr
     return nr
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common._validation import check_choice, check_generator, check_positive, check_positive_int
+from common._validation import check_choice, check_generator, check_int_pair, check_positive, check_positive_int
 from common.checkpoints import history_arrays, read_history, read_meta
 from common.layers import Dense, Layer
 from common.markdown import markdown_table
@@ -142,13 +142,7 @@ def moving_average(values, window: int = 20) -> np.ndarray:
 
 
 def _check_range(fillers) -> tuple[int, int]:
-    try:
-        lo, hi = (int(v) for v in fillers)
-    except (TypeError, ValueError):
-        raise ValueError(f"fillers must be a pair (low, high) of integers, got {fillers!r}") from None
-    if lo < 0 or hi < lo:
-        raise ValueError(f"fillers must satisfy 0 <= low <= high, got {fillers!r}")
-    return lo, hi
+    return check_int_pair("fillers", fillers, low_min=0)
 
 
 def accuracy_by_length(model: SubjectClassifier, fillers, rng: np.random.Generator, n: int = 256) -> np.ndarray:

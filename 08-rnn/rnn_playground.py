@@ -20,7 +20,6 @@ from common.plots import color, fmt_num, fmt_pct, new_figure
 from common.sequence_tasks import VOCAB
 from common.training import Live
 
-st.set_page_config(page_title="08 · Recurrent networks", layout="wide")
 playground.chapter_header(
     8, "Each sentence starts with a subject, runs on through filler words and ends with **who?**. Only "
        "memory answers it. Three recurrent networks, built from `common.recurrent`, are trained here on the "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
+import runpy
 import time
 from pathlib import Path
 
@@ -35,12 +35,8 @@ def parse_args(argv=None):
 
 
 def _setup():
-    if "numpy" not in sys.modules:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
-    for p in (str(ROOT), str(HERE), str(ROOT / "tests")):
-        if p not in sys.path:
-            sys.path.insert(0, p)
+    # by path: importing the ``common`` package would import NumPy before the thread variables are set
+    runpy.run_path(str(ROOT / "common" / "_script.py"))["prepare"](HERE, 1, keep_set=True, tests=True)
 
 
 def compare(recorded: dict, measured: dict, exact: bool) -> list[str]:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common._validation import check_choice, check_generator, check_positive, check_positive_int
+from common._validation import check_choice, check_generator, check_int_pair, check_positive, check_positive_int
 from common.layers import Layer
 from common.markdown import markdown_table
 from common.losses import sequence_cross_entropy
@@ -82,12 +82,7 @@ def check_lengths(lengths, task: str = "reverse") -> tuple[int, int]:
     """``(low, high)`` as ints, or a ``ValueError`` that says what is wrong: for "sov" the range must hold
     a multiple of 3 (whole subject–object–verb clauses), so 4–5 or 7–8 are refused before any training."""
     check_choice("task", task, SEQ2SEQ_KINDS)
-    try:
-        lo, hi = (int(v) for v in lengths)
-    except (TypeError, ValueError):
-        raise ValueError(f"lengths must be a pair (low, high) of integers, got {lengths!r}") from None
-    if lo < 1 or hi < lo:
-        raise ValueError(f"lengths must satisfy 1 <= low <= high, got {lengths!r}")
+    lo, hi = check_int_pair("lengths", lengths, low_min=1)
     if task == "sov" and hi // 3 < -(-lo // 3):
         raise ValueError(f"lengths must include a multiple of 3 for the SOV task (whole three-word clauses), "
                          f"got {lo}–{hi}: widen the range to hold {3 * (-(-lo // 3))}")

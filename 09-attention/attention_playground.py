@@ -16,7 +16,6 @@ from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure
 from common.sequence_tasks import seq2seq_task, source_positions
 from common.training import Live
 
-st.set_page_config(page_title="09 · Attention", layout="wide")
 playground.chapter_header(
     9, "Three LSTM encoder–decoders learn to reorder sequences: one squeezes the input through its final "
        "state, two may look back at every encoder state (Bahdanau's additive score, Luong's multiplicative "
@@ -257,14 +256,16 @@ def ms_text(history) -> str:
     return fmt_num(ms) if np.isfinite(ms) else "–"                   # stopped mid-run: no timing
 
 
-def need_heads():
-    """The self-attention tabs need the heads model, trained last: after a Stop it may be missing."""
+def heads_or_stop():
+    """The heads model the self-attention tabs show, trained last: after a Stop it may be missing, and then
+    the tab says so and stops (only the open tab runs: nothing after it is lost)."""
     if heads_model is None:
         st.info("Training stopped before the self-attention heads model was trained. Press **Train**.")
+        st.stop()
     elif heads_count != cfg["heads"]:
         st.caption(f"Training stopped before the {cfg['heads']}-head model finished: showing the "
                    f"{heads_count}-head model kept from before.")
-    return heads_model is not None
+    return heads_model
 
 
 def acc_table():
@@ -369,9 +370,7 @@ if tab_bottle.open:
 
 if tab_sdpa.open:
     with tab_sdpa:
-        if not need_heads():
-            st.stop()                                  # only the open tab runs: nothing after it is lost
-        model = heads_model
+        model = heads_or_stop()
         c1, c2, c3 = st.columns(3)
         h = c1.selectbox("Head to read", range(model.num_heads), key=key("sdpa_head"))
         t = c2.slider("Query position", 0, model.T - 1, model.T - 1, key=key("sdpa_query"))
@@ -486,9 +485,7 @@ if tab_align.open:
 
 if tab_self.open:
     with tab_self:
-        if not need_heads():
-            st.stop()                                  # only the open tab runs: nothing after it is lost
-        model = heads_model
+        model = heads_or_stop()
         c1, c2, c3, c4 = st.columns(4)
         view = c1.selectbox("Head", ["average"] + list(range(model.num_heads)), key=key("self_head"))
         causal = c2.checkbox("Causal mask (as trained)", value=True, key=key("self_causal"))
@@ -519,9 +516,7 @@ if tab_self.open:
 
 if tab_multi.open:
     with tab_multi:
-        if not need_heads():
-            st.stop()
-        model = heads_model
+        model = heads_or_stop()
         mseed = st.number_input("Sequence seed for the heads", 0, 10_000, 0, key=key("multi_seed"))
         X, _, _ = attention.head_task(1, np.random.default_rng(int(mseed)), model.T, model.vocab)
         model.forward(X)

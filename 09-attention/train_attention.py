@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
+import runpy
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,12 +28,8 @@ SCRIPT = "09-attention/train_attention.py"
 
 
 def _setup(threads: int = 1):
-    if "numpy" not in sys.modules:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(threads)
-    for p in (str(ROOT), str(HERE)):
-        if p not in sys.path:
-            sys.path.insert(0, p)
+    # by path: importing the ``common`` package would import NumPy before the thread variables are set
+    runpy.run_path(str(ROOT / "common" / "_script.py"))["prepare"](HERE, threads)
     import attention
     return attention
 

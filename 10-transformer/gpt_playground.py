@@ -20,7 +20,6 @@ from common.plots import color, fmt_num, fmt_pct, new_figure
 from common.training import Callback, Live
 from common.transformer import sinusoidal_encoding
 
-st.set_page_config(page_title="10 · Transformer", layout="wide")
 playground.chapter_header(
     10, "A decoder-only Transformer (a GPT) reads Shakespeare one character at a time and learns to write "
         "more of it. It is built from the layers of the earlier chapters: chapter 09's multi-head "

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
+import runpy
 import sys
 from pathlib import Path
 
@@ -58,12 +58,8 @@ def parse_args(argv=None):
 def main(argv=None):
     """Run the command line ``argv``; returns the ``gpt.Run``."""
     args = parse_args(argv)
-    if args.threads and "numpy" not in sys.modules:
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = str(args.threads)
-    for p in (str(ROOT), str(HERE)):
-        if p not in sys.path:
-            sys.path.insert(0, p)
+    # BLAS threads and sys.path, loaded by path: importing ``common`` would import NumPy first
+    runpy.run_path(str(ROOT / "common" / "_script.py"))["prepare"](HERE, args.threads)
     import gpt
 
     if args.check:

@@ -42,6 +42,18 @@ def check_in_range(name: str, value, low: float, high: float, *, include_low=Tru
         raise ValueError(f"{name} must be in {lb}{low}, {high}{hb}, got {value!r}")
 
 
+def check_int_pair(name: str, pair, *, low_min: int = 0) -> tuple[int, int]:
+    """``pair`` as ``(low, high)`` ints with ``low_min <= low <= high``, or a ``ValueError`` naming ``name``.
+    Introduced for chapter 08's filler ranges and chapter 09's sequence lengths."""
+    try:
+        lo, hi = (int(v) for v in pair)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (low, high) of integers, got {pair!r}") from None
+    if lo < low_min or hi < lo:
+        raise ValueError(f"{name} must satisfy {low_min} <= low <= high, got {pair!r}")
+    return lo, hi
+
+
 def check_generator(name: str, rng) -> None:
     """Raise ``ValueError`` unless ``rng`` is a ``numpy.random.Generator`` (never the global state)."""
     if not isinstance(rng, np.random.Generator):

@@ -73,3 +73,23 @@ CHAPTERS: tuple[Chapter, ...] = (
             "Post 10: the Transformer (announced at the end of Post 09; the series so far)", _POSTS.rstrip("/"), "gpt",
             "a GPT trained in NumPy writing Shakespeare: sampling, attention maps, positions, training live, cost"),
 )
+
+
+def chapter_modules(chapters=None, *, skip: tuple[str, ...] = ("_",)):
+    """Yield ``(chapter, module)`` for every module of the chapters numbered in ``chapters`` (``"04"``, …;
+    all when empty), file by file in name order, leaving out the playgrounds and the files whose names
+    start with one of ``skip``. Each chapter's folder goes on ``sys.path`` (at the end) so that its modules
+    import as the chapter's tests import them."""
+    import importlib
+    import sys
+
+    for ch in CHAPTERS:
+        if chapters and f"{ch.number:02d}" not in chapters:
+            continue
+        folder = ROOT / ch.folder
+        if str(folder) not in sys.path:
+            sys.path.append(str(folder))
+        for path in sorted(folder.glob("*.py")):
+            if path.stem.endswith("_playground") or path.stem.startswith(skip):
+                continue
+            yield ch, importlib.import_module(path.stem)

@@ -97,3 +97,24 @@ def compute_path() -> str:
         pass
     simd = [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
     return f"{core}/{simd[-1] if simd else '?'}"
+
+
+def compare_metrics(recorded: dict, measured: dict, same_machine: bool, *, acc_tol: float = 1e-3,
+                    exact_ints: bool = False) -> list[str]:
+    """Differences between recorded and retrained metrics, one ``"name: recorded …, retrained …"`` each.
+
+    Every key of ``recorded`` is compared with ``measured``'s: equal where ``same_machine`` (the run
+    reproduces bit for bit); elsewhere an accuracy (a key with ``"acc"``) within ``acc_tol`` and any other
+    number within 1% of the recorded one. ``exact_ints``: a ``None`` or an ``int`` must be equal everywhere.
+    Introduced for chapters 04 and 05's ``train_*.py --check``.
+    """
+    out = []
+    for k, v in recorded.items():
+        w = measured[k]
+        if same_machine or (exact_ints and (v is None or isinstance(v, int))):
+            ok = v == w
+        else:
+            ok = abs(v - w) <= (acc_tol if "acc" in k else 1e-2 * abs(v))
+        if not ok:
+            out.append(f"{k}: recorded {v!r}, retrained {w!r}")
+    return out

@@ -24,6 +24,18 @@ def _check_labels(y, n: int, num_classes: int) -> np.ndarray:
     return y
 
 
+def _check_target(name: str, target, of: str, ref: np.ndarray) -> np.ndarray:
+    """``target`` as a float array of ``ref``'s dtype and shape; for ``ref`` of shape (N, 1) a target (N,)
+    is accepted (and reshaped). The messages name the arguments ``name`` and ``of``."""
+    target = check_float_array(name, target, ref.dtype)
+    if target.shape != ref.shape:
+        if ref.ndim == 2 and ref.shape[1] == 1 and target.shape == ref.shape[:1]:
+            target = target.reshape(-1, 1)
+        else:
+            raise ValueError(f"{name} must have the shape of {of} {ref.shape}, got {target.shape}")
+    return target
+
+
 def _check_logits(logits, ndim: int) -> np.ndarray:
     logits = check_float_array("logits", logits, ndim=ndim)
     if logits.size == 0:
@@ -109,12 +121,7 @@ def binary_cross_entropy_with_logits(logits: np.ndarray, y: np.ndarray) -> tuple
     ``-y log σ(z) - (1-y) log(1-σ(z))``) and ``∂L/∂z = (σ(z) - y) / (number of elements)``.
     """
     logits = _check_logits(logits, None)
-    y = check_float_array("y", y, logits.dtype)
-    if y.shape != logits.shape:
-        if logits.ndim == 2 and logits.shape[1] == 1 and y.shape == logits.shape[:1]:
-            y = y.reshape(-1, 1)
-        else:
-            raise ValueError(f"y must have the shape of logits {logits.shape}, got {y.shape}")
+    y = _check_target("y", y, "logits", logits)
     if not ((y >= 0) & (y <= 1)).all():          # written so that NaN fails too
         found = "NaN" if np.isnan(y).any() else f"range [{np.min(y)}, {np.max(y)}]"
         raise ValueError(f"y must hold targets in [0, 1], got {found}")
@@ -145,12 +152,7 @@ def mse(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     if pred.size == 0:
         raise ValueError(f"pred must have at least one element, got shape {pred.shape}: the mean over no values "
                          "is undefined")
-    target = check_float_array("target", target, pred.dtype)
-    if target.shape != pred.shape:
-        if pred.ndim == 2 and pred.shape[1] == 1 and target.shape == pred.shape[:1]:
-            target = target.reshape(-1, 1)
-        else:
-            raise ValueError(f"target must have the shape of pred {pred.shape}, got {target.shape}")
+    target = _check_target("target", target, "pred", pred)
     diff = pred - target
     return float(np.mean(diff * diff)), (2.0 * diff / diff.size).astype(pred.dtype, copy=False)
 

@@ -24,10 +24,12 @@ def _st():
 
 
 def chapter_header(number: int, subtitle: str | None = None) -> None:
-    """Title, the blog post this chapter accompanies, and where it sits in the series."""
+    """The page's configuration (wide, titled ``"NN · Title"``), its title, the blog post this chapter
+    accompanies, and where it sits in the series. A page calls it first."""
     st = _st()
     ch = CHAPTERS[number - 1]
-    st.title(f"{ch.number:02d} · {ch.title}")
+    st.set_page_config(page_title=ch.label, layout="wide")
+    st.title(ch.label)
     st.caption(f"Chapter {ch.number} of {len(CHAPTERS)} · part “{ch.part}” · companion to the post "
                f"[{ch.post_title}]({ch.post_url})")
     if subtitle:

@@ -14,7 +14,6 @@ review of the diff. Trained tables take as long as their trainings (minutes for 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from common.chapters import CHAPTERS  # noqa: E402
+from common.chapters import chapter_modules  # noqa: E402
 
 
 def table_block(text: str, marker: str) -> tuple[int, int]:
@@ -55,18 +54,9 @@ def replace_table(text: str, marker: str, table: str) -> str:
 
 def registered(chapters=None):
     """Yield (chapter folder, document path, marker, function) for every registered table."""
-    for ch in CHAPTERS:
-        if chapters and f"{ch.number:02d}" not in chapters:
-            continue
-        folder = ROOT / ch.folder
-        if str(folder) not in sys.path:
-            sys.path.append(str(folder))
-        for path in sorted(folder.glob("*.py")):
-            if path.stem.endswith("_playground") or path.stem.startswith("_"):
-                continue
-            module = importlib.import_module(path.stem)
-            for (doc, marker), fn in getattr(module, "DOC_TABLES", {}).items():
-                yield ch.folder, folder / doc, marker, fn
+    for ch, module in chapter_modules(chapters):
+        for (doc, marker), fn in getattr(module, "DOC_TABLES", {}).items():
+            yield ch.folder, ROOT / ch.folder / doc, marker, fn
 
 
 def main(argv=None) -> int:

@@ -13,6 +13,15 @@ from common.gradcheck import check_layer, numerical_gradient, rel_error
 TOL = 1e-8
 
 
+def _mha_with_biases(d: int, h: int, rng) -> MultiHeadAttention:
+    """A float64 ``MultiHeadAttention(d, h)`` whose biases are random too (they start at zero), so the tests
+    see their gradients."""
+    mha = MultiHeadAttention(d, h, rng).astype(np.float64)
+    for name in ("b_Q", "b_K", "b_V", "b_O"):
+        mha.params[name][...] = rng.standard_normal(d) * 0.3
+    return mha
+
+
 def test_masks():
     np.testing.assert_array_equal(causal_mask(3), [[1, 0, 0], [1, 1, 0], [1, 1, 1]])
     m = padding_mask(np.array([2, 3]), 4)
@@ -70,9 +79,7 @@ def test_sdpa_scaling_and_values():
 @pytest.mark.parametrize("masked", [False, True])
 def test_multihead_self_attention_gradcheck(masked):
     rng = np.random.default_rng(1)
-    mha = MultiHeadAttention(8, 2, rng).astype(np.float64)
-    for name in ("b_Q", "b_K", "b_V", "b_O"):
-        mha.params[name][...] = rng.standard_normal(8) * 0.3
+    mha = _mha_with_biases(8, 2, rng)
     x = rng.standard_normal((2, 5, 8))
     mask = causal_mask(5) & padding_mask(np.array([5, 3]), 5)[:, None] if masked else None
     errors = check_layer(mha, x, rng, inputs={"mask": mask})
@@ -98,9 +105,7 @@ def test_multihead_cross_attention_gradcheck_context():
 @pytest.mark.parametrize("masked", [False, True])
 def test_multihead_fast_equals_the_naive_reference(masked):
     rng = np.random.default_rng(11)
-    mha = MultiHeadAttention(12, 3, rng).astype(np.float64)
-    for name in ("b_Q", "b_K", "b_V", "b_O"):
-        mha.params[name][...] = rng.standard_normal(12) * 0.3
+    mha = _mha_with_biases(12, 3, rng)
     x, c = rng.standard_normal((2, 5, 12)), rng.standard_normal((2, 6, 12))
     mask = padding_mask(np.array([6, 4]), 6)[:, None] if masked else None
     out = mha.forward(x, context=c, mask=mask)
@@ -200,9 +205,7 @@ def test_torch_parity_multihead():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(9)
     d, h = 8, 2
-    mha = MultiHeadAttention(d, h, rng).astype(np.float64)
-    for name in ("b_Q", "b_K", "b_V", "b_O"):
-        mha.params[name][...] = rng.standard_normal(d) * 0.3
+    mha = _mha_with_biases(d, h, rng)
     x = rng.standard_normal((2, 5, d))
     allow = causal_mask(5)
     out = mha.forward(x, mask=allow)

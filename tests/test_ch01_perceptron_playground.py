@@ -1,12 +1,8 @@
 """AppTest for the chapter 01 playground: every control, and the values the page shows."""
 
-import functools
-
 import numpy as np
-import pytest
 
-import apptest_helpers
-from apptest_helpers import metrics
+from apptest_helpers import Keys, metrics, page_fixture
 
 import perceptron as pc
 from common.datasets import logic_gate
@@ -15,14 +11,9 @@ from common.plots import fmt_num
 PAGE = "01-perceptron/perceptron_playground.py"
 
 
-open_tab = functools.partial(apptest_helpers.open_tab, key="ch01_tab")
+open_tab = Keys("ch01").tab
 
-
-@pytest.fixture
-def at(app_test):
-    at = app_test(PAGE).run()
-    assert not at.exception
-    return at
+at = page_fixture(PAGE)
 
 
 def test_defaults_show_and_converging(at):

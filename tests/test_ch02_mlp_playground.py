@@ -1,12 +1,8 @@
 """AppTest for the chapter 02 playground: scale slider ends, hidden space, diagram, line vs MLP, activations."""
 
-import functools
-
 import numpy as np
-import pytest
 
-import apptest_helpers
-from apptest_helpers import metrics
+from apptest_helpers import Keys, metrics, page_fixture
 
 import mlp
 from common.datasets import xor
@@ -15,14 +11,9 @@ from common.plots import fmt_num
 PAGE = "02-multi-layer-perceptron/mlp_playground.py"
 
 
-@pytest.fixture
-def at(app_test):
-    at = app_test(PAGE).run()
-    assert not at.exception
-    return at
+open_tab = Keys("ch02").tab
 
-
-open_tab = functools.partial(apptest_helpers.open_tab, key="ch02_tab")
+at = page_fixture(PAGE)
 
 
 def shown(values) -> list[str]:

@@ -1,12 +1,9 @@
 """AppTest for the chapter 03 playground: training controls, seed sweep, gradient flow, vanishing gradients."""
 
-import functools
-
 import numpy as np
 import pytest
 
-import apptest_helpers
-from apptest_helpers import metrics
+from apptest_helpers import Keys, metrics, page_fixture
 
 import backprop as bp
 import backprop_measured as bm
@@ -17,14 +14,9 @@ from common.plots import fmt_num
 PAGE = "03-backpropagation/backprop_playground.py"
 
 
-open_tab = functools.partial(apptest_helpers.open_tab, key="ch03_tab")
+open_tab = Keys("ch03").tab
 
-
-@pytest.fixture
-def at(app_test):
-    at = app_test(PAGE).run()
-    assert not at.exception
-    return at
+at = page_fixture(PAGE)
 
 
 def test_defaults_reach_100_percent(at):

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from apptest_helpers import metrics, open_tab
+from apptest_helpers import metrics, open_tab, page_fixture, repeated, widget_labels
 
 import adam_bias_correction as adam_bc
 import ewma as ew
@@ -23,12 +23,7 @@ from common.training import Live, ProgressCallback
 
 PAGE = "04-optimization/optimization_playground.py"
 
-
-@pytest.fixture
-def at(app_test):
-    at = app_test(PAGE).run()
-    assert not at.exception
-    return at
+at = page_fixture(PAGE)
 
 
 def test_first_load_shows_the_shipped_race(at):
@@ -130,17 +125,9 @@ def test_the_live_chart_draws_every_finished_epoch():
 
 def test_no_two_controls_share_a_label(at):
     """Every tab's widgets, collected tab by tab (only the open tab is drawn): each label appears once."""
-    seen = {}
-    kinds = ("button", "checkbox", "multiselect", "number_input", "radio", "select_slider", "selectbox", "slider",
-             "toggle", "text_input")
-    for tab in ("MNIST race", "Loss landscape", "Batch vs stochastic vs mini-batch", "EWMA"):
-        open_tab(at, tab, key="ch04_tab")
-        for kind in kinds:
-            for w in getattr(at, kind):
-                seen.setdefault(w.key, w.label)
-    labels = list(seen.values())
+    labels = widget_labels(at, ("MNIST race", "Loss landscape", "Batch vs stochastic vs mini-batch", "EWMA"), tab_key="ch04_tab")
     assert len(labels) > 20
-    assert sorted(lab for lab in set(labels) if labels.count(lab) > 1) == []
+    assert repeated(labels) == []
 
 
 def test_race_batch_size_ends(at):

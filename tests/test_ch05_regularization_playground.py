@@ -5,7 +5,7 @@ Shown values are compared with the module's own computations."""
 import numpy as np
 import pytest
 
-from apptest_helpers import metrics, open_tab
+from apptest_helpers import metrics, open_tab, page_fixture, repeated, widget_labels
 
 import overfitting as ovf
 from common.checkpoints import read_history, read_meta
@@ -14,12 +14,7 @@ from common.plots import fmt_num, fmt_pct
 
 PAGE = "05-regularization/regularization_playground.py"
 
-
-@pytest.fixture
-def at(app_test):
-    at = app_test(PAGE).run()
-    assert not at.exception
-    return at
+at = page_fixture(PAGE)
 
 
 def direct_splits(train_size, seed=0):
@@ -28,6 +23,16 @@ def direct_splits(train_size, seed=0):
     tr, va = order[:train_size], order[train_size:train_size + 1000]
     return ovf.Splits(data.x_train[tr], data.y_train[tr], data.x_train[va], data.y_train[va], data.x_test,
                       data.y_test)
+
+
+def augment_early_stop_and_press(at, prefix, button):
+    """Augmentation and early stopping (patience 1) on for the controls keyed ``prefix…``, then ``button``
+    pressed; nothing may raise."""
+    at.toggle(key=f"{prefix}augment").set_value(True)
+    at.toggle(key=f"{prefix}early").set_value(True).run()        # the patience slider appears only now
+    at.slider(key=f"{prefix}patience").set_value(1)
+    at.button(key=button).click().run()
+    assert not at.exception
 
 
 def test_first_load_shows_the_shipped_default_run(at):
@@ -75,11 +80,7 @@ def test_overfitting_run_shows_real_values_and_the_recipe(at):
     at.slider(key="ch05_dropout").set_value(0.8)
     at.radio(key="ch05_penalty").set_value("decoupled").run()
     at.select_slider(key="ch05_lam_decoupled").set_value(0.3)
-    at.toggle(key="ch05_augment").set_value(True)
-    at.toggle(key="ch05_early").set_value(True).run()
-    at.slider(key="ch05_patience").set_value(1)
-    at.button(key="ch05_btn_train").click().run()
-    assert not at.exception
+    augment_early_stop_and_press(at, "ch05_", "ch05_btn_train")
     table = at.dataframe[0].value
     assert list(table["configuration"]) == ["no regularization (shipped)", "no regularization",
                                             "dropout 0.8, weight decay 0.3, augmentation, early stopping"]
@@ -128,11 +129,7 @@ def test_weights_tab_compares_four_real_runs_with_augmentation_and_early_stoppin
     at.select_slider(key="ch05_compare_hidden").set_value(64)
     at.select_slider(key="ch05_compare_lam").set_value(0.01)
     at.slider(key="ch05_compare_epochs").set_value(5)
-    at.toggle(key="ch05_compare_augment").set_value(True)
-    at.toggle(key="ch05_compare_early").set_value(True).run()
-    at.slider(key="ch05_compare_patience").set_value(1)
-    at.button(key="ch05_btn_compare_run").click().run()
-    assert not at.exception
+    augment_early_stop_and_press(at, "ch05_compare_", "ch05_btn_compare_run")
     assert any(c.value.startswith("Compare regularizers took ") for c in at.caption)
     table = at.dataframe[0].value
     assert list(table["configuration"]) == [
@@ -151,17 +148,9 @@ def test_weights_tab_compares_four_real_runs_with_augmentation_and_early_stoppin
 
 def test_no_two_controls_share_a_label(at):
     """Every tab's widgets, collected tab by tab (only the open tab is drawn): each label appears once."""
-    seen = {}
-    kinds = ("button", "checkbox", "multiselect", "number_input", "radio", "select_slider", "selectbox", "slider",
-             "toggle", "text_input")
-    for tab in ("Overfitting", "Weights", "Dropout up close"):
-        open_tab(at, tab, key="ch05_tab")
-        for kind in kinds:
-            for w in getattr(at, kind):
-                seen.setdefault(w.key, w.label)
-    labels = list(seen.values())
+    labels = widget_labels(at, ("Overfitting", "Weights", "Dropout up close"), tab_key="ch05_tab")
     assert len(labels) > 20
-    assert sorted(lab for lab in set(labels) if labels.count(lab) > 1) == []
+    assert repeated(labels) == []
     assert len(at.sidebar.children) == 0                 # every control lives in its tab
 
 

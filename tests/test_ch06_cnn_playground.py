@@ -4,7 +4,7 @@ controls, and the values it shows (each compared with the module's own computati
 import numpy as np
 import pytest
 
-from apptest_helpers import metrics, open_tab
+from apptest_helpers import Keys, metrics
 
 import cnn
 import feature_maps
@@ -16,13 +16,8 @@ from common.plots import fmt_num, fmt_pct
 PAGE = "06-cnn/cnn_playground.py"
 
 
-def key(name):
-    """The page's widget keys are prefixed by its chapter (``PageState("ch06")``)."""
-    return f"ch06_{name}"
-
-
-def tab(at, label):
-    return open_tab(at, label, key=key("tab"))
+key = Keys("ch06")     # the page's widget keys, prefixed as ``PageState("ch06")`` does
+tab = key.tab
 
 
 def captions(at):

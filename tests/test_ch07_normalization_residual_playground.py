@@ -3,7 +3,7 @@ learning-rate sweep on arrival, then live runs)."""
 
 import numpy as np
 
-from apptest_helpers import metrics, open_tab
+from apptest_helpers import Keys, metrics
 
 import normalization_residual as nr
 from common.checkpoints import on_recorded_kernel
@@ -15,13 +15,8 @@ TABS = ["Learning rate sweep", "Signal through depth", "Training deep nets", "Gr
 PAGE = "07-normalization-residual/normalization_residual_playground.py"
 
 
-def key(name):
-    """The page's widget keys are prefixed by its chapter (``PageState("ch07")``)."""
-    return f"ch07_{name}"
-
-
-def tab(at, label):
-    return open_tab(at, label, key=key("tab"))
+key = Keys("ch07")     # the page's widget keys, prefixed as ``PageState("ch07")`` does
+tab = key.tab
 
 
 def num(cells):

@@ -177,6 +177,7 @@ def test_bad_input(call, match):
 import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from doc_table_registry import assert_every_table_registered  # noqa: E402
 from markdown_tables import (DOCS_WRITTEN_ON, OTHER_KERNELS, compare_tables, compute_path,  # noqa: E402
                              doc_tables_under, largest_changes, marked_table, missing_references, table_rows)
 
@@ -217,10 +218,7 @@ def _doc_table(doc, marker):
 
 
 def test_every_table_in_the_docs_is_registered():
-    for doc, text in DOCS.items():
-        # the notebook-exercises table lists exercises (tests/test_notebooks.py reads it), it is not measured
-        markers = [m for m in re.findall(r"<!-- (.+?) -->\n\|", text) if m != "notebook-exercises"]
-        assert markers and sorted(markers) == sorted(m for d, m in rnn.DOC_TABLES if d == doc), doc
+    assert_every_table_registered(DOCS, rnn.DOC_TABLES)
 
 
 @pytest.mark.parametrize("doc,marker", list(rnn.DOC_TABLES))

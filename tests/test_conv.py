@@ -10,6 +10,8 @@ from common.conv import (AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D, avg_pool
                          max_pool2d_forward, max_pool2d_forward_naive)
 from common.gradcheck import check_layer, rel_error
 
+from torch_check import assert_matches_torch
+
 # ------------------------------------------------------------------------------------ output size
 
 
@@ -223,14 +225,7 @@ def test_conv_matches_torch(k, s, p):
     with torch.no_grad():
         ref.weight.copy_(torch.from_numpy(layer.params["W"]))
         ref.bias.copy_(torch.from_numpy(layer.params["b"]))
-    xt = torch.from_numpy(x).requires_grad_()
-    out_t = ref(xt)
-    out = layer.forward(x)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-    dout = rng.standard_normal(out.shape)
-    out_t.backward(torch.from_numpy(dout))
-    dx = layer.backward(dout)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-11, atol=1e-11)
+    assert_matches_torch(ref, layer.forward, layer.backward, x, rng, out_tol=1e-12, dx_rtol=1e-11, dx_atol=1e-11)
     np.testing.assert_allclose(layer.grads["W"], ref.weight.grad.numpy(), rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(layer.grads["b"], ref.bias.grad.numpy(), rtol=1e-11, atol=1e-11)
 
@@ -243,13 +238,7 @@ def test_pooling_matches_torch(kind, k, s, p):
     x = np.maximum(rng.standard_normal((2, 3, 8, 7)), 0)   # a ReLU output: many tied zeros
     layer = MaxPool2D(k, s, p) if kind == "max" else AvgPool2D(k, s, p)
     ref = torch.nn.MaxPool2d(k, s, p) if kind == "max" else torch.nn.AvgPool2d(k, s, p)
-    xt = torch.from_numpy(x).requires_grad_()
-    out_t = ref(xt)
-    out = layer.forward(x)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-13, atol=1e-13)
-    dout = rng.standard_normal(out.shape)
-    out_t.backward(torch.from_numpy(dout))
-    np.testing.assert_allclose(layer.backward(dout), xt.grad.numpy(), rtol=1e-13, atol=1e-13)
+    assert_matches_torch(ref, layer.forward, layer.backward, x, rng, out_tol=1e-13, dx_rtol=1e-13, dx_atol=1e-13)
 
 
 def test_global_avg_pool_matches_torch():

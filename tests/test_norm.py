@@ -10,6 +10,8 @@ from common.gradcheck import check_layer, rel_error
 from common.layers import Dense, Sequential
 from common.norm import BatchNorm1d, BatchNorm2d, LayerNorm, Residual
 
+from torch_check import assert_matches_torch
+
 TOL = 1e-9   # observed max 2.2e-10 (residual conv block with BatchNorm2d) in float64
 
 
@@ -216,27 +218,17 @@ def test_batchnorm_matches_torch_in_both_modes(two_d):
         ref.bias.copy_(torch.from_numpy(beta))
     for step in range(3):                                        # training: 3 batches
         x = rng.standard_normal(shape) * 2 + step
-        xt = torch.from_numpy(x).requires_grad_()
         ref.train()
-        out_t = ref(xt)
-        out = ours.forward(x, training=True)
-        np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-        dout = rng.standard_normal(shape)
-        out_t.backward(torch.from_numpy(dout))
-        np.testing.assert_allclose(ours.backward(dout), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+        assert_matches_torch(ref, lambda v: ours.forward(v, training=True), ours.backward, x, rng, out_tol=1e-12,
+                             dx_rtol=1e-10, dx_atol=1e-12)
     np.testing.assert_allclose(ours.buffers["running_mean"], ref.running_mean.numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours.buffers["running_var"], ref.running_var.numpy(), rtol=1e-12)
     ours.zero_grad()
     ref.zero_grad()
     ref.eval()                                                   # evaluation: running statistics
     x = rng.standard_normal(shape)
-    xt = torch.from_numpy(x).requires_grad_()
-    out_t = ref(xt)
-    out = ours.forward(x, training=False)
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12, atol=1e-12)
-    dout = rng.standard_normal(shape)
-    out_t.backward(torch.from_numpy(dout))
-    np.testing.assert_allclose(ours.backward(dout), xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+    assert_matches_torch(ref, lambda v: ours.forward(v, training=False), ours.backward, x, rng, out_tol=1e-12,
+                         dx_rtol=1e-12, dx_atol=1e-12)
     np.testing.assert_allclose(ours.grads["gamma"], ref.weight.grad.numpy(), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours.grads["beta"], ref.bias.grad.numpy(), rtol=1e-12, atol=1e-12)
 
