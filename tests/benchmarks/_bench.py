@@ -158,3 +158,17 @@ def torch_mnist_twin(args, build_model, *, flatten: bool = True, lr: float = 1e-
     with torch.no_grad():
         acc = (model(torch.from_numpy(np.array(data.x_test))).argmax(1).numpy() == data.y_test).mean()
     return report("pytorch (cpu)", times, float(acc), args.json)
+
+
+def parse(doc: str, add_args, *, twin: bool = False):
+    """A benchmark's command line: ``add_args(parser)`` plus ``--vs-torch`` (not on a twin), parsed; the BLAS
+    threads set (before NumPy loads). Returns ``(args, clock)``, the clock ``--clock`` names."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_args(parser)
+    if not twin:
+        parser.add_argument("--vs-torch", action="store_true")
+    args = parser.parse_args()
+    set_threads(args.threads)
+    return args, clock_fn(args.clock)

@@ -17,7 +17,6 @@ the ratio of medians (NumPy / PyTorch). Target (issue 15): forward + backward ra
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -60,12 +59,7 @@ def show(name, times, args, as_json):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_args(parser)
-    parser.add_argument("--vs-torch", action="store_true")
-    args = parser.parse_args()
-    _bench.set_threads(args.threads)
-    clock = _bench.clock_fn(args.clock)
+    args, clock = _bench.parse(__doc__, add_args)
 
     import numpy as np
     from common.attention import MultiHeadAttention, causal_mask

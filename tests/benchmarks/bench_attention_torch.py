@@ -4,7 +4,6 @@ causal mask and float32, on CPU. Run by that script in its own process with ``--
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -14,11 +13,7 @@ from bench_attention import add_args, show  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    add_args(parser)
-    args = parser.parse_args()
-    _bench.set_threads(args.threads)
-    clock = _bench.clock_fn(args.clock)
+    args, clock = _bench.parse(__doc__, add_args, twin=True)
 
     torch = _bench.torch_init(args.threads)
     d = args.heads * args.d_head

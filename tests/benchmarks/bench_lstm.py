@@ -12,7 +12,6 @@ steadier of the two on a busy machine. Target: ratio ≤ 1.3 at batch 32.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -54,12 +53,7 @@ def show(name, times, args, as_json):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_args(parser)
-    parser.add_argument("--vs-torch", action="store_true")
-    args = parser.parse_args()
-    _bench.set_threads(args.threads)
-    clock = _bench.clock_fn(args.clock)
+    args, clock = _bench.parse(__doc__, add_args)
 
     import numpy as np
     from common.layers import Dense

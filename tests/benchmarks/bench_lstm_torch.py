@@ -3,7 +3,6 @@ script in its own process with ``--vs-torch``; runnable alone too."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -13,11 +12,7 @@ from bench_lstm import add_args, show  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    add_args(parser)
-    args = parser.parse_args()
-    _bench.set_threads(args.threads)
-    clock = _bench.clock_fn(args.clock)
+    args, clock = _bench.parse(__doc__, add_args, twin=True)
 
     import numpy as np
     from common.sequence_tasks import VOCAB, subject_task

@@ -29,26 +29,12 @@ import _bench  # noqa: E402  (sets BLAS threads before NumPy loads)
 _bench.set_threads(1)
 sys.path.insert(0, str(ROOT))
 
-from common.chapters import CHAPTERS  # noqa: E402
-
 
 def actions(chapters=None):
     """(chapter folder, module name, label) for every registered page action."""
-    import importlib
-    out = []
-    for ch in CHAPTERS:
-        if chapters and f"{ch.number:02d}" not in chapters:
-            continue
-        folder = ROOT / ch.folder
-        if str(folder) not in sys.path:
-            sys.path.append(str(folder))
-        for path in sorted(folder.glob("*.py")):
-            if path.stem.endswith("_playground") or path.stem.startswith(("_", "train_")):
-                continue
-            module = importlib.import_module(path.stem)
-            for label in getattr(module, "PAGE_ACTIONS", {}):
-                out.append((ch.folder, path.stem, label))
-    return out
+    from common.chapters import chapter_modules
+    return [(ch.folder, module.__name__, label) for ch, module in chapter_modules(chapters, skip=("_", "train_"))
+            for label in getattr(module, "PAGE_ACTIONS", {})]
 
 
 def _run_one(folder: str, module: str, label: str) -> None:
