@@ -29,8 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.markdown import table_registry
 from common.layers import Dense, Layer
 from common._validation import check_array, check_generator, check_positive, check_positive_int
+
+#: Every measured table of the chapter's documents, (document, marker) → the function that writes it
+#: (each function registers itself with ``@doc_table``; ``python -m tests.regenerate_doc_tables`` reads this).
+DOC_TABLES, doc_table = table_registry()
 
 
 def step(z: np.ndarray) -> np.ndarray:
@@ -341,10 +346,12 @@ def _gate(name):
     return logic_gate(name)
 
 
+@doc_table("README.md", "check: gates")
 def table_gates() -> str:
     return _table(("gate", "updates"), [(g, len(Perceptron().fit(*_gate(g)).updates)) for g in GATES])
 
 
+@doc_table("PERCEPTRON_DEEP_DIVE.md", "check: post-and")
 def table_post_and() -> str:
     X, _ = _gate("AND")
     p = Perceptron()
@@ -354,6 +361,7 @@ def table_post_and() -> str:
                   [(_tuple(x), _num(zi), int(yi)) for x, zi, yi in zip(X, z, p.predict(X))])
 
 
+@doc_table("PERCEPTRON_DEEP_DIVE.md", "check: learning-rates")
 def table_learning_rates() -> str:
     rows = []
     for g in GATES:
@@ -366,6 +374,7 @@ def table_learning_rates() -> str:
     return _table(("gate", *(f"η = {lr:g}" for lr in PAGE_LEARNING_RATES)), rows)
 
 
+@doc_table("PERCEPTRON_DEEP_DIVE.md", "check: no-bias")
 def table_no_bias() -> str:
     rows = []
     for g in GATES:
@@ -377,6 +386,7 @@ def table_no_bias() -> str:
     return _table(("gate", "with bias", "without bias"), rows)
 
 
+@doc_table("PERCEPTRON_DEEP_DIVE.md", "check: bound")
 def table_bound() -> str:
     X, y = _gate("AND")
     actual = len(Perceptron().fit(X, y).updates)
@@ -391,6 +401,7 @@ def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
+@doc_table("PERCEPTRON_DEEP_DIVE.md", "check: xor-run")
 def table_xor_run() -> str:
     X, y = _gate("XOR")
     p = Perceptron(max_epochs=100).fit(X, y)
@@ -408,22 +419,12 @@ def table_xor_run() -> str:
     ])
 
 
+@doc_table("PERCEPTRON_DEEP_DIVE.md", "check: and-trace")
 def table_and_trace() -> str:
     p = Perceptron(lr=1.0).fit(*_gate("AND"))
     return _table(("update", "epoch", "sample", "x", "y", "ŷ", "w after", "b after"),
                   [(u.number, u.epoch, u.sample, _tuple(u.x), u.y, u.y_hat, _tuple(u.w), _num(u.b))
                    for u in p.updates])
-
-
-DOC_TABLES = {
-    ("README.md", "check: gates"): table_gates,
-    ("PERCEPTRON_DEEP_DIVE.md", "check: post-and"): table_post_and,
-    ("PERCEPTRON_DEEP_DIVE.md", "check: learning-rates"): table_learning_rates,
-    ("PERCEPTRON_DEEP_DIVE.md", "check: no-bias"): table_no_bias,
-    ("PERCEPTRON_DEEP_DIVE.md", "check: bound"): table_bound,
-    ("PERCEPTRON_DEEP_DIVE.md", "check: xor-run"): table_xor_run,
-    ("PERCEPTRON_DEEP_DIVE.md", "check: and-trace"): table_and_trace,
-}
 
 
 # --- the page's default actions (tests/benchmarks/bench_pages.py times them) -------------------------------

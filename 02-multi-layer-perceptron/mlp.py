@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from common.markdown import table_registry
 from common import activations
 from common._validation import check_array, check_choice, check_generator, check_positive, check_positive_int
 from common.activations import Sigmoid
@@ -30,6 +31,10 @@ from common.layers import Dense, Sequential
 from common.losses import binary_cross_entropy_with_logits
 from common.optimizers import SGD
 from common.training import fit
+
+#: Every measured table of the chapter's documents, (document, marker) → the function that writes it
+#: (each function registers itself with ``@doc_table``; ``python -m tests.regenerate_doc_tables`` reads this).
+DOC_TABLES, doc_table = table_registry()
 
 #: The XOR solution at scale 1: the network's real weights are these times the scale factor.
 XOR_BASE_WEIGHTS = {
@@ -251,6 +256,7 @@ def smallest_confident_scale(step: float = 0.5, top: float = 20.0) -> float:
     raise ValueError(f"no scale up to {top} gives confident outputs")
 
 
+@doc_table("MLP_DEEP_DIVE.md", "check: forward")
 def table_forward() -> str:
     X, y = _xor()
     t = forward_trace(xor_network(), X)
@@ -259,6 +265,7 @@ def table_forward() -> str:
                     _fixed(t["out"][i, 0]), int(y[i])) for i in range(len(X))])
 
 
+@doc_table("MLP_DEEP_DIVE.md", "check: scale")
 def table_scale() -> str:
     X, y = _xor()
     rows = []
@@ -272,12 +279,14 @@ def table_scale() -> str:
                    "ŷ = 0.5 crosses x₂ = 0 at x₁"), rows)
 
 
+@doc_table("MLP_DEEP_DIVE.md", "check: hidden")
 def table_hidden() -> str:
     X, _ = _xor()
     h = hidden_representation(xor_network(), X)
     return _table(("x", "h"), [(_tuple(X[i]), _tuple(h[i], _fixed)) for i in range(len(X))])
 
 
+@doc_table("MLP_DEEP_DIVE.md", "check: activations")
 def table_activations() -> str:
     rows = []
     for name in ACTIVATION_TABLE:
@@ -289,6 +298,7 @@ def table_activations() -> str:
     return _table(("activation", "f′(0)", "largest f′", "saturates at", "mean of f(x), x ~ N(0, 1)"), rows)
 
 
+@doc_table("README.md", "check: measured")
 def table_readme() -> str:
     X, y = _xor()
     out = xor_network().forward(X)[:, 0]
@@ -301,15 +311,6 @@ def table_readme() -> str:
         ("the original repository's hand-set weights: outputs for (0,0), (0,1), (1,0), (1,1)",
          ", ".join(_fixed(v) for v in network_from(ORIGINAL_REPO_WEIGHTS).forward(X)[:, 0])),
     ])
-
-
-DOC_TABLES = {
-    ("README.md", "check: measured"): table_readme,
-    ("MLP_DEEP_DIVE.md", "check: forward"): table_forward,
-    ("MLP_DEEP_DIVE.md", "check: scale"): table_scale,
-    ("MLP_DEEP_DIVE.md", "check: hidden"): table_hidden,
-    ("MLP_DEEP_DIVE.md", "check: activations"): table_activations,
-}
 
 
 # --- the page's default actions (tests/benchmarks/bench_pages.py times them) -------------------------------

@@ -15,9 +15,14 @@ import math
 import numpy as np
 
 import backprop as bp
+from common.markdown import table_registry
 from common import init as initializers
 from common.datasets import xor
 from seed_sweep import SweepResult, sweep
+
+#: Every measured table of the chapter's documents, (document, marker) → the function that writes it
+#: (each function registers itself with ``@doc_table``; ``python -m tests.regenerate_doc_tables`` reads this).
+DOC_TABLES, doc_table = table_registry()
 
 SEEDS = range(100)                         # every sweep in the documents: seeds 0–99
 LEARNING_RATES = (0.01, 0.1, 0.5, 1.0, 2.0, 5.0)
@@ -95,6 +100,7 @@ def worked_example():
     return net, WORKED_X, WORKED_Y, net.trace(WORKED_X, WORKED_Y)
 
 
+@doc_table("BACKPROPAGATION_CALCULUS.md", "check: forward")
 def table_forward() -> str:
     _, X, y, tr = worked_example()
     h, o = tr.layers
@@ -112,6 +118,7 @@ def table_forward() -> str:
     ])
 
 
+@doc_table("BACKPROPAGATION_CALCULUS.md", "check: backward")
 def table_backward() -> str:
     _, X, y, tr = worked_example()
     h, o = tr.layers
@@ -128,6 +135,7 @@ def table_backward() -> str:
     ])
 
 
+@doc_table("BACKPROPAGATION_CALCULUS.md", "check: update")
 def table_update() -> str:
     net, X, y, tr = worked_example()
     new = bp.one_step(net, X, y, lr=WORKED_LR)
@@ -141,6 +149,7 @@ def table_update() -> str:
     return _table(("parameter", "before", "after"), rows)
 
 
+@doc_table("BACKPROPAGATION_CALCULUS.md", "check: init")
 def table_init() -> str:
     rows = []
     for name, sizes in bp.ARCHITECTURES.items():
@@ -157,6 +166,7 @@ def vanishing_norms(activation: str, seed: int = 0, **kw) -> np.ndarray:
     return bp.gradient_norms_at_init(10, activation, width=8, seed=seed, **kw)
 
 
+@doc_table("BACKPROPAGATION_CALCULUS.md", "check: vanishing")
 def table_vanishing() -> str:
     rows = []
     for act in ("sigmoid", "tanh", "relu"):
@@ -170,6 +180,7 @@ def vanishing_spreads(activation: str) -> np.ndarray:
     return np.array([bp.layer_spread(vanishing_norms(activation, seed)) for seed in VANISHING_SEEDS])
 
 
+@doc_table("BACKPROPAGATION_CALCULUS.md", "check: vanishing-seeds")
 def table_vanishing_seeds() -> str:
     rows = []
     for act in ("sigmoid", "tanh", "relu"):
@@ -192,18 +203,21 @@ def earlier_smaller(activation: str, architecture: str) -> float:
     return float(np.mean(smaller))
 
 
+@doc_table("BACKPROPAGATION_CALCULUS.md", "check: earlier-smaller")
 def table_earlier_smaller() -> str:
     return _table(("hidden activation", *bp.ARCHITECTURES),
                   [(act, *(_pct(earlier_smaller(act, a)) for a in bp.ARCHITECTURES)) for act in ("sigmoid", "tanh", "relu")])
 
 
 # --- HYPERPARAMETER_INSIGHTS.md -------------------------------------------------------------------------
+@doc_table("HYPERPARAMETER_INSIGHTS.md", "check: lr")
 def table_lr() -> str:
     return _table(("η", "converged (of 100 seeds)", "median epochs to converge", "median final loss"),
                   [(f"{lr:g}", _pct(s.fraction_converged), _median(s), f"{np.median(s.final_loss):.4f}")
                    for lr in LEARNING_RATES for s in [doc_sweep(lr=lr)]])
 
 
+@doc_table("HYPERPARAMETER_INSIGHTS.md", "check: width")
 def table_width() -> str:
     return _table(("hidden activation", *bp.ARCHITECTURES),
                   [(act, *(f"{_pct(s.fraction_converged)} ({_median(s)})"
@@ -211,6 +225,7 @@ def table_width() -> str:
                    for act in ("sigmoid", "tanh", "relu")])
 
 
+@doc_table("HYPERPARAMETER_INSIGHTS.md", "check: stuck")
 def table_stuck() -> str:
     rows = []
     for act in ("sigmoid", "tanh", "relu"):
@@ -235,6 +250,7 @@ def relu_stuck_units() -> tuple[int, int, int]:
     return int((~s.converged).sum()), dead, blind
 
 
+@doc_table("HYPERPARAMETER_INSIGHTS.md", "check: relu-stuck")
 def table_relu_stuck() -> str:
     n, dead, blind = relu_stuck_units()
     return _table(("stuck 2-2-1 ReLU runs", "a hidden unit off on all four points",
@@ -245,6 +261,7 @@ def post_seeds() -> SweepResult:
     return sweep(POST_SEEDS, **POST_SETTING)
 
 
+@doc_table("HYPERPARAMETER_INSIGHTS.md", "check: post-seeds")
 def table_post_seeds() -> str:
     s = post_seeds()
     cells = [f"converged after {e} epochs" if c else f"stuck at {_pct(a)}"
@@ -256,6 +273,7 @@ def long_sigmoid() -> SweepResult:
     return doc_sweep(architecture="2-2-1", activation="sigmoid", epochs=max(EPOCH_BUDGETS))
 
 
+@doc_table("HYPERPARAMETER_INSIGHTS.md", "check: epochs")
 def table_epochs() -> str:
     long, default = long_sigmoid(), doc_sweep()
     return _table(("epochs", "2-2-1 sigmoid, η = 0.5", "2-4-1 tanh, η = 0.5 (defaults)"),
@@ -264,6 +282,7 @@ def table_epochs() -> str:
                    for e in EPOCH_BUDGETS])
 
 
+@doc_table("HYPERPARAMETER_INSIGHTS.md", "check: init")
 def table_hyper_init() -> str:
     return _table(("initialisation", "converged", "median epochs"),
                   [(init, _pct(s.fraction_converged), _median(s)) for init in INITS for s in [doc_sweep(init=init)]])
@@ -273,6 +292,7 @@ def small_init_norms(init: str) -> np.ndarray:
     return bp.gradient_norms_at_init(1, "tanh", width=4, init=init, seed=0)
 
 
+@doc_table("HYPERPARAMETER_INSIGHTS.md", "check: small-init")
 def table_small_init() -> str:
     return _table(("initialisation", "‖∂L/∂W⁽¹⁾‖", "‖∂L/∂W⁽²⁾‖"),
                   [(init, f"{n[0]:.2g}", f"{n[1]:.2g}") for init in ("small normal", "xavier")
@@ -280,6 +300,7 @@ def table_small_init() -> str:
 
 
 # --- README.md --------------------------------------------------------------------------------------------
+@doc_table("README.md", "check: measured")
 def table_readme() -> str:
     _, r = bp.train_xor()
     d = doc_sweep()
@@ -295,21 +316,3 @@ def table_readme() -> str:
     ])
 
 
-DOC_TABLES = {
-    ("BACKPROPAGATION_CALCULUS.md", "check: forward"): table_forward,
-    ("BACKPROPAGATION_CALCULUS.md", "check: backward"): table_backward,
-    ("BACKPROPAGATION_CALCULUS.md", "check: update"): table_update,
-    ("BACKPROPAGATION_CALCULUS.md", "check: init"): table_init,
-    ("BACKPROPAGATION_CALCULUS.md", "check: vanishing"): table_vanishing,
-    ("BACKPROPAGATION_CALCULUS.md", "check: vanishing-seeds"): table_vanishing_seeds,
-    ("BACKPROPAGATION_CALCULUS.md", "check: earlier-smaller"): table_earlier_smaller,
-    ("HYPERPARAMETER_INSIGHTS.md", "check: lr"): table_lr,
-    ("HYPERPARAMETER_INSIGHTS.md", "check: width"): table_width,
-    ("HYPERPARAMETER_INSIGHTS.md", "check: stuck"): table_stuck,
-    ("HYPERPARAMETER_INSIGHTS.md", "check: relu-stuck"): table_relu_stuck,
-    ("HYPERPARAMETER_INSIGHTS.md", "check: post-seeds"): table_post_seeds,
-    ("HYPERPARAMETER_INSIGHTS.md", "check: epochs"): table_epochs,
-    ("HYPERPARAMETER_INSIGHTS.md", "check: init"): table_hyper_init,
-    ("HYPERPARAMETER_INSIGHTS.md", "check: small-init"): table_small_init,
-    ("README.md", "check: measured"): table_readme,
-}

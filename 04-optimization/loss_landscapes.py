@@ -28,6 +28,7 @@ from typing import Callable
 
 import numpy as np
 
+from common.markdown import table_registry
 from common._validation import check_choice, check_positive, check_positive_int
 from common.layers import Layer
 from common.optimizers import OPTIMIZERS
@@ -35,6 +36,10 @@ from common.optimizers import get as get_optimizer
 from common.training import Callback, History, fit
 
 from optimizer_race import OPTIMIZER_NAMES
+
+#: Every measured table of the chapter's documents, (document, marker) → the function that writes it
+#: (each function registers itself with ``@doc_table``; ``python -m tests.regenerate_doc_tables`` reads this).
+DOC_TABLES, doc_table = table_registry()
 
 
 # ------------------------------------------------------------------------------ a point as a model
@@ -352,6 +357,7 @@ def trajectory_table(fn: Function2D, trajectories: dict[str, Trajectory]) -> lis
     return rows
 
 
+@doc_table("OPTIMIZERS_DEEP_DIVE.md", "table: landscapes")
 def landscape_markdown() -> str:
     """Steps to reach a minimum (within 0.01) for every optimizer on every surface at its default
     learning rate and start: the deep-dive's table."""
@@ -391,6 +397,7 @@ def worked_first_steps(name: str, steps: int = WORKED_STEPS, lr: float | None = 
     return descend(point, get_optimizer(name)(point, lr=lr), _worked_loss, steps)[0]
 
 
+@doc_table("OPTIMIZERS_DEEP_DIVE.md", "table: worked-steps")
 def worked_steps_markdown() -> str:
     """The deep-dive's table of first steps, one row per optimizer."""
     lines = ["| optimizer | η | θ₁ | θ₂ | θ₃ |", "|---|---|---|---|---|"]
@@ -400,12 +407,6 @@ def worked_steps_markdown() -> str:
         lines.append(f"| {name} | {WORKED_LR[name]:g} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
-
-#: The deep-dive's measured tables (``python -m tests.regenerate_doc_tables 04`` rewrites them).
-DOC_TABLES = {
-    ("OPTIMIZERS_DEEP_DIVE.md", "table: worked-steps"): worked_steps_markdown,
-    ("OPTIMIZERS_DEEP_DIVE.md", "table: landscapes"): landscape_markdown,
-}
 
 __all__ = [
     "Point", "NO_INPUT", "descend", "Function2D", "surface_loss", "FUNCTIONS", "Trajectory",

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.markdown import table_registry
 from common._validation import check_choice, check_generator, check_in_range, check_positive, check_positive_int
 from common.activations import ReLU
 from common.layers import Dense, Dropout, Layer, Sequential
@@ -38,6 +39,10 @@ from common.training import Callback, EarlyStopping, History, Live, evaluate, fi
 
 from augmentation import SIDE, RandomShiftRotate
 from weight_penalties import weight_matrices
+
+#: Every measured table of the chapter's documents, (document, marker) → the function that writes it
+#: (each function registers itself with ``@doc_table``; ``python -m tests.regenerate_doc_tables`` reads this).
+DOC_TABLES, doc_table = table_registry()
 
 
 # ------------------------------------------------------------------------------------------ the model
@@ -324,6 +329,7 @@ def gap_table(data=None) -> list:
     return [run_experiment(c, splits) for c in GAP_TABLE_CONFIGS]
 
 
+@doc_table("REGULARIZATION_DEEP_DIVE.md", "table: gap")
 def gap_table_doc() -> str:
     """The deep-dive's comparison table, trained (``DOC_TABLES``)."""
     return gap_table_markdown(gap_table())
@@ -361,6 +367,7 @@ def load_blog_scale(path: Path = BLOG_SCALE_RECORD) -> dict:
     return json.loads(Path(path).read_text())
 
 
+@doc_table("README.md", "table: blog-scale")
 def blog_scale_table(record: dict | None = None, dropout: float = 0.0) -> str:
     """The README's table of the long run at the epochs ``BLOG_SCALE_ROWS``, from the record (remeasuring
     it takes minutes: ``python 05-regularization/regularization.py --write``)."""
@@ -462,12 +469,6 @@ def load_run(path: Path) -> RegRun:
                   final_test_acc=meta["final_test_acc"], final_test_loss=meta["final_test_loss"],
                   seconds=meta["seconds"], best_epoch=meta["best_epoch"], status="recorded", **curves)
 
-
-#: The measured tables of the README and the deep-dive (``python -m tests.regenerate_doc_tables 05``).
-DOC_TABLES = {
-    ("REGULARIZATION_DEEP_DIVE.md", "table: gap"): gap_table_doc,
-    ("README.md", "table: blog-scale"): blog_scale_table,
-}
 
 __all__ = [
     "build_model", "PENALTIES", "RegConfig", "Splits", "make_splits", "TrackTestAndWeights", "RegRun",

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from common.markdown import markdown_table
+from common.markdown import markdown_table, table_registry
 
 from batchnorm_inference import batchnorm_modes
 from common.layers import Sequential
 from normalization_residual import (BN_MODES_RUN, DEPTH_RUN, PROBE, PROBLEM_SOLUTION, VARIANTS, _real_mnist, dead_units,
                                     deep_mlp, depth_experiment, gradient_norms, load_sweep, lr_label, post_table,
                                     signal_through_depth, small_bn_net, stream_growth, train)
+
+#: Every measured table of the chapter's documents, (document, marker) → the function that writes it
+#: (each function registers itself with ``@doc_table``; ``python -m tests.regenerate_doc_tables`` reads this).
+DOC_TABLES, doc_table = table_registry()
 
 
 # Each ``*_markdown`` function writes one table of the README or the deep dive from a measurement; the
@@ -26,6 +30,7 @@ def _fmt():
     return fmt_num, fmt_pct
 
 
+@doc_table("README.md", "table: signal")
 def signal_markdown(x=None) -> str:
     """README: the signal at layers 5, 10, 20 of a depth-20 ReLU net at initialisation, plain and
     batchnorm, weight scale 1.0 and 1.5 (``x``: the probe batch, the first 512 training digits)."""
@@ -50,6 +55,7 @@ def gradient_ratios(x, y, depth: int = 20) -> dict[tuple[str, str], float]:
     return out
 
 
+@doc_table("README.md", "table: gradient-ratio")
 def gradient_ratio_markdown(ratios=None) -> str:
     """README: ``gradient_ratios`` on the first 256 training digits."""
     fmt_num, _ = _fmt()
@@ -68,6 +74,7 @@ def depth_rows(lr: float = 1e-3, variants=VARIANTS, data=None) -> list[dict]:
                             variants=variants, epochs=DEPTH_RUN["epochs"], lr=lr)
 
 
+@doc_table("README.md", "table: depth-experiment")
 def depth_markdown(rows=None) -> str:
     """README: the depth experiment at lr 10⁻³ (``depth_rows()``)."""
     fmt_num, fmt_pct = _fmt()
@@ -77,6 +84,7 @@ def depth_markdown(rows=None) -> str:
                    for r in rows])
 
 
+@doc_table("README.md", "table: lr-sweep")
 def sweep_markdown(rows=None) -> str:
     """README: the learning-rate sweep's test accuracy per variant and depth (the shipped checkpoint,
     ``load_sweep()``; ``tests/test_ch07_normalization_residual.py`` retrains it)."""
@@ -103,13 +111,12 @@ def bn_helps_accuracy(data=None) -> dict[str, float]:
     return out
 
 
+@doc_table("README.md", "table: bn-helps")
 def bn_helps_markdown(acc=None) -> str:
     _, fmt_pct = _fmt()
     acc = bn_helps_accuracy() if acc is None else acc
     return markdown_table(["setting", "plain test accuracy", "batchnorm test accuracy"],
                   [["sigmoid, depth 20, lr 10⁻³", fmt_pct(acc["plain"]), fmt_pct(acc["batchnorm"])]])
-
-
 
 
 def bn_modes_model(data=None) -> Sequential:
@@ -119,6 +126,7 @@ def bn_modes_model(data=None) -> Sequential:
     return small_bn_net(d.x_train[:n], d.y_train[:n], epochs=BN_MODES_RUN["epochs"])
 
 
+@doc_table("README.md", "table: bn-modes")
 def bn_modes_markdown(modes=None) -> str:
     """README: ``batchnorm_modes`` of ``bn_modes_model()`` on the first 1,000 test digits."""
     _, fmt_pct = _fmt()
@@ -136,6 +144,7 @@ def stream_growth_table(x, variants=("residual", "both"), depths=(5, 20, 50), se
             for v in variants for d in depths for s in seeds}
 
 
+@doc_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: stream-growth")
 def stream_growth_markdown(growth=None) -> str:
     """Deep dive: the residual stream's E[x²] growth at depths 5, 20, 50 (seed 0, the probe batch)."""
     fmt_num, _ = _fmt()
@@ -165,6 +174,7 @@ def dying_relu(data=None, lrs=DYING_LRS) -> list[dict]:
     return rows
 
 
+@doc_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: dying-relu")
 def dying_markdown(rows=None) -> str:
     """Deep dive: ``dying_relu()``."""
     _, fmt_pct = _fmt()
@@ -175,19 +185,8 @@ def dying_markdown(rows=None) -> str:
                    for r in rows])
 
 
+@doc_table("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: problem-solution")
 def problem_solution_markdown() -> str:
     return markdown_table(["problem", "what goes wrong", "the post's solution", "what holds"], PROBLEM_SOLUTION)
 
 
-#: Every measured table of the README and the deep dive: (document, marker) → the function that writes it.
-DOC_TABLES = {
-    ("README.md", "table: signal"): signal_markdown,
-    ("README.md", "table: gradient-ratio"): gradient_ratio_markdown,
-    ("README.md", "table: depth-experiment"): depth_markdown,
-    ("README.md", "table: lr-sweep"): sweep_markdown,
-    ("README.md", "table: bn-helps"): bn_helps_markdown,
-    ("README.md", "table: bn-modes"): bn_modes_markdown,
-    ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: stream-growth"): stream_growth_markdown,
-    ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: problem-solution"): problem_solution_markdown,
-    ("NORMALIZATION_RESIDUAL_DEEP_DIVE.md", "table: dying-relu"): dying_markdown,
-}

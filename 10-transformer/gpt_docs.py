@@ -12,7 +12,12 @@ import numpy as np
 
 import gpt
 import gpt_inside as inside
+from common.markdown import table_registry
 from common.transformer import next_token_distribution
+
+#: Every measured table of the chapter's documents, (document, marker) → the function that writes it
+#: (each function registers itself with ``@doc_table``; ``python -m tests.regenerate_doc_tables`` reads this).
+DOC_TABLES, doc_table = table_registry()
 
 #: the prompt of the temperature table
 TEMPERATURE_PROMPT = "ROMEO:\nWhat say"
@@ -27,6 +32,7 @@ def _table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@doc_table("README.md", "table: checkpoints")
 def checkpoint_table() -> str:
     """The shipped checkpoints: size, training, validation loss, from each file's record."""
     rows = []
@@ -41,6 +47,7 @@ def checkpoint_table() -> str:
                    "training (wall / CPU)", "validation loss"], rows)
 
 
+@doc_table("TRANSFORMER_DEEP_DIVE.md", "table: size")
 def size_table() -> str:
     """Parameters and FLOPs per token, counted from the models, against 12·L·d²."""
     rows = []
@@ -53,6 +60,8 @@ def size_table() -> str:
                    "forward FLOPs per token"], rows)
 
 
+@doc_table("README.md", "table: order")
+@doc_table("TRANSFORMER_DEEP_DIVE.md", "table: order")
 def order_table() -> str:
     """The two prompts with the same characters in another order, through each model."""
     rows = []
@@ -65,6 +74,7 @@ def order_table() -> str:
                    "validation loss"], rows)
 
 
+@doc_table("TRANSFORMER_DEEP_DIVE.md", "table: shapes")
 def shapes_table() -> str:
     """The shapes through one block of the medium model for one training batch, read from its caches."""
     m = gpt.copy_model(gpt.shipped("medium")[0])
@@ -83,6 +93,7 @@ def shapes_table() -> str:
     return _table(["tensor", "shape", f"medium, N = {N}", "made by"], [[r[0], r[1], str(r[2]), r[3]] for r in rows])
 
 
+@doc_table("TRANSFORMER_DEEP_DIVE.md", "table: temperature")
 def temperature_table() -> str:
     """The medium model's next-character distribution after ``TEMPERATURE_PROMPT`` at a few
     temperatures, and with top-k 3."""
@@ -108,18 +119,10 @@ def attention_distance() -> np.ndarray:
     return np.stack([(b.attn.extras["weights"] * gap).sum(-1).mean(axis=(0, 2)) for b in model.blocks])
 
 
+@doc_table("TRANSFORMER_DEEP_DIVE.md", "table: distance")
 def distance_table() -> str:
     d = attention_distance()
     return _table(["layer"] + [f"head {h}" for h in range(d.shape[1])],
                   [[l] + [f"{v:.1f}" for v in row] for l, row in enumerate(d)])
 
 
-DOC_TABLES = {
-    ("README.md", "table: checkpoints"): checkpoint_table,
-    ("README.md", "table: order"): order_table,
-    ("TRANSFORMER_DEEP_DIVE.md", "table: shapes"): shapes_table,
-    ("TRANSFORMER_DEEP_DIVE.md", "table: size"): size_table,
-    ("TRANSFORMER_DEEP_DIVE.md", "table: temperature"): temperature_table,
-    ("TRANSFORMER_DEEP_DIVE.md", "table: distance"): distance_table,
-    ("TRANSFORMER_DEEP_DIVE.md", "table: order"): order_table,
-}
