@@ -172,3 +172,18 @@ def parse(doc: str, add_args, *, twin: bool = False):
     args = parser.parse_args()
     set_threads(args.threads)
     return args, clock_fn(args.clock)
+
+
+def show_times(name: str, times: list[float], unit: str, setting: str, as_json: bool, digits: int = 2,
+               key: str = "ms") -> dict:
+    """Print (or, ``as_json``, emit as one JSON line) a run's seconds per unit: median, best and every block,
+    in milliseconds, with the ``setting`` it ran. Returns {"name", key: [ms…], "median_ms", "best_ms"}."""
+    res = {"name": name, key: [1000 * t for t in times], "median_ms": 1000 * statistics.median(times),
+           "best_ms": 1000 * min(times)}
+    if as_json:
+        print(json.dumps(res))
+    else:
+        blocks = ", ".join(f"{t:.{digits}f}" for t in res[key])
+        print(f"{name}: median {res['median_ms']:.{digits}f} ms/{unit}, best {res['best_ms']:.{digits}f} "
+              f"(blocks: {blocks}); {setting}")
+    return res

@@ -18,7 +18,6 @@ the ratio of medians (NumPy / PyTorch). Target (issue 15): forward + backward ra
 from __future__ import annotations
 
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -47,15 +46,8 @@ def what(args) -> str:
 
 
 def show(name, times, args, as_json):
-    res = {"name": name, "ms": [1000 * t for t in times], "median_ms": 1000 * statistics.median(times),
-           "best_ms": 1000 * min(times)}
-    if as_json:
-        print(json.dumps(res))
-    else:
-        print(f"{name}: median {res['median_ms']:.2f} ms/{what(args)}, best {res['best_ms']:.2f} (blocks: "
-              f"{', '.join(f'{t:.2f}' for t in res['ms'])}); batch {args.batch}, heads {args.heads}, T {args.T}, "
-              f"d_model {args.heads * args.d_head}")
-    return res
+    return _bench.show_times(name, times, what(args), f"batch {args.batch}, heads {args.heads}, T {args.T}, "
+                             f"d_model {args.heads * args.d_head}", as_json)
 
 
 def main() -> None:

@@ -12,8 +12,6 @@ steadier of the two on a busy machine. Target: ratio ≤ 1.3 at batch 32.
 
 from __future__ import annotations
 
-import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -42,14 +40,8 @@ def reference(script: str, args) -> dict:
 
 
 def show(name, times, args, as_json):
-    res = {"name": name, "step_ms": [1000 * t for t in times], "median_ms": 1000 * statistics.median(times),
-           "best_ms": 1000 * min(times)}
-    if as_json:
-        print(json.dumps(res))
-    else:
-        print(f"{name}: median {res['median_ms']:.3f} ms/step, best {res['best_ms']:.3f} (blocks: "
-              f"{', '.join(f'{t:.3f}' for t in res['step_ms'])}); batch {args.batch}, H {args.hidden}, T {args.T}")
-    return res
+    return _bench.show_times(name, times, "step", f"batch {args.batch}, H {args.hidden}, T {args.T}", as_json,
+                             digits=3, key="step_ms")
 
 
 def main() -> None:
