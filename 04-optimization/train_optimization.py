@@ -42,9 +42,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     _setup()
     import optimizer_race as racing
-    from common.checkpoints import read_meta
+    from common.checkpoints import check_against_records, compute_path
     from common.mnist import load_mnist
-    from common.checkpoints import compute_path
 
     data = load_mnist(download=False, allow_sample=False)
     folder = Path(args.out) if args.out else racing.CHECKPOINT_DIR
@@ -53,17 +52,8 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - t0
     here = compute_path()
     if args.check:
-        problems = []
-        for name, r in results.items():
-            meta = read_meta(racing.race_checkpoint(name, folder))
-            measured = racing.recorded_metrics(r.history)
-            recorded = {k: meta[k] for k in measured}
-            same = meta.get("compute_path") == here
-            problems += [f"{name} {p}" for p in compare(recorded, measured, same)]
-            print(f"{name}: test acc {100 * measured['final_test_acc']:.2f}% "
-                  f"(recorded {100 * recorded['final_test_acc']:.2f}%, {'same' if same else 'other'} compute path)")
-        print("\n".join(problems) if problems else "every recorded metric reproduced")
-        return 1 if problems else 0
+        return check_against_records([(name, racing.race_checkpoint(name, folder), racing.recorded_metrics(r.history))
+                                      for name, r in results.items()], acc_tol=OTHER_MACHINE_TOL)
     folder.mkdir(parents=True, exist_ok=True)
     paths = racing.save_race(results, folder, {"test_images": len(data.x_test), "compute_path": here,
                                                "train_seconds": round(seconds, 2)})

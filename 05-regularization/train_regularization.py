@@ -53,9 +53,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     _setup()
     import overfitting as ovf
-    from common.checkpoints import read_meta
+    from common.checkpoints import check_against_records, compute_path
     from common.mnist import load_mnist
-    from common.checkpoints import compute_path
 
     data = load_mnist(download=False, allow_sample=False)
     folder = Path(args.out) if args.out else ovf.CHECKPOINT_DIR
@@ -66,17 +65,14 @@ def main(argv=None) -> int:
     paths = [folder / ovf.DEFAULT_CHECKPOINT.name] + [ovf.compare_checkpoint(k, folder) for k in ovf.COMPARE_KINDS]
     runs = [default, *compare_]
     if args.check:
-        problems = []
-        for path, run in zip(paths, runs):
-            meta = read_meta(path)
-            measured = ovf.recorded_metrics(run)
-            recorded = {k: meta[k] for k in measured}
-            same = meta.get("compute_path") == here
-            problems += [f"{path.name} {p}" for p in compare(recorded, measured, same)]
-            print(f"{path.name}: {run.config.label()}: test acc {100 * run.final_test_acc:.2f}% "
-                  f"(recorded {100 * recorded['final_test_acc']:.2f}%), gap {100 * run.gap:.2f} points")
-        print("\n".join(problems) if problems else "every recorded metric reproduced")
-        return 1 if problems else 0
+        by_name = {path.name: run for path, run in zip(paths, runs)}
+
+        def describe(name, measured, recorded, same):
+            run = by_name[name]
+            return (f"{name}: {run.config.label()}: test acc {100 * run.final_test_acc:.2f}% "
+                    f"(recorded {100 * recorded['final_test_acc']:.2f}%), gap {100 * run.gap:.2f} points")
+        return check_against_records([(path.name, path, ovf.recorded_metrics(run)) for path, run in zip(paths, runs)],
+                                     acc_tol=OTHER_MACHINE_TOL, exact_ints=True, describe=describe)
     folder.mkdir(parents=True, exist_ok=True)
     for path, run in zip(paths, runs):
         ovf.save_run(run, path, half=run is not default, extra_meta={"compute_path": here})

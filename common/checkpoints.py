@@ -79,6 +79,27 @@ def on_recorded_kernel() -> bool:
     return compute_path().split("/")[0] == RECORDED_BLAS_CORE
 
 
+def check_against_records(runs, *, acc_tol: float = 1e-3, exact_ints: bool = False, describe=None) -> int:
+    """A training script's ``--check``: for each ``(label, checkpoint path, measured metrics)`` of ``runs``,
+    the metrics the checkpoint's meta recorded are compared with ``compare_metrics`` (exactly where the
+    meta's ``compute_path`` is this process's, within ``acc_tol`` elsewhere; ``exact_ints`` as there). Prints one line per run
+    (``describe(label, measured, recorded, same_path)``, else the test accuracy) and every difference;
+    returns the exit status (1 when one differs)."""
+    here = compute_path()
+    problems = []
+    for label, path, measured in runs:
+        meta = read_meta(path)
+        recorded = {k: meta[k] for k in measured}
+        same = meta.get("compute_path") == here
+        problems += [f"{label} {p}" for p in compare_metrics(recorded, measured, same, acc_tol=acc_tol,
+                                                              exact_ints=exact_ints)]
+        line = describe(label, measured, recorded, same) if describe else ""
+        print(line or f"{label}: test acc {100 * measured['final_test_acc']:.2f}% (recorded "
+                      f"{100 * recorded['final_test_acc']:.2f}%, {'same' if same else 'other'} compute path)")
+    print("\n".join(problems) if problems else "every recorded metric reproduced")
+    return 1 if problems else 0
+
+
 def compute_path() -> str:
     """This process's OpenBLAS kernel and NumPy's best enabled SIMD target, e.g. ``"SkylakeX/AVX512_SPR"``
     (``"?"`` for a part that cannot be read): float32 results of a training run depend on both."""
