@@ -215,3 +215,17 @@ def assert_as_printed(measured: float, written: str, what: str = "", slack: floa
     unit = 10.0 ** -decimals * (10.0 ** int(written.split("e")[1]) if "e" in written else 1.0)
     assert abs(measured - value(written)) <= 0.5 * unit * (1 + 1e-9) + slack, \
         f"{what}: the text says {written}, measured {measured!r}"
+
+
+def assert_table_is_written(text: str, marker: str, write) -> None:
+    """The table under ``<!-- marker -->`` in ``text`` is exactly what ``write()`` returns."""
+    from regenerate_doc_tables import table_block
+    start, end = table_block(text, marker)
+    assert text[start:end].rstrip("\n") == write().rstrip("\n"), marker
+
+
+def assert_check_tables_registered(docs: dict, doc_tables) -> None:
+    """Every ``<!-- check: name -->`` table of ``docs`` ({document: text}) is registered in ``doc_tables``."""
+    for doc, text in docs.items():
+        for marker in re.findall(r"<!-- (check: [\w-]+) -->", text):
+            assert (doc, marker) in doc_tables, (doc, marker)

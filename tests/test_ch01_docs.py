@@ -11,9 +11,9 @@ import pytest
 
 import perceptron as pc
 from markdown_tables import check_table as table
-from markdown_tables import code_references, prose_numbers
+from markdown_tables import (assert_check_tables_registered, assert_table_is_written, code_references,
+                             prose_numbers)
 from markdown_tables import numbers as nums
-from regenerate_doc_tables import table_block
 from common.chapters import CHAPTERS
 from common.datasets import linearly_separable, logic_gate, non_separable
 
@@ -26,15 +26,11 @@ DOCS = {"PERCEPTRON_DEEP_DIVE.md": DIVE, "README.md": README}
 
 @pytest.mark.parametrize("doc, marker", sorted(pc.DOC_TABLES))
 def test_registered_table_is_what_the_code_writes(doc, marker):
-    text = DOCS[doc]
-    start, end = table_block(text, marker)
-    assert text[start:end].rstrip("\n") == pc.DOC_TABLES[(doc, marker)]().rstrip("\n")
+    assert_table_is_written(DOCS[doc], marker, pc.DOC_TABLES[doc, marker])
 
 
 def test_every_check_table_is_registered():
-    for doc, text in DOCS.items():
-        for marker in re.findall(r"<!-- (check: [\w-]+) -->", text):
-            assert (doc, marker) in pc.DOC_TABLES, (doc, marker)
+    assert_check_tables_registered(DOCS, pc.DOC_TABLES)
 
 
 def test_post_and_weights():

@@ -12,9 +12,9 @@ import pytest
 
 import mlp
 from markdown_tables import check_table as table
-from markdown_tables import code_references, prose_numbers
+from markdown_tables import (assert_check_tables_registered, assert_table_is_written, code_references,
+                             prose_numbers)
 from markdown_tables import numbers as nums
-from regenerate_doc_tables import table_block
 from common.chapters import CHAPTERS
 from common.datasets import xor
 from common.layers import Dense
@@ -28,15 +28,11 @@ DOCS = {"MLP_DEEP_DIVE.md": DIVE, "README.md": README}
 
 @pytest.mark.parametrize("doc, marker", sorted(mlp.DOC_TABLES))
 def test_registered_table_is_what_the_code_writes(doc, marker):
-    text = DOCS[doc]
-    start, end = table_block(text, marker)
-    assert text[start:end].rstrip("\n") == mlp.DOC_TABLES[(doc, marker)]().rstrip("\n")
+    assert_table_is_written(DOCS[doc], marker, mlp.DOC_TABLES[doc, marker])
 
 
 def test_every_check_table_is_registered():
-    for doc, text in DOCS.items():
-        for marker in re.findall(r"<!-- (check: [\w-]+) -->", text):
-            assert (doc, marker) in mlp.DOC_TABLES, (doc, marker)
+    assert_check_tables_registered(DOCS, mlp.DOC_TABLES)
 
 
 def test_forward_table():
