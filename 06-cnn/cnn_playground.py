@@ -400,9 +400,10 @@ if tab_explore.open:
             "on the image. Notice how pooling halves the size while keeping the bright spots, how the last "
             "feature maps (7×7) no longer look like the digit, and how *Flatten* only lays them end to end.")
         model, description = explorer_cnn()
-        st.caption(f"Model: {description}.")
-        if page["runs"]["CNN"]["source"] == "checkpoint":
+        if page["runs"]["CNN"]["source"] == "checkpoint":         # one caption: the checkpoint's says it all
             playground.checkpoint_caption(cnn.checkpoint_path("cnn"), SHIPPED_SETTINGS)
+        else:
+            st.caption(f"Model: {description}.")
         image, label, what = pick_digit("explore", "explorer")
         layer_view(model, image, "explorer", label)
         st.markdown("**Dimensions at every stage** (computed by running the model)")

@@ -64,7 +64,8 @@ def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
     m = metrics(at)
     assert m["Prediction (explorer)"] == str(int(probs.argmax())) == str(int(d.y_test[0]))
     assert m["Confidence (explorer)"] == fmt_pct(probs.max())
-    assert any("Model: the shipped CNN checkpoint" in c for c in captions(at))
+    assert any("the shipped checkpoint" in c and "06-cnn/checkpoints/cnn.npz" in c for c in captions(at))
+    assert not any(c.startswith("Model: ") for c in captions(at))          # said once, not twice
     # The Flatten and Dense stages: one row per map, the ten class scores with their axes.
     stages = at.selectbox(key=key("explorer_stage")).options
     assert stages[6] == "7. Flatten()" and stages[7] == "8. Dense(784 → 10)"
