@@ -524,8 +524,11 @@ if tab_multi.open:
         fig, axes = new_figure(1, model.num_heads, size=(4, 3.6))
         for h, ax in enumerate(np.atleast_1d(axes)):
             heatmap(model.attn.weights[0, h], xlabels=labels, ylabels=labels, ax=ax, vmin=0, vmax=1,
-                    annotate=False, colorbar=False, title=f"head {h}")
+                    annotate=False, colorbar=False, title=f"head {h}", xlabel="key (position:token)",
+                    ylabel="query (position:token)" if h == 0 else None)
         show_figure(fig)
+        st.caption("Each row is one query position and sums to 1 (bright: weight near 1, dark: near 0); the "
+                   "causal mask leaves everything right of the diagonal at 0.")
         def head_rows():
             rows = []
             for h_count, m in sorted(heads_available.items()):
