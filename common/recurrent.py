@@ -690,6 +690,42 @@ RECURRENT_LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 # Embedding
 # ----------------------------------------------------------------------------------------------------------
 
+def scatter_add_rows_naive(G: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
+    """``G[ids[i]] += rows[i]`` for every i, in order (a token seen twice gets both rows): ``np.add.at``,
+    the reference ``scatter_add_rows`` is tested against bit for bit. G: (V, D); ids: (M,); rows: (M, D)."""
+    np.add.at(G, ids, rows)
+
+
+def scatter_add_rows(G: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
+    """``scatter_add_rows_naive`` computed faster (``np.add.at`` on 768 rows of 128 takes about 1 ms).
+    A stable sort groups the rows by token; the groups go into a (U, 1 + longest, D) array, each
+    starting with the row of G it adds into and padded with -0.0 (x + (-0.0) = x exactly, for every x
+    including -0.0); one reduction along axis 1 then adds each group's rows one after another. Every
+    element sees the same sums in the same order as ``np.add.at`` (``G[v] + r₁ + r₂ + …``, left to
+    right), so the bits are the same (tested). Introduced in chapter 10 (the GPT's embedding backward)."""
+    if ids.size == 0:
+        return
+    order = np.argsort(ids, kind="stable")                        # (M,) positions grouped by token, in order
+    sid = ids[order]
+    first = np.flatnonzero(np.concatenate(([True], sid[1:] != sid[:-1])))   # (U,) each group's first index
+    counts = np.diff(np.append(first, len(sid)))
+    group = np.repeat(np.arange(len(first)), counts)              # (M,) the group of each sorted row
+    rank = np.arange(len(sid)) - first[group]                     # (M,) its place in the group
+    tokens = sid[first]
+    padded = np.full((len(first), 1 + counts.max(), G.shape[1]), -0.0, dtype=np.result_type(G, rows))
+    padded[:, 0] = G[tokens]
+    padded[group, 1 + rank] = rows[order]
+    G[tokens] = _sum_rows_in_order(padded)
+
+
+def _sum_rows_in_order(a: np.ndarray) -> np.ndarray:
+    """``a[:, 0] + a[:, 1] + …`` left to right, (U, L, D) → (U, D) (no pairwise summation)."""
+    acc = a[:, 0].copy()
+    for j in range(1, a.shape[1]):
+        acc += a[:, j]
+    return acc
+
+
 class Embedding(Layer):
     """A lookup table: token ids → vectors, ``out[n, t] = W[ids[n, t]]``.
 
@@ -729,7 +765,7 @@ class Embedding(Layer):
     def backward(self, dout):
         self._require_cache(self._ids)
         dout = check_grad("dout", dout, self._ids.shape + (self.embedding_dim,), self.params["W"].dtype)
-        np.add.at(self.grads["W"], self._ids.reshape(-1), dout.reshape(-1, self.embedding_dim))
+        scatter_add_rows(self.grads["W"], self._ids.reshape(-1), dout.reshape(-1, self.embedding_dim))
         return None
 
     def __repr__(self):
