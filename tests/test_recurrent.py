@@ -209,12 +209,13 @@ def test_scatter_add_rows_equals_np_add_at_bit_for_bit(dtype):
     with repeated tokens, a skewed token distribution (a character corpus's), a nonzero starting gradient
     (the tied head's contribution comes first), signed zeros, an absent token and no rows at all."""
     rng = np.random.default_rng(3)
-    for V, M, D in [(65, 768, 128), (7, 50, 3), (1, 9, 4), (30, 1, 5), (5, 0, 2)]:
+    for V, M, D in [(65, 768, 128), (7, 50, 3), (1, 9, 4), (30, 1, 5), (5, 0, 2), (9, 40, 1), (4, 30, 300)]:
         ids = np.minimum(rng.geometric(0.15, M) - 1, V - 1)              # skewed, some tokens never seen
         rows = (rng.standard_normal((M, D)) * 10.0 ** rng.uniform(-4, 4, (M, 1))).astype(dtype)
         rows[rng.random(rows.shape) < 0.1] = -0.0
         G = rng.standard_normal((V, D)).astype(dtype)
         G[:, 0] = -0.0
+        rows[:, 0] = -0.0                                                  # column 0: a sum of -0.0s only
         a, b = G.copy(), G.copy()
         scatter_add_rows_naive(a, ids, rows)
         scatter_add_rows(b, ids, rows)
