@@ -262,35 +262,38 @@ class GELU(_Elementwise):
     def forward(self, x, training=False):
         x = self._x = check_float_array("x", x)
         out = np.empty_like(x)
-        for xs, o in self._blocks(x, out):
-            self._tanh(xs, out=o)                      # ½x(1 + t)
-            o += 1
+        # t is kept for the backward pass (one more array written here saves recomputing the tanh there)
+        self._t = t = np.empty_like(x)
+        for xs, ts, o in self._blocks(x, t, out):
+            self._tanh(xs, out=ts)                     # ½x(1 + t)
+            np.add(ts, 1, out=o)
             o *= xs
             o *= 0.5
         return out
 
     def backward(self, dout):
-        """t is recomputed block by block (in cache) rather than stored: a pass over memory saved each way."""
+        """The same chain of operations as ``gelu_derivative``, block by block (in cache), with the t the
+        forward pass kept."""
         self._require_cache(self._x)
         x = self._x
         dout = self._dout(dout)
         slope = np.empty(x.shape, dtype=np.result_type(x, dout))
-        t = tmp = None
-        for xs, s, ds in self._blocks(x, slope, dout):
-            if t is None:
-                t, tmp = np.empty_like(s), np.empty_like(s)
-            ts, tm = self._tanh(xs, out=t[: len(s)]), tmp[: len(s)]
+        tm = tp = None
+        for xs, ts, s, ds in self._blocks(x, self._t, slope, dout):
+            if tm is None:
+                tm, tp = np.empty_like(s), np.empty_like(s)
+            tms, tps = tm[: len(s)], tp[: len(s)]
             np.multiply(xs, xs, out=s)                 # ½·c·x·(1 + 3·0.044715x²)·(1 - t²) + ½(1 + t)
             s *= 3 * 0.044715
             s += 1
             s *= xs
             s *= 0.5 * _GELU_C
-            np.multiply(ts, ts, out=tm)
-            np.subtract(1, tm, out=tm)
-            s *= tm
-            ts += 1
-            ts *= 0.5
-            s += ts
+            np.multiply(ts, ts, out=tms)
+            np.subtract(1, tms, out=tms)
+            s *= tms
+            np.add(ts, 1, out=tps)
+            tps *= 0.5
+            s += tps
             s *= ds
         return slope
 

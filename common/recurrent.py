@@ -690,6 +690,42 @@ RECURRENT_LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
 # Embedding
 # ----------------------------------------------------------------------------------------------------------
 
+def scatter_add_rows_naive(G: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
+    """``G[ids[i]] += rows[i]`` for every i, in order (a token seen twice gets both rows): ``np.add.at``,
+    the reference ``scatter_add_rows`` is tested against bit for bit. G: (V, D); ids: (M,); rows: (M, D)."""
+    np.add.at(G, ids, rows)
+
+
+def scatter_add_rows(G: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
+    """``scatter_add_rows_naive`` computed faster (``np.add.at`` on 768 rows of 128 takes about 1 ms).
+    A stable sort groups the rows by token, in their original order; each group goes after the row of G
+    it adds into, and one ``np.add.reduce`` along axis 0 per token present sums the group. A reduction
+    along the first axis of a (rows, D) block adds whole rows one after another, so every element sees
+    the same sums in the same order as ``np.add.at`` (``G[v] + r₁ + r₂ + …``, left to right) and the
+    bits are the same (tested). The reduction starts from -0.0, not its default +0.0, because
+    -0.0 + x = x for every x, -0.0 included (a sum of -0.0s stays -0.0, as ``np.add.at`` leaves it).
+    With D = 1 NumPy would sum the column pairwise instead, so that case keeps ``np.add.at``.
+    Introduced in chapter 10 (the GPT's embedding backward)."""
+    if ids.size == 0:
+        return
+    if G.shape[1] == 1:
+        np.add.at(G, ids, rows)
+        return
+    order = np.argsort(ids, kind="stable")                        # (M,) positions grouped by token, in order
+    sid = ids[order]
+    first = np.flatnonzero(np.concatenate(([True], sid[1:] != sid[:-1])))   # (U,) each group's first index
+    tokens = sid[first]
+    starts = first + np.arange(len(first))                        # where each group starts in buf
+    buf = np.empty((len(ids) + len(first), G.shape[1]), dtype=G.dtype)
+    is_row = np.ones(len(buf), dtype=bool)
+    is_row[starts] = False
+    buf[starts] = G[tokens]                                       # (M + U, D): G[v], then v's rows
+    buf[is_row] = rows[order]
+    ends = np.append(starts[1:], len(buf))
+    for v, s, e in zip(tokens.tolist(), starts.tolist(), ends.tolist()):
+        np.add.reduce(buf[s:e], axis=0, out=G[v], initial=-0.0)   # -0.0 + x = x for every x
+
+
 class Embedding(Layer):
     """A lookup table: token ids → vectors, ``out[n, t] = W[ids[n, t]]``.
 
@@ -729,7 +765,7 @@ class Embedding(Layer):
     def backward(self, dout):
         self._require_cache(self._ids)
         dout = check_grad("dout", dout, self._ids.shape + (self.embedding_dim,), self.params["W"].dtype)
-        np.add.at(self.grads["W"], self._ids.reshape(-1), dout.reshape(-1, self.embedding_dim))
+        scatter_add_rows(self.grads["W"], self._ids.reshape(-1), dout.reshape(-1, self.embedding_dim))
         return None
 
     def __repr__(self):

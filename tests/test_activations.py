@@ -55,3 +55,16 @@ def test_gelu_layer_equals_the_reference_functions(shape):
     out = layer.forward(x32)
     assert out.dtype == np.float32 and layer.backward(dout.astype(np.float32)).dtype == np.float32
     np.testing.assert_allclose(out, A.gelu(x), rtol=1e-5, atol=1e-5)
+
+
+def test_gelu_backward_reads_the_forward_tanh_without_changing_it():
+    """The layer keeps t = tanh(…) from the forward pass for the backward pass: calling backward twice gives
+    the same bits, and a new forward replaces it."""
+    rng = np.random.default_rng(1)
+    x, y, dout = rng.standard_normal((3, 4, 50)).astype(np.float32) * 3
+    layer = A.GELU()
+    layer.forward(y)
+    layer.forward(x)
+    first = layer.backward(dout)
+    assert first.tobytes() == layer.backward(dout).tobytes()
+    np.testing.assert_allclose(first, dout * A.gelu_derivative(x.astype(np.float64)), rtol=1e-5, atol=1e-5)

@@ -89,3 +89,48 @@ def _bench_pages_actions(chapter):
         sys.path[:] = path
         os.environ.clear()
         os.environ.update(environ)
+
+
+def _bench_gpt():
+    """``tests/benchmarks/bench_gpt.py`` as a module, undoing what importing it sets (as above)."""
+    import importlib
+    import os
+    import sys
+    path, environ = list(sys.path), dict(os.environ)
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    try:
+        return importlib.import_module("bench_gpt")
+    finally:
+        sys.path[:] = path
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+def test_readme_speed_lines_are_the_recorded_benchmark_runs():
+    """The *Speed* section quotes ``bench_gpt.py``'s printed lines; each block is one run saved with
+    ``--save`` under ``10-transformer/benchmarks/``, and the lines are that run's numbers as the benchmark
+    formats them (so a number in the README can only come from a recorded run)."""
+    import json
+    import statistics
+    readme = DOCS["README.md"]
+    bench = _bench_gpt()
+    records = sorted((FOLDER / "benchmarks").glob("bench_gpt_*.json"))
+    assert [p.name for p in records] == ["bench_gpt_threads0.json", "bench_gpt_threads1.json"]
+    for path in records:
+        rec = json.loads(path.read_text())
+        m = re.search(rf"<!-- bench: {re.escape(path.name)} -->\n```text\n(.*?)\n```", readme, re.S)
+        assert m, f"no README block for {path.name}"
+        assert m.group(1).splitlines() == rec["lines"]
+        mine, ref = rec["results"]["numpy"], rec["results"]["pytorch"]
+        for res in (mine, ref):
+            assert math.isclose(res["median_ms"], statistics.median(res["block_ms"]), rel_tol=1e-12)
+            assert res["iters"] == rec["iters"]
+        assert rec["lines"] == [bench.result_line(mine, rec["clock"], rec["block"], rec["threads"]),
+                                bench.result_line(ref, rec["clock"], rec["block"], rec["threads"]),
+                                bench.ratio_line(mine, ref, rec["threads"])]
+        assert f"`{rec['command']}`" in readme and rec["date"] in readme
+        assert f"--threads {rec['threads']}" in rec["command"] or rec["threads"] == 1
+        assert f"`OPENBLAS_CORETYPE={rec['openblas_coretype']}`" in readme
+    one = json.loads((FOLDER / "benchmarks" / "bench_gpt_threads1.json").read_text())
+    assert one["iters"] == 2000 and one["threads"] == 1 and one["clock"] == "cpu"
+    assert one["results"]["numpy"]["val_loss"] <= 1.89 and "is 1.89 or less" in " ".join(readme.split())

@@ -6,6 +6,7 @@
     python tests/benchmarks/bench_gpt.py --vs-torch                 # 2,000 iterations, 1 thread
     python tests/benchmarks/bench_gpt.py --vs-torch --threads 0     # the libraries' default threads
     python tests/benchmarks/bench_gpt.py --vs-torch --iters 300     # timing only (the loss needs 2,000)
+    python tests/benchmarks/bench_gpt.py --vs-torch --clock cpu --save 10-transformer/benchmarks/bench_gpt_threads1.json
 
 Prints the median milliseconds per iteration over blocks of ``--block`` iterations, the wall time of the
 whole run and the validation loss (every character of the last 10%, in consecutive windows of 64, float32)
@@ -71,18 +72,50 @@ def numpy_model(vocab_size: int, seed: int):
 def show(name, block_times, wall, val_loss, args, as_json):
     res = {"name": name, "block_ms": [1000 * t for t in block_times], "median_ms": 1000 * statistics.median(block_times),
            "wall_s": wall, "val_loss": val_loss, "iters": args.iters}
-    if as_json:
-        print(json.dumps(res))
-    else:
-        print(f"{name}: median {res['median_ms']:.1f} ms/iteration ({args.clock} clock, blocks of {args.block}), "
-              f"{wall:.1f} s wall for {args.iters:,} iterations, validation loss {val_loss:.4f} (threads={args.threads})")
+    print(json.dumps(res) if as_json else result_line(res, args.clock, args.block, args.threads))
     return res
+
+
+def result_line(res, clock, block, threads) -> str:
+    """The line printed for one library's run (``res`` as ``show`` returns it)."""
+    return (f"{res['name']}: median {res['median_ms']:.1f} ms/iteration ({clock} clock, blocks of {block}), "
+            f"{res['wall_s']:.1f} s wall for {res['iters']:,} iterations, validation loss {res['val_loss']:.4f} "
+            f"(threads={threads})")
+
+
+def ratio_line(mine, ref, threads) -> str:
+    """The line comparing the NumPy run ``mine`` with the PyTorch run ``ref``."""
+    return (f"ratio numpy/pytorch: {mine['median_ms'] / ref['median_ms']:.2f} per iteration (median), "
+            f"{mine['wall_s'] / ref['wall_s']:.2f} wall; validation loss {mine['val_loss']:.4f} vs "
+            f"{ref['val_loss']:.4f} (threads={threads})")
+
+
+def record(path, argv, args, mine, ref) -> None:
+    """Write the run to ``path`` as JSON: the command, the date, the OpenBLAS kernel setting, both results
+    and the printed lines (chapter 10's README quotes them; ``tests/test_ch10_docs.py`` checks it does)."""
+    import datetime
+    import os
+    import platform
+
+    import numpy as np
+
+    kept = [a for i, a in enumerate(argv) if not a.startswith("--save") and (i == 0 or argv[i - 1] != "--save")]
+    rec = {"command": " ".join(["python tests/benchmarks/bench_gpt.py", *kept]),
+           "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+           "clock": args.clock, "block": args.block, "threads": args.threads, "iters": args.iters,
+           "cpu_count": os.cpu_count(), "machine": platform.machine(), "numpy": np.__version__,
+           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE"), "results": {"numpy": mine, "pytorch": ref}}
+    if ref is not None:
+        rec["lines"] = [result_line(mine, args.clock, args.block, args.threads),
+                        result_line(ref, args.clock, args.block, args.threads), ratio_line(mine, ref, args.threads)]
+    Path(path).write_text(json.dumps(rec, indent=1) + "\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_args(parser)
     parser.add_argument("--vs-torch", action="store_true")
+    parser.add_argument("--save", metavar="PATH", help="also write the run (and the printed lines) to PATH as JSON")
     args = parser.parse_args()
     _bench.set_threads(args.threads)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -116,12 +149,13 @@ def main() -> None:
     val_loss, _ = evaluate(model, Xv, Yv, sequence_cross_entropy, metric=None, batch_size=256)
     blocks = [(b - a) / args.block for a, b in zip(marks, marks[1:])]
     mine = show("numpy (common)", blocks, wall, float(val_loss), args, args.json)
+    ref = None
     if args.vs_torch:
         ref = _bench.run_twin("bench_gpt_torch.py", twin_argv(args))
-        show("pytorch (cpu)", [t / 1000 for t in ref["block_ms"]], ref["wall_s"], ref["val_loss"], args, False)
-        print(f"ratio numpy/pytorch: {mine['median_ms'] / ref['median_ms']:.2f} per iteration (median), "
-              f"{mine['wall_s'] / ref['wall_s']:.2f} wall; validation loss {mine['val_loss']:.4f} vs "
-              f"{ref['val_loss']:.4f} (threads={args.threads})")
+        ref = show("pytorch (cpu)", [t / 1000 for t in ref["block_ms"]], ref["wall_s"], ref["val_loss"], args, False)
+        print(ratio_line(mine, ref, args.threads))
+    if args.save:
+        record(args.save, sys.argv[1:], args, mine, ref)
 
 
 if __name__ == "__main__":
