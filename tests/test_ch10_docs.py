@@ -134,3 +134,17 @@ def test_readme_speed_lines_are_the_recorded_benchmark_runs():
     one = json.loads((FOLDER / "benchmarks" / "bench_gpt_threads1.json").read_text())
     assert one["iters"] == 2000 and one["threads"] == 1 and one["clock"] == "cpu"
     assert one["results"]["numpy"]["val_loss"] <= 1.89 and "is 1.89 or less" in " ".join(readme.split())
+
+
+def test_the_recipe_the_prose_states_is_the_configs():
+    """Settings the docs state (the validation split, AdamW's λ, the clipping norm) are the ones the shipped
+    runs were trained with, so an edit of either side fails here."""
+    from common.text import TRAIN_FRACTION
+    readme = " ".join(DOCS["README.md"].split())
+    deep = " ".join(DOCS["TRANSFORMER_DEEP_DIVE.md"].split())
+    (val_percent,) = re.findall(r"characters of the last (\d+)% of the text", readme)
+    assert int(val_percent) == round(100 * (1 - TRAIN_FRACTION))
+    (lam,) = re.findall(r"on the weight matrices only \(λ = ([\d.]+);", deep)
+    (clip,) = re.findall(r"`fit\(clip_norm=([\d.]+)\)`", deep)
+    for cfg in gpt.CONFIGS.values():
+        assert (cfg.weight_decay, cfg.clip) == (float(lam), float(clip))
