@@ -1,5 +1,6 @@
 """AppTest for the chapter 01 playground: every control, and the values the page shows."""
 
+import pytest
 import numpy as np
 
 from apptest_helpers import Keys, metrics, page_fixture
@@ -168,6 +169,7 @@ def test_replay_back_and_next_buttons(at):
     assert at.slider(key="ch01_replay_k").value == 10 and not at.exception
 
 
+@pytest.mark.slow
 def test_replay_play_steps_to_the_end_and_stops(at):
     open_tab(at, "Replay the updates")
     at.button(key="ch01_btn_play").click().run()

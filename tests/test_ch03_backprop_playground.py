@@ -57,6 +57,7 @@ COMBINATIONS = [
 ]
 
 
+@pytest.mark.slow
 def test_every_training_control_option(at):
     seen = {k: set() for k in ("arch", "activation", "init")}
     state = {"arch": "2-4-1", "activation": "tanh", "init": "xavier", "lr": 0.5, "epochs": 2000, "seed": 0}
@@ -86,6 +87,7 @@ def test_every_training_control_option(at):
     assert seen["init"] == set(bp.INITS)
 
 
+@pytest.mark.slow
 def test_seed_sweep_button(at):
     at.selectbox(key="ch03_arch").set_value("2-2-1").run()
     at.slider(key="ch03_n_seeds").set_value(10).run()
@@ -109,6 +111,7 @@ def test_sweep_slider_defaults_to_the_documents_100_seeds(at):
     assert at.slider(key="ch03_n_seeds").value == len(bm.SEEDS) == 100
 
 
+@pytest.mark.slow
 def test_the_post_says_notes(at):
     # Seed 42 with the post's setting converges here; the page says so beside the result.
     at.selectbox(key="ch03_arch").set_value("2-2-1")

@@ -58,6 +58,7 @@ def test_first_load_shows_the_shipped_race(at):
     assert f"{fmt_pct(adam[-1], 2)} after {len(adam)} epochs" in note
 
 
+@pytest.mark.slow
 def test_race_shows_the_values_of_a_real_run_and_keeps_them(at):
     at.select_slider(key="ch04_race_train").set_value(500)
     at.slider(key="ch04_race_epochs").set_value(2)
@@ -123,6 +124,7 @@ def test_the_live_chart_draws_every_finished_epoch():
     assert sgd == [100 * a for a in store["SGD"].history.val_acc]
 
 
+@pytest.mark.slow
 def test_no_two_controls_share_a_label(at):
     """Every tab's widgets, collected tab by tab (only the open tab is drawn): each label appears once."""
     labels = widget_labels(at, ("MNIST race", "Loss landscape", "Batch vs stochastic vs mini-batch", "EWMA"), tab_key="ch04_tab")
@@ -130,6 +132,7 @@ def test_no_two_controls_share_a_label(at):
     assert repeated(labels) == []
 
 
+@pytest.mark.slow
 def test_race_batch_size_ends(at):
     at.select_slider(key="ch04_race_train").set_value(500)
     at.multiselect(key="ch04_race_names").set_value(["Nesterov"]).run()
@@ -145,6 +148,7 @@ def test_race_batch_size_ends(at):
         assert at.dataframe[0].value["epochs"][0] == epochs
 
 
+@pytest.mark.slow
 def test_landscape_paths_and_what_they_show(at):
     open_tab(at, "Loss landscape", key="ch04_tab")
     table = at.dataframe[0].value
@@ -180,6 +184,7 @@ def test_landscape_paths_and_what_they_show(at):
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_gradient_noise_table_matches_the_exact_law_and_the_sweep_runs(at):
     open_tab(at, "Batch vs stochastic vs mini-batch", key="ch04_tab")
     at.select_slider(key="ch04_sweep_n").set_value(250)

@@ -56,6 +56,7 @@ def gap_runs(real_mnist):
     return splits, [ovf.run_experiment(c, splits) for c in ovf.GAP_TABLE_CONFIGS]
 
 
+@pytest.mark.slow
 def test_small_subset_overfits_and_augmentation_narrows_the_gap(gap_runs):
     _, runs = gap_runs
     base, aug_run = runs[0], runs[4]
@@ -66,6 +67,7 @@ def test_small_subset_overfits_and_augmentation_narrows_the_gap(gap_runs):
     assert aug_run.gap < base.gap - 0.05 and aug_run.final_test_acc > base.final_test_acc + 0.02
 
 
+@pytest.mark.slow
 def test_early_stopping_restores_the_best_validation_epoch(gap_runs):
     splits, runs = gap_runs
     run = runs[5]
@@ -79,6 +81,7 @@ def test_early_stopping_restores_the_best_validation_epoch(gap_runs):
     assert run.final_test_acc == pytest.approx(run.test_acc[best], abs=1e-12)
 
 
+@pytest.mark.slow
 def test_l2_shrinks_the_weights_it_is_given(gap_runs):
     _, runs = gap_runs
     base, l2 = runs[0], runs[2]
@@ -102,6 +105,7 @@ def test_decay_table_is_its_function():
     assert DEEP[start:end].rstrip("\n") == pen.decay_markdown()
 
 
+@pytest.mark.slow
 def test_comparison_table_is_the_runs(gap_runs):
     _, runs = gap_runs
     doc = table_dicts(DEEP, "gap")
@@ -120,6 +124,7 @@ def test_blog_scale_table_is_the_records():
 
 # ------------------------------------------------------------------------------ the comparison's prose
 
+@pytest.mark.slow
 def test_comparison_prose_is_the_runs(gap_runs, real_mnist):
     """Prose that repeats a number of the table must say exactly what the table says (the table itself is
     compared with the runs, to the trained-number tolerances, above); other numbers are compared with the

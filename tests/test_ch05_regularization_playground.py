@@ -59,6 +59,7 @@ def test_first_load_shows_the_shipped_default_run(at):
     assert "train accuracy 100%, test about 90%" in text
 
 
+@pytest.mark.slow
 def test_overfitting_run_shows_real_values_and_the_recipe(at):
     at.select_slider(key="ch05_train_size").set_value(250)
     at.slider(key="ch05_epochs").set_value(5)
@@ -123,6 +124,7 @@ def test_weights_tab_opens_on_the_shipped_comparison(at):
     assert max(abs(g - gaps[0]) for g in gaps[1:]) < 1.0      # "barely move the gap at the defaults"
 
 
+@pytest.mark.slow
 def test_weights_tab_compares_four_real_runs_with_augmentation_and_early_stopping(at):
     open_tab(at, "Weights", key="ch05_tab")
     at.select_slider(key="ch05_compare_size").set_value(250)

@@ -30,6 +30,7 @@ def page_data():
     return load_mnist(flatten=False)
 
 
+@pytest.mark.slow
 def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
     d = page_data
     at = app_test(PAGE).run()
@@ -130,6 +131,7 @@ def test_first_load_shows_the_shipped_checkpoints(app_test, page_data):
                f"only {fmt_pct(heads[2]['test accuracy'], 1)}" in c for c in captions(at))
 
 
+@pytest.mark.slow
 def test_convolution_step_and_padding_stride(app_test, page_data):
     at = app_test(PAGE).run()
     d = page_data
@@ -170,6 +172,7 @@ def test_convolution_step_and_padding_stride(app_test, page_data):
     assert "kernel 7 does not fit an input of size 4 with padding 1" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_train_both_live_then_look_inside(app_test, page_data):
     d = page_data
     at = app_test(PAGE).run()
@@ -257,6 +260,7 @@ def test_train_both_live_then_look_inside(app_test, page_data):
     assert f"The finished epochs took {playground_seconds(h[0].wall_time[-1] + h[1].wall_time[-1])}" in captions(at)
 
 
+@pytest.mark.slow
 def test_train_lenet5_live(app_test, page_data):
     at = app_test(PAGE).run()
     tab(at, "LeNet-5 layer by layer")

@@ -1,6 +1,7 @@
 """AppTest for the chapter 07 playground: every tab, its main controls, and the values it shows (the shipped
 learning-rate sweep on arrival, then live runs)."""
 
+import pytest
 import numpy as np
 
 from apptest_helpers import Keys, metrics
@@ -43,6 +44,7 @@ def post_notes(at):
     return [i.value for i in at.info if i.value.startswith("**The post says:**")]
 
 
+@pytest.mark.slow
 def test_first_load_shows_the_shipped_sweep_and_reruns_it_live(app_test):
     at = app_test(PAGE).run()
     assert not at.exception
@@ -97,6 +99,7 @@ def _real():
     return not load_mnist().is_sample
 
 
+@pytest.mark.slow
 def test_no_two_controls_share_a_label_and_each_tab_draws_its_own(app_test):
     at = app_test(PAGE).run()
     labels = {}
@@ -118,6 +121,7 @@ def test_no_two_controls_share_a_label_and_each_tab_draws_its_own(app_test):
     assert at.select_slider(key=key("lr")).value == 1e-3 and at.slider(key=key("epochs")).value == 2
 
 
+@pytest.mark.slow
 def test_signal_gradient_and_batchnorm_tabs(app_test):
     at = app_test(PAGE).run()
     d, x, y = probe()
@@ -183,6 +187,7 @@ def test_signal_gradient_and_batchnorm_tabs(app_test):
     assert not at.exception
 
 
+@pytest.mark.slow
 def test_training_tab_variants_and_depth_experiment(app_test):
     at = app_test(PAGE).run()
     tab(at, "Training deep nets")

@@ -178,6 +178,7 @@ def test_training_shows_the_real_runs(trained_page):
     assert all(k.startswith("ch08") for k in keys)
 
 
+@pytest.mark.slow
 def test_a_stopped_run_says_what_finished(app_test):
     """A Stop mid-run leaves the run unfinished in the page state (the script is interrupted); the page then
     names the steps each model finished and keeps them."""
@@ -207,6 +208,7 @@ def test_accuracy_vs_length_tab(trained_page):
     assert any(m.value.startswith("Measured: the vanilla RNN") for m in at.markdown)
 
 
+@pytest.mark.slow
 def test_word_by_word_tab(trained_page):
     at = open_tab(trained_page, "Word by word", key=TAB)
     at.slider(key="ch08_word_fillers").set_value(0)
@@ -238,6 +240,7 @@ def test_gradient_tab(trained_page):
     assert not at.exception and "(untrained)" not in at.dataframe[0].value.columns
 
 
+@pytest.mark.slow
 def test_gates_and_curves_tabs(trained_page):
     at = open_tab(trained_page, "Inside the LSTM", key=TAB)
     at.slider(key="ch08_gate_fillers").set_value(3).run()
@@ -255,6 +258,7 @@ def test_gates_and_curves_tabs(trained_page):
     assert table["final loss (20-step mean)"][2] == fmt_num(np.mean(h.batch_loss[-20:]))
 
 
+@pytest.mark.slow
 def test_layer_norm_single_model_and_no_model(app_test):
     at = app_test(PAGE).run()
     at.checkbox(key="ch08_layer_norm").check()

@@ -63,6 +63,7 @@ def _page_acc(model, task, L):
     return attention.accuracy_by_length(model, task, [L], np.random.default_rng([5, L]), n=100)
 
 
+@pytest.mark.slow
 def test_first_load_shows_the_shipped_checkpoint(app_test):
     """Before anything is pressed: the checkpoint caption, and every tab's values from the shipped models."""
     at = app_test(PAGE).run()
@@ -116,6 +117,7 @@ def test_first_load_shows_the_shipped_checkpoint(app_test):
     assert at.dataframe[0].value["weight"].tolist() == [fmt_num(w) for w in heads[(2, 1)].attn.weights[0, 0, 7]]
 
 
+@pytest.mark.slow
 def test_timing_tab(app_test):
     at = app_test(PAGE).run()
     at = open_tab(at, "Recurrence vs attention: time", key=TAB)
@@ -160,6 +162,7 @@ def test_bottleneck_tab(page):
     assert all(k.startswith("ch09") for k in keys)
 
 
+@pytest.mark.slow
 def test_scaled_dot_product_tab(page):
     at = open_tab(page, "Scaled dot-product", key=TAB)
     table = at.dataframe[0].value
@@ -214,6 +217,7 @@ def test_self_attention_and_multihead_tabs(page):
     assert table["accuracy: first word"][2] == fmt_pct(attention.evaluate_heads(model, np.random.default_rng(4))[1])
 
 
+@pytest.mark.slow
 def test_sov_task_and_four_heads(app_test):
     at = app_test(PAGE).run()
     at.select_slider(key="ch09_heads").set_value(4)
@@ -240,6 +244,7 @@ def test_sov_task_and_four_heads(app_test):
     assert any(c.value.startswith("Train (stopped) took ") for c in at.sidebar.caption)
 
 
+@pytest.mark.slow
 def test_a_stop_before_the_first_step_changes_nothing(app_test):
     """Stop (or an error) before any model took a step: the page keeps showing the checkpoint."""
     import time
@@ -254,6 +259,7 @@ def test_a_stop_before_the_first_step_changes_nothing(app_test):
     assert any("Shown on arrival" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_an_error_during_train_keeps_what_finished(app_test, monkeypatch):
     """The heads model fails to train (a crash): the page says so, shows the encoder–decoders that finished
     in this run, and the heads tabs keep the heads models from before (no KeyError)."""

@@ -65,6 +65,7 @@ def test_first_load_generates_with_both_checkpoints(page):
         _assert_names_checkpoint_and_script(caption, name)
 
 
+@pytest.mark.slow
 def test_generation_controls(page):
     at = page
     at.slider(key="ch10_temperature").set_value(0.0)
@@ -157,6 +158,7 @@ def test_watch_it_learn_shows_the_shipped_run_before_any_run(page):
     assert not any("took" in c.value for c in at.caption)
 
 
+@pytest.mark.slow
 def test_watch_it_learn_trains_live_and_keeps_the_run(page):
     at = open_tab(page, "Watch it learn", key=TAB)
     at.select_slider(key="ch10_steps").set_value(50)

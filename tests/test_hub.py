@@ -1,5 +1,6 @@
 """The hub page: the chapter map it shows and the pages it registers."""
 
+import pytest
 import re
 from pathlib import Path
 
@@ -52,6 +53,7 @@ def test_readme_gives_the_test_command_that_ci_runs():
     assert re.search(r"^pytest$", ci, re.M), ".ci/run must run plain `pytest`"
 
 
+@pytest.mark.slow
 def test_every_page_opens_in_the_hub_and_again_after_a_round_trip(app_test):
     """Each chapter page runs inside the hub (its settings kept by keep_widget_state across switches):
     every page opened in turn, then every page again — no exception on either visit. A page that gave a
