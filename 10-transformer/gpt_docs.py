@@ -12,7 +12,7 @@ import numpy as np
 
 import gpt
 import gpt_inside as inside
-from common.markdown import table_registry
+from common.markdown import markdown_table, table_registry
 from common.transformer import next_token_distribution
 
 #: Every measured table of the chapter's documents, (document, marker) → the function that writes it
@@ -26,12 +26,6 @@ TEMPERATURES = (0.5, 1.0, 1.5)
 DISTANCE_WINDOWS = 32
 
 
-def _table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
-
-
 @doc_table("README.md", "table: checkpoints")
 def checkpoint_table() -> str:
     """The shipped checkpoints: size, training, validation loss, from each file's record."""
@@ -43,7 +37,7 @@ def checkpoint_table() -> str:
                      f"{cfg['iters'] * cfg['batch_size'] * cfg['block_size'] / 1e6:.1f}M",
                      f"{info['train_seconds'] / 60:.1f} / {info['train_cpu_seconds'] / 60:.1f} min",
                      f"{info['val_loss']:.4f}"])
-    return _table(["checkpoint", "model", "parameters", "iterations × batch", "characters seen",
+    return markdown_table(["checkpoint", "model", "parameters", "iterations × batch", "characters seen",
                    "training (wall / CPU)", "validation loss"], rows)
 
 
@@ -56,7 +50,7 @@ def size_table() -> str:
         c, r, f = m.parameter_counts(), inside.twelve_l_d2(m), m.flops_per_token()
         rows.append([name, m.n_layer, m.d_model, f"{r['rule']:,}", f"{r['exact']:,}", f"{c['embeddings']:,}",
                      f"{c['head']:,}", f"{c['total']:,}", f"{f['total']:,}"])
-    return _table(["model", "L", "d_model", "12·L·d²", "blocks, counted", "embeddings", "head", "total",
+    return markdown_table(["model", "L", "d_model", "12·L·d²", "blocks, counted", "embeddings", "head", "total",
                    "forward FLOPs per token"], rows)
 
 
@@ -70,7 +64,7 @@ def order_table() -> str:
         res = inside.order_test(model, tok)
         rows.append([name, model.positions or "none", f"{res['stream_diff'][1]:.1e}", f"{res['stream_diff'][-1]:.3f}",
                      f"{res['tv_distance']:.3f}", f"{info['val_loss']:.4f}"])
-    return _table(["model", "positions", "after block 0", "after the last block", "next-character TV distance",
+    return markdown_table(["model", "positions", "after block 0", "after the last block", "next-character TV distance",
                    "validation loss"], rows)
 
 
@@ -90,7 +84,7 @@ def shapes_table() -> str:
             ["feed-forward hidden", "(N, T, 4D)", b.ffn.act._x.shape, "`ffn.fc`, GELU"],
             ["block output", "(N, T, D)", m.extras["residual"][1].shape, "x + attention, + feed-forward"],
             ["logits", "(N, T, V)", logits.shape, "`ln_f`, the tied head"]]
-    return _table(["tensor", "shape", f"medium, N = {N}", "made by"], [[r[0], r[1], str(r[2]), r[3]] for r in rows])
+    return markdown_table(["tensor", "shape", f"medium, N = {N}", "made by"], [[r[0], r[1], str(r[2]), r[3]] for r in rows])
 
 
 @doc_table("TRANSFORMER_DEEP_DIVE.md", "table: temperature")
@@ -105,7 +99,7 @@ def temperature_table() -> str:
         top = np.argsort(-p, kind="stable")[:4]
         entropy = float(-(p[p > 0] * np.log(p[p > 0])).sum())
         rows.append([label, ", ".join(f"`{inside.show_char(tok.chars[i])}` {p[i]:.3f}" for i in top), f"{entropy:.3f}"])
-    return _table(["sampling", "four most likely next characters", "entropy (nats)"], rows)
+    return markdown_table(["sampling", "four most likely next characters", "entropy (nats)"], rows)
 
 
 def attention_distance() -> np.ndarray:
@@ -122,7 +116,7 @@ def attention_distance() -> np.ndarray:
 @doc_table("TRANSFORMER_DEEP_DIVE.md", "table: distance")
 def distance_table() -> str:
     d = attention_distance()
-    return _table(["layer"] + [f"head {h}" for h in range(d.shape[1])],
+    return markdown_table(["layer"] + [f"head {h}" for h in range(d.shape[1])],
                   [[l] + [f"{v:.1f}" for v in row] for l, row in enumerate(d)])
 
 
