@@ -278,3 +278,43 @@ def test_stride_one_im2col_equals_the_sliding_window_form(k, p):
     for value in (0.0, -np.inf):
         np.testing.assert_array_equal(_pad(x, p, value), np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)),
                                                                   constant_values=value))
+
+
+def test_chunked_evaluation_forward_is_the_whole_batch_forward_bit_for_bit(monkeypatch):
+    """Conv2D's evaluation-mode forward of a batch larger than INFERENCE_CHUNK builds its columns a chunk
+    at a time (a remainder chunk included): the same numbers as one conv2d_forward, and a backward after
+    it (which rebuilds the columns) gives the same gradients as after a training-mode forward."""
+    import common.conv as conv
+    monkeypatch.setattr(conv, "INFERENCE_CHUNK", 4)
+    rng = np.random.default_rng(5)
+    layer = Conv2D(3, 5, 3, rng, padding=1)
+    x = rng.standard_normal((11, 3, 9, 8)).astype(np.float32)
+    whole, _ = conv2d_forward(x, layer.params["W"], layer.params["b"], 1, 1)
+    out = layer.forward(x)                                    # training=False: chunked
+    assert layer._cols is None
+    np.testing.assert_array_equal(out, whole)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dx = layer.backward(dout)
+    grads = {k: g.copy() for k, g in layer.grads.items()}
+    layer.zero_grad()
+    np.testing.assert_array_equal(layer.forward(x, training=True), whole)
+    np.testing.assert_array_equal(layer.backward(dout), dx)
+    for k, g in layer.grads.items():
+        np.testing.assert_array_equal(g, grads[k])
+
+
+@pytest.mark.parametrize("k, p", [(3, 1), (5, 2), (5, 0)])
+def test_chunked_input_gradient_is_the_whole_batch_product_bit_for_bit(monkeypatch, k, p):
+    """conv2d_backward builds the transposed convolution's columns a few samples at a time
+    (BACKWARD_CHUNK_VALUES): dx equals the one-product form (Wflipped @ im2col(dout)) exactly."""
+    import common.conv as conv
+    rng = np.random.default_rng(k + p)
+    x = rng.standard_normal((7, 3, 10, 9)).astype(np.float32)
+    W = rng.standard_normal((4, 3, k, k)).astype(np.float32)
+    out, cols = conv2d_forward(x, W, None, 1, p)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    w_flip = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(3, -1)
+    expected = (w_flip @ im2col(dout, k, 1, k - 1 - p)).reshape(x.shape)
+    for values in (1, 2 * w_flip.shape[1] * 90, 1 << 30):      # one sample, two, the whole batch at a time
+        monkeypatch.setattr(conv, "BACKWARD_CHUNK_VALUES", values)
+        np.testing.assert_array_equal(conv2d_backward(dout, cols, x.shape, W, 1, p)[0], expected)
