@@ -516,8 +516,10 @@ if tab_conv.open:
                 bank = np.stack([filters.rgb_kernel(filters.FILTERS[n]) for n in names])
             h, w = image.shape[-2:]
             c1, c2 = st.columns(2)
-            row = c1.slider("Window row", 0, h - 3, min(h - 3, h // 2 - 1), key=page.key("conv_row"))
-            col = c2.slider("Window column", 0, w - 3, min(w - 3, w // 2 - 1), key=page.key("conv_col"))
+            # One pair of sliders per image: the digit's range (0-25) does not fit the RGB picture's (0-9).
+            suffix = "" if kind == "grey digit" else "_rgb"
+            row = c1.slider("Window row", 0, h - 3, min(h - 3, h // 2 - 1), key=page.key("conv_row" + suffix))
+            col = c2.slider("Window column", 0, w - 3, min(w - 3, w // 2 - 1), key=page.key("conv_col" + suffix))
             step = filters.conv_step(image, kernel, row, col)
             maps = filters.apply_filters(image, bank)
             st.metric("Output value at this position", fmt_num(step.value, 4))

@@ -142,12 +142,16 @@ def test_convolution_step_and_padding_stride(app_test, page_data):
     step = filters.conv_step(d.x_test[0, 0].astype(np.float64), filters.FILTERS["Sobel x (vertical edges)"], 8, 15)
     assert step.value != 0.0
     assert metrics(at)["Output value at this position"] == fmt_num(step.value, 4)
+    at.slider(key=key("conv_row")).set_value(20)
+    at.slider(key=key("conv_col")).set_value(25).run()             # past the RGB picture's last window
     at.radio(key=key("conv_kind")).set_value("RGB (synthetic)")
     at.multiselect(key=key("conv_filters")).set_value(["Sobel x (vertical edges)", "box blur"]).run()
-    at.slider(key=key("conv_row")).set_value(2)
-    at.slider(key=key("conv_col")).set_value(1).run()
-    assert not at.exception
+    assert not at.exception                                      # the picture's own sliders, at their defaults
     kernel = filters.rgb_kernel(filters.FILTERS["Sobel x (vertical edges)"])
+    assert metrics(at)["Output value at this position"] == fmt_num(filters.conv_step(filters.rgb_example(12), kernel, 5, 5).value, 4)
+    at.slider(key=key("conv_row_rgb")).set_value(2)
+    at.slider(key=key("conv_col_rgb")).set_value(1).run()
+    assert not at.exception
     np.testing.assert_array_equal(kernel[2], -filters.FILTERS["Sobel x (vertical edges)"])
     step = filters.conv_step(filters.rgb_example(12), kernel, 2, 1)
     assert step.value != 0.0
