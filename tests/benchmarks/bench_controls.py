@@ -93,7 +93,7 @@ def move(page, kind, loc, k):
 
 def measure_page(browser, url, moves: int) -> list[float]:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    times = []
+    times = []        # (seconds, "tab · control")
     try:
         page.goto(url, timeout=60_000)
         wait_idle(page)
@@ -102,19 +102,29 @@ def measure_page(browser, url, moves: int) -> list[float]:
                 open_tab(page, tab)
             found = controls(page)
             for kind, loc in found:
+                name = f"{tab or 'page'} · {label(kind, loc)}"
                 for k in range(moves):
                     try:
                         t = timed(page, lambda: move(page, kind, loc, k))
                         if t is not None:
-                            times.append(t)
+                            times.append((t, name))
                     except Exception as e:        # a control that vanished after a rerun: skip it
-                        print(f"  skipped a {kind}: {type(e).__name__}", file=sys.stderr)
+                        print(f"  skipped {kind} {name!r}: {type(e).__name__}", file=sys.stderr)
                         break
             if exceptions(page):
                 raise SystemExit(f"{url} {tab}: {exceptions(page)[0]}")
     finally:
         page.close()
     return times
+
+
+def label(kind, loc) -> str:
+    """The control's label as the page shows it (its first line), for the slowest-controls list."""
+    try:
+        box = loc.locator('xpath=ancestor::*[@data-testid="stSlider"]') if kind == "slider" else loc
+        return box.first.inner_text(timeout=2_000).strip().splitlines()[0][:40]
+    except Exception:             # a label is a convenience; a control without one is still timed
+        return kind
 
 
 def p95(v):
@@ -125,6 +135,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("chapters", nargs="*")
     ap.add_argument("--moves", type=int, default=3)
+    ap.add_argument("--slowest", type=int, default=3, help="slowest changes listed per page")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
     allt = []
@@ -135,13 +146,16 @@ def main(argv=None) -> int:
         for ch in CHAPTERS:
             if not ch.playground.exists() or (args.chapters and f"{ch.number:02d}" not in args.chapters):
                 continue
-            t = measure_page(browser, f"{url}/{ch.url_path}", args.moves)
+            timed_controls = measure_page(browser, f"{url}/{ch.url_path}", args.moves)
+            t = [s for s, _ in timed_controls]
             allt += t
             if not t:
                 print(f"{ch.label:34s} no control started a rerun", flush=True)
             else:
                 print(f"{ch.label:34s} {len(t):4d} changes · median {1000 * statistics.median(t):6.0f} ms · "
                       f"p95 {1000 * p95(t):6.0f} ms · max {1000 * max(t):6.0f} ms", flush=True)
+                slowest = sorted(timed_controls, reverse=True)[:args.slowest]
+                print("    slowest: " + "; ".join(f"{n} {1000 * s:.0f} ms" for s, n in slowest), flush=True)
         browser.close()
     if allt:
         print(f"\nall pages: {len(allt)} changes · median {1000 * statistics.median(allt):.0f} ms · "
