@@ -147,12 +147,15 @@ class ReLU(_Elementwise):
     def forward(self, x, training=False):
         self._x = check_float_array("x", x)
         # The mask as 0/1 in x's dtype: ``dout * mask`` on a boolean mask converts it on every backward,
-        # ~1.7× the cost of the float product; the values (dout·1, dout·0) are the same.
-        self._mask = np.greater(self._x, 0).astype(self._x.dtype)
+        # ~1.7× the cost of the float product; the values (dout·1, dout·0) are the same. An evaluation
+        # forward (no backward expected) leaves it to a backward that comes anyway.
+        self._mask = np.greater(self._x, 0).astype(self._x.dtype) if training else None
         return np.maximum(self._x, 0)
 
     def backward(self, dout):
         self._require_cache(self._x)
+        if self._mask is None:
+            self._mask = np.greater(self._x, 0).astype(self._x.dtype)
         return self._dout(dout) * self._mask
 
 
