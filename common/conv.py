@@ -192,11 +192,10 @@ def conv2d_backward(dout: np.ndarray, cols: np.ndarray, x_shape, W: np.ndarray, 
         return None, dW, db
     if stride == 1 and padding <= k - 1:
         # Same numbers as col2im(Wᵀ dO), computed as a convolution of dout (padded by K-1-P) with the
-        # flipped filters, channels swapped: one im2col + one matmul, ~20% faster than K² scattered
-        # additions for the benchmark CNN, and the result comes out contiguous.
-        # Built a few samples at a time (each sample's product is the same either way): the whole batch's
-        # columns are F·K·K times the size of dout (20 MB for LeNet-5's second layer at batch 64),
-        # a chunk's stay in cache.
+        # flipped filters, channels swapped: an im2col + a matmul, ~20% faster than K² scattered
+        # additions for the benchmark CNN, and the result comes out contiguous. Both are done for a few
+        # samples at a time (each sample's product is the same either way): the whole batch's columns are
+        # F·K·K times the size of dout (20 MB at LeNet-5's second layer at batch 64), a chunk's stay in cache.
         w_flip = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(c, -1)  # (C, F·K·K)
         n, hw = x_shape[0], x_shape[2] * x_shape[3]
         dx = np.empty((n, c, hw), dtype=np.result_type(w_flip, dout))
@@ -470,7 +469,7 @@ class Conv2D(Layer):
 
     def forward(self, x, training=False):
         x = _check_images("x", x, self.in_channels, self.params["W"].dtype)
-        self.output_shape(x.shape[1:])        # a clear ValueError when the kernel does not fit
+        shape = self.output_shape(x.shape[1:])        # a clear ValueError when the kernel does not fit
         W, b = self.params["W"], self.params.get("b")
         n, chunk = len(x), INFERENCE_CHUNK
         if training or n <= chunk:
@@ -478,13 +477,12 @@ class Conv2D(Layer):
             self._x = None
         else:
             # Evaluation of a large batch: the columns of `chunk` samples at a time (1,024 MNIST digits'
-            # columns are tens of MB; 128 digits' stay in cache, ~4x faster at chapter 06's sizes). Each
-            # sample's product is the same matrix product either way, so the numbers are identical (a
-            # test checks); a backward after it rebuilds the columns from the input it keeps.
-            first, _ = conv2d_forward(x[:chunk], W, b, self.stride, self.padding)
-            out = np.empty((n,) + first.shape[1:], dtype=first.dtype)
-            out[:chunk] = first
-            for i in range(chunk, n, chunk):
+            # columns are tens of MB, 128 digits' stay in cache: one evaluation of chapter 06's small CNN
+            # on 2,000 digits 0.39 s -> 0.14 s). Each sample's product is the same matrix product either
+            # way, so the numbers are identical (a test checks); a backward after it rebuilds the columns
+            # from the input it keeps.
+            out = np.empty((n,) + shape, dtype=W.dtype)
+            for i in range(0, n, chunk):
                 out[i:i + chunk] = conv2d_forward(x[i:i + chunk], W, b, self.stride, self.padding)[0]
             self._cols, self._x = None, x
         self._x_shape, self._out_shape = x.shape, out.shape
