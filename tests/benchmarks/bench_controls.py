@@ -91,7 +91,7 @@ def move(page, kind, loc, k):
         opts.nth((k + 1) % max(n, 1)).click()
 
 
-def measure_page(browser, url, moves: int) -> list[float]:
+def measure_page(browser, url, moves: int) -> list[tuple[float, str]]:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     times = []        # (seconds, "tab · control")
     try:
