@@ -3,7 +3,6 @@
     streamlit run 01-perceptron/perceptron_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
-import io
 import time
 
 import numpy as np
@@ -46,13 +45,6 @@ def train(name: str, draw: int, lr: float, max_epochs: int) -> pc.Perceptron:
     model, and fitting it again would give the same one."""
     X, y = load(name, draw)
     return pc.Perceptron(n_features=2, lr=lr, max_epochs=max_epochs).fit(X, y)
-
-
-def png(fig, dpi: int = 120) -> bytes:
-    """A figure as PNG bytes (what ``playground.show_figure`` shows), so a cached view keeps only the bytes."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
 
 
 def num(v) -> str:
@@ -134,7 +126,7 @@ def state_png(name: str, draw: int, w: tuple, b: float, title: str, highlight: t
     ax.set_ylabel("$x_2$")
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, borderaxespad=0)   # off the data
-    return png(fig), where, None if nearest is None else tuple(nearest)
+    return playground.figure_png(fig), where, None if nearest is None else tuple(nearest)
 
 
 def plot_state(w, b, title, highlight=None):
@@ -273,7 +265,7 @@ def errors_png(name: str, draw: int, lr: float, max_epochs: int) -> bytes:
     ax.set_xlabel("epoch")
     ax.set_ylabel("mistakes in the epoch")
     ax.set_title(f"{name}: mistakes per epoch")
-    return png(fig)
+    return playground.figure_png(fig)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

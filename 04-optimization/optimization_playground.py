@@ -237,7 +237,8 @@ if tab_race.open:
             cols[1].metric("Fastest run", f"{fmt_num(min(r.history.wall_time[-1] for r in results.values()))} s")
             cols[2].metric("Optimizers finished",
                            f"{sum(r.history.epochs == run['epochs'] for r in results.values())}/{len(results)}")
-            show_figure(curves(results))
+            # A finished run's figures are kept in its own dict: the settings above only shape the next run.
+            playground.show_kept_figure(run, "curves", lambda: curves(results))
             record = optimization.load_record()
             adam = record["race"]["Adam"]["test_acc"]
             playground.post_vs_measured(
@@ -251,8 +252,10 @@ if tab_race.open:
             which = c1.selectbox("Model", list(results), key=page.key("pred_model"))
             only_mistakes = c2.checkbox("Only mistakes", key=page.key("pred_mistakes"),
                                         help="The first 16 test images this model gets wrong.")
-            model = results[which].model
-            pred = model.predict(data.x_test).argmax(axis=1)
+            predictions = run.setdefault("predictions", {})       # a finished run's models do not change
+            if which not in predictions:
+                predictions[which] = results[which].model.predict(data.x_test).argmax(axis=1)
+            pred = predictions[which]
             wrong = np.flatnonzero(pred != data.y_test)
             if only_mistakes:
                 show_idx = wrong[:16]
@@ -260,8 +263,8 @@ if tab_race.open:
                 show_idx = np.random.default_rng(0).choice(len(data.x_test), 16, replace=False)
             st.metric(f"{which}: test mistakes", f"{len(wrong):,} of {len(data.x_test):,}")
             if len(show_idx):
-                show_figure(image_grid(data.x_test[show_idx], data.y_test[show_idx], pred[show_idx], ncols=16,
-                                       size=0.8))
+                playground.show_kept_figure(run, ("grid", which, only_mistakes), lambda: image_grid(
+                    data.x_test[show_idx], data.y_test[show_idx], pred[show_idx], ncols=16, size=0.8))
                 st.caption("Red titles are mistakes: predicted (true).")
 
 # ------------------------------------------------------------------------------------- loss landscape

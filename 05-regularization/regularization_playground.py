@@ -14,7 +14,7 @@ import augmentation
 import dropout_ensemble
 import overfitting as ovf
 from common import playground
-from common.playground import PageState, show_figure
+from common.playground import PageState
 from common.plots import color, fmt_num, fmt_pct, heatmap, image_grid, new_figure
 from common.training import Live, ProgressCallback
 
@@ -120,6 +120,57 @@ def gap_figure(run):
     h2, l2 = a2.get_legend_handles_labels()
     fig.legend(handles + h2, labels + l2, loc="outside right upper", fontsize=8)
     return fig
+
+
+def weights_figure(cmp_runs):
+    """First-layer weight histograms and ‖W₁‖ per epoch of the comparison's runs, one legend beside them."""
+    fig, (a1, a2) = new_figure(1, 2, size=(4.6, 3.4))
+    lim = max(float(np.abs(r.first_layer_weights()).max()) for r in cmp_runs)
+    bins = np.linspace(-lim, lim, 121)
+    for r in cmp_runs:
+        c = color(concept(r.config))
+        a1.hist(r.first_layer_weights().astype(np.float64).ravel(), bins=bins, histtype="step", lw=1.4,
+                color=c, label=r.config.label())
+        a2.plot(np.arange(1, len(r.w1_norm) + 1), r.w1_norm, "-o", ms=3, color=c, label=r.config.label())
+    a1.set_yscale("log")
+    a1.set_xlabel("first-layer weight")
+    a1.set_ylabel("count")
+    a2.set_xlabel("epoch")
+    a2.xaxis.set_major_locator(MaxNLocator(integer=True))
+    a2.set_ylabel("‖W₁‖ (Frobenius)")
+    for ax in (a1, a2):
+        ax.grid(alpha=0.3)
+    fig.legend(*a1.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    return fig
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def masks_png(p: float, steps: int) -> bytes:
+    """Dropout up close: the masks of ``steps`` training steps on 16 units, as PNG bytes (pure: cached)."""
+    masks = dropout_ensemble.dropout_masks(p, (1, 16), steps, np.random.default_rng(0))[:, 0, :]
+    return playground.figure_png(heatmap(
+        masks, xlabels=range(1, 17), ylabels=[f"step {i + 1}" for i in range(steps)], fmt=".2f", cmap="Greys",
+        xlabel="hidden unit", colorbar=False,
+        title=f"Dropout multipliers on 16 units: black = kept, ×{fmt_num(1 / (1 - p))}; white = dropped, ×0"))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def dropout_measured(p: float, draws: int, x: np.ndarray) -> tuple[dict, bytes]:
+    """Dropout up close: ``dropout_expectation`` on the hidden activations of ``x`` (ReLU of the first layer
+    at its seed-0 initial weights) and its scatter plot as PNG bytes (pure in its arguments: cached)."""
+    model = ovf.build_model(np.random.default_rng(0), hidden=64)
+    acts = model.layers[1].forward(model.layers[0].forward(x))
+    res = dropout_ensemble.dropout_expectation(acts, p, draws, np.random.default_rng(1))
+    fig, ax = new_figure(size=(5.0, 3.2))
+    ev = res["eval"].ravel()
+    ax.scatter(ev, res["mean_train"].ravel(), s=6, color=color("dropout"), label="inverted dropout: mean over passes")
+    ax.scatter(ev, (1 - p) * res["mean_train"].ravel(), s=6, color=color("unscaled"), label="without scaling")
+    ax.plot([0, ev.max()], [0, ev.max()], ":", color=color("reference"), lw=1, label="equal")
+    ax.set_xlabel("evaluation-time activation")
+    ax.set_ylabel("training-time activation, averaged")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return res, playground.figure_png(fig)
 
 
 def post_claim() -> tuple[str, str]:
@@ -253,7 +304,8 @@ if tab_over.open:
             m[2].metric("Generalization gap", f"{fmt_num(100 * run.gap)} points")
             m[3].metric("Best epoch", str(best_epoch_of(run) + 1),
                         help="Restored by early stopping" if run.best_epoch is not None else "Lowest validation loss")
-            show_figure(gap_figure(run))
+            # A finished run's pictures are kept with it: the settings above only shape the next run.
+            playground.show_kept_figure(run, ("gap", run.status, run.history.epochs), lambda: gap_figure(run))
             band, advice = ovf.tuning_advice(run.gap)
             st.markdown(f"**The blog's tuning recipe** on the measured gap ({fmt_num(100 * run.gap)} points, band "
                         f"{band}): {advice}")
@@ -262,11 +314,13 @@ if tab_over.open:
                 st.caption(f"Stopped: {run.history.stop_reason}.")
             if run.config.augment:
                 with st.expander("What augmentation does to a training digit"):
-                    layer = augmentation.RandomShiftRotate(np.random.default_rng(0))
-                    x = np.repeat(make_splits(run.config.train_size, run.config.seed).X_train[:1], 12, axis=0)
-                    show_figure(image_grid(np.concatenate([x[:1], layer.forward(x[1:], training=True)]),
-                                           titles=["original"] + [f"draw {i}" for i in range(1, 12)], ncols=12,
-                                           size=0.9))
+                    def draws():
+                        layer = augmentation.RandomShiftRotate(np.random.default_rng(0))
+                        x = np.repeat(make_splits(run.config.train_size, run.config.seed).X_train[:1], 12, axis=0)
+                        return image_grid(np.concatenate([x[:1], layer.forward(x[1:], training=True)]),
+                                          titles=["original"] + [f"draw {i}" for i in range(1, 12)], ncols=12,
+                                          size=0.9)
+                    playground.show_kept_figure(run, "augmentation", draws)
                     st.caption("Each time an image is used in training it gets a fresh random shift and rotation; "
                                "evaluation sees the original.")
             st.subheader("Runs this session")
@@ -337,26 +391,11 @@ if tab_weights.open:
             playground.post_vs_measured(
                 "dropout and weight decay stop a network from memorizing its training data and close the "
                 "generalization gap.", gap_spread_sentence(rows))
-            fig, (a1, a2) = new_figure(1, 2, size=(4.6, 3.4))
-            lim = max(float(np.abs(r.first_layer_weights()).max()) for r in cmp_runs)
-            bins = np.linspace(-lim, lim, 121)
-            for r in cmp_runs:
-                c = color(concept(r.config))
-                a1.hist(r.first_layer_weights().astype(np.float64).ravel(), bins=bins, histtype="step", lw=1.4,
-                        color=c, label=r.config.label())
-                a2.plot(np.arange(1, len(r.w1_norm) + 1), r.w1_norm, "-o", ms=3, color=c, label=r.config.label())
-            a1.set_yscale("log")
-            a1.set_xlabel("first-layer weight")
-            a1.set_ylabel("count")
-            a2.set_xlabel("epoch")
-            a2.xaxis.set_major_locator(MaxNLocator(integer=True))
-            a2.set_ylabel("‖W₁‖ (Frobenius)")
-            for ax in (a1, a2):
-                ax.grid(alpha=0.3)
-            fig.legend(*a1.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
-            show_figure(fig)
+            shown = tuple((r.status, r.history.epochs) for r in cmp_runs)
+            playground.show_kept_figure(cmp_runs[0], ("weights", shown), lambda: weights_figure(cmp_runs))
             st.caption("What to notice: L2 pulls the histogram in and stops ‖W₁‖ growing; dropout alone barely "
                        "changes the first layer's size (it acts on the hidden units, not the weights).")
+
 
 # ------------------------------------------------------------------------------------ dropout up close
 if tab_drop.open:
@@ -366,33 +405,17 @@ if tab_drop.open:
         steps = c2.slider("Training steps to show", 1, 8, 4, key=page.key("drop_steps"), persist_state="page")
         draws = c3.select_slider("Passes averaged", [10, 100, 1000, 5000], value=1000, key=page.key("drop_draws"),
                                  persist_state="page", help="More passes, closer the average to its expectation.")
-        masks = dropout_ensemble.dropout_masks(p, (1, 16), steps, np.random.default_rng(0))[:, 0, :]
         st.metric("Scale of a kept unit 1/(1−p)", fmt_num(1 / (1 - p)))
-        show_figure(heatmap(masks, xlabels=range(1, 17), ylabels=[f"step {i + 1}" for i in range(steps)], fmt=".2f",
-                            cmap="Greys", xlabel="hidden unit", colorbar=False,
-                            title=f"Dropout multipliers on 16 units: black = kept, ×{fmt_num(1 / (1 - p))}; "
-                                  "white = dropped, ×0"))
+        st.image(masks_png(float(p), int(steps)))
         st.markdown("Each step draws a new mask: a different subnetwork of the 2ⁿ possible ones. The survivors are "
                     "scaled by 1/(1−p), so the *expected* activation equals the evaluation-time one. Measured below "
                     "on the hidden activations (ReLU of the first layer at its seed-0 initial weights, untrained) of "
                     "32 test images:")
-        model = ovf.build_model(np.random.default_rng(0), hidden=64)
-        acts = model.layers[1].forward(model.layers[0].forward(data.x_test[:32]))
-        res = dropout_ensemble.dropout_expectation(acts, p, int(draws), np.random.default_rng(1))
+        res, png = dropout_measured(float(p), int(draws), data.x_test[:32])
         m = st.columns(3)
         m[0].metric("‖mean(train) − eval‖ / ‖eval‖, inverted dropout", fmt_num(res["rel_diff"]),
                     help=f"sampling noise expected ≈ {fmt_num(res['expected_rel_noise'])}")
         m[1].metric("Same without the 1/(1−p) scale", fmt_num(res["rel_diff_unscaled"]),
                     help="≈ p: unscaled, training-time activations are (1−p) times too small")
         m[2].metric("Fraction of active units kept", fmt_num(res["kept_fraction"]), help=f"expected {1 - p:g}")
-        fig, ax = new_figure(size=(5.0, 3.2))
-        ev = res["eval"].ravel()
-        ax.scatter(ev, res["mean_train"].ravel(), s=6, color=color("dropout"),
-                   label="inverted dropout: mean over passes")
-        ax.scatter(ev, (1 - p) * res["mean_train"].ravel(), s=6, color=color("unscaled"), label="without scaling")
-        ax.plot([0, ev.max()], [0, ev.max()], ":", color=color("reference"), lw=1, label="equal")
-        ax.set_xlabel("evaluation-time activation")
-        ax.set_ylabel("training-time activation, averaged")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        show_figure(fig)
+        st.image(png)

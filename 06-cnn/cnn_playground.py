@@ -118,13 +118,6 @@ def curves(histories, metric, title):
     return fig
 
 
-def png(fig, dpi=120):
-    import io
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
-
-
 def show_curves(histories, live=False):
     """Loss and accuracy curves of ``histories`` side by side. A finished run's pictures are kept (keyed by
     the histories and their epoch counts), so a rerun that changes something else does not redraw them."""
@@ -134,8 +127,8 @@ def show_curves(histories, live=False):
     key = tuple((k, id(h), h.epochs) for k, h in histories.items())
     cache = page.setdefault("curve_cache", {})
     if key not in cache:
-        pictures = (png(curves(histories, "loss", "loss (solid: train, dashed: test)")),
-                    png(curves(histories, "acc", "accuracy (solid: train, dashed: test)")))
+        pictures = (playground.figure_png(curves(histories, "loss", "loss (solid: train, dashed: test)")),
+                    playground.figure_png(curves(histories, "acc", "accuracy (solid: train, dashed: test)")))
         if live:
             return _show_pair(pictures)
         if len(cache) > 8:

@@ -140,17 +140,42 @@ def mnist(flatten: bool = True):
     return data
 
 
+def figure_png(fig, dpi: int = 120) -> bytes:
+    """A Matplotlib figure as PNG bytes at ``dpi`` (what ``show_figure`` shows)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
 def show_figure(fig, dpi: int = 120) -> None:
     """Draw a Matplotlib figure as a PNG at ``dpi``.
 
     ``st.pyplot`` renders at 200 dpi and redraws with a tight bounding box, about three times the cost of
     one plain save, on every rerun; the figures from ``common.plots`` already use a constrained layout.
     """
-    import io
+    _st().image(figure_png(fig, dpi))
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    _st().image(buf)
+
+def show_kept_figure(owner, key, draw, dpi: int = 120) -> None:
+    """Show the figure ``draw()`` returns, drawn once per ``key`` and kept with ``owner``.
+
+    ``owner`` is what the figure shows, e.g. a finished training run: a dict (a run's dict in the page
+    state) keeps the PNG under its ``"_figures"`` entry, any other object in a ``_figures`` attribute, so the
+    picture lives and dies with its run. ``key`` names every other input of the figure (a status, an epoch
+    count, a selected model). Saving a figure costs 0.1–0.4 s; a control that only changes the settings of
+    the *next* run reruns the page, and without this it redrew the last run's unchanged figures every time
+    (issue "Speed").
+    """
+    if isinstance(owner, dict):
+        store = owner.setdefault("_figures", {})
+    else:
+        store = owner.__dict__.setdefault("_figures", {})
+    png = store.get(key)
+    if png is None:
+        png = store[key] = figure_png(draw(), dpi)
+    _st().image(png)
 
 
 def progress_reporter(bar):

