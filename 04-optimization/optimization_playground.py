@@ -84,14 +84,31 @@ def mark_interrupted(run):
         run["status"] = "stopped"
 
 
-def show_line_chart(fig, ax, xlabel: str, ylabel: str | None = None):
-    """Axis labels, the legend outside on the right, a grid, and the figure on the page."""
+def line_chart_style(fig, ax, xlabel: str, ylabel: str | None = None):
+    """Axis labels, the legend outside on the right, a grid."""
     ax.set_xlabel(xlabel)
     if ylabel is not None:
         ax.set_ylabel(ylabel)
     fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     ax.grid(alpha=0.3)
+
+
+def show_line_chart(fig, ax, xlabel: str, ylabel: str | None = None):
+    """``line_chart_style``, and the figure on the page."""
+    line_chart_style(fig, ax, xlabel, ylabel)
     show_figure(fig)
+
+
+def batch_loss_figure(results: dict):
+    """Every run's mini-batch loss against the update number, log-log, the legend outside."""
+    fig, ax = new_figure(size=(9.0, 3.2))
+    for lab, r in results.items():
+        bl = np.asarray(r.history.batch_loss)
+        ax.plot(np.arange(1, len(bl) + 1), bl, color=color(lab), lw=0.8, alpha=0.8, label=lab)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    line_chart_style(fig, ax, "update", "mini-batch loss")
+    return fig
 
 
 def curves(results: dict):
@@ -148,6 +165,32 @@ def noise_table(n, size_labels, _X, _y):
                      "theory": noise.expected_batch_variance(sigma2, n, b), "ms per update": 1000 * t,
                      "updates per epoch": -(-n // b), "ms per epoch": 1000 * t * -(-n // b)})
     return rows, sigma2, float(g @ g)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def noise_png(n_sweep, size_labels, _X, _y) -> bytes:
+    """The noise table's two panels (variance against B with its law, ms per update) as PNG bytes; cached
+    like ``noise_table``, by the subset size and the batch sizes (the subset is a function of the size)."""
+    rows, sigma2, gnorm2 = noise_table(n_sweep, size_labels, _X, _y)
+    fig, (a1, a2) = new_figure(1, 2, size=(5.0, 3.3))
+    bs = np.array([r["B"] for r in rows if r["B"] < n_sweep])
+    if len(bs):
+        a1.loglog(bs, [r["measured E‖g_B − ḡ‖²"] for r in rows if r["B"] < n_sweep], "o",
+                  color=color("measured"), label="measured (30 draws)")
+        grid = np.unique(np.geomspace(1, n_sweep - 1, 50).round().astype(int))
+        a1.loglog(grid, [noise.expected_batch_variance(sigma2, n_sweep, int(b)) for b in grid], "-",
+                  color=color("reference"), label="(σ²/B)(N−B)/(N−1)")
+        a1.axhline(gnorm2, color=color("observations"), ls=":", label="‖ḡ‖²")
+        a1.set_xlabel("batch size B")
+        a1.set_ylabel("E‖g_B − ḡ‖²")
+        a1.legend(fontsize=7, loc="lower left")
+        a1.grid(alpha=0.3)
+    a2.bar([r["batch size"] for r in rows], [r["ms per update"] for r in rows],
+           color=[color(racing.batch_label(BATCH_OPTIONS[r["batch size"]])) for r in rows])
+    a2.set_ylabel("ms per update (best of 20)")
+    a2.set_xlabel("batch size")
+    a2.grid(alpha=0.3)
+    return playground.figure_png(fig)
 
 
 if page["race"] is None:          # first load: the shipped default race, trained by train_optimization.py
@@ -394,25 +437,7 @@ if tab_batch.open:
             m2.metric("‖ḡ‖² (the full-batch gradient's own size)", fmt_num(gnorm2))
             st.dataframe([{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in rows],
                          hide_index=True, key=page.key("noise_table"))
-            fig, (a1, a2) = new_figure(1, 2, size=(5.0, 3.3))
-            bs = np.array([r["B"] for r in rows if r["B"] < n_sweep])
-            if len(bs):
-                a1.loglog(bs, [r["measured E‖g_B − ḡ‖²"] for r in rows if r["B"] < n_sweep], "o",
-                          color=color("measured"), label="measured (30 draws)")
-                grid = np.unique(np.geomspace(1, n_sweep - 1, 50).round().astype(int))
-                a1.loglog(grid, [noise.expected_batch_variance(sigma2, n_sweep, int(b)) for b in grid], "-",
-                          color=color("reference"), label="(σ²/B)(N−B)/(N−1)")
-                a1.axhline(gnorm2, color=color("observations"), ls=":", label="‖ḡ‖²")
-                a1.set_xlabel("batch size B")
-                a1.set_ylabel("E‖g_B − ḡ‖²")
-                a1.legend(fontsize=7, loc="lower left")
-                a1.grid(alpha=0.3)
-            a2.bar([r["batch size"] for r in rows], [r["ms per update"] for r in rows],
-                   color=[color(racing.batch_label(BATCH_OPTIONS[r["batch size"]])) for r in rows])
-            a2.set_ylabel("ms per update (best of 20)")
-            a2.set_xlabel("batch size")
-            a2.grid(alpha=0.3)
-            show_figure(fig)
+            st.image(noise_png(n_sweep, tuple(sizes), Xs, ys))
             st.caption("Noise falls like 1/B, cost per update grows with B (sub-linearly, since NumPy "
                        "vectorises over the batch): small batches buy many cheap noisy steps, large ones few "
                        "expensive accurate steps. The post's “1000× faster” (30 s vs 0.03 s per update) is per "
@@ -447,14 +472,9 @@ if tab_batch.open:
                 st.dataframe([{**r, "learning rate": f"{r['learning rate']:g}"}
                               for r in racing.results_table(res, first_column="batch size")], hide_index=True,
                              key=page.key("sweep_table"), column_config=_RESULT_COLUMNS)
-                show_figure(curves(res))
-                fig, ax = new_figure(size=(9.0, 3.2))
-                for lab, r in res.items():
-                    bl = np.asarray(r.history.batch_loss)
-                    ax.plot(np.arange(1, len(bl) + 1), bl, color=color(lab), lw=0.8, alpha=0.8, label=lab)
-                ax.set_xscale("log")
-                ax.set_yscale("log")
-                show_line_chart(fig, ax, "update", "mini-batch loss")
+                # A finished sweep's figures are kept with it: the settings above only shape the next sweep.
+                playground.show_kept_figure(sweep, "curves", lambda: curves(res))
+                playground.show_kept_figure(sweep, "batch loss", lambda: batch_loss_figure(res))
                 st.caption("Per update, batch 1 is the noisiest; per epoch it makes the most updates. Full batch "
                            "makes one smooth step per epoch. The same learning rate does not suit every batch size: "
                            "at 0.1, batch 1 is too noisy to settle (try 0.01) and full batch too slow (try 1.0).")

@@ -220,6 +220,30 @@ if tab_sweep.open:
                    "for the nets that barely train): the shipped sweep ran on one BLAS thread.")
 
 # --- Signal through depth --------------------------------------------------------------------------------
+def signal_figure_png(stats) -> bytes:
+    """Mean and standard deviation per layer of each variant's measured signal, as PNG bytes."""
+    fig, axes = new_figure(1, 2, size=(5.5, 3.6))
+    for v, s in stats.items():
+        layers = np.arange(1, len(s.std) + 1)
+        axes[0].plot(layers, s.mean, marker="o", ms=3, color=color(v), label=v)
+        axes[1].plot(layers, np.where(np.isfinite(s.std), s.std, np.nan), marker="o", ms=3, color=color(v), label=v)
+    axes[0].set_title("mean per layer")
+    axes[1].set_title("standard deviation per layer (log scale)")
+    axes[1].set_yscale("log")
+    per_layer_axes(axes, "hidden layer")
+    return playground.figure_png(fig)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def signal_at_init(variants: tuple, depth_: int, activation_: str, init_scale_: float):
+    """Signal through depth at initialisation (seed 0, BatchNorm in training mode, the 512 probe digits) per
+    variant, and its figure as PNG bytes: pure in its arguments, so a setting seen before shows at once."""
+    stats = {v: nr.signal_through_depth(nr.deep_mlp(depth_, v, np.random.default_rng(0), activation=activation_,
+                                                    init_scale=init_scale_), PROBE_X, training=True)
+             for v in variants}
+    return stats, (signal_figure_png(stats) if stats else None)
+
+
 if tab_signal.open:
     with tab_signal:
         st.markdown(
@@ -235,13 +259,12 @@ if tab_signal.open:
                                                           "in evaluation mode (BatchNorm with its running averages).")
         shown = [] if when == "during training" else st.multiselect(
             "Variants to measure", nr.VARIANTS, default=["plain", "batchnorm"], key=page.key("signal_variants"))
-        stats = {}
-        for v in shown:
-            if when == "at initialisation":
-                model, _ = build(v)
-                stats[v] = nr.signal_through_depth(model, PROBE_X, training=True)
-            elif when == "after training" and v in page["runs"]:
-                stats[v] = nr.signal_through_depth(page["runs"][v]["model"], PROBE_X, training=False)
+        if when == "at initialisation":
+            stats, signal_png = signal_at_init(tuple(shown), depth, activation, init_scale)
+        else:
+            stats = {v: nr.signal_through_depth(page["runs"][v]["model"], PROBE_X, training=False)
+                     for v in shown if v in page["runs"]}
+            signal_png = signal_figure_png(stats) if stats else None
         if when != "at initialisation" and not page["runs"]:
             st.info("No trained models yet: train the variants in **Training deep nets**.")
         if when == "during training" and page["runs"]:
@@ -269,17 +292,7 @@ if tab_signal.open:
                     rows.append({"variant": v, "layer": r["layer"], "mean": fmt_num(r["mean"]), "std": fmt_num(r["std"])})
             st.markdown("**The post's table, measured** (signal at layers 5, 10, 20 on 512 training digits)")
             st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("signal_table"))
-            fig, axes = new_figure(1, 2, size=(5.5, 3.6))
-            for v, s in stats.items():
-                layers = np.arange(1, len(s.std) + 1)
-                axes[0].plot(layers, s.mean, marker="o", ms=3, color=color(v), label=v)
-                axes[1].plot(layers, np.where(np.isfinite(s.std), s.std, np.nan), marker="o", ms=3, color=color(v),
-                             label=v)
-            axes[0].set_title("mean per layer")
-            axes[1].set_title("standard deviation per layer (log scale)")
-            axes[1].set_yscale("log")
-            per_layer_axes(axes, "hidden layer")
-            show_figure(fig)
+            st.image(signal_png)
             plain = stats.get("plain")
             shown_rows = nr.post_table(plain) if plain is not None else []
             if shown_rows and np.all(np.isfinite(plain.std)) and shown_rows[-1]["std"] < 4.7:
@@ -454,6 +467,29 @@ if tab_train.open:
                                     if ("both", depths_[1]) in lookup else "") + ".")
 
 # --- Gradient highway ------------------------------------------------------------------------------------
+@st.cache_data(max_entries=64, show_spinner=False)
+def gradient_view(variants: tuple, depth_: int, activation_: str, init_scale_: float):
+    """Gradient highway: each variant's gradient norms per layer (one forward/backward pass on 256 probe
+    digits at initialisation, seed 0) and their two-panel figure as PNG bytes. Pure in its arguments (the
+    probe digits are fixed), so a setting seen before shows at once."""
+    norms = {}
+    for v in variants:
+        model = nr.deep_mlp(depth_, v, np.random.default_rng(0), activation=activation_, init_scale=init_scale_)
+        with np.errstate(all="ignore"):
+            norms[v] = nr.gradient_norms(model, PROBE_X[:256], PROBE_Y[:256])
+    if not norms:
+        return norms, None
+    fig, axes = new_figure(1, 2, size=(5.5, 3.6))
+    for v, g in norms.items():
+        layers = np.arange(1, depth_ + 1)
+        axes[0].semilogy(layers, g["signal"], marker="o", ms=3, color=color(v), label=v)
+        axes[1].semilogy(layers, g["weights"], marker="o", ms=3, color=color(v), label=v)
+    axes[0].set_title("‖∂L/∂h‖ reaching each layer")
+    axes[1].set_title("‖∂L/∂W‖ of each layer's weights")
+    per_layer_axes(axes, "hidden layer (1 = nearest the input)")
+    return norms, playground.figure_png(fig)
+
+
 if tab_grad.open:
     with tab_grad:
         st.markdown(
@@ -465,11 +501,7 @@ if tab_grad.open:
             f"pass on 256 training digits, at initialisation ({network_text()}, from the sidebar).")
         shown = st.multiselect("Variants to backpropagate through", nr.VARIANTS, default=["plain", "residual"],
                                key=page.key("grad_variants"))
-        norms = {}
-        for v in shown:
-            model, _ = build(v)
-            with np.errstate(all="ignore"):
-                norms[v] = nr.gradient_norms(model, PROBE_X[:256], PROBE_Y[:256])
+        norms, png = gradient_view(tuple(shown), depth, activation, init_scale)
         if norms:
             rows = [{"variant": v, "‖∂L/∂h‖ at layer 1": fmt_num(g["signal"][0]),
                      f"‖∂L/∂h‖ at layer {depth}": fmt_num(g["signal"][-1]),
@@ -478,15 +510,7 @@ if tab_grad.open:
             for col, row in zip(cols, rows):
                 col.metric(f"{row['variant']}: layer 1 / layer {depth}", row["layer 1 / last"])
             st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("grad_table"))
-            fig, axes = new_figure(1, 2, size=(5.5, 3.6))
-            for v, g in norms.items():
-                layers = np.arange(1, depth + 1)
-                axes[0].semilogy(layers, g["signal"], marker="o", ms=3, color=color(v), label=v)
-                axes[1].semilogy(layers, g["weights"], marker="o", ms=3, color=color(v), label=v)
-            axes[0].set_title("‖∂L/∂h‖ reaching each layer")
-            axes[1].set_title("‖∂L/∂W‖ of each layer's weights")
-            per_layer_axes(axes, "hidden layer (1 = nearest the input)")
-            show_figure(fig)
+            st.image(png)
 
 # --- BatchNorm at inference ------------------------------------------------------------------------------
 if tab_bn.open:

@@ -125,6 +125,38 @@ def colorize(a: np.ndarray, cmap: str = "viridis", size: int = 84, symmetric: bo
     return np.repeat(np.repeat(rgb, rep, axis=0), rep, axis=1)
 
 
+def to_rgb(image: np.ndarray, size: int = 84) -> np.ndarray:
+    """An RGB image (3, H, W) or (H, W, 3) with values in [0, 1] as uint8 (H', W', 3), scaled up by pixel
+    repetition to about ``size`` pixels like ``colorize`` (values outside [0, 1] are clipped)."""
+    a = np.asarray(image, dtype=np.float64)
+    if a.ndim != 3 or 3 not in (a.shape[0], a.shape[2]):
+        raise ValueError(f"image must have shape (3, H, W) or (H, W, 3), got {a.shape}")
+    if a.shape[0] == 3 and a.shape[2] != 3:
+        a = a.transpose(1, 2, 0)
+    rgb = (np.clip(a, 0, 1) * 255).round().astype(np.uint8)
+    rep = max(1, size // max(rgb.shape[:2]))
+    return np.repeat(np.repeat(rgb, rep, axis=0), rep, axis=1)
+
+
+def outline(rgb: np.ndarray, top: int, left: int, height: int, width: int, shape, edge: str = "#ffbf00",
+            thickness: int = 2) -> np.ndarray:
+    """A copy of the scaled-up image ``rgb`` (from ``colorize`` or ``to_rgb``) with a rectangle drawn round
+    the original pixels ``[top, top + height) × [left, left + width)`` of an image of ``shape`` (H, W): the
+    sliding window of a figure, without a figure."""
+    out = np.array(rgb, copy=True)
+    ry, rx = out.shape[0] // shape[0], out.shape[1] // shape[1]
+    y0, y1 = top * ry, min(out.shape[0], (top + height) * ry)
+    x0, x1 = left * rx, min(out.shape[1], (left + width) * rx)
+    t = max(1, int(thickness))
+    c = (np.array([int(edge[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.uint8) if isinstance(edge, str)
+         else np.asarray(edge, dtype=np.uint8))
+    out[y0:y0 + t, x0:x1] = c
+    out[max(y0, y1 - t):y1, x0:x1] = c
+    out[y0:y1, x0:x0 + t] = c
+    out[y0:y1, max(x0, x1 - t):x1] = c
+    return out
+
+
 def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (5.0, 4.0), **kwargs):
     """A figure with a grid of axes, ``size`` per axes in inches. Returns (fig, axes)."""
     fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
