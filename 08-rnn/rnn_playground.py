@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 import rnn
 from common import playground
-from common.playground import PageState, fmt_seconds, show_figure
+from common.playground import PageState, fmt_seconds
 from common.plots import color, fmt_num, fmt_pct, new_figure
 from common.sequence_tasks import VOCAB
 from common.training import Live
@@ -216,6 +216,12 @@ def rebuild(kind, hidden, layer_norm, params):
     return m
 
 
+def shown(*args):
+    """A figure's key in the page's kept pictures: the models' version and steps (a retrain, or a run that was
+    stopped, changes them) and the view's own settings."""
+    return (page["version"], tuple((k, h.steps) for k, h in histories.items()), *args)
+
+
 # The views run forward passes on copies: a model in the page state may be the one a run is training (it
 # is kept there so that Stop keeps it), and a forward pass on it would replace what its backward pass needs.
 view_models = {k: rebuild(*spec(k)) for k in models}
@@ -268,6 +274,20 @@ def probability_heatmaps(words, probs, subject):
     return fig
 
 
+def confidence_figure(words, probs, subject):
+    """Each model's probability of the true subject after every word, with chance."""
+    fig, ax = new_figure(size=(FIG_W, 3.0))
+    for kind, p in probs.items():
+        ax.plot(np.arange(len(words)), p[:, subject], STYLES[kind], ms=4, color=color(kind), label=rnn.MODEL_NAMES[kind])
+    ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
+    word_axis(ax, words)
+    ax.set_ylim(0, 1.03)
+    pct_axis(ax, f"P({VOCAB.subjects[subject]})")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
+    ax.set_title("each model's confidence in the true subject after every word", fontsize=LABEL_PT + 1)
+    return fig
+
+
 tab_word, tab_len, tab_grad, tab_lstm, tab_curves = st.tabs(
     ["Word by word", "Accuracy vs length", "Gradient through time", "Inside the LSTM", "Training curves"],
     key=key("tab"), on_change="rerun")
@@ -287,9 +307,7 @@ def word_by_word():
     st.markdown("**Sentence:** " + " ".join(words))
     probs = {k: m.predict_proba(X[None])[0] for k, m in view_models.items()}     # (T, S) each
     rows, story = [], {}
-    fig, ax = new_figure(size=(FIG_W, 3.0))
     for kind, p in probs.items():
-        ax.plot(np.arange(len(words)), p[:, subject], STYLES[kind], ms=4, color=color(kind), label=rnn.MODEL_NAMES[kind])
         right = p.argmax(axis=1) == subject
         step = rnn.mind_change_step(right)
         changed, acc = mind_rates(*spec(kind), int(n_fill))
@@ -300,13 +318,8 @@ def word_by_word():
                      "changes its mind after": f"{words[step - 1]} (word {step - 1})" if step else "–",
                      "right at who?, 200 sentences": fmt_pct(acc),
                      "changes its mind, 200 sentences": fmt_pct(changed)})
-    ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
-    word_axis(ax, words)
-    ax.set_ylim(0, 1.03)
-    pct_axis(ax, f"P({name})")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
-    ax.set_title("each model's confidence in the true subject after every word", fontsize=LABEL_PT + 1)
-    show_figure(fig)
+    playground.show_kept_figure(page.data, shown("confidence", int(subject), int(n_fill), int(sent_seed)),
+                                lambda: confidence_figure(words, probs, subject))
     st.dataframe(rows, hide_index=True)
     st.caption(f"The last two columns: 200 fresh sentences with {n_fill} fillers (any subject).")
     if "rnn" in story and "lstm" in story:
@@ -318,7 +331,8 @@ def word_by_word():
             playground.post_vs_measured(
                 post="Train both models, pick a sentence length and “you'll see exactly the step where Vanilla "
                      "RNN changes its mind and LSTM doesn't.”", measured=measured)
-    show_figure(probability_heatmaps(words, probs, subject))
+    playground.show_kept_figure(page.data, shown("heatmaps", int(subject), int(n_fill), int(sent_seed)),
+                                lambda: probability_heatmaps(words, probs, subject))
     st.caption("“Changes its mind”: the top answer is the true subject after some filler word and is no longer "
                "it at who?. The models are only trained on the answer at **who?**; the readings before it are "
                "the same read-out applied to the hidden state mid-sentence, which shows what the state holds then.")
@@ -328,24 +342,29 @@ if tab_word.open:
     with tab_word:
         word_by_word()
 
+def accuracy_figure(lengths, accs):
+    """Accuracy against the number of fillers, per model, with the trained range shaded and chance."""
+    fig, ax = new_figure(size=(FIG_W, 3.6))
+    ax.axvspan(lo, hi, color=color("trained range"), alpha=0.2, label=f"trained range ({lo}–{hi} fillers)")
+    for k, a in accs.items():
+        ax.plot(lengths, a, STYLES[k], ms=4, color=color(k), label=rnn.MODEL_NAMES[k])
+    ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
+    ax.set_xlabel("filler words between the subject and who?")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    pct_axis(ax, "accuracy (200 fresh sentences per length)")
+    ax.set_ylim(0, 1.05)
+    ax.grid(alpha=0.3)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
+    return fig
+
+
 if tab_len.open:
     with tab_len:
         max_f = max(40, 2 * hi)
         lengths = tuple(range(0, max_f + 1, 2 if max_f > 40 else 1))
         accs = {k: accuracy_curve(*spec(k), lengths) for k in models}
         lengths = np.array(lengths)
-        fig, ax = new_figure(size=(FIG_W, 3.6))
-        ax.axvspan(lo, hi, color=color("trained range"), alpha=0.2, label=f"trained range ({lo}–{hi} fillers)")
-        for k, a in accs.items():
-            ax.plot(lengths, a, STYLES[k], ms=4, color=color(k), label=rnn.MODEL_NAMES[k])
-        ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
-        ax.set_xlabel("filler words between the subject and who?")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        pct_axis(ax, "accuracy (200 fresh sentences per length)")
-        ax.set_ylim(0, 1.05)
-        ax.grid(alpha=0.3)
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
-        show_figure(fig)
+        playground.show_kept_figure(page.data, shown("accuracy", lo, hi), lambda: accuracy_figure(lengths, accs))
         inside = (lengths >= lo) & (lengths <= hi)
         beyond = lengths > hi
         table = [{"model": rnn.MODEL_NAMES[k], "inside the trained range": fmt_pct(a[inside].mean()),
@@ -376,31 +395,40 @@ if tab_len.open:
                    f"({fmt_pct(rnn.CHANCE, 0)}).")
 
 
-@st.fragment
-def gradient_view():
-    c1, c2 = st.columns(2)
-    g_fill = int(c1.slider("Filler words for the gradient", 5, 60, 30, key=key("grad_fillers")))
-    at_init = c2.checkbox("Also show the untrained models (same initial weights)", value=True, key=key("grad_init"))
+def gradient_figure(curves, T):
+    """‖∂L/∂h_t‖ relative to its value at who?, against the steps back, trained (and untrained, dashed)."""
     fig, ax = new_figure(size=(FIG_W, 3.6))
-    T = g_fill + 2
     back = np.arange(T)[::-1]                                     # position t is T-1-t steps back from who?
-    rows = []
-    for k in models:
-        g = gradient_curve(*spec(k), g_fill)
+    for k, (g, g0) in curves.items():
         ax.semilogy(back, g / g[-1], "-", color=color(k), label=f"{rnn.MODEL_NAMES[k]} (trained)")
-        row = {"model": rnn.MODEL_NAMES[k], "‖∂L/∂h‖ at the subject ÷ at who? (trained)": fmt_num(g[0] / g[-1])}
-        if at_init:
-            g0 = gradient_at_init(k, cfg["hidden"], cfg["layer_norm"], cfg["seed"], g_fill)
+        if g0 is not None:
             ax.semilogy(back, g0 / g0[-1], "--", color=color(k), alpha=0.7, label=f"{rnn.MODEL_NAMES[k]} (untrained)")
-            row["(untrained)"] = fmt_num(g0[0] / g0[-1])
-        rows.append(row)
     ax.set_xlabel(f"steps back from who? (0 = who?, {T - 1} = the subject, the rightmost point)")
     ax.set_ylabel("‖∂L/∂h_t‖ ÷ its value at who?")
     ax.set_xlim(-0.5, T - 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3, which="both")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
-    show_figure(fig)
+    return fig
+
+
+@st.fragment
+def gradient_view():
+    c1, c2 = st.columns(2)
+    g_fill = int(c1.slider("Filler words for the gradient", 5, 60, 30, key=key("grad_fillers")))
+    at_init = c2.checkbox("Also show the untrained models (same initial weights)", value=True, key=key("grad_init"))
+    T = g_fill + 2
+    curves = {k: (gradient_curve(*spec(k), g_fill),
+                  gradient_at_init(k, cfg["hidden"], cfg["layer_norm"], cfg["seed"], g_fill) if at_init else None)
+              for k in models}
+    rows = []
+    for k, (g, g0) in curves.items():
+        row = {"model": rnn.MODEL_NAMES[k], "‖∂L/∂h‖ at the subject ÷ at who? (trained)": fmt_num(g[0] / g[-1])}
+        if g0 is not None:
+            row["(untrained)"] = fmt_num(g0[0] / g0[-1])
+        rows.append(row)
+    playground.show_kept_figure(page.data, shown("gradient", g_fill, bool(at_init)),
+                                lambda: gradient_figure(curves, T))
     st.dataframe(rows, hide_index=True)
     st.caption("Each point is the norm of the loss's gradient with respect to that hidden state, averaged "
                "over 64 sentences. A vanilla RNN multiplies it by diag(1−h²)·W_hᵀ at every step back; the "
@@ -416,17 +444,8 @@ GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "
               "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
 
 
-@st.fragment
-def gates_view(gated):
-    c1, c2, c3 = st.columns(3)
-    which = c1.selectbox("Model to look inside", gated, format_func=rnn.MODEL_NAMES.get, key=key("gate_model"))
-    gf = c2.slider("Filler words in this sentence", 0, 30, 10, key=key("gate_fillers"))
-    gs = c3.selectbox("Subject of this sentence", range(rnn.N_SUBJECTS), format_func=lambda i: VOCAB.subjects[i],
-                      key=key("gate_subject"))
-    X = rnn.example_sentence(int(gs), int(gf), np.random.default_rng(3))
-    words = VOCAB.decode(X)
-    gates = rnn.gates_over_sentence(view_models[which], X)
-    names = ["i", "f", "o", "c"] if which == "lstm" else ["r", "z", "n"]
+def gates_figure(gates, names, words):
+    """One heatmap per gate (and the cell state) over the sentence, units as rows."""
     fig, axes = new_figure(len(names), 1, size=(FIG_W, 1.5), sharex=True)
     for ax, g in zip(axes, names):
         m = gates[g].T                                      # (H, T)
@@ -438,7 +457,22 @@ def gates_view(gated):
         ax.set_yticks([0, m.shape[0] - 1], ["1", str(m.shape[0])], fontsize=LABEL_PT)
         fig.colorbar(im, ax=ax, pad=0.01, aspect=10).ax.tick_params(labelsize=LABEL_PT)
         word_axis(ax, words, show=ax is axes[-1])
-    show_figure(fig)
+    return fig
+
+
+@st.fragment
+def gates_view(gated):
+    c1, c2, c3 = st.columns(3)
+    which = c1.selectbox("Model to look inside", gated, format_func=rnn.MODEL_NAMES.get, key=key("gate_model"))
+    gf = c2.slider("Filler words in this sentence", 0, 30, 10, key=key("gate_fillers"))
+    gs = c3.selectbox("Subject of this sentence", range(rnn.N_SUBJECTS), format_func=lambda i: VOCAB.subjects[i],
+                      key=key("gate_subject"))
+    X = rnn.example_sentence(int(gs), int(gf), np.random.default_rng(3))
+    words = VOCAB.decode(X)
+    gates = rnn.gates_over_sentence(view_models[which], X)
+    names = ["i", "f", "o", "c"] if which == "lstm" else ["r", "z", "n"]
+    playground.show_kept_figure(page.data, shown("gates", which, int(gf), int(gs)),
+                                lambda: gates_figure(gates, names, words))
     if which == "lstm":
         st.dataframe([{"mean forget gate after the subject": fmt_num(float(gates["f"][1:].mean())),
                        "mean input gate at the subject": fmt_num(float(gates["i"][0].mean())),
@@ -458,7 +492,7 @@ if tab_lstm.open:
 
 if tab_curves.open:
     with tab_curves:
-        show_figure(curves_figure(histories, cfg["steps"]))
+        playground.show_kept_figure(page.data, shown("curves"), lambda: curves_figure(histories, cfg["steps"]))
         st.dataframe([{"model": rnn.MODEL_NAMES[k], "steps": h.steps, "seconds": seconds(h),
                        "parameters": models[k].num_params(),
                        "final loss (20-step mean)": fmt_num(rnn.moving_average(h.batch_loss)[-1]) if h.steps else "–",

@@ -158,7 +158,7 @@ def show_figure(fig, dpi: int = 120) -> None:
     _st().image(figure_png(fig, dpi))
 
 
-def show_kept_figure(owner, key, draw, dpi: int = 120) -> None:
+def show_kept_figure(owner, key, draw, dpi: int = 120, limit: int = 64) -> None:
     """Show the figure ``draw()`` returns, drawn once per ``key`` and kept with ``owner``.
 
     ``owner`` is what the figure shows, e.g. a finished training run: a dict (a run's dict in the page
@@ -166,7 +166,7 @@ def show_kept_figure(owner, key, draw, dpi: int = 120) -> None:
     picture lives and dies with its run. ``key`` names every other input of the figure (a status, an epoch
     count, a selected model). Saving a figure costs 0.1–0.4 s; a control that only changes the settings of
     the *next* run reruns the page, and without this it redrew the last run's unchanged figures every time
-    (issue "Speed").
+    (issue "Speed"). At most ``limit`` pictures are kept per owner (the oldest go first).
     """
     if isinstance(owner, dict):
         store = owner.setdefault("_figures", {})
@@ -175,6 +175,8 @@ def show_kept_figure(owner, key, draw, dpi: int = 120) -> None:
     png = store.get(key)
     if png is None:
         png = store[key] = figure_png(draw(), dpi)
+        while len(store) > limit:
+            del store[next(iter(store))]
     _st().image(png)
 
 
