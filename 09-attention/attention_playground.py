@@ -240,6 +240,12 @@ def cached(name, fn):
     return cache[k]
 
 
+def show_kept(name: tuple, draw) -> None:
+    """Show ``draw()``'s figure, drawn once per training run (``page["version"]``) and ``name`` (the view's
+    own settings): a sidebar setting only shapes the next run, and moving it no longer redraws these."""
+    playground.show_kept_figure(page.data, (page["version"], *name), draw)
+
+
 def valid_length(L):
     return 3 * max(1, round(L / 3)) if cfg["task"] == "sov" else int(L)
 
@@ -278,6 +284,22 @@ def acc_table():
     return out
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def entropy_view(n_keys: int):
+    """What √d does: the softmax's mean entropy against d, scaled and unscaled, on random vectors (seed 0),
+    and its figure as PNG bytes. Pure in ``n_keys``: cached."""
+    dims = np.array([2, 4, 8, 16, 32, 64, 128, 256, 512])
+    sc, un = attention.softmax_entropy_vs_d(dims, np.random.default_rng(0), n_keys=n_keys)
+    fig, ax = new_figure(size=(7, 3.5))
+    ax.semilogx(dims, sc, "-o", color=color("scaled"), label="softmax(q·k/√d)")
+    ax.semilogx(dims, un, "-o", color=color("unscaled"), label="softmax(q·k), unscaled")
+    ax.axhline(np.log(n_keys), color=color("chance"), ls=":", label=f"uniform: log {n_keys}")
+    ax.set_xlabel("d (width of q and k, entries ~ N(0, 1))")
+    ax.set_ylabel("mean entropy of the weights (nats)")
+    ax.legend(fontsize=8)
+    return dims, sc, un, playground.figure_png(fig)
+
+
 tabs = st.tabs(["The bottleneck", "Scaled dot-product", "Learned alignment", "Self-attention", "Multi-head",
                 "Recurrence vs attention: time"], key=key("tab"), on_change="rerun")
 tab_bottle, tab_sdpa, tab_align, tab_self, tab_multi, tab_time = tabs
@@ -288,16 +310,18 @@ if tab_bottle.open:
             accs = cached("acc", acc_table)
         left, right = st.columns(2)
         with left:
-            fig, ax = new_figure(size=(6, 4))
-            ax.axvspan(lo, hi, color=color("trained range"), alpha=0.2, label=f"trained lengths {lo}–{hi}")
-            for w, (tok, _) in accs.items():
-                ax.plot(eval_lengths, tok, "-o", ms=3, color=color(w), label=mname(w))
-            ax.axhline(1 / V.n_symbols, color=color("chance"), ls=":", label="chance")
-            ax.set_xlabel("sequence length")
-            ax.set_ylabel("token accuracy, greedy decoding")
-            ax.set_ylim(0, 1.05)
-            ax.legend(fontsize=8)
-            show_figure(fig)
+            def accuracy_figure():
+                fig, ax = new_figure(size=(6, 4))
+                ax.axvspan(lo, hi, color=color("trained range"), alpha=0.2, label=f"trained lengths {lo}–{hi}")
+                for w, (tok, _) in accs.items():
+                    ax.plot(eval_lengths, tok, "-o", ms=3, color=color(w), label=mname(w))
+                ax.axhline(1 / V.n_symbols, color=color("chance"), ls=":", label="chance")
+                ax.set_xlabel("sequence length")
+                ax.set_ylabel("token accuracy, greedy decoding")
+                ax.set_ylim(0, 1.05)
+                ax.legend(fontsize=8)
+                return fig
+            show_kept(("accuracy",), accuracy_figure)
         in_range = [L for L in eval_lengths if lo <= L <= hi]
         L_long = max(in_range) if in_range else eval_lengths[-1]
         idx = eval_lengths.index(L_long)
@@ -318,15 +342,18 @@ if tab_bottle.open:
                         for L in show}
 
             infl = cached(("infl", tuple(show), src_model), influence)
-            fig, ax = new_figure(size=(6, 4))
-            for L, v in infl.items():
-                ax.semilogy(np.arange(1, L + 1), v, "-o", ms=3, label=f"length {L}")
-            ax.set_xlabel("source position j")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.set_ylabel("‖∂h_T / ∂e_j‖ (mean of 8 sequences)")
-            ax.grid(alpha=0.3, which="both")
-            ax.legend(fontsize=8)
-            show_figure(fig)
+
+            def influence_figure():
+                fig, ax = new_figure(size=(6, 4))
+                for L, v in infl.items():
+                    ax.semilogy(np.arange(1, L + 1), v, "-o", ms=3, label=f"length {L}")
+                ax.set_xlabel("source position j")
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                ax.set_ylabel("‖∂h_T / ∂e_j‖ (mean of 8 sequences)")
+                ax.grid(alpha=0.3, which="both")
+                ax.legend(fontsize=8)
+                return fig
+            show_kept(("influence", tuple(show), src_model), influence_figure)
         st.dataframe([{"source length": L, "influence of the first word ÷ the last": fmt_num(v[0] / v[-1])}
                       for L, v in infl.items()], hide_index=True)
         measured = ", ".join(f"{fmt_num(v[0] / v[-1])} at length {L}" for L, v in sorted(infl.items()))
@@ -398,22 +425,16 @@ if tab_sdpa.open:
         st.caption(f"Output = Σ weightⱼ·vⱼ, a {model.attn.d_k}-vector. Recomputed here by hand; largest "
                    f"difference from the head output inside the layer: "
                    f"{fmt_num(np.abs(out - model.attn.extras['heads'][0, h, t]).max())}.")
-        fig, ax = new_figure(size=(7, 2.4))
-        heatmap(np.vstack([v, out[None]]).T, ax=ax, xlabels=[f"v{j}" for j in range(model.T)] + ["output"],
-                annotate=False, cmap="RdBu_r", title="value vectors (columns) and the weighted sum (last column)")
-        show_figure(fig)
+        def values_figure():
+            fig, ax = new_figure(size=(7, 2.4))
+            heatmap(np.vstack([v, out[None]]).T, ax=ax, xlabels=[f"v{j}" for j in range(model.T)] + ["output"],
+                    annotate=False, cmap="RdBu_r", title="value vectors (columns) and the weighted sum (last column)")
+            return fig
+        show_kept(("values", heads_count, int(h), int(t), int(sseed)), values_figure)
         st.subheader("What √d does (measured on random vectors)")
         n_keys = st.slider("Keys", 4, 64, 16, key=key("sdpa_keys"))
-        dims = np.array([2, 4, 8, 16, 32, 64, 128, 256, 512])
-        sc, un = attention.softmax_entropy_vs_d(dims, np.random.default_rng(0), n_keys=int(n_keys))
-        fig, ax = new_figure(size=(7, 3.5))
-        ax.semilogx(dims, sc, "-o", color=color("scaled"), label="softmax(q·k/√d)")
-        ax.semilogx(dims, un, "-o", color=color("unscaled"), label="softmax(q·k), unscaled")
-        ax.axhline(np.log(n_keys), color=color("chance"), ls=":", label=f"uniform: log {n_keys}")
-        ax.set_xlabel("d (width of q and k, entries ~ N(0, 1))")
-        ax.set_ylabel("mean entropy of the weights (nats)")
-        ax.legend(fontsize=8)
-        show_figure(fig)
+        dims, sc, un, png = entropy_view(int(n_keys))
+        st.image(png)
         st.dataframe({"d": dims, "entropy scaled": [fmt_num(x) for x in sc],
                       "entropy unscaled": [fmt_num(x) for x in un]}, hide_index=True)
         st.caption("Unscaled, q·k has variance d: for wide vectors one key takes nearly all the weight and the "
@@ -450,13 +471,15 @@ if tab_align.open:
                 continue
             out, W = attention.alignment(a_models[w], src[0])
             outw = [V.word(i, a_task) for i in out]
-            fig, ax = new_figure(size=(max(4.0, 0.4 * L + 2), max(3.0, 0.35 * L + 1.5)))
-            heatmap(W, xlabels=words, ylabels=outw, ax=ax, vmin=0, vmax=1, annotate=L <= 8,
-                    xlabel="source word (encoder state)", ylabel="output word",
-                    title=f"{a_name(w)}: {int((out == tgt[0]).sum())}/{L} right")
-            ax.plot(source_positions(a_task, L), np.arange(L), ".", color=color("copied word"), ms=4)
+            def alignment_figure(W=W, outw=outw, out=out, w=w):
+                fig, ax = new_figure(size=(max(4.0, 0.4 * L + 2), max(3.0, 0.35 * L + 1.5)))
+                heatmap(W, xlabels=words, ylabels=outw, ax=ax, vmin=0, vmax=1, annotate=L <= 8,
+                        xlabel="source word (encoder state)", ylabel="output word",
+                        title=f"{a_name(w)}: {int((out == tgt[0]).sum())}/{L} right")
+                ax.plot(source_positions(a_task, L), np.arange(L), ".", color=color("copied word"), ms=4)
+                return fig
             with col:
-                show_figure(fig)
+                show_kept(("alignment", view, w, L, int(aseed)), alignment_figure)
             exact, near = attention.alignment_accuracy(a_models[w], a_task, L, np.random.default_rng(3))
             tok = cached(("acc1", view, w, L), lambda m=a_models[w]: attention.accuracy_by_length(
                 m, a_task, [L], np.random.default_rng([5, L]), n=100)[0][0])
@@ -501,15 +524,19 @@ if tab_self.open:
                        "shows where the same weights would look if the future were visible.")
         left, right = st.columns(2)
         with left:
-            show_figure(heatmap(M, xlabels=labels, ylabels=labels, vmin=0, vmax=1, xlabel="key (position:token)",
-                                ylabel="query", title=f"self-attention weights, head {view}"))
-        fig, ax = new_figure(size=(5, 3))
-        ax.bar(range(model.T), M[word], color=color("attention"))
-        ax.set_xticks(range(model.T), labels)
-        ax.set_ylim(0, 1)
-        ax.set_title(f"row of word {word}: where it looks")
+            show_kept(("self", heads_count, str(view), bool(causal), int(xs)), lambda: heatmap(
+                M, xlabels=labels, ylabels=labels, vmin=0, vmax=1, xlabel="key (position:token)", ylabel="query",
+                title=f"self-attention weights, head {view}"))
+
+        def row_figure():
+            fig, ax = new_figure(size=(5, 3))
+            ax.bar(range(model.T), M[word], color=color("attention"))
+            ax.set_xticks(range(model.T), labels)
+            ax.set_ylim(0, 1)
+            ax.set_title(f"row of word {word}: where it looks")
+            return fig
         with right:
-            show_figure(fig)
+            show_kept(("self row", heads_count, str(view), bool(causal), int(xs), int(word)), row_figure)
         st.dataframe({"key": labels, "weight": [fmt_num(x) for x in M[word]]}, hide_index=True)
         st.caption("The n×n matrix has a row per word. With the causal mask the upper triangle is exactly zero: "
                    "a word can only look back.")
@@ -521,12 +548,14 @@ if tab_multi.open:
         X, _, _ = attention.head_task(1, np.random.default_rng(int(mseed)), model.T, model.vocab)
         model.forward(X)
         labels = [f"{j}:{X[0, j]}" for j in range(model.T)]
-        fig, axes = new_figure(1, model.num_heads, size=(4, 3.6))
-        for h, ax in enumerate(np.atleast_1d(axes)):
-            heatmap(model.attn.weights[0, h], xlabels=labels, ylabels=labels, ax=ax, vmin=0, vmax=1,
-                    annotate=False, colorbar=False, title=f"head {h}", xlabel="key (position:token)",
-                    ylabel="query (position:token)" if h == 0 else None)
-        show_figure(fig)
+        def heads_figure():
+            fig, axes = new_figure(1, model.num_heads, size=(4, 3.6))
+            for h, ax in enumerate(np.atleast_1d(axes)):
+                heatmap(model.attn.weights[0, h], xlabels=labels, ylabels=labels, ax=ax, vmin=0, vmax=1,
+                        annotate=False, colorbar=False, title=f"head {h}", xlabel="key (position:token)",
+                        ylabel="query (position:token)" if h == 0 else None)
+            return fig
+        show_kept(("heads", heads_count, int(mseed)), heads_figure)
         st.caption("Each row is one query position and sums to 1 (bright: weight near 1, dark: near 0); the "
                    "causal mask leaves everything right of the diagonal at 0.")
         def head_rows():
