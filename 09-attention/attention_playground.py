@@ -168,12 +168,19 @@ def mname_cfg(which, cfg):
     return f"Luong ({cfg['luong_score']})" if which == "luong" else attention.MODEL_NAMES[which]
 
 
-def loss_chart(container, histories, cfg, height):
-    """The per-step loss of each model (a running mean of 10 steps), in the palette's colour for it."""
-    wide = loss_frame(histories, cfg).pivot_table(index="step", columns="model", values="loss")
-    names = {mname_cfg(w, cfg): color(w) for w in histories if mname_cfg(w, cfg) in wide.columns}
-    container.line_chart(wide, y=list(names), color=list(names.values()), height=height,
-                         x_label="training step", y_label="loss (mean of 10 steps)")
+def loss_chart(container, histories, cfg, height, frame=None):
+    """The per-step loss of each model (a running mean of 10 steps), in the palette's colour for it: a
+    Vega-Lite spec written out (``st.line_chart`` builds and validates an Altair chart, ~0.1 s a rerun).
+    ``frame`` is ``loss_frame``'s result when the caller keeps it."""
+    frame = loss_frame(histories, cfg) if frame is None else frame
+    names = {mname_cfg(w, cfg): color(w) for w in histories if (frame["model"] == mname_cfg(w, cfg)).any()}
+    container.vega_lite_chart(frame, {
+        "mark": {"type": "line"},
+        "encoding": {"x": {"field": "step", "type": "quantitative", "title": "training step"},
+                     "y": {"field": "loss", "type": "quantitative", "title": "loss (mean of 10 steps)"},
+                     "color": {"field": "model", "type": "nominal", "title": None,
+                               "scale": {"domain": list(names), "range": list(names.values())}}}},
+        width="stretch", height=height)
 
 
 def loss_frame(histories, cfg, smooth=10):
@@ -376,7 +383,7 @@ if tab_bottle.open:
                          "bottleneck; it does not teach the decoder lengths it never saw.")
         st.subheader("Training loss")
         if any(h.steps for h in histories.values()):
-            loss_chart(st, histories, cfg, 240)
+            loss_chart(st, histories, cfg, 240, frame=cached("loss frame", lambda: loss_frame(histories, cfg)))
             st.caption("Per-step training loss (running mean of 10 steps) of the models shown"
                        + (", recorded when the shipped checkpoint was trained." if shown["source"] == "checkpoint"
                           else "."))
