@@ -100,9 +100,10 @@ def move(page, kind, loc, k):
     if kind == "checkbox":
         return loc.click
     page.keyboard.press("Escape")                  # select: a list left open by the previous control
-    loc.locator('input').first.click()
-    opts = page.locator('[role="option"]:visible')
-    opts.first.wait_for(timeout=5_000)
+    loc.locator('input').first.focus()
+    page.keyboard.press("ArrowDown")               # opens the list (a click on the input did not, for some)
+    opts = page.locator('[role="option"]')
+    opts.first.wait_for(state="attached", timeout=5_000)
     return opts.nth((k + 1) % max(opts.count(), 1)).click
 
 
@@ -124,7 +125,8 @@ def measure_page(browser, url, moves: int) -> list[tuple[float, str]]:
                         if t is not None:
                             times.append((t, name))
                     except Exception as e:        # a control that vanished after a rerun: skip it
-                        print(f"  skipped {kind} {name!r}: {type(e).__name__}", file=sys.stderr)
+                        print(f"  skipped {kind} {name!r}: {type(e).__name__}: {str(e).splitlines()[0][:160]}",
+                              file=sys.stderr)
                         break
             if exceptions(page):
                 raise SystemExit(f"{url} {tab}: {exceptions(page)[0]}")
