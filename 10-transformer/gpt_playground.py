@@ -177,14 +177,18 @@ if tab_inside.open:
             st.dataframe([{"layer": r["layer"], "head": r["head"], "looks at (char@position)": r["looks at"],
                            "weights": ", ".join(fmt_pct(w) for w in r["weights"])} for r in rows], hide_index=True)
             norms = inside.residual_norms(model, TOK.encode(text)[None])
-            fig, ax = new_figure(size=(7, 3))
-            depth = colormaps["viridis"](np.linspace(0, 0.85, len(norms)))         # darker = earlier in the stream
-            for i, n in enumerate(norms):
-                ax.plot(n, color=depth[i], label="embeddings" if i == 0 else f"after block {i - 1}")
-            ax.set_xlabel("position")
-            ax.set_ylabel("‖x_t‖, residual stream")
-            ax.legend(fontsize=7)
-            show_figure(fig)
+
+            def norms_figure():
+                fig, ax = new_figure(size=(7, 3))
+                depth = colormaps["viridis"](np.linspace(0, 0.85, len(norms)))     # darker = earlier in the stream
+                for i, n in enumerate(norms):
+                    ax.plot(n, color=depth[i], label="embeddings" if i == 0 else f"after block {i - 1}")
+                ax.set_xlabel("position")
+                ax.set_ylabel("‖x_t‖, residual stream")
+                ax.legend(fontsize=7)
+                return fig
+            # The checkpoints are fixed, so the prompt and the model name the picture: a query move keeps it.
+            playground.show_kept_figure(page.data, ("norms", which, text), norms_figure)
             st.dataframe({"point in the stream": ["embeddings"] + [f"after block {i}" for i in range(L)],
                           "mean ‖x_t‖": [fmt_num(v) for v in norms.mean(axis=1)]}, hide_index=True)
             st.caption("Each block adds its attention and feed-forward outputs to the stream (x + …), so the "
@@ -192,30 +196,59 @@ if tab_inside.open:
                        "the first layer often look one or two characters back; later ones spread over the word.")
 
 # ------------------------------------------------------------------------------------ Positional encoding
+@st.cache_data(max_entries=64, show_spinner=False)
+def encoding_png(T: int, d_model: int) -> bytes:
+    """The sinusoidal table P (T, d_model) as a heat map, PNG bytes (pure: cached)."""
+    P = sinusoidal_encoding(T, d_model)
+    fig, ax = new_figure(size=(6, 4))
+    im = ax.imshow(P, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xlabel("dimension (sin, cos, sin, … slower to the right)")
+    ax.set_ylabel("position t")
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_title("P[t, 2i] = sin(t/10000^(2i/D)), P[t, 2i+1] = cos(…)", fontsize=9)
+    return playground.figure_png(fig)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def similarity_view(d_model: int):
+    """cos(P_s, P_t) over the first 64 positions for the sinusoids of width ``d_model`` and for the medium
+    model's learned table, and their two heat maps as PNG bytes (the checkpoints are fixed: cached)."""
+    sims = {"sinusoidal": inside.position_similarity(sinusoidal_encoding(64, d_model)),
+            "learned (medium)": inside.position_similarity(inside.learned_positions(CKPT["medium"][0]))}
+    fig, axes = new_figure(1, 2, size=(3.4, 3.2))
+    for ax, (name, S) in zip(axes, sims.items()):
+        ax.imshow(S, cmap="viridis", vmin=-1, vmax=1)
+        ax.set_title(f"{name}: cos(P_s, P_t)", fontsize=9)
+        ax.set_xlabel("position")
+    return sims, playground.figure_png(fig)
+
+
+@st.cache_data(show_spinner=False)
+def order_rows() -> list[dict]:
+    """The order test (``inside.order_test``) on small, nopos and medium: forward passes on the shipped
+    checkpoints, the same on every rerun, so computed once."""
+    rows = []
+    for name in ("small", "nopos", "medium"):
+        res = inside.order_test(CKPT[name][0], TOK)
+        rows.append({"model": name, "positions": CKPT[name][0].positions or "none",
+                     "after block 0: largest difference": fmt_num(res["stream_diff"][1]),
+                     "after the last block": fmt_num(res["stream_diff"][-1]),
+                     "next-character distributions differ by (TV)": fmt_num(res["tv_distance"]),
+                     "validation loss": fmt_num(CKPT[name][2]["val_loss"])})
+    return rows
+
+
 if tab_pos.open:
     with tab_pos:
         c1, c2 = st.columns(2)
         D = c1.select_slider("d_model of the sinusoids", [16, 32, 64, 128, 256], value=128, key=page.key("pos_d"))
         Tn = c2.slider("Positions", 16, 256, 64, 16, key=page.key("pos_T"))
-        P = sinusoidal_encoding(Tn, D)
         left, right = st.columns(2)
-        fig, ax = new_figure(size=(6, 4))
-        im = ax.imshow(P, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-        ax.set_xlabel("dimension (sin, cos, sin, … slower to the right)")
-        ax.set_ylabel("position t")
-        fig.colorbar(im, ax=ax, shrink=0.8)
-        ax.set_title("P[t, 2i] = sin(t/10000^(2i/D)), P[t, 2i+1] = cos(…)", fontsize=9)
         with left:
-            show_figure(fig)
-        fig, axes = new_figure(1, 2, size=(3.4, 3.2))
-        sims = {"sinusoidal": inside.position_similarity(P[:64]),
-                "learned (medium)": inside.position_similarity(inside.learned_positions(CKPT["medium"][0]))}
-        for ax, (name, S) in zip(axes, sims.items()):
-            ax.imshow(S, cmap="viridis", vmin=-1, vmax=1)
-            ax.set_title(f"{name}: cos(P_s, P_t)", fontsize=9)
-            ax.set_xlabel("position")
+            st.image(encoding_png(int(Tn), int(D)))
+        sims, png = similarity_view(int(D))
         with right:
-            show_figure(fig)
+            st.image(png)
         near = {name: float(np.mean(np.diag(S, 1))) for name, S in sims.items()}
         far = {name: float(np.mean(np.diag(S, 32))) for name, S in sims.items()}
         st.dataframe([{"positions": n, "similarity of neighbours (t, t+1)": fmt_num(near[n]),
@@ -224,15 +257,7 @@ if tab_pos.open:
                    "learned table (64 × 128 numbers trained with the rest) found that on its own.")
         st.subheader("Without positions, attention sees a set")
         a, b = inside.ORDER_PROMPTS
-        rows = []
-        for name in ("small", "nopos", "medium"):
-            res = inside.order_test(CKPT[name][0], TOK)
-            rows.append({"model": name, "positions": CKPT[name][0].positions or "none",
-                         "after block 0: largest difference": fmt_num(res["stream_diff"][1]),
-                         "after the last block": fmt_num(res["stream_diff"][-1]),
-                         "next-character distributions differ by (TV)": fmt_num(res["tv_distance"]),
-                         "validation loss": fmt_num(CKPT[name][2]["val_loss"])})
-        st.dataframe(rows, hide_index=True)
+        st.dataframe(order_rows(), hide_index=True)
         st.markdown(
             f"Measured on the prompts `{a}` and `{b}`: the same characters, the same last character, another "
             "order. Without positions, the first block's output at the last position is the same for both (up to "
