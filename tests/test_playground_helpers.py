@@ -111,3 +111,44 @@ def test_seconds_and_notes():
     assert not at.exception
     assert "The post says:** seed 42 gets stuck" in at.info[0].value and "Measured here:** seed 42" in at.info[0].value
     assert at.caption[0].value == "Train both took 3.6 s"
+
+
+def _kept_figures_page():
+    import streamlit as st
+    from matplotlib.figure import Figure
+
+    from common import playground
+
+    calls = st.session_state.setdefault("draws", [])
+
+    def draw(tag):
+        def make():
+            calls.append(tag)
+            fig = Figure(figsize=(1, 1))
+            fig.add_subplot().plot([0, 1], [0, 1])
+            return fig
+        return make
+
+    class Run:                                             # any object (a run record) can own its figures
+        pass
+
+    run = st.session_state.setdefault("run", {})          # a run's dict in the page state
+    record = st.session_state.setdefault("record", Run())
+    for key in ("a", "b", "a"):
+        playground.show_kept_figure(run, key, draw(key))
+    playground.show_kept_figure(record, "curves", draw("record"))
+    many = st.session_state.setdefault("many", {})
+    for i in range(5):                                     # more keys than the limit: the oldest go first
+        playground.show_kept_figure(many, i, draw(i), limit=3)
+    st.metric("kept", ",".join(str(k) for k in many["_figures"]))
+    st.metric("draws", ",".join(str(c) for c in calls))
+
+
+def test_show_kept_figure_draws_each_key_once_and_keeps_at_most_limit():
+    at = AppTest.from_function(_kept_figures_page, default_timeout=60).run()
+    assert not at.exception
+    assert len(at.get("image")) == 9                       # every call shows its picture
+    assert at.metric[0].value == "2,3,4"
+    assert at.metric[1].value == "a,b,record,0,1,2,3,4"
+    at.run()                  # a rerun: the dict and the record keep theirs; 0 and 1 were dropped, and drop 2, 3
+    assert at.metric[1].value == "a,b,record,0,1,2,3,4,0,1,2,3,4"
