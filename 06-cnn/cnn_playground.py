@@ -241,6 +241,16 @@ def explorer_cnn():
     return page["shipped"]["cnn"]["model"], "the shipped CNN checkpoint (8, 16 filters; " + SHIPPED_SETTINGS + ")"
 
 
+def explorer_owner() -> tuple[dict, tuple]:
+    """The dict that holds ``explorer_cnn()``'s model (the finished "Train both" run, or the shipped
+    checkpoint's entry) and the model's version in it: what the explorer tabs keep their measurements and
+    pictures with, so a sidebar setting for the next run does not recompute them."""
+    run = page["runs"].get("CNN")
+    if run is not None and run["source"] == "trained" and run["history"].epochs:
+        return run, ("trained", run["history"].epochs)
+    return page["shipped"]["cnn"], ("shipped",)
+
+
 def pick_digit(prefix, where):
     """A test digit (by index) or a drawing; returns (image (1, 28, 28), label or None, description)."""
     source = st.radio(f"Input ({where})", ["Test digit", "Draw a digit"], horizontal=True,
@@ -626,24 +636,30 @@ if tab_pool.open:
         left = c2.slider("Patch left column", 0, fmap.shape[1] - 4, left0, step=2,
                          key=page.key(f"pool_left_{idx}_{channel}"))
         patch, pooled, winners = pooling.max_pool_zoom(fmap, top, left)
-        fig, axes = new_figure(1, 3, size=(3.6, 3.4))
-        axes[0].imshow(fmap, cmap="viridis")
-        axes[0].add_patch(Rectangle(
-            (left - 0.5, top - 0.5), 4, 4, fill=False, edgecolor=color("window"), linewidth=2))
-        axes[0].set_title(f"map {channel} of digit #{idx}")
-        axes[0].axis("off")
-        heatmap(patch, ax=axes[1], title="4×4 patch (values)", colorbar=False)
-        for a, b in winners.reshape(-1, 2):
-            axes[1].add_patch(Rectangle(
-                (b - 0.5, a - 0.5), 1, 1, fill=False, edgecolor=color("selected"), linewidth=2))
-        heatmap(pooled, ax=axes[2], title="2×2 after max-pool", colorbar=False)
-        # Ticks in the map's own coordinates: the patch's rows and columns, and the pooled map's.
-        for ax, r0, c0, n, what in ((axes[1], top, left, 4, "map"), (axes[2], top // 2, left // 2, 2, "pooled map")):
-            ax.set_xticks(range(n), [str(c0 + i) for i in range(n)])
-            ax.set_yticks(range(n), [str(r0 + i) for i in range(n)])
-            ax.set_xlabel(f"{what} column")
-            ax.set_ylabel(f"{what} row")
-        show_figure(fig)
+
+        def zoom_figure():
+            fig, axes = new_figure(1, 3, size=(3.6, 3.4))
+            axes[0].imshow(fmap, cmap="viridis")
+            axes[0].add_patch(Rectangle(
+                (left - 0.5, top - 0.5), 4, 4, fill=False, edgecolor=color("window"), linewidth=2))
+            axes[0].set_title(f"map {channel} of digit #{idx}")
+            axes[0].axis("off")
+            heatmap(patch, ax=axes[1], title="4×4 patch (values)", colorbar=False)
+            for a, b in winners.reshape(-1, 2):
+                axes[1].add_patch(Rectangle(
+                    (b - 0.5, a - 0.5), 1, 1, fill=False, edgecolor=color("selected"), linewidth=2))
+            heatmap(pooled, ax=axes[2], title="2×2 after max-pool", colorbar=False)
+            # Ticks in the map's own coordinates: the patch's rows and columns, and the pooled map's.
+            for ax, r0, c0, n, what in ((axes[1], top, left, 4, "map"),
+                                        (axes[2], top // 2, left // 2, 2, "pooled map")):
+                ax.set_xticks(range(n), [str(c0 + i) for i in range(n)])
+                ax.set_yticks(range(n), [str(r0 + i) for i in range(n)])
+                ax.set_xlabel(f"{what} column")
+                ax.set_ylabel(f"{what} row")
+            return fig
+        owner, version = explorer_owner()
+        playground.show_kept_figure(owner, ("pool zoom", *version, int(idx), int(channel), int(top), int(left)),
+                                    zoom_figure)
         st.dataframe(pd.DataFrame([[fmt_num(v) for v in r] for r in pooled], columns=["left", "right"],
                                   index=["top", "bottom"]), key=page.key("pooled_table"))
         st.subheader("Shift the digit")
@@ -651,7 +667,10 @@ if tab_pool.open:
         dy = c1.slider("Shift down (pixels)", -3, 3, 0, key=page.key("pool_dy"))
         dx = c2.slider("Shift right (pixels)", -3, 3, 1, key=page.key("pool_dx"))
         one = pooling.translation_tolerance(model, image, dy, dx)
-        many = pooling.translation_tolerance(model, data.x_test[:200], dy, dx)
+        tolerance = owner.setdefault("tolerance", {})         # 200 digits through conv1: once per shift
+        if (*version, dy, dx) not in tolerance:
+            tolerance[(*version, dy, dx)] = pooling.translation_tolerance(model, data.x_test[:200], dy, dx)
+        many = tolerance[(*version, dy, dx)]
         shifted = digit_images.shift_image(image, dy, dx)
         a1 = model[1].forward(model[0].forward(shifted.astype(np.float32)))[0, channel]
         c1, c2, c3 = st.columns(3)
