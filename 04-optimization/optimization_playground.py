@@ -93,12 +93,6 @@ def line_chart_style(fig, ax, xlabel: str, ylabel: str | None = None):
     ax.grid(alpha=0.3)
 
 
-def show_line_chart(fig, ax, xlabel: str, ylabel: str | None = None):
-    """``line_chart_style``, and the figure on the page."""
-    line_chart_style(fig, ax, xlabel, ylabel)
-    show_figure(fig)
-
-
 def batch_loss_figure(results: dict):
     """Every run's mini-batch loss against the update number, log-log, the legend outside."""
     fig, ax = new_figure(size=(9.0, 3.2))
@@ -488,6 +482,37 @@ def adam_steps(steps: int, beta2: float):
             adam_bc.adam_step_sizes(g, lr=1e-3, beta2=beta2, bias_correction=False))
 
 
+@st.cache_data(show_spinner=False, max_entries=128)
+def ewma_png(beta: float, corrected: bool, kind: str, noise_level: float) -> bytes:
+    """The noisy series (seed 0), its signal and its EWMA (raw, and corrected when asked), as PNG bytes: pure
+    in its arguments, so each of the two figures of the tab is drawn only when its own controls move."""
+    clean, noisy = ewma.noisy_series(300, np.random.default_rng(0), kind=kind, noise=noise_level)
+    fig, ax = new_figure(size=(9.0, 3.6))
+    ax.plot(noisy, ".", color=color("observations"), ms=3, alpha=0.6, label="noisy series")
+    ax.plot(clean, "--", color=color("reference"), lw=1, label="signal")
+    ax.plot(ewma.ewma(noisy, beta), color=color("ewma"), lw=1.8, label=f"EWMA β={beta:g}")
+    if corrected:
+        ax.plot(ewma.ewma(noisy, beta, bias_correction=True), color=color("bias-corrected"), lw=1.8,
+                label="EWMA / (1 − βᵗ)")
+    line_chart_style(fig, ax, "t")
+    return playground.figure_png(fig)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def adam_png(steps: int, beta2: float) -> bytes:
+    """Adam's measured step sizes with and without bias correction against the formula, as PNG bytes."""
+    with_bc, without = adam_steps(steps, beta2)
+    t = np.arange(1, len(with_bc) + 1)
+    fig, ax = new_figure(size=(9.0, 3.2))
+    ax.plot(t, with_bc / 1e-3, color=color("adam"), label="Adam (bias-corrected), measured")
+    ax.plot(t, without / 1e-3, color=color("no bias correction"), label="Adam without correction, measured")
+    ax.plot(t, adam_bc.uncorrected_step_factor(t, 0.9, beta2), ":", color=color("reference"),
+            label="(1−β₁ᵗ)/√(1−β₂ᵗ)")
+    ax.set_xscale("log")
+    line_chart_style(fig, ax, "step t", "|Δθ| / η")
+    return playground.figure_png(fig)
+
+
 @st.fragment
 def ewma_view():
     """The EWMA and Adam views: their sliders rerun only this fragment."""
@@ -509,13 +534,7 @@ def ewma_view():
     m[1].metric("v₁ (first average)", fmt_num(raw[0]), help=f"x₁ = {fmt_num(noisy[0])}; v₁ = (1−β)·x₁")
     m[2].metric(f"Mean |error| first {k} steps, raw", fmt_num(np.mean(np.abs(raw[:k] - clean[:k]))))
     m[3].metric(f"Mean |error| first {k} steps, corrected", fmt_num(np.mean(np.abs(cor[:k] - clean[:k]))))
-    fig, ax = new_figure(size=(9.0, 3.6))
-    ax.plot(noisy, ".", color=color("observations"), ms=3, alpha=0.6, label="noisy series")
-    ax.plot(clean, "--", color=color("reference"), lw=1, label="signal")
-    ax.plot(raw, color=color("ewma"), lw=1.8, label=f"EWMA β={beta:g}")
-    if corrected:
-        ax.plot(cor, color=color("bias-corrected"), lw=1.8, label="EWMA / (1 − βᵗ)")
-    show_line_chart(fig, ax, "t")
+    st.image(ewma_png(float(beta), bool(corrected), kind, float(noise_level)))
     st.caption(f"What to try: β = 0.99 on the constant series: the raw average starts at 0, is at "
                f"{fmt_pct(1 - 0.99 ** 100, 0)} of the level after 100 steps (1 − 0.99¹⁰⁰) and needs "
                f"{ewma.steps_to_reach(0.95, 0.99)} steps to reach 95%; the corrected one is right from t = 1. "
@@ -530,18 +549,11 @@ def ewma_view():
                           persist_state="page")
     steps_a = d2.slider("Steps of a constant gradient", 50, 2000, 300, key=page.key("adam_steps"), persist_state="page")
     with_bc, without = adam_steps(int(steps_a), float(b2))
-    t = np.arange(1, len(with_bc) + 1)
     e1, e2 = st.columns(2)
     e1.metric("Largest uncorrected step / η (measured)", fmt_num(without.max() / 1e-3),
               help=f"at step {int(np.argmax(without)) + 1}")
     e2.metric("Corrected step / η (measured)", fmt_num(with_bc.max() / 1e-3, 4))
-    fig, ax = new_figure(size=(9.0, 3.2))
-    ax.plot(t, with_bc / 1e-3, color=color("adam"), label="Adam (bias-corrected), measured")
-    ax.plot(t, without / 1e-3, color=color("no bias correction"), label="Adam without correction, measured")
-    ax.plot(t, adam_bc.uncorrected_step_factor(t, 0.9, b2), ":", color=color("reference"),
-            label="(1−β₁ᵗ)/√(1−β₂ᵗ)")
-    ax.set_xscale("log")
-    show_line_chart(fig, ax, "step t", "|Δθ| / η")
+    st.image(adam_png(int(steps_a), float(b2)))
 
 
 if tab_ewma.open:
