@@ -570,6 +570,25 @@ if tab_conv.open:
             st.image(pictures, caption=["input and the window"] + [f"feature map: {n}" for n in names], width=220)
             st.caption(f"Each feature map is {maps.shape[1]}×{maps.shape[2]}: {h}×{w} input, 3×3 filter, no padding.")
 
+@st.cache_data(max_entries=128, show_spinner=False)
+def padding_view(size: int, k: int, p: int, s: int, out: int):
+    """Padding & stride: how many windows cover each input pixel (``col2im`` of all-ones windows) and the
+    figure of it beside the padded input with each window's corner, as PNG bytes (pure: cached)."""
+    coverage = col2im(np.ones((1, k * k, out * out)), (1, 1, size, size), k, s, p)[0, 0]
+    fig, axes = new_figure(1, 2, size=(4.5, 4.2))
+    heatmap(coverage, ax=axes[0], title="windows covering each input pixel", fmt=".0f", annotate=size <= 12,
+            cmap="magma")
+    grid = np.zeros((size + 2 * p, size + 2 * p))
+    grid[p:p + size, p:p + size] = 1
+    for i in range(out):
+        for j in range(out):
+            grid[i * s, j * s] = 2
+    axes[1].imshow(grid, cmap=ListedColormap([color("padding"), color("input"), color("window")]), vmin=0, vmax=2)
+    axes[1].set_title("padded input: grey = zero padding,\ngold = top-left corner of each window", fontsize=9)
+    axes[1].axis("off")
+    return coverage, playground.figure_png(fig)
+
+
 # --- Padding & stride ------------------------------------------------------------------------------------
 if tab_pad.open:
     with tab_pad:
@@ -595,20 +614,8 @@ if tab_pad.open:
             if leftover:
                 st.warning(f"The stride does not fit exactly: the last {leftover} padded row(s)/column(s) are never "
                            "the start of a window.")
-            coverage = col2im(np.ones((1, k * k, out * out)), (1, 1, size, size), k, s, p)[0, 0]
-            fig, axes = new_figure(1, 2, size=(4.5, 4.2))
-            heatmap(coverage, ax=axes[0], title="windows covering each input pixel", fmt=".0f",
-                    annotate=size <= 12, cmap="magma")
-            grid = np.zeros((size + 2 * p, size + 2 * p))
-            grid[p:p + size, p:p + size] = 1
-            for i in range(out):
-                for j in range(out):
-                    grid[i * s, j * s] = 2
-            axes[1].imshow(grid, cmap=ListedColormap([color("padding"), color("input"), color("window")]),
-                           vmin=0, vmax=2)
-            axes[1].set_title("padded input: grey = zero padding,\ngold = top-left corner of each window", fontsize=9)
-            axes[1].axis("off")
-            show_figure(fig)
+            coverage, png = padding_view(size, k, p, s, out)
+            st.image(png)
             st.caption(f"Computed with the same code as the layers: `conv_output_size` and `col2im` of all-ones "
                        f"windows. Coverage ranges from {fmt_num(int(coverage.min()))} to "
                        f"{fmt_num(int(coverage.max()))}.")

@@ -11,7 +11,7 @@ import streamlit as st
 
 import attention
 from common import playground
-from common.playground import PageState, show_figure
+from common.playground import PageState
 from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure
 from common.sequence_tasks import seq2seq_task, source_positions
 from common.training import Live
@@ -606,18 +606,21 @@ if tab_time.open:
                 page["timing"] = attention.encoder_timing()
         tm = page["timing"]
         Ls = np.array(tm["lengths"])
-        fig, ax = new_figure(size=(6.5, 3.8))
-        ax.loglog(Ls, 1e3 * np.array(tm["lstm"]), "-o", color=color("rnn"), label="LSTM encoder (T steps in turn)")
-        ax.loglog(Ls, 1e3 * np.array(tm["attention"]), "-o", color=color("attention"),
-                  label="self-attention (all positions at once)")
-        ax.set_xticks(Ls, [str(L) for L in Ls])
-        ax.set_xlabel("sequence length T")
-        ax.set_ylabel("ms per forward pass (batch 32)")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8)
+
+        def timing_figure():
+            fig, ax = new_figure(size=(6.5, 3.8))
+            ax.loglog(Ls, 1e3 * np.array(tm["lstm"]), "-o", color=color("rnn"), label="LSTM encoder (T steps in turn)")
+            ax.loglog(Ls, 1e3 * np.array(tm["attention"]), "-o", color=color("attention"),
+                      label="self-attention (all positions at once)")
+            ax.set_xticks(Ls, [str(L) for L in Ls])
+            ax.set_xlabel("sequence length T")
+            ax.set_ylabel("ms per forward pass (batch 32)")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=8)
+            return fig
         left, right = st.columns([3, 2])
         with left:
-            show_figure(fig)
+            playground.show_kept_figure(tm, "timing", timing_figure)      # drawn once per measurement
         with right:
             st.dataframe([{"T": int(L), "LSTM, ms": fmt_num(1e3 * a), "self-attention, ms": fmt_num(1e3 * b),
                            "LSTM ÷ self-attention": fmt_num(r, 2)}
