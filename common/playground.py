@@ -16,6 +16,7 @@ import re
 import numpy as np
 
 from .chapters import CHAPTERS
+from .plots import figure_png  # noqa: F401  (pages call playground.figure_png)
 
 
 def _st():
@@ -138,15 +139,6 @@ def mnist(flatten: bool = True):
         with st.expander("Where MNIST was looked for"):
             st.write(data.source)
     return data
-
-
-def figure_png(fig, dpi: int = 120) -> bytes:
-    """A Matplotlib figure as PNG bytes at ``dpi`` (what ``show_figure`` shows)."""
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
 
 
 def show_figure(fig, dpi: int = 120) -> None:

@@ -152,3 +152,30 @@ def test_show_kept_figure_draws_each_key_once_and_keeps_at_most_limit():
     assert at.metric[1].value == "a,b,record,0,1,2,3,4"
     at.run()                  # a rerun: the dict and the record keep theirs; 0 and 1 were dropped, and drop 2, 3
     assert at.metric[1].value == "a,b,record,0,1,2,3,4,0,1,2,3,4"
+
+
+@pytest.mark.parametrize("layout", ["constrained", None])
+def test_figure_png_has_the_pixels_savefig_gives(layout):
+    import io
+
+    import numpy as np
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from common.playground import figure_png
+
+    def make():
+        fig = Figure(figsize=(4, 3), layout=layout)
+        ax = fig.subplots()
+        ax.plot([0, 1, 2], [1, 3, 2], "-o", label="a line")
+        ax.imshow(np.arange(12.0).reshape(3, 4), extent=(0, 2, 1, 3), alpha=0.3)
+        ax.set_title("title")
+        fig.legend(loc="outside right upper" if layout else "upper right")
+        return fig
+
+    buf = io.BytesIO()
+    make().savefig(buf, format="png", dpi=100)
+    expected = np.asarray(Image.open(buf))
+    got = np.asarray(Image.open(io.BytesIO(figure_png(make(), dpi=100))))
+    assert got.shape == expected.shape == (300, 400, 4)
+    np.testing.assert_array_equal(got, expected)
