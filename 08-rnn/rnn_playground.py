@@ -6,6 +6,7 @@ The page opens on the shipped checkpoints of its default run (``08-rnn/train_rnn
 live with the sidebar's settings.
 """
 
+import json
 import time
 
 import numpy as np
@@ -254,38 +255,62 @@ def word_axis(ax, words, show=True):
     ax.set_xlim(-0.5, len(words) - 0.5)
 
 
-def probability_heatmaps(words, probs, subject):
-    """One row of cells per subject, one column per word, for each model (stacked, words shared)."""
-    fig, axes = new_figure(len(probs), 1, size=(FIG_W, 1.35), sharex=True)
-    axes = np.atleast_1d(axes)
-    cmap = "Blues"
-    for ax, (kind, p) in zip(axes, probs.items()):
-        ax.imshow(p.T, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-        ax.set_yticks(range(rnn.N_SUBJECTS), [("▶ " if i == subject else "") + s for i, s in enumerate(VOCAB.subjects)],
-                      fontsize=LABEL_PT)
-        ax.set_title(f"{rnn.MODEL_NAMES[kind]}: P(subject) after each word, in % (darker = more likely)", fontsize=LABEL_PT + 1,
-                     loc="left")
-        if len(words) <= 24:                          # room for a number in every cell
-            for (j, i), v in np.ndenumerate(p):
-                ax.text(j, i, f"{100 * v:.0f}", ha="center", va="center", fontsize=LABEL_PT - 1,
-                        color="white" if v > 0.55 else "#222222", in_layout=False)   # dark text on pale cells
-    for ax in axes:
-        word_axis(ax, words, show=ax is axes[-1])
-    return fig
+def word_x(words) -> dict:
+    """A Vega-Lite x axis over the word positions 0…T-1, labelled with the words (which repeat, so the
+    positions are the values and the words only their labels)."""
+    return {"field": "i", "type": "ordinal", "title": None,
+            "axis": {"labelAngle": -90, "labelExpr": f"{json.dumps(list(words))}[datum.value]",
+                     "labelFontSize": 11}}
 
 
-def confidence_figure(words, probs, subject):
-    """Each model's probability of the true subject after every word, with chance."""
-    fig, ax = new_figure(size=(FIG_W, 3.0))
-    for kind, p in probs.items():
-        ax.plot(np.arange(len(words)), p[:, subject], STYLES[kind], ms=4, color=color(kind), label=rnn.MODEL_NAMES[kind])
-    ax.axhline(rnn.CHANCE, color=color("chance"), ls=":", label=f"chance ({fmt_pct(rnn.CHANCE, 0)})")
-    word_axis(ax, words)
-    ax.set_ylim(0, 1.03)
-    pct_axis(ax, f"P({VOCAB.subjects[subject]})")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
-    ax.set_title("each model's confidence in the true subject after every word", fontsize=LABEL_PT + 1)
-    return fig
+def confidence_chart(words, probs, subject) -> dict:
+    """Each model's probability of the true subject after every word, with chance: a Vega-Lite spec the
+    browser draws (the Matplotlib figure cost ~0.25 s to save on each new sentence)."""
+    names = [rnn.MODEL_NAMES[k] for k in probs]
+    rows = [{"i": i, "model": rnn.MODEL_NAMES[k], "p": float(v)} for k, p in probs.items()
+            for i, v in enumerate(p[:, subject])]
+    y = {"field": "p", "type": "quantitative", "title": f"P({VOCAB.subjects[subject]})",
+         "scale": {"domain": [0, 1.03]}, "axis": {"format": ".0%"}}
+    color_ = {"field": "model", "type": "nominal", "title": None, "legend": {"orient": "right"},
+              "scale": {"domain": names, "range": [color(k) for k in probs]}}
+    return {"title": {"text": "each model's confidence in the true subject after every word", "fontSize": 12},
+            "height": 240, "layer": [
+                {"data": {"values": rows}, "mark": {"type": "line", "point": True},
+                 "encoding": {"x": word_x(words), "y": y, "color": color_,
+                              "shape": {"field": "model", "type": "nominal", "title": None,
+                                        "scale": {"domain": names, "range": ["circle", "square", "triangle-up"][:len(names)]}}}},
+                {"data": {"values": [{"chance": rnn.CHANCE}]},
+                 "mark": {"type": "rule", "strokeDash": [2, 3], "color": color("chance")},
+                 "encoding": {"y": {"field": "chance", "type": "quantitative"}}},
+                {"data": {"values": [{"chance": rnn.CHANCE, "i": len(words) - 1,
+                                      "label": f"chance ({fmt_pct(rnn.CHANCE, 0)})"}]},
+                 "mark": {"type": "text", "align": "right", "dy": -7, "color": color("chance"), "fontSize": 11},
+                 "encoding": {"x": word_x(words), "y": {"field": "chance", "type": "quantitative"},
+                              "text": {"field": "label"}}}]}
+
+
+def probability_chart(words, probs, subject) -> dict:
+    """One row of cells per subject, one column per word, for each model (stacked): P(subject) after each
+    word in %, darker = more likely, a number in every cell when there is room (≤ 24 words)."""
+    labels = [("▶ " if i == subject else "") + s for i, s in enumerate(VOCAB.subjects)]
+    rows = [{"i": j, "model": rnn.MODEL_NAMES[k], "subject": labels[i], "p": float(p[j, i]),
+             "pct": f"{100 * p[j, i]:.0f}"} for k, p in probs.items() for j in range(p.shape[0])
+            for i in range(p.shape[1])]
+    cells = [{"mark": "rect", "encoding": {
+        "color": {"field": "p", "type": "quantitative", "title": "P", "scale": {"scheme": "blues", "domain": [0, 1]},
+                  "legend": {"format": ".0%"}}}}]
+    if len(words) <= 24:
+        cells.append({"mark": {"type": "text", "fontSize": 10}, "encoding": {
+            "text": {"field": "pct"},
+            "color": {"condition": {"test": "datum.p > 0.55", "value": "white"}, "value": "#222222"}}})
+    return {"data": {"values": rows},
+            "facet": {"row": {"field": "model", "type": "nominal", "title": None, "sort": [rnn.MODEL_NAMES[k] for k in probs],
+                              "header": {"labelAngle": 0, "labelAlign": "left", "labelFontSize": 12}}},
+            "spec": {"height": 4 * 22, "width": {"step": max(16, min(44, 900 // len(words)))}, "encoding": {
+                "x": word_x(words),
+                "y": {"field": "subject", "type": "nominal", "title": None, "sort": labels}},
+                "layer": cells},
+            "title": {"text": "P(subject) after each word, in % (darker = more likely)", "fontSize": 12}}
 
 
 tab_word, tab_len, tab_grad, tab_lstm, tab_curves = st.tabs(
@@ -318,8 +343,7 @@ def word_by_word():
                      "changes its mind after": f"{words[step - 1]} (word {step - 1})" if step else "–",
                      "right at who?, 200 sentences": fmt_pct(acc),
                      "changes its mind, 200 sentences": fmt_pct(changed)})
-    playground.show_kept_figure(page.data, shown("confidence", int(subject), int(n_fill), int(sent_seed)),
-                                lambda: confidence_figure(words, probs, subject))
+    st.vega_lite_chart(confidence_chart(words, probs, subject), width="stretch")
     st.dataframe(rows, hide_index=True)
     st.caption(f"The last two columns: 200 fresh sentences with {n_fill} fillers (any subject).")
     if "rnn" in story and "lstm" in story:
@@ -331,8 +355,7 @@ def word_by_word():
             playground.post_vs_measured(
                 post="Train both models, pick a sentence length and “you'll see exactly the step where Vanilla "
                      "RNN changes its mind and LSTM doesn't.”", measured=measured)
-    playground.show_kept_figure(page.data, shown("heatmaps", int(subject), int(n_fill), int(sent_seed)),
-                                lambda: probability_heatmaps(words, probs, subject))
+    st.vega_lite_chart(probability_chart(words, probs, subject), width="stretch")
     st.caption("“Changes its mind”: the top answer is the true subject after some filler word and is no longer "
                "it at who?. The models are only trained on the answer at **who?**; the readings before it are "
                "the same read-out applied to the hidden state mid-sentence, which shows what the state holds then.")
