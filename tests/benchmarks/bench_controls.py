@@ -42,12 +42,18 @@ TRAINS_ON_CHANGE = {
 }
 
 
+# Each mutation's new state is the next one's old state (the last one's: the attribute now). Reading the
+# attribute in the callback alone would miss a rerun that starts and ends within one callback (a fast one:
+# both records would read "notRunning"), and such a change would not be counted at all.
 WATCH = """() => {
   if (window.__runs) return;
   window.__runs = [];
   const root = document.querySelector('[data-testid="stApp"]');
-  new MutationObserver(() => window.__runs.push([performance.now(), root.getAttribute('data-test-script-state')]))
-    .observe(root, {attributes: true, attributeFilter: ['data-test-script-state']});
+  new MutationObserver((records) => {
+    const now = performance.now();
+    records.forEach((r, i) => window.__runs.push([now, i + 1 < records.length ? records[i + 1].oldValue
+                                                        : root.getAttribute('data-test-script-state')]));
+  }).observe(root, {attributes: true, attributeOldValue: true, attributeFilter: ['data-test-script-state']});
 }"""
 
 
