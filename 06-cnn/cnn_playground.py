@@ -99,12 +99,12 @@ with st.sidebar:
     sidebar_status = st.empty()
 
 
-def number_table(arr, cmap: str):
-    """A small matrix as a table of its numbers, each cell coloured by its value through ``cmap`` (a signed
-    colormap such as RdBu_r centred on 0): the heatmap's colours at the cost of a table."""
+def number_table(arr, cmap: str, symmetric: bool = False):
+    """A small matrix as a table of its numbers, each cell coloured by its value through ``cmap`` (centred
+    on 0 with ``symmetric=True``, as ``colorize``): the heatmap's colours at the cost of a table."""
     arr = np.asarray(arr, dtype=np.float64)
     m = max(float(np.abs(arr).max()), 1e-12)
-    lo, hi = (-m, m) if cmap == "RdBu_r" else (float(arr.min()), float(arr.max()))
+    lo, hi = (-m, m) if symmetric else (float(arr.min()), float(arr.max()))
     return pd.DataFrame(arr).style.background_gradient(cmap=cmap, axis=None, vmin=lo, vmax=hi).format(fmt_num)
 
 
@@ -233,12 +233,12 @@ tab_vs, tab_explore, tab_lenet, tab_conv, tab_pad, tab_pool, tab_types = tabs
 def explorer_cnn():
     """The trained CNN the explorer tabs look inside: the one from "Train both" once it has finished an
     epoch, else the shipped checkpoint. Returns (model, description)."""
-    run = page["runs"].get("CNN")
-    if run is not None and run["source"] == "trained" and run["history"].epochs:
-        f = run["settings"]["filters"]
-        return run["model"], (f"the CNN from “Train both” ({f[0]}, {f[1]} filters, "
-                              f"{plural(run['history'].epochs, 'epoch')} on {run['settings']['n_train']:,} digits)")
-    return page["shipped"]["cnn"]["model"], "the shipped CNN checkpoint (8, 16 filters; " + SHIPPED_SETTINGS + ")"
+    owner, version = explorer_owner()
+    if version[0] == "trained":
+        f = owner["settings"]["filters"]
+        return owner["model"], (f"the CNN from “Train both” ({f[0]}, {f[1]} filters, "
+                                f"{plural(version[1], 'epoch')} on {owner['settings']['n_train']:,} digits)")
+    return owner["model"], "the shipped CNN checkpoint (8, 16 filters; " + SHIPPED_SETTINGS + ")"
 
 
 def explorer_owner() -> tuple[dict, tuple]:
@@ -545,12 +545,12 @@ if tab_conv.open:
             if kind == "grey digit":
                 # Three small coloured tables, not a figure: a window move costs milliseconds, not 0.2 s.
                 cols = st.columns(3)
-                for slot, arr, title, cmap in zip(
+                for slot, arr, title, (cmap, signed) in zip(
                         cols, (step.window[0], kernel, step.products[0]),
                         ("window (input)", f"filter: {names[0]}", f"products, sum = {fmt_num(step.value, 4)}"),
-                        ("gray", "RdBu_r", "RdBu_r")):
+                        (("gray", False), ("RdBu_r", True), ("RdBu_r", True))):
                     slot.markdown(f"**{title}**")
-                    slot.dataframe(number_table(arr, cmap), hide_index=True)
+                    slot.dataframe(number_table(arr, cmap, symmetric=signed), hide_index=True)
             else:
                 for c, ch in enumerate(("red", "green", "blue")):
                     st.markdown(f"**{ch} channel**: window × filter slice = products, "

@@ -29,6 +29,7 @@ playground.chapter_header(
 page = PageState("ch08", models=dict, histories=dict, config=None, version=0, source=None, run=None)
 key = page.key
 STYLES = {"rnn": "-o", "lstm": "-s", "gru": "--^"}          # markers: LSTM and GRU often overlap at 100%
+MARKERS = {"rnn": "circle", "lstm": "square", "gru": "triangle-up"}      # the same markers in Vega-Lite
 D = rnn.PAGE_DEFAULTS
 FIG_W = 8.0          # inches at 120 dpi: 960 px, about the width the wide layout shows, so 9 pt stays 9 pt
 LABEL_PT = 9
@@ -278,7 +279,7 @@ def confidence_chart(words, probs, subject) -> dict:
                 {"data": {"values": rows}, "mark": {"type": "line", "point": True},
                  "encoding": {"x": word_x(words), "y": y, "color": color_,
                               "shape": {"field": "model", "type": "nominal", "title": None,
-                                        "scale": {"domain": names, "range": ["circle", "square", "triangle-up"][:len(names)]}}}},
+                                        "scale": {"domain": names, "range": [MARKERS[k] for k in probs]}}}},
                 {"data": {"values": [{"chance": rnn.CHANCE}]},
                  "mark": {"type": "rule", "strokeDash": [2, 3], "color": color("chance")},
                  "encoding": {"y": {"field": "chance", "type": "quantitative"}}},

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 from matplotlib import colormaps
+from matplotlib import colors as mcolors
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
@@ -138,18 +139,17 @@ def to_rgb(image: np.ndarray, size: int = 84) -> np.ndarray:
     return np.repeat(np.repeat(rgb, rep, axis=0), rep, axis=1)
 
 
-def outline(rgb: np.ndarray, top: int, left: int, height: int, width: int, shape, edge: str = "#ffbf00",
+def outline(rgb: np.ndarray, top: int, left: int, height: int, width: int, shape, edge="#ffbf00",
             thickness: int = 2) -> np.ndarray:
     """A copy of the scaled-up image ``rgb`` (from ``colorize`` or ``to_rgb``) with a rectangle drawn round
     the original pixels ``[top, top + height) × [left, left + width)`` of an image of ``shape`` (H, W): the
-    sliding window of a figure, without a figure."""
+    sliding window of a figure, without a figure. ``edge`` is any Matplotlib colour."""
     out = np.array(rgb, copy=True)
     ry, rx = out.shape[0] // shape[0], out.shape[1] // shape[1]
     y0, y1 = top * ry, min(out.shape[0], (top + height) * ry)
     x0, x1 = left * rx, min(out.shape[1], (left + width) * rx)
     t = max(1, int(thickness))
-    c = (np.array([int(edge[i:i + 2], 16) for i in (1, 3, 5)], dtype=np.uint8) if isinstance(edge, str)
-         else np.asarray(edge, dtype=np.uint8))
+    c = (np.array(mcolors.to_rgb(edge)) * 255).round().astype(np.uint8)
     out[y0:y0 + t, x0:x1] = c
     out[max(y0, y1 - t):y1, x0:x1] = c
     out[y0:y1, x0:x0 + t] = c

@@ -1,6 +1,7 @@
 """The shared plotting helpers draw what they are given."""
 
 import numpy as np
+import pytest
 from matplotlib.figure import Figure
 
 from common import plots
@@ -52,3 +53,20 @@ def test_heatmap_annotates_small_matrices():
     fig = plots.heatmap(np.array([[0.1, 0.9], [0.5, 0.5]]), xlabels=["a", "b"], ylabels=["c", "d"])
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["0.10", "0.90", "0.50", "0.50"]
+
+
+def test_to_rgb_takes_either_channel_order_and_outline_draws_the_window_border():
+    img = np.zeros((3, 4, 4))
+    img[0] = 1.0                                                  # a red picture, channels first
+    rgb = plots.to_rgb(img, size=8)                               # 4 pixels → 2× repetition
+    assert rgb.shape == (8, 8, 3) and rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb, plots.to_rgb(img.transpose(1, 2, 0), size=8))
+    assert (rgb[..., 0] == 255).all() and (rgb[..., 1:] == 0).all()
+    with pytest.raises(ValueError, match="image must have shape"):
+        plots.to_rgb(np.zeros((4, 4)))
+    boxed = plots.outline(rgb, 1, 1, 2, 2, (4, 4), edge="#00ff00", thickness=1)
+    border = np.zeros((8, 8), bool)
+    border[2, 2:6] = border[5, 2:6] = border[2:6, 2] = border[2:6, 5] = True   # original pixels 1–2, scaled ×2
+    np.testing.assert_array_equal((boxed == [0, 255, 0]).all(axis=2), border)
+    np.testing.assert_array_equal(boxed[~border], rgb[~border])  # the rest untouched, and rgb not modified
+    assert (rgb[..., 0] == 255).all()
