@@ -82,6 +82,45 @@ def test_step_backward_fast_equals_the_naive_reference(cls, layer_norm):
         np.testing.assert_allclose(fast.grads[k], naive.grads[k], rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_fused_forward_and_backward_are_the_step_by_step_bits(dtype, with_state):
+    """``LSTM``'s fused forward/backward (preallocated (T, N, ·) arrays, the recurrence-free factors
+    computed for all steps first) gives the same bits as the generic ``_Sequence`` loop over the cell's
+    ``_step`` and ``_step_backward``: outputs, final state, every gradient, the initial state's gradient
+    and ``extra_grads["hs"]``; and ``gate_activations`` reads the same gates from either cache."""
+    from common.recurrent import LSTMSequenceCache, SequenceCache, _Sequence
+    rng = np.random.default_rng(21)
+    fused = LSTM(3, 6, rng).astype(dtype)
+    ref = LSTM(3, 6, np.random.default_rng(0)).astype(dtype)
+    for k in fused.params:
+        ref.params[k][...] = fused.params[k]
+    x = rng.standard_normal((5, 9, 3)).astype(dtype)
+    dout = rng.standard_normal((5, 9, 6)).astype(dtype)
+    s0 = tuple(a.astype(dtype) for a in _state(LSTM, rng, 5, 6)) if with_state else None
+    ds = tuple(a.astype(dtype) for a in _state(LSTM, rng, 5, 6)) if with_state else None
+    hs_f = fused.forward(x, state=s0)
+    hs_r = _Sequence.forward(ref, x, state=s0)
+    assert isinstance(fused._cache, LSTMSequenceCache) and isinstance(ref._cache, SequenceCache)
+    np.testing.assert_array_equal(hs_f, hs_r)
+    for a, b in zip(fused.extras["state"], ref.extras["state"]):
+        np.testing.assert_array_equal(a, b)
+    ga, gb = fused.gate_activations(), ref.gate_activations()
+    for k in "ifogc":
+        np.testing.assert_array_equal(ga[k], gb[k])
+    fused.zero_grad()
+    ref.zero_grad()
+    dx_f = fused.backward(dout, state=ds)
+    dx_r = ref.backward(dout, state=ds)          # LSTM.backward on a SequenceCache runs the generic loop
+    assert dx_f.dtype == dx_r.dtype == dtype
+    np.testing.assert_array_equal(dx_f, dx_r)
+    for k in fused.grads:
+        np.testing.assert_array_equal(fused.grads[k], ref.grads[k])
+    for a, b in zip(fused.extra_grads["state"], ref.extra_grads["state"]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fused.extra_grads["hs"], ref.extra_grads["hs"])
+
+
 @pytest.mark.parametrize("layer_norm", [False, True])
 @pytest.mark.parametrize("cls,cell_cls", list(zip(SEQ, CELLS)))
 def test_sequence_equals_cell_steps_and_grads_accumulate_over_steps(cls, cell_cls, layer_norm):
@@ -209,8 +248,11 @@ def test_scatter_add_rows_equals_np_add_at_bit_for_bit(dtype):
     with repeated tokens, a skewed token distribution (a character corpus's), a nonzero starting gradient
     (the tied head's contribution comes first), signed zeros, an absent token and no rows at all."""
     rng = np.random.default_rng(3)
-    for V, M, D in [(65, 768, 128), (7, 50, 3), (1, 9, 4), (30, 1, 5), (5, 0, 2), (9, 40, 1), (4, 30, 300)]:
-        ids = np.minimum(rng.geometric(0.15, M) - 1, V - 1)              # skewed, some tokens never seen
+    for V, M, D, skewed in [(65, 768, 128, True), (7, 50, 3, True), (1, 9, 4, True), (30, 1, 5, True),
+                            (5, 0, 2, True), (9, 40, 1, True), (4, 30, 300, True), (20, 640, 16, False)]:
+        # skewed: some tokens never seen, a long group (one reduction per token); uniform (and the small
+        # cases): groups of similar sizes, summed in one padded reduction
+        ids = np.minimum(rng.geometric(0.15, M) - 1, V - 1) if skewed else rng.integers(0, V, M)
         rows = (rng.standard_normal((M, D)) * 10.0 ** rng.uniform(-4, 4, (M, 1))).astype(dtype)
         rows[rng.random(rows.shape) < 0.1] = -0.0
         G = rng.standard_normal((V, D)).astype(dtype)
