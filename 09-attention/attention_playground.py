@@ -6,13 +6,12 @@ opens on the shipped checkpoints (``train_attention.py``); Train retrains live w
 """
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 import streamlit as st
 
 import attention
 from common import playground
 from common.playground import PageState
-from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure
+from common.plots import color, fmt_num, fmt_pct, heatmap_spec, index_axis, new_figure
 from common.sequence_tasks import seq2seq_task, source_positions
 from common.training import Live
 
@@ -307,6 +306,18 @@ def entropy_view(n_keys: int):
     return dims, sc, un, playground.figure_png(fig)
 
 
+def alignment_chart(W, words, outw, copied, title) -> dict:
+    """A decoder's attention weights (output words × source words) as a Vega-Lite heat map, the value in
+    each cell up to 8 words, with a red dot on the source word each output copies."""
+    L = len(words)
+    spec = heatmap_spec(W, xlabels=words, ylabels=outw, vmin=0, vmax=1, annotate=L <= 8, cell=36 if L <= 8 else 22,
+                        xlabel="source word (encoder state)", ylabel="output word", title=title)
+    spec["layer"].append({"data": {"values": [{"x": int(j), "y": i} for i, j in enumerate(copied)]},
+                          "mark": {"type": "point", "filled": True, "size": 30, "color": color("copied word"),
+                                   **({"xOffset": 11, "yOffset": 11} if L <= 8 else {})}})
+    return spec
+
+
 tabs = st.tabs(["The bottleneck", "Scaled dot-product", "Learned alignment", "Self-attention", "Multi-head",
                 "Recurrence vs attention: time"], key=key("tab"), on_change="rerun")
 tab_bottle, tab_sdpa, tab_align, tab_self, tab_multi, tab_time = tabs
@@ -350,17 +361,17 @@ if tab_bottle.open:
 
             infl = cached(("infl", tuple(show), src_model), influence)
 
-            def influence_figure():
-                fig, ax = new_figure(size=(6, 4))
-                for L, v in infl.items():
-                    ax.semilogy(np.arange(1, L + 1), v, "-o", ms=3, label=f"length {L}")
-                ax.set_xlabel("source position j")
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-                ax.set_ylabel("‖∂h_T / ∂e_j‖ (mean of 8 sequences)")
-                ax.grid(alpha=0.3, which="both")
-                ax.legend(fontsize=8)
-                return fig
-            show_kept(("influence", tuple(show), src_model), influence_figure)
+            st.vega_lite_chart({
+                "data": {"values": [{"j": j + 1, "g": float(g), "length": f"length {L}"}
+                                    for L, v in infl.items() for j, g in enumerate(v)]},
+                "mark": {"type": "line", "point": True}, "height": 300,
+                "encoding": {
+                    "x": {"field": "j", "type": "quantitative", "title": "source position j",
+                          "axis": {"tickMinStep": 1, "format": "d"}},
+                    "y": {"field": "g", "type": "quantitative", "scale": {"type": "log"},
+                          "title": "‖∂h_T / ∂e_j‖ (mean of 8 sequences)"},
+                    "color": {"field": "length", "type": "nominal", "title": None,
+                              "sort": [f"length {L}" for L in infl], "legend": {"orient": "top-left", "symbolSize": 50}}}})
         st.dataframe([{"source length": L, "influence of the first word ÷ the last": fmt_num(v[0] / v[-1])}
                       for L, v in infl.items()], hide_index=True)
         measured = ", ".join(f"{fmt_num(v[0] / v[-1])} at length {L}" for L, v in sorted(infl.items()))
@@ -432,12 +443,13 @@ if tab_sdpa.open:
         st.caption(f"Output = Σ weightⱼ·vⱼ, a {model.attn.d_k}-vector. Recomputed here by hand; largest "
                    f"difference from the head output inside the layer: "
                    f"{fmt_num(np.abs(out - model.attn.extras['heads'][0, h, t]).max())}.")
-        def values_figure():
-            fig, ax = new_figure(size=(7, 2.4))
-            heatmap(np.vstack([v, out[None]]).T, ax=ax, xlabels=[f"v{j}" for j in range(model.T)] + ["output"],
-                    annotate=False, cmap="RdBu_r", title="value vectors (columns) and the weighted sum (last column)")
-            return fig
-        show_kept(("values", heads_count, int(h), int(t), int(sseed)), values_figure)
+        values = np.vstack([v, out[None]]).T
+        big = float(np.abs(values).max()) or 1.0
+        st.vega_lite_chart(heatmap_spec(values, xlabels=[f"v{j}" for j in range(model.T)] + ["output"], annotate=False,
+                                        cmap="RdBu_r", vmin=-big, vmax=big, cell=40, height=160,
+                                        ylabel="component",
+                                        title="value vectors (columns) and the weighted sum (last column)"),
+                           width="content")
         st.subheader("What √d does (measured on random vectors)")
         n_keys = st.slider("Keys", 4, 64, 16, key=key("sdpa_keys"))
         dims, sc, un, png = entropy_view(int(n_keys))
@@ -478,15 +490,10 @@ if tab_align.open:
                 continue
             out, W = attention.alignment(a_models[w], src[0])
             outw = [V.word(i, a_task) for i in out]
-            def alignment_figure(W=W, outw=outw, out=out, w=w):
-                fig, ax = new_figure(size=(max(4.0, 0.4 * L + 2), max(3.0, 0.35 * L + 1.5)))
-                heatmap(W, xlabels=words, ylabels=outw, ax=ax, vmin=0, vmax=1, annotate=L <= 8,
-                        xlabel="source word (encoder state)", ylabel="output word",
-                        title=f"{a_name(w)}: {int((out == tgt[0]).sum())}/{L} right")
-                ax.plot(source_positions(a_task, L), np.arange(L), ".", color=color("copied word"), ms=4)
-                return fig
             with col:
-                show_kept(("alignment", view, w, L, int(aseed)), alignment_figure)
+                st.vega_lite_chart(alignment_chart(W, words, outw, source_positions(a_task, L),
+                                                   f"{a_name(w)}: {int((out == tgt[0]).sum())}/{L} right"),
+                                   width="content")
             exact, near = attention.alignment_accuracy(a_models[w], a_task, L, np.random.default_rng(3))
             tok = cached(("acc1", view, w, L), lambda m=a_models[w]: attention.accuracy_by_length(
                 m, a_task, [L], np.random.default_rng([5, L]), n=100)[0][0])
@@ -531,19 +538,18 @@ if tab_self.open:
                        "shows where the same weights would look if the future were visible.")
         left, right = st.columns(2)
         with left:
-            show_kept(("self", heads_count, str(view), bool(causal), int(xs)), lambda: heatmap(
-                M, xlabels=labels, ylabels=labels, vmin=0, vmax=1, xlabel="key (position:token)", ylabel="query",
-                title=f"self-attention weights, head {view}"))
+            st.vega_lite_chart(heatmap_spec(M, xlabels=labels, ylabels=labels, vmin=0, vmax=1, cell=30,
+                                            xlabel="key (position:token)", ylabel="query",
+                                            title=f"self-attention weights, head {view}"), width="content")
 
-        def row_figure():
-            fig, ax = new_figure(size=(5, 3))
-            ax.bar(range(model.T), M[word], color=color("attention"))
-            ax.set_xticks(range(model.T), labels)
-            ax.set_ylim(0, 1)
-            ax.set_title(f"row of word {word}: where it looks")
-            return fig
         with right:
-            show_kept(("self row", heads_count, str(view), bool(causal), int(xs), int(word)), row_figure)
+            st.vega_lite_chart({
+                "data": {"values": [{"x": j, "w": float(x)} for j, x in enumerate(M[word])]},
+                "mark": {"type": "bar", "color": color("attention")}, "height": 240,
+                "title": {"text": f"row of word {word}: where it looks", "fontSize": 12},
+                "encoding": {"x": {"field": "x", **index_axis(labels, "key (position:token)")},
+                             "y": {"field": "w", "type": "quantitative", "title": "weight",
+                                   "scale": {"domain": [0, 1]}}}})
         st.dataframe({"key": labels, "weight": [fmt_num(x) for x in M[word]]}, hide_index=True)
         st.caption("The n×n matrix has a row per word. With the causal mask the upper triangle is exactly zero: "
                    "a word can only look back.")
@@ -555,14 +561,12 @@ if tab_multi.open:
         X, _, _ = attention.head_task(1, np.random.default_rng(int(mseed)), model.T, model.vocab)
         model.forward(X)
         labels = [f"{j}:{X[0, j]}" for j in range(model.T)]
-        def heads_figure():
-            fig, axes = new_figure(1, model.num_heads, size=(4, 3.6))
-            for h, ax in enumerate(np.atleast_1d(axes)):
-                heatmap(model.attn.weights[0, h], xlabels=labels, ylabels=labels, ax=ax, vmin=0, vmax=1,
-                        annotate=False, colorbar=False, title=f"head {h}", xlabel="key (position:token)",
-                        ylabel="query (position:token)" if h == 0 else None)
-            return fig
-        show_kept(("heads", heads_count, int(mseed)), heads_figure)
+        st.vega_lite_chart({"hconcat": [
+            heatmap_spec(model.attn.weights[0, h], xlabels=labels, ylabels=labels, vmin=0, vmax=1, annotate=False,
+                         legend=h == model.num_heads - 1, cell=max(8, min(24, 720 // (model.num_heads * model.T))),
+                         title=f"head {h}", xlabel="key (position:token)",
+                         ylabel="query (position:token)" if h == 0 else None)
+            for h in range(model.num_heads)], "resolve": {"scale": {"color": "shared"}}})
         st.caption("Each row is one query position and sums to 1 (bright: weight near 1, dark: near 0); the "
                    "causal mask leaves everything right of the diagonal at 0.")
         def head_rows():
