@@ -17,7 +17,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 import rnn
 from common import playground
 from common.playground import PageState, fmt_seconds
-from common.plots import color, fmt_num, fmt_pct, new_figure
+from common.plots import color, fmt_num, fmt_pct, heatmap_spec, new_figure
 from common.sequence_tasks import VOCAB
 from common.training import Live
 
@@ -251,11 +251,6 @@ def mind_rates(kind, hidden, layer_norm, params, n_fillers):
     return rnn.mind_rates(rebuild(kind, hidden, layer_norm, params), n_fillers, np.random.default_rng(11))
 
 
-def word_axis(ax, words, show=True):
-    ax.set_xticks(range(len(words)), words if show else [], rotation=90, fontsize=LABEL_PT)
-    ax.set_xlim(-0.5, len(words) - 0.5)
-
-
 def word_x(words) -> dict:
     """A Vega-Lite x axis over the word positions 0…T-1, labelled with the words (which repeat, so the
     positions are the values and the words only their labels)."""
@@ -419,21 +414,28 @@ if tab_len.open:
                    f"({fmt_pct(rnn.CHANCE, 0)}).")
 
 
-def gradient_figure(curves, T):
-    """‖∂L/∂h_t‖ relative to its value at who?, against the steps back, trained (and untrained, dashed)."""
-    fig, ax = new_figure(size=(FIG_W, 3.6))
-    back = np.arange(T)[::-1]                                     # position t is T-1-t steps back from who?
+def gradient_chart(curves, T) -> dict:
+    """‖∂L/∂h_t‖ relative to its value at who?, against the steps back, trained (and untrained, dashed): a
+    Vega-Lite spec (the Matplotlib figure took ~0.3 s to draw and save for each new setting)."""
+    rows, names = [], []
     for k, (g, g0) in curves.items():
-        ax.semilogy(back, g / g[-1], "-", color=color(k), label=f"{rnn.MODEL_NAMES[k]} (trained)")
-        if g0 is not None:
-            ax.semilogy(back, g0 / g0[-1], "--", color=color(k), alpha=0.7, label=f"{rnn.MODEL_NAMES[k]} (untrained)")
-    ax.set_xlabel(f"steps back from who? (0 = who?, {T - 1} = the subject, the rightmost point)")
-    ax.set_ylabel("‖∂L/∂h_t‖ ÷ its value at who?")
-    ax.set_xlim(-0.5, T - 0.5)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.grid(alpha=0.3, which="both")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=LABEL_PT, frameon=False)
-    return fig
+        for kind, v in (("trained", g), ("untrained", g0)):
+            if v is None:
+                continue
+            label = f"{rnn.MODEL_NAMES[k]} ({kind})"
+            names.append((label, color(k), [1, 0] if kind == "trained" else [5, 3]))
+            rows += [{"back": T - 1 - t, "r": float(x / v[-1]), "curve": label} for t, x in enumerate(v)]
+    return {"data": {"values": rows}, "mark": {"type": "line", "clip": True}, "height": 320,
+            "encoding": {
+                "x": {"field": "back", "type": "quantitative", "scale": {"domain": [0, T - 1]},
+                      "axis": {"tickMinStep": 1, "format": "d"},
+                      "title": f"steps back from who? (0 = who?, {T - 1} = the subject, the rightmost point)"},
+                "y": {"field": "r", "type": "quantitative", "scale": {"type": "log"}, "axis": {"format": ".0e"},
+                      "title": "‖∂L/∂h_t‖ ÷ its value at who?"},
+                "color": {"field": "curve", "type": "nominal", "title": None,
+                          "scale": {"domain": [n for n, _, _ in names], "range": [c for _, c, _ in names]}},
+                "strokeDash": {"field": "curve", "type": "nominal", "title": None,      # one legend with the colour
+                               "scale": {"domain": [n for n, _, _ in names], "range": [d for _, _, d in names]}}}}
 
 
 @st.fragment
@@ -451,8 +453,7 @@ def gradient_view():
         if g0 is not None:
             row["(untrained)"] = fmt_num(g0[0] / g0[-1])
         rows.append(row)
-    playground.show_kept_figure(page.data, shown("gradient", g_fill, bool(at_init)),
-                                lambda: gradient_figure(curves, T))
+    st.vega_lite_chart(gradient_chart(curves, T), width="stretch")
     st.dataframe(rows, hide_index=True)
     st.caption("Each point is the norm of the loss's gradient with respect to that hidden state, averaged "
                "over 64 sentences. A vanilla RNN multiplies it by diag(1−h²)·W_hᵀ at every step back; the "
@@ -468,20 +469,25 @@ GATE_NAMES = {"i": "input gate i", "f": "forget gate f", "o": "output gate o", "
               "r": "reset gate r", "z": "update gate z", "n": "candidate n"}
 
 
-def gates_figure(gates, names, words):
-    """One heatmap per gate (and the cell state) over the sentence, units as rows."""
-    fig, axes = new_figure(len(names), 1, size=(FIG_W, 1.5), sharex=True)
-    for ax, g in zip(axes, names):
+def gates_chart(gates, names, words) -> dict:
+    """One heat map per gate (and the cell state) over the sentence, units as rows, stacked: a Vega-Lite
+    spec (the Matplotlib figure took ~0.4 s to draw and save for each new sentence). Gates on 0…1, the cell
+    state on a scale symmetric about 0."""
+    panels = []
+    for n, g in enumerate(names):
         m = gates[g].T                                      # (H, T)
         big = float(np.abs(m).max()) or 1.0
         gate = g in "ifozr"
-        im = ax.imshow(m, cmap="viridis" if gate else "RdBu_r", vmin=0 if gate else -big, vmax=1 if gate else big,
-                       aspect="auto", interpolation="nearest")
-        ax.set_title(f"{GATE_NAMES[g]} (rows: the {m.shape[0]} units)", fontsize=LABEL_PT + 1, loc="left")
-        ax.set_yticks([0, m.shape[0] - 1], ["1", str(m.shape[0])], fontsize=LABEL_PT)
-        fig.colorbar(im, ax=ax, pad=0.01, aspect=10).ax.tick_params(labelsize=LABEL_PT)
-        word_axis(ax, words, show=ax is axes[-1])
-    return fig
+        H, last = m.shape[0], n == len(names) - 1
+        panel = heatmap_spec(m, xlabels=words if last else [""] * len(words),
+                             ylabels=["1"] + [""] * (H - 2) + [str(H)] if H > 1 else ["1"],
+                             cmap="viridis" if gate else "RdBu_r", vmin=0 if gate else -big, vmax=1 if gate else big,
+                             annotate=False, cell=max(8, min(60, 820 // len(words))), height=max(96, 2 * H),
+                             title=f"{GATE_NAMES[g]} (rows: the {H} units)")
+        panel["encoding"]["x"]["axis"]["labelAngle"] = -90
+        panel["title"]["anchor"] = "start"
+        panels.append(panel)
+    return {"vconcat": panels, "spacing": 8, "resolve": {"scale": {"color": "independent"}}}
 
 
 @st.fragment
@@ -495,8 +501,7 @@ def gates_view(gated):
     words = VOCAB.decode(X)
     gates = rnn.gates_over_sentence(view_models[which], X)
     names = ["i", "f", "o", "c"] if which == "lstm" else ["r", "z", "n"]
-    playground.show_kept_figure(page.data, shown("gates", which, int(gf), int(gs)),
-                                lambda: gates_figure(gates, names, words))
+    st.vega_lite_chart(gates_chart(gates, names, words), width="content")
     if which == "lstm":
         st.dataframe([{"mean forget gate after the subject": fmt_num(float(gates["f"][1:].mean())),
                        "mean input gate at the subject": fmt_num(float(gates["i"][0].mean())),
