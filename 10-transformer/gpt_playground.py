@@ -11,12 +11,13 @@ import time
 import numpy as np
 import streamlit as st
 from matplotlib import colormaps
+from matplotlib import colors as mcolors
 
 import gpt
 import gpt_inside as inside
 from common import playground
 from common.playground import PageState, show_figure
-from common.plots import color, fmt_num, fmt_pct, new_figure
+from common.plots import color, colorize, fmt_num, fmt_pct, new_figure, outline
 from common.training import Callback, Live
 from common.transformer import sinusoidal_encoding
 
@@ -153,43 +154,36 @@ if tab_inside.open:
             query = st.slider("Query position (the character that looks back)", 0, T - 1, T - 1,
                               key=page.key("inside_query"))
             L, H = maps.shape[:2]
-            fig, axes = new_figure(L, H, size=(3.0, 2.8))
-            axes = np.atleast_2d(axes)
-            cmap = colormaps["viridis"].with_extremes(bad="#d9d9d9")          # masked (future) keys
-            ticks = [inside.show_char(c) for c in text]
+            # Each map an image (no Matplotlib figure: 16 maps took ~0.6 s to draw for every query move);
+            # the query's row outlined in red.
+            future = ~np.tril(np.ones((T, T), bool))
+            st.caption("Attention weights of every head: row = query, column = key (both the characters of the "
+                       "prompt, left to right and top to bottom); bright = weight near 1, dark = near 0, grey = "
+                       "masked (the future); the query's row is outlined in red.")
             for l in range(L):
+                cols = st.columns(H)
                 for h in range(H):
-                    ax = axes[l, h]
-                    shown = np.where(np.tril(np.ones((T, T), bool)), maps[l, h], np.nan)
-                    ax.imshow(shown, cmap=cmap, vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-                    ax.axhline(query, color="red", lw=0.8)
-                    ax.set_title(f"layer {l} · head {h}", fontsize=9)
-                    if T > 24:                                      # too many to label
-                        ax.set_xticks([])
-                        ax.set_yticks([])
-                    else:
-                        ax.set_xticks(range(T), ticks, fontsize=6)
-                        ax.set_yticks(range(T), ticks, fontsize=6)
-            fig.suptitle("attention weights: row = query, column = key; grey = masked (the future)", fontsize=10)
-            show_figure(fig)
+                    rgb = colorize(np.where(future, np.nan, maps[l, h]), size=192, vmin=0, vmax=1)
+                    cols[h].image(outline(rgb, query, 0, 1, T, (T, T), edge="red", thickness=2),
+                                  caption=f"layer {l} · head {h}", width="stretch")
             rows = inside.attended(model, text, query)
             st.markdown(f"From position {query} (**{inside.show_char(text[query])}**), each head looks most at:")
             st.dataframe([{"layer": r["layer"], "head": r["head"], "looks at (char@position)": r["looks at"],
                            "weights": ", ".join(fmt_pct(w) for w in r["weights"])} for r in rows], hide_index=True)
             norms = inside.residual_norms(model, TOK.encode(text)[None])
 
-            def norms_figure():
-                fig, ax = new_figure(size=(7, 3))
-                depth = colormaps["viridis"](np.linspace(0, 0.85, len(norms)))     # darker = earlier in the stream
-                for i, n in enumerate(norms):
-                    ax.plot(n, color=depth[i], label="embeddings" if i == 0 else f"after block {i - 1}")
-                ax.set_xlabel("position")
-                ax.set_ylabel("‖x_t‖, residual stream")
-                ax.legend(fontsize=7)
-                return fig
-            # The checkpoints are fixed, so the prompt and the model name the picture: a query move keeps it.
-            playground.show_kept_figure(page.data, ("norms", which, text), norms_figure)
-            st.dataframe({"point in the stream": ["embeddings"] + [f"after block {i}" for i in range(L)],
+            names = ["embeddings"] + [f"after block {i}" for i in range(L)]
+            depth = [mcolors.to_hex(c) for c in colormaps["viridis"](np.linspace(0, 0.85, len(norms)))]
+            st.vega_lite_chart({                    # darker = earlier in the stream
+                "data": {"values": [{"t": t, "norm": float(v), "point": names[i]}
+                                    for i, n in enumerate(norms) for t, v in enumerate(n)]},
+                "mark": "line", "height": 260,
+                "encoding": {"x": {"field": "t", "type": "quantitative", "title": "position",
+                                   "scale": {"domain": [0, T - 1], "nice": False}},
+                             "y": {"field": "norm", "type": "quantitative", "title": "‖x_t‖, residual stream"},
+                             "color": {"field": "point", "type": "nominal", "title": None,
+                                       "scale": {"domain": names, "range": depth}}}})
+            st.dataframe({"point in the stream": names,
                           "mean ‖x_t‖": [fmt_num(v) for v in norms.mean(axis=1)]}, hide_index=True)
             st.caption("Each block adds its attention and feed-forward outputs to the stream (x + …), so the "
                        "norm grows block by block; the final LayerNorm rescales it before the head. Heads in "

@@ -110,18 +110,24 @@ def fmt_num(value: float, digits: int = 3) -> str:
     return f"{v:.{decimals}f}"
 
 
-def colorize(a: np.ndarray, cmap: str = "viridis", size: int = 84, symmetric: bool = False) -> np.ndarray:
+def colorize(a: np.ndarray, cmap: str = "viridis", size: int = 84, symmetric: bool = False, *, vmin=None,
+             vmax=None, bad: str = "#d9d9d9") -> np.ndarray:
     """An array (H, W) as an RGB image (uint8) through a colormap, scaled up by pixel repetition to about
     ``size`` pixels: cheap to show with ``st.image`` (a matplotlib figure per map costs ~0.1 s each).
-    ``symmetric=True`` centres the colour scale on 0 (weights and gradients)."""
+    ``symmetric=True`` centres the colour scale on 0 (weights and gradients); ``vmin``/``vmax`` fix its
+    ends (default: the values' range); NaN cells are ``bad`` (a masked entry)."""
     a = np.asarray(a, dtype=np.float64)
+    finite = a[np.isfinite(a)]
     if symmetric:
-        m = max(float(np.abs(a).max()), 1e-12)
+        m = max(float(np.abs(finite).max()) if finite.size else 0.0, 1e-12)
         lo, hi = -m, m
     else:
-        lo, hi = float(a.min()), float(a.max())
-    norm = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+        lo = float(vmin) if vmin is not None else float(finite.min()) if finite.size else 0.0
+        hi = float(vmax) if vmax is not None else float(finite.max()) if finite.size else 1.0
+    norm = np.clip((a - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(a)
     rgb = (colormaps[cmap](norm)[..., :3] * 255).astype(np.uint8)
+    if finite.size < a.size:
+        rgb[~np.isfinite(a)] = (np.array(mcolors.to_rgb(bad)) * 255).round().astype(np.uint8)
     rep = max(1, size // max(a.shape))
     return np.repeat(np.repeat(rgb, rep, axis=0), rep, axis=1)
 
