@@ -323,7 +323,7 @@ def heatmap(matrix: np.ndarray, *, xlabels=None, ylabels=None, ax=None, title=No
 
 
 #: Matplotlib colormaps that ``heatmap_spec`` knows, as Vega-Lite colour scales
-VEGA_SCHEMES = {"viridis": {"scheme": "viridis"}, "Blues": {"scheme": "blues"},
+VEGA_SCHEMES = {"viridis": {"scheme": "viridis"}, "magma": {"scheme": "magma"}, "Blues": {"scheme": "blues"},
                 "RdBu_r": {"scheme": "redblue", "reverse": True}}
 
 
