@@ -724,16 +724,18 @@ if tab_types.open:
         with cols[3]:
             g0, g1 = pooling.pool("global average", maps)[0], pooling.pool("global average", moved)[0]
             st.markdown(f"**global average** ({len(g0)} numbers, one per map)")
-            fig, ax = new_figure(size=(5.0, 2.8))
-            xs = np.arange(len(g0))
-            ax.bar(xs - 0.2, g0, width=0.4, color=color("cnn"), label="original")
-            ax.bar(xs + 0.2, g1, width=0.4, color=color("selected"), label=f"shifted {k} px")
-            ax.set_xticks(xs)
-            ax.set_xlabel("map")
-            ax.set_ylabel("mean activation")
-            ax.legend(fontsize=8)
-            ax.grid(alpha=0.3, axis="y")
-            show_figure(fig)
+            shifted = f"shifted {k} px"
+            st.vega_lite_chart({                 # a Vega-Lite chart: a Matplotlib figure cost ~0.15 s every rerun
+                "data": {"values": [{"map": i, "digit": d, "mean": float(v)}
+                                    for d, g in (("original", g0), (shifted, g1)) for i, v in enumerate(g)]},
+                "mark": "bar", "height": 220,
+                "encoding": {"x": {"field": "map", "type": "ordinal", "title": "map", "axis": {"labelAngle": 0}},
+                             "xOffset": {"field": "digit", "sort": ["original", shifted]},
+                             "y": {"field": "mean", "type": "quantitative", "title": "mean activation"},
+                             "color": {"field": "digit", "type": "nominal", "title": None,
+                                       "scale": {"domain": ["original", shifted],
+                                                 "range": [color("cnn"), color("selected")]},
+                                       "legend": {"orient": "top"}}}})
             st.caption(f"change: {pooling.change_text(float(pooling.relative_change(g0[None], g1[None])[0]))}")
         # The measurement over many digits (≈0.5 s per 200 digits), kept per model, layer and count.
         cache_key = (id(model), layer, n_digits)
