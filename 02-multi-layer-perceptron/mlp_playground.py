@@ -19,7 +19,6 @@ playground.chapter_header(
        "Every number on this page is computed by the network built from `common` layers.")
 
 X, y = xor()
-show = playground.show_figure
 ACT_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]
 PROBABILITY_LEVELS = np.linspace(0, 1, 21)      # one colour scale for ŷ at every scale s
 # One dict of session state and "ch02_"-prefixed widget keys: the hub runs every page in one session.
@@ -120,67 +119,97 @@ if tab_sol.open:
                           f"On the edge from (0, 0) to (1, 0) the boundary ŷ = 0.5 sits at x₁ = {fmt_num(cross, 4)} "
                           "(each unit's own line stays at x₁ + x₂ = 0.5 and 1.5 at every scale)."))
 
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def hidden_png(scale: float) -> bytes:
+    """The four points in input space and in hidden space with the output unit's boundary, as PNG bytes
+    (pure in the scale: cached, so a rerun that does not move the scale draws nothing)."""
+    net = mlp.xor_network(scale)
+    trace = mlp.forward_trace(net, X)
+    W2, b2 = net[2].params["W"][:, 0], float(net[2].params["b"][0])
+    fig, (ax_in, ax_h) = new_figure(1, 2, size=(4.5, 4))
+    for ax, pts, title in ((ax_in, X, "input space (x₁, x₂): no line works"),
+                           (ax_h, trace["h"], "hidden space (h₁, h₂): one line works")):
+        for c in (0, 1):
+            ax.scatter(pts[y == c, 0], pts[y == c, 1], s=90, c=color(f"class {c}"), edgecolors="k",
+                       label=f"XOR = {c}")
+        labels_at = {}          # points that land on the same spot share one label
+        for (px, py), (a, b) in zip(pts, X.astype(int)):
+            labels_at.setdefault((round(float(px), 3), round(float(py), 3)), []).append(f"({a},{b})")
+        for (px, py), names in labels_at.items():
+            right = px > 0.9            # labels of points at the right edge go to their left, inside the axes
+            ax.annotate(" = ".join(names), (px, py), textcoords="offset points", xytext=(-8 if right else 8, -12),
+                        ha="right" if right else "left", fontsize=9)
+        ax.set_xlim(-0.2, 1.3)
+        ax.set_ylim(-0.2, 1.3)
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+    # The output unit's boundary: W2[0] h1 + W2[1] h2 + b2 = 0.
+    hs = np.linspace(-0.2, 1.3, 2)
+    ax_h.plot(hs, -(W2[0] * hs + b2) / W2[1], "-", color=color("boundary"), lw=2, label="output boundary")
+    ax_h.set_xlabel("h₁ (OR)")
+    ax_h.set_ylabel("h₂ (AND)")
+    ax_in.set_xlabel("x₁")
+    ax_in.set_ylabel("x₂")
+    ax_h.legend()
+    legend_below(fig)
+    return png(fig)
+
+
 if tab_hidden.open:
     with tab_hidden:
         st.markdown("The output unit never sees x. It sees **(h₁, h₂)**, where the four points sit differently: "
                     "(0,1) and (1,0) land on the same spot, and one straight line separates the classes.")
-        fig, (ax_in, ax_h) = new_figure(1, 2, size=(4.5, 4))
-        for ax, pts, title in ((ax_in, X, "input space (x₁, x₂): no line works"),
-                               (ax_h, trace["h"], "hidden space (h₁, h₂): one line works")):
-            for c in (0, 1):
-                ax.scatter(pts[y == c, 0], pts[y == c, 1], s=90, c=color(f"class {c}"), edgecolors="k",
-                           label=f"XOR = {c}")
-            labels_at = {}          # points that land on the same spot share one label
-            for (px, py), (a, b) in zip(pts, X.astype(int)):
-                labels_at.setdefault((round(float(px), 3), round(float(py), 3)), []).append(f"({a},{b})")
-            for (px, py), names in labels_at.items():
-                right = px > 0.9            # labels of points at the right edge go to their left, inside the axes
-                ax.annotate(" = ".join(names), (px, py), textcoords="offset points", xytext=(-8 if right else 8, -12),
-                            ha="right" if right else "left", fontsize=9)
-            ax.set_xlim(-0.2, 1.3)
-            ax.set_ylim(-0.2, 1.3)
-            ax.set_title(title, fontsize=10)
-            ax.grid(alpha=0.3)
-        # The output unit's boundary: W2[0] h1 + W2[1] h2 + b2 = 0.
-        hs = np.linspace(-0.2, 1.3, 2)
-        ax_h.plot(hs, -(W2[0] * hs + b2) / W2[1], "-", color=color("boundary"), lw=2, label="output boundary")
-        ax_h.set_xlabel("h₁ (OR)")
-        ax_h.set_ylabel("h₂ (AND)")
-        ax_in.set_xlabel("x₁")
-        ax_in.set_ylabel("x₂")
-        ax_h.legend()
-        legend_below(fig)
-        show(fig)
+        st.image(hidden_png(float(scale)))
         st.latex(rf"\text{{output boundary: }} {W2[0]:g}\,h_1 {W2[1]:+g}\,h_2 {b2:+g} = 0")
         st.caption("The boundary line in hidden space is h₁ − h₂ = 0.5 at every scale; what the scale changes is "
                    "where the points sit (closer to the corners as s grows).")
 
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def diagram_png(scale: float) -> bytes:
+    """The 2-2-1 network drawn with its real weights at this scale, as PNG bytes (pure: cached)."""
+    net = mlp.xor_network(scale)
+    W2, b2 = net[2].params["W"][:, 0], float(net[2].params["b"][0])
+    fig, ax = new_figure(size=(8, 4.5))
+    pos = {"x1": (0, 0.8), "x2": (0, 0.2), "h1": (1, 0.8), "h2": (1, 0.2), "y": (2, 0.5)}
+    W1, b1 = net[0].params["W"], net[0].params["b"]
+    edges = [("x1", "h1", W1[0, 0]), ("x2", "h1", W1[1, 0]), ("x1", "h2", W1[0, 1]), ("x2", "h2", W1[1, 1]),
+             ("h1", "y", W2[0]), ("h2", "y", W2[1])]
+    for a, b, w in edges:
+        (xa, ya), (xb, yb) = pos[a], pos[b]
+        ax.plot([xa, xb], [ya, yb], "-", color=color("negative weight" if w < 0 else "positive weight"),
+                lw=1 + abs(w) / max(scale, 1))
+        t = 0.3 if a.startswith("x") else 0.5
+        ax.text(xa + t * (xb - xa), ya + t * (yb - ya) + 0.03, f"{w:g}", fontsize=11, ha="center",
+                bbox={"fc": "white", "ec": "none", "alpha": 0.8})
+    labels = {"x1": "x₁", "x2": "x₂", "h1": f"h₁ (OR)\nb = {b1[0]:g}", "h2": f"h₂ (AND)\nb = {b1[1]:g}",
+              "y": f"ŷ (XOR)\nb = {b2:g}"}
+    for k, (px, py) in pos.items():
+        ax.scatter([px], [py], s=3000, c="white", edgecolors="k", zorder=3)
+        ax.text(px, py, labels[k], ha="center", va="center", fontsize=9, zorder=4)
+    ax.set_xlim(-0.3, 2.3)
+    ax.set_ylim(0, 1)
+    ax.axis("off")
+    ax.set_title(f"2-2-1 network with its real weights (scale {scale:g}); blue > 0, red < 0")
+    return png(fig)
+
+
 if tab_diagram.open:
     with tab_diagram:
-        fig, ax = new_figure(size=(8, 4.5))
-        pos = {"x1": (0, 0.8), "x2": (0, 0.2), "h1": (1, 0.8), "h2": (1, 0.2), "y": (2, 0.5)}
-        W1, b1 = net[0].params["W"], net[0].params["b"]
-        edges = [("x1", "h1", W1[0, 0]), ("x2", "h1", W1[1, 0]), ("x1", "h2", W1[0, 1]), ("x2", "h2", W1[1, 1]),
-                 ("h1", "y", W2[0]), ("h2", "y", W2[1])]
-        for a, b, w in edges:
-            (xa, ya), (xb, yb) = pos[a], pos[b]
-            ax.plot([xa, xb], [ya, yb], "-", color=color("negative weight" if w < 0 else "positive weight"),
-                    lw=1 + abs(w) / max(scale, 1))
-            t = 0.3 if a.startswith("x") else 0.5
-            ax.text(xa + t * (xb - xa), ya + t * (yb - ya) + 0.03, f"{w:g}", fontsize=11, ha="center",
-                    bbox={"fc": "white", "ec": "none", "alpha": 0.8})
-        labels = {"x1": "x₁", "x2": "x₂", "h1": f"h₁ (OR)\nb = {b1[0]:g}", "h2": f"h₂ (AND)\nb = {b1[1]:g}",
-                  "y": f"ŷ (XOR)\nb = {b2:g}"}
-        for k, (px, py) in pos.items():
-            ax.scatter([px], [py], s=3000, c="white", edgecolors="k", zorder=3)
-            ax.text(px, py, labels[k], ha="center", va="center", fontsize=9, zorder=4)
-        ax.set_xlim(-0.3, 2.3)
-        ax.set_ylim(0, 1)
-        ax.axis("off")
-        ax.set_title(f"2-2-1 network with its real weights (scale {scale:g}); blue > 0, red < 0")
-        show(fig)
+        st.image(diagram_png(float(scale)))
         st.caption(f"{net.num_params()} parameters: 4 + 2 weights and 3 biases. Built as "
                    f"`{net!r}` from `common` layers.")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def line_png(seed: int, epochs: int) -> bytes:
+    """The trained line's ŷ over the plane, as PNG bytes, drawn once per (seed, epochs) like the line itself.
+    Rounded to 6 decimals as linear_accuracy does: the trained line's 0.5 ± 1e-16 is a tie, not a
+    boundary, and round-off noise must not draw one."""
+    model = linear_model(seed, epochs)[0]
+    return regions_png(lambda P: np.round(activations.sigmoid(model.forward(P)[:, 0]), 6),
+                       f"logistic regression after {epochs} epochs", 100, False)[0]
 
 
 @st.fragment
@@ -205,11 +234,7 @@ def line_vs_mlp():
         playground.took(lin_seconds, f"Training the line ({lin_epochs} epochs)")
     left, right = st.columns(2)
     with left:
-        # Rounded to 6 decimals as linear_accuracy does: the trained line's 0.5 ± 1e-16 is a tie, not a
-        # boundary, and round-off noise must not draw one.
-        image, _ = regions_png(lambda P: np.round(activations.sigmoid(lin_model.forward(P)[:, 0]), 6),
-                               f"logistic regression after {lin_epochs} epochs", 100, False)
-        st.image(image)
+        st.image(line_png(int(lin_seed), int(lin_epochs)))
         W = lin_model[0].params["W"][:, 0]
         st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int), "σ(w·x + b)": nums(lin_p),
                       "target": y}, hide_index=True)
