@@ -324,7 +324,9 @@ def heatmap(matrix: np.ndarray, *, xlabels=None, ylabels=None, ax=None, title=No
 
 #: Matplotlib colormaps that ``heatmap_spec`` knows, as Vega-Lite colour scales
 VEGA_SCHEMES = {"viridis": {"scheme": "viridis"}, "magma": {"scheme": "magma"}, "Blues": {"scheme": "blues"},
-                "RdBu_r": {"scheme": "redblue", "reverse": True}}
+                "Greys": {"range": ["#ffffff", "#000000"]}, "RdBu_r": {"scheme": "redblue", "reverse": True}}
+#: the schemes whose high end is the dark one (white numbers there; the others: at the low end)
+_DARK_HIGH = {"Blues", "Greys"}
 
 
 def index_axis(labels, title=None, *, angle: int | None = None) -> dict:
@@ -377,7 +379,8 @@ def heatmap_spec(matrix: np.ndarray, *, xlabels=None, ylabels=None, title=None, 
         "legend": {"gradientLength": max(60, min(height, 200))} if legend else None}}}]
     if annotate:
         mid = (lo + hi) / 2
-        dark = f"datum.v < {mid!r}" if cmap != "RdBu_r" else f"abs(datum.v - {mid!r}) > {0.3 * (hi - lo)!r}"
+        dark = (f"abs(datum.v - {mid!r}) > {0.3 * (hi - lo)!r}" if cmap == "RdBu_r" else
+                f"datum.v > {mid!r}" if cmap in _DARK_HIGH else f"datum.v < {mid!r}")
         layer.append({"mark": {"type": "text", "fontSize": 10}, "encoding": {
             "text": {"field": "t"}, "color": {"condition": {"test": dark, "value": "white"}, "value": "black"}}})
     spec = {"data": {"values": values}, "width": {"step": cell}, "height": {"step": max(4, height // rows)},
