@@ -222,7 +222,12 @@ if tab_sweep.open:
                                  f"{' and '.join(str(d) for d in nr.SWEEP_DEPTHS)}",
                 action="Press *Rerun the sweep live* to run it here.")
         if variants:
-            show_figure(sweep_figure(rows, sweep_depth, variants))
+            # Kept with the sweep it shows (the live one's dict, or the page's for the shipped one): a rerun
+            # of the tab draws it once per depth and choice of variants.
+            shown_live = live is not None and rows is live["rows"]
+            playground.show_kept_figure(live if shown_live else page.data,
+                                        ("sweep", len(rows), sweep_depth, tuple(variants)),
+                                        lambda: sweep_figure(rows, sweep_depth, variants))
             st.dataframe(sweep_table(rows, sweep_depth, variants), hide_index=True, key=page.key("sweep_table"))
             measured = nr.bn_vs_plain(rows, sweep_depth)
             if measured:
