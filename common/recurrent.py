@@ -652,119 +652,16 @@ class RNN(_Sequence):
     cell_class = RNNCell
 
 
-class LSTMSequenceCache(NamedTuple):
-    """What ``LSTM``'s fused forward keeps: every step's values as one time-major array each."""
-    xt: np.ndarray                 # (T, N, D), time-major copy of the input
-    hs: np.ndarray                 # (T, N, H)
-    state0: LSTMState              # the initial state
-    sig: np.ndarray                # (T, N, 3H): σ of the i, f, o blocks
-    g: np.ndarray                  # (T, N, H): tanh of the g block
-    c: np.ndarray                  # (T + 1, N, H): c_0 (the initial cell) … c_T
-    tc: np.ndarray                 # (T, N, H): tanh(c_t)
-
-
 class LSTM(_Sequence):
     """An ``LSTMCell`` over a sequence. x: (N, T, D) → hs: (N, T, H); ``extras["state"]`` is
-    ``LSTMState(h_T, c_T)``. ``forget_bias`` is passed to the cell.
-
-    Without ``layer_norm``, ``forward`` and ``backward`` are fused: every step writes its gates and cell
-    into preallocated (T, N, ·) arrays instead of a cache per step, and the backward computes the parts
-    of each step's gradient that do not depend on the recurrence (σ'(a) = σ(1-σ), 1 - g², 1 - tanh²c_t)
-    for all steps at once before the time loop, which is left with nine small operations a step. The
-    same operations on the same values in the same order as the step-by-step reference (the generic
-    ``_Sequence.forward``/``backward``, which call the cell's ``_step`` and ``_step_backward`` every
-    step), so the results are the same bits (tested); with ``layer_norm`` the reference runs."""
+    ``LSTMState(h_T, c_T)``. ``forget_bias`` is passed to the cell."""
 
     cell_class = LSTMCell
-
-    def forward(self, x, training=False, *, state=None):
-        if self.cell.layer_norm:
-            return super().forward(x, training=training, state=state)
-        cell = self.cell
-        Wh = cell.params["Wh"]
-        x = _check_sequence(x, self.input_size, dtype=cell.params["Wx"].dtype)
-        N, T, _ = x.shape
-        H = self.hidden_size
-        state0 = cell._check_state(state, N, x.dtype)
-        xt = np.ascontiguousarray(x.transpose(1, 0, 2))                  # (T, N, D)
-        XP = cell._project_input(xt.reshape(T * N, -1)).reshape(T, N, -1)  # all input projections at once
-        dtype = np.result_type(x.dtype, Wh.dtype)
-        hs = np.empty((T, N, H), dtype=dtype)
-        SIG, G, TC = np.empty((T, N, 3 * H), dtype), np.empty((T, N, H), dtype), np.empty((T, N, H), dtype)
-        C = np.empty((T + 1, N, H), dtype)
-        C[0] = state0.c
-        h = state0.h
-        for t in range(T):                                  # LSTMCell._step, writing into the arrays
-            a = h @ Wh
-            a += XP[t]
-            sig = sigmoid(a[:, :3 * H], out=SIG[t])
-            g = np.tanh(a[:, 3 * H:], out=G[t])
-            c = np.multiply(sig[:, H:2 * H], C[t], out=C[t + 1])
-            c += sig[:, :H] * g
-            tc = np.tanh(c, out=TC[t])
-            h = np.multiply(sig[:, 2 * H:], tc, out=hs[t])
-        self.extras = {"state": LSTMState(hs[-1].copy(), C[-1].copy())}
-        self._cache = LSTMSequenceCache(xt, hs, state0, SIG, G, C, TC)
-        return hs.transpose(1, 0, 2)
-
-    def backward(self, dout, *, state=None):
-        self._require_cache(self._cache)
-        cache = self._cache
-        if not isinstance(cache, LSTMSequenceCache):
-            return super().backward(dout, state=state)
-        T, N, H = cache.hs.shape
-        dout = _check_grad("dout", dout, (N, T, H))
-        cell = self.cell
-        dfinal = cell._check_dstate(state, N)
-        dout_t = dout.transpose(1, 0, 2)
-        dtype = cache.hs.dtype
-        SIG, G, TC = cache.sig, cache.g, cache.tc
-        # What does not depend on the recurrence, for all steps at once (the values _step_backward makes
-        # every step): ∂a/∂(gate) factors and the multipliers of δc, in the dXP layout [i, f, o, g].
-        M1 = np.empty((T, N, 4, H), dtype)                  # δa = (driver · M1) · M2, driver δc or δh
-        M1[:, :, 0], M1[:, :, 1], M1[:, :, 2], M1[:, :, 3] = G, cache.c[:-1], TC, SIG[:, :, :H]
-        M2 = np.empty((T, N, 4, H), dtype)
-        M2[:, :, :3] = (SIG * (1 - SIG)).reshape(T, N, 3, H)
-        M2[:, :, 3] = 1 - G * G
-        omt = 1 - TC * TC                                   # 1 - tanh²(c_t)
-        dXP = np.empty((T, N, 4 * H), dtype)
-        dh_all = np.empty((T, N, H), dtype)
-        dh_next, dc_next = dfinal.h, dfinal.c
-        wht = np.ascontiguousarray(cell.params["Wh"].T)
-        for t in range(T - 1, -1, -1):
-            dh = dh_all[t]
-            if dh_next is None:
-                dh[...] = dout_t[t]
-            else:
-                np.add(dout_t[t], dh_next, out=dh)
-            dc = dh * SIG[t, :, 2 * H:]                     # δc = δh ⊙ o ⊙ (1 - tanh²c_t) (+ δc from t+1)
-            dc *= omt[t]
-            if dc_next is not None:
-                dc += dc_next
-            da = dXP[t].reshape(N, 4, H)
-            np.multiply(dc[:, None, :], M1[t], out=da)      # δc ⊙ [g, c_{t-1}, ·, i]
-            np.multiply(dh, TC[t], out=da[:, 2])            # δo = δh ⊙ tanh(c_t)
-            da *= M2[t]                                     # ⊙ [σ'(a_i), σ'(a_f), σ'(a_o), 1 - g²]
-            dh_next = dXP[t] @ wht
-            dc_next = dc * SIG[t, :, H:2 * H]               # δc_{t-1} = δc ⊙ f
-        self.extra_grads = {"state": LSTMState(dh_next, dc_next), "hs": dh_all.transpose(1, 0, 2)}
-        h_prev = np.concatenate([cache.state0.h[None], cache.hs[:-1]], axis=0).reshape(T * N, H)
-        dXP2 = dXP.reshape(T * N, 4 * H)
-        cell.grads["Wh"] += h_prev.T @ dXP2
-        cell.grads["Wx"] += cache.xt.reshape(T * N, -1).T @ dXP2
-        cell._accumulate_bias(dXP2, dXP2)
-        dx = (dXP2 @ cell.params["Wx"].T).reshape(T, N, -1)
-        return dx.transpose(1, 0, 2)
 
     def gate_activations(self) -> dict[str, np.ndarray]:
         """The last forward pass's gates and cell state, each (N, T, H): i, f, o, g and c."""
         self._require_cache(self._cache)
-        H = self.hidden_size
-        if isinstance(self._cache, LSTMSequenceCache):
-            sig, g = self._cache.sig.transpose(1, 0, 2), self._cache.g.transpose(1, 0, 2)
-            c = self._cache.c[1:].transpose(1, 0, 2)
-            return {"i": sig[..., :H], "f": sig[..., H:2 * H], "o": sig[..., 2 * H:], "g": g, "c": c}
-        steps = self._cache.steps
+        steps, H = self._cache.steps, self.hidden_size
         sig = np.stack([c.sig for c in steps], axis=1)                  # (N, T, 3H)
         g = np.stack([c.g for c in steps], axis=1)
         c_prev = np.stack([c.c_prev for c in steps], axis=1)

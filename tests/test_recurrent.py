@@ -82,45 +82,6 @@ def test_step_backward_fast_equals_the_naive_reference(cls, layer_norm):
         np.testing.assert_allclose(fast.grads[k], naive.grads[k], rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("with_state", [False, True])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_lstm_fused_forward_and_backward_are_the_step_by_step_bits(dtype, with_state):
-    """``LSTM``'s fused forward/backward (preallocated (T, N, ·) arrays, the recurrence-free factors
-    computed for all steps first) gives the same bits as the generic ``_Sequence`` loop over the cell's
-    ``_step`` and ``_step_backward``: outputs, final state, every gradient, the initial state's gradient
-    and ``extra_grads["hs"]``; and ``gate_activations`` reads the same gates from either cache."""
-    from common.recurrent import LSTMSequenceCache, SequenceCache, _Sequence
-    rng = np.random.default_rng(21)
-    fused = LSTM(3, 6, rng).astype(dtype)
-    ref = LSTM(3, 6, np.random.default_rng(0)).astype(dtype)
-    for k in fused.params:
-        ref.params[k][...] = fused.params[k]
-    x = rng.standard_normal((5, 9, 3)).astype(dtype)
-    dout = rng.standard_normal((5, 9, 6)).astype(dtype)
-    s0 = tuple(a.astype(dtype) for a in _state(LSTM, rng, 5, 6)) if with_state else None
-    ds = tuple(a.astype(dtype) for a in _state(LSTM, rng, 5, 6)) if with_state else None
-    hs_f = fused.forward(x, state=s0)
-    hs_r = _Sequence.forward(ref, x, state=s0)
-    assert isinstance(fused._cache, LSTMSequenceCache) and isinstance(ref._cache, SequenceCache)
-    np.testing.assert_array_equal(hs_f, hs_r)
-    for a, b in zip(fused.extras["state"], ref.extras["state"]):
-        np.testing.assert_array_equal(a, b)
-    ga, gb = fused.gate_activations(), ref.gate_activations()
-    for k in "ifogc":
-        np.testing.assert_array_equal(ga[k], gb[k])
-    fused.zero_grad()
-    ref.zero_grad()
-    dx_f = fused.backward(dout, state=ds)
-    dx_r = ref.backward(dout, state=ds)          # LSTM.backward on a SequenceCache runs the generic loop
-    assert dx_f.dtype == dx_r.dtype == dtype
-    np.testing.assert_array_equal(dx_f, dx_r)
-    for k in fused.grads:
-        np.testing.assert_array_equal(fused.grads[k], ref.grads[k])
-    for a, b in zip(fused.extra_grads["state"], ref.extra_grads["state"]):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(fused.extra_grads["hs"], ref.extra_grads["hs"])
-
-
 @pytest.mark.parametrize("layer_norm", [False, True])
 @pytest.mark.parametrize("cls,cell_cls", list(zip(SEQ, CELLS)))
 def test_sequence_equals_cell_steps_and_grads_accumulate_over_steps(cls, cell_cls, layer_norm):
