@@ -70,3 +70,44 @@ def test_to_rgb_takes_either_channel_order_and_outline_draws_the_window_border()
     np.testing.assert_array_equal((boxed == [0, 255, 0]).all(axis=2), border)
     np.testing.assert_array_equal(boxed[~border], rgb[~border])  # the rest untouched, and rgb not modified
     assert (rgb[..., 0] == 255).all()
+
+
+def test_heatmap_spec_cells_labels_and_annotations():
+    """The Vega-Lite heat map: one datum per cell at (x = column, y = row), NaN left blank (null), the
+    numbers written only when asked (default ≤ 12×12), the labels by index (repeats allowed), white text on
+    the dark end of each scheme, and clear errors."""
+    import json
+    m = np.array([[0.1, np.nan, 0.3], [0.9, 0.5, 0.7]])
+    spec = plots.heatmap_spec(m, xlabels=["a", "a", "b"], ylabels=["r0", "r1"], title="t", vmin=0, vmax=1)
+    json.dumps(spec)                                                   # plain JSON: what st.vega_lite_chart sends
+    cells = spec["data"]["values"]
+    assert len(cells) == 6 and cells[1] == {"x": 1, "y": 0, "v": None}
+    assert cells[3] == {"x": 0, "y": 1, "v": 0.9, "t": "0.90"}
+    assert spec["title"]["text"] == "t"
+    assert spec["encoding"]["x"]["axis"]["labelExpr"] == '["a", "a", "b"][datum.value]'
+    assert spec["encoding"]["x"]["axis"]["labelOverlap"] is False
+    rect, text = spec["layer"]
+    assert rect["encoding"]["color"]["scale"]["domain"] == [0.0, 1.0]
+    assert text["encoding"]["color"]["condition"] == {"test": "datum.v < 0.5", "value": "white"}
+    greys = plots.heatmap_spec(m, cmap="Greys")["layer"][1]["encoding"]["color"]["condition"]["test"]
+    assert greys.startswith("datum.v > ")                             # black is the high end there
+    big = plots.heatmap_spec(np.zeros((13, 2)))
+    assert len(big["layer"]) == 1 and "t" not in big["data"]["values"][0]
+    with pytest.raises(ValueError, match="cmap must be one of"):
+        plots.heatmap_spec(m, cmap="jet")
+    with pytest.raises(ValueError, match="xlabels and ylabels"):
+        plots.heatmap_spec(m, xlabels=["a"])
+    with pytest.raises(ValueError, match="non-empty 2-D"):
+        plots.heatmap_spec(np.zeros(3))
+
+
+def test_colorize_fixed_range_and_masked_cells():
+    a = np.array([[0.0, 0.5], [np.nan, 2.0]])
+    rgb = plots.colorize(a, "gray", size=2, vmin=0, vmax=1, bad="#ff0000")
+    assert rgb.shape == (2, 2, 3)
+    np.testing.assert_array_equal(rgb[1, 0], [255, 0, 0])              # NaN: the "bad" colour
+    np.testing.assert_array_equal(rgb[1, 1], [255, 255, 255])          # 2.0 clipped to vmax: white
+    np.testing.assert_array_equal(rgb[0, 0], [0, 0, 0])
+    auto = plots.colorize(np.array([[1.0, 3.0]]), "gray", size=2)      # default: the values' own range
+    np.testing.assert_array_equal(auto[0, 0], [0, 0, 0])
+    np.testing.assert_array_equal(auto[0, 1], [255, 255, 255])
