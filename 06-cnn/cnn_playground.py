@@ -13,7 +13,6 @@ import time
 import numpy as np
 import pandas as pd
 import streamlit as st
-from matplotlib import colors as mcolors
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 import cnn
@@ -24,9 +23,8 @@ import filters
 import pooling
 from common import playground
 from common.conv import col2im, conv_output_size, max_pool2d_forward
-from common.playground import PageState, show_figure
-from common.plots import (color, colorize, fmt_num, fmt_pct, heatmap_spec, new_figure, outline, to_rgb,
-                          training_curves)
+from common.playground import PageState
+from common.plots import color, colorize, fmt_num, fmt_pct, heatmap_spec, outline, rgb255, to_rgb, training_curves
 from common.training import Live, ProgressCallback
 
 playground.chapter_header(
@@ -580,7 +578,7 @@ def padding_view(size: int, k: int, p: int, s: int, out: int):
     grid = np.zeros((size + 2 * p, size + 2 * p), dtype=int)
     grid[p:p + size, p:p + size] = 1
     grid[np.ix_(np.arange(out) * s, np.arange(out) * s)] = 2
-    palette = (np.array([mcolors.to_rgb(color(c)) for c in ("padding", "input", "window")]) * 255).astype(np.uint8)
+    palette = np.array([rgb255(color(c)) for c in ("padding", "input", "window")])
     rep = max(1, 300 // grid.shape[0])
     picture = np.repeat(np.repeat(palette[grid], rep, axis=0), rep, axis=1)
     if rep >= 6:                                          # white lines between the pixels, to count them

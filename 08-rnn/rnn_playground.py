@@ -6,7 +6,6 @@ The page opens on the shipped checkpoints of its default run (``08-rnn/train_rnn
 live with the sidebar's settings.
 """
 
-import json
 import time
 
 import numpy as np
@@ -17,7 +16,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 import rnn
 from common import playground
 from common.playground import PageState, fmt_seconds
-from common.plots import color, fmt_num, fmt_pct, heatmap_spec, new_figure
+from common.plots import color, fmt_num, fmt_pct, heatmap_spec, index_axis, new_figure
 from common.sequence_tasks import VOCAB
 from common.training import Live
 
@@ -254,9 +253,7 @@ def mind_rates(kind, hidden, layer_norm, params, n_fillers):
 def word_x(words) -> dict:
     """A Vega-Lite x axis over the word positions 0…T-1, labelled with the words (which repeat, so the
     positions are the values and the words only their labels)."""
-    return {"field": "i", "type": "ordinal", "title": None,
-            "axis": {"labelAngle": -90, "labelExpr": f"{json.dumps(list(words))}[datum.value]",
-                     "labelFontSize": 11}}
+    return {"field": "i", **index_axis(words, angle=-90, size=11)}
 
 
 def confidence_chart(words, probs, subject) -> dict:

@@ -110,6 +110,11 @@ def fmt_num(value: float, digits: int = 3) -> str:
     return f"{v:.{decimals}f}"
 
 
+def rgb255(colour) -> np.ndarray:
+    """Any Matplotlib colour (a palette hex, a name) as a (3,) uint8 RGB triple, for images built with NumPy."""
+    return (np.array(mcolors.to_rgb(colour)) * 255).round().astype(np.uint8)
+
+
 def colorize(a: np.ndarray, cmap: str = "viridis", size: int = 84, symmetric: bool = False, *, vmin=None,
              vmax=None, bad: str = "#d9d9d9") -> np.ndarray:
     """An array (H, W) as an RGB image (uint8) through a colormap, scaled up by pixel repetition to about
@@ -127,7 +132,7 @@ def colorize(a: np.ndarray, cmap: str = "viridis", size: int = 84, symmetric: bo
     norm = np.clip((a - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(a)
     rgb = (colormaps[cmap](norm)[..., :3] * 255).astype(np.uint8)
     if finite.size < a.size:
-        rgb[~np.isfinite(a)] = (np.array(mcolors.to_rgb(bad)) * 255).round().astype(np.uint8)
+        rgb[~np.isfinite(a)] = rgb255(bad)
     rep = max(1, size // max(a.shape))
     return np.repeat(np.repeat(rgb, rep, axis=0), rep, axis=1)
 
@@ -155,7 +160,7 @@ def outline(rgb: np.ndarray, top: int, left: int, height: int, width: int, shape
     y0, y1 = top * ry, min(out.shape[0], (top + height) * ry)
     x0, x1 = left * rx, min(out.shape[1], (left + width) * rx)
     t = max(1, int(thickness))
-    c = (np.array(mcolors.to_rgb(edge)) * 255).round().astype(np.uint8)
+    c = rgb255(edge)
     out[y0:y0 + t, x0:x1] = c
     out[max(y0, y1 - t):y1, x0:x1] = c
     out[y0:y1, x0:x0 + t] = c
@@ -329,13 +334,14 @@ VEGA_SCHEMES = {"viridis": {"scheme": "viridis"}, "magma": {"scheme": "magma"}, 
 _DARK_HIGH = {"Blues", "Greys"}
 
 
-def index_axis(labels, title=None, *, angle: int | None = None) -> dict:
+def index_axis(labels, title=None, *, angle: int | None = None, size: int = 10) -> dict:
     """A Vega-Lite position channel over the indices 0…n-1 of ``labels``, shown with the labels (which may
-    repeat, like a sentence's words: the indices are the values, the labels only what is written)."""
+    repeat, like a sentence's words: the indices are the values, the labels only what is written) in
+    ``size``-pixel type."""
     import json
 
     labels = [str(s) for s in labels]
-    axis = {"labelExpr": f"{json.dumps(labels)}[datum.value]", "labelFontSize": 10, "titleFontWeight": "normal",
+    axis = {"labelExpr": f"{json.dumps(labels)}[datum.value]", "labelFontSize": size, "titleFontWeight": "normal",
             "labelOverlap": False}                   # every label, as Matplotlib's ticks: none thinned out
     if angle is not None:
         axis["labelAngle"] = angle

@@ -111,3 +111,8 @@ def test_colorize_fixed_range_and_masked_cells():
     auto = plots.colorize(np.array([[1.0, 3.0]]), "gray", size=2)      # default: the values' own range
     np.testing.assert_array_equal(auto[0, 0], [0, 0, 0])
     np.testing.assert_array_equal(auto[0, 1], [255, 255, 255])
+
+
+def test_rgb255_is_the_palette_colour_exactly():
+    assert plots.rgb255("#ffbf00").tolist() == [255, 191, 0]
+    assert plots.rgb255("white").dtype == np.uint8

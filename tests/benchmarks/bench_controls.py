@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
-from browser_crawl import APP, IDLE, exceptions, open_tab, tab_labels, wait_idle  # noqa: E402
+from browser_crawl import APP, exceptions, open_tab, tab_labels, wait_idle  # noqa: E402
 from common.chapters import CHAPTERS  # noqa: E402
 from test_browser_smoke import CHROMIUM, streamlit_server  # noqa: E402
 
