@@ -28,6 +28,7 @@ playground.chapter_header(
         "below were trained by `10-transformer/train_gpt.py` and load from their checkpoints.")
 
 MODELS = ("small", "medium")
+MAX_LENGTH = 1000          # the Length slider's end
 STREAM_SECONDS = 0.25      # the generated text is redrawn at most this often while it streams
 TOP_K = [None, 1, 3, 5, 10, 20, 40]
 GEN, LEARN = gpt.GENERATE_DEFAULTS, gpt.LEARN_DEFAULTS
@@ -73,43 +74,48 @@ if tab_gen.open:
         top_k = c3.selectbox("Top-k", TOP_K, index=TOP_K.index(GEN["top_k"]), key=page.key("top_k"),
                              format_func=lambda k: "all 65" if k is None else str(k),
                              help="Sample only among the k most likely characters.")
-        length = c4.slider("Length", 20, 1000, GEN["length"], 10, key=page.key("length"))
+        length = c4.slider("Length", 20, MAX_LENGTH, GEN["length"], 10, key=page.key("length"))
         seed = c5.number_input("Seed", 0, 10_000, GEN["seed"], key=page.key("seed"),
                                help="The same seed and settings give the same text.")
         st.caption("What to try: temperature 0 (greedy) loops on common phrases; 1.5 invents words; top-k 5 "
                    "keeps temperature 1 from wandering. Compare the two models on the same seed.")
         prompt = valid_prompt(prompt)
         if prompt is not None:
-            settings = (prompt, float(temperature), top_k, int(length), int(seed))
+            # One sampling run per (prompt, temperature, top-k, seed), kept with its live generators: a run's
+            # first n characters do not depend on how many follow (one draw of the seeded generator per
+            # character), so a shorter Length shows a prefix and a longer one samples only the new characters.
+            settings = (prompt, float(temperature), top_k, int(seed))
+            runs, need = page["generated"], int(length)
+            run = runs.get(settings)
+            if run is None:
+                run = runs[settings] = {
+                    name: {"stream": gpt.generate_top(CKPT[name][0], TOK, prompt, MAX_LENGTH, temperature=float(temperature),
+                                                      top_k=top_k, seed=int(seed)), "chars": [], "tops": []}
+                    for name in MODELS}
+                if len(runs) > 20:
+                    runs.pop(next(iter(runs)))
             cols = st.columns(2)
-            done = page["generated"].get(settings)
-            if done is None:
-                slots = {}
-                for col, name in zip(cols, MODELS):
-                    col.markdown(f"**{label(name)}**")
-                    slots[name] = col.empty()
-                streams = {name: gpt.generate_top(CKPT[name][0], TOK, prompt, int(length), temperature=float(temperature),
-                                                  top_k=top_k, seed=int(seed)) for name in MODELS}
-                texts, dists = {n: "" for n in MODELS}, {n: [] for n in MODELS}
-                shown_at = time.perf_counter()
-                for i in range(int(length)):
+            slots = {}
+            for col, name in zip(cols, MODELS):
+                col.markdown(f"**{label(name)}**")
+                slots[name] = col.empty()
+            shown_at = time.perf_counter()
+            while any(len(run[name]["chars"]) < need for name in MODELS):
+                for name in MODELS:
+                    if len(run[name]["chars"]) < need:
+                        char, top = next(run[name]["stream"])
+                        run[name]["chars"].append(char)
+                        run[name]["tops"].append(top)
+                # The text so far, a few times a second: each update is a message the browser must lay
+                # out, and every 8 characters (75 updates for 2×300) tripled the wait in Chromium.
+                if time.perf_counter() - shown_at > STREAM_SECONDS:
+                    shown_at = time.perf_counter()
                     for name in MODELS:
-                        char, top = next(streams[name])
-                        texts[name] += char
-                        dists[name].append(top)
-                    # The text so far, a few times a second: each update is a message the browser must lay
-                    # out, and every 8 characters (75 updates for 2×300) tripled the wait in Chromium.
-                    if time.perf_counter() - shown_at > STREAM_SECONDS or i == int(length) - 1:
-                        shown_at = time.perf_counter()
-                        for name in MODELS:
-                            slots[name].code(prompt + texts[name], language=None, wrap_lines=True)
-                done = page["generated"][settings] = {"texts": texts, "dists": dists}
-                if len(page["generated"]) > 20:
-                    page["generated"].pop(next(iter(page["generated"])))
-            else:
-                for col, name in zip(cols, MODELS):
-                    col.markdown(f"**{label(name)}**")
-                    col.code(prompt + done["texts"][name], language=None, wrap_lines=True)
+                        slots[name].code(prompt + "".join(run[name]["chars"]), language=None, wrap_lines=True)
+            done = {"texts": {name: "".join(run[name]["chars"][:need]) for name in MODELS},
+                    "dists": {name: run[name]["tops"][:need] for name in MODELS}}
+            for name in MODELS:
+                slots[name].code(prompt + done["texts"][name], language=None, wrap_lines=True)
             for col, name in zip(cols, MODELS):
                 with col:
                     playground.checkpoint_caption(gpt.CHECKPOINT_DIR / f"gpt_{name}.npz", f"`{CKPT[name][2]['settings']}`",

@@ -65,6 +65,21 @@ def test_first_load_generates_with_both_checkpoints(page):
         _assert_names_checkpoint_and_script(caption, name)
 
 
+def test_length_shows_a_prefix_and_samples_only_what_is_new(page):
+    """Length changes reuse the run with the same prompt, temperature, top-k and seed: a shorter text is the
+    first characters of the longer one, a longer one continues it; both equal a fresh sample of that length."""
+    at = page
+    model, tok, _ = gpt.shipped("small")
+    run = at.session_state["ch10"]["generated"][("ROMEO:\n", 0.8, None, 0)]
+    assert len(run["small"]["chars"]) == len(run["medium"]["chars"]) == 300
+    for length in (20, 320):
+        at.slider(key="ch10_length").set_value(length).run()
+        assert not at.exception
+        assert at.code[0].value == "ROMEO:\n" + gpt.sample_string(model, tok, "ROMEO:\n", length, temperature=0.8, seed=0)
+        assert len(run["small"]["chars"]) == max(300, length)         # 20: nothing sampled; 320: 20 more
+    assert len(at.session_state["ch10"]["generated"]) == 1
+
+
 @pytest.mark.slow
 def test_generation_controls(page):
     at = page
