@@ -291,17 +291,22 @@ if tab_learn.open:
             info = CKPT["small"][2]
             cfg = info["train_config"]
             curve = np.asarray(info["loss_curve"])
-            fig, ax = new_figure(size=(8, 3))
-            ax.plot(np.arange(len(curve)) * 25 + 12.5, curve, color=color("train"), lw=0.8,
-                    label="batch loss (mean of 25 steps)")
-            ax.plot(info["val_steps"], info["val_curve"], "o-", color=color("validation"),
-                    label=f"validation loss (first {cfg['eval_windows'] * cfg['block_size']:,} characters)")
-            ax.set_xlabel("step")
-            ax.set_ylabel("cross-entropy (nats/char)")
-            ax.set_title(f"the shipped small run: {cfg['iters']:,} steps of batch {cfg['batch_size']}, "
-                         f"learning rate {fmt_num(cfg['lr'])}", fontsize=9)
-            ax.legend(fontsize=8)
-            show_figure(fig)
+
+            def figure():
+                fig, ax = new_figure(size=(8, 3))
+                ax.plot(np.arange(len(curve)) * 25 + 12.5, curve, color=color("train"), lw=0.8,
+                        label="batch loss (mean of 25 steps)")
+                ax.plot(info["val_steps"], info["val_curve"], "o-", color=color("validation"),
+                        label=f"validation loss (first {cfg['eval_windows'] * cfg['block_size']:,} characters)")
+                ax.set_xlabel("step")
+                ax.set_ylabel("cross-entropy (nats/char)")
+                ax.set_title(f"the shipped small run: {cfg['iters']:,} steps of batch {cfg['batch_size']}, "
+                             f"learning rate {fmt_num(cfg['lr'])}", fontsize=9)
+                ax.legend(fontsize=8)
+                return fig
+
+            # The same picture on every rerun of the tab (its controls set the next run): drawn once.
+            playground.show_kept_figure(page.data, "shipped small run", figure)
             st.markdown(f"Recorded: step **{cfg['iters']:,}** of {cfg['iters']:,} · validation loss "
                         f"**{fmt_num(info['val_curve'][-1])}** (first {cfg['eval_windows'] * cfg['block_size']:,} "
                         f"characters) · last batch loss **{fmt_num(curve[-1])}** (mean of the last 25 steps)")
@@ -320,19 +325,28 @@ if tab_learn.open:
                 done += history.batch_loss[run.step - page["base"]:]
             return done
 
-        def draw():
+        def draw(keep: bool = False):
+            """The run's curves so far; ``keep``: a finished or stopped run, whose picture is drawn once and
+            kept with it (the tab's controls rerun the page but only set the next run)."""
             run, curve = page["run"], losses()
-            fig, ax = new_figure(size=(8, 3))
-            ax.plot(np.arange(1, len(curve) + 1), curve, color=color("train"), lw=0.8, label="batch loss")
-            if run.val_steps:
-                ax.plot(run.val_steps, run.val_curve, "o-", color=color("validation"),
-                        label=f"validation loss (first {run.config.eval_windows * 64:,} characters)")
-            ax.set_xlabel("step")
-            ax.set_ylabel("cross-entropy (nats/char)")
-            ax.set_xlim(0, run.config.iters)
-            ax.legend(fontsize=8)
+
+            def figure():
+                fig, ax = new_figure(size=(8, 3))
+                ax.plot(np.arange(1, len(curve) + 1), curve, color=color("train"), lw=0.8, label="batch loss")
+                if run.val_steps:
+                    ax.plot(run.val_steps, run.val_curve, "o-", color=color("validation"),
+                            label=f"validation loss (first {run.config.eval_windows * 64:,} characters)")
+                ax.set_xlabel("step")
+                ax.set_ylabel("cross-entropy (nats/char)")
+                ax.set_xlim(0, run.config.iters)
+                ax.legend(fontsize=8)
+                return fig
+
             with chart.container():
-                show_figure(fig)
+                if keep:
+                    playground.show_kept_figure(run, (len(curve), len(run.val_steps)), figure)
+                else:
+                    show_figure(figure())
             status.markdown(f"Step **{len(curve)}** of {run.config.iters} · wall time **{playground.fmt_seconds(page['wall'])}** · "
                             f"last batch loss **{fmt_num(curve[-1]) if curve else '–'}**")
             return len(curve), page["wall"]
@@ -371,7 +385,7 @@ if tab_learn.open:
             with chart.container():
                 shipped_run()
         else:
-            done_steps, wall = draw()                 # one reading: a stopped run may still finish a step
+            done_steps, wall = draw(keep=True)        # one reading: a stopped run may still finish a step
             with note:
                 playground.took(wall, f"Training {done_steps} of {page['run'].config.iters} steps"
                                 + ("" if done_steps >= page["run"].config.iters else " (stopped)"))
