@@ -65,3 +65,12 @@ def test_every_page_opens_in_the_hub_and_again_after_a_round_trip(app_test):
         for page in pages:
             at.switch_page(page).run()
             assert not at.exception, (page, round_, [e.value for e in at.exception])
+
+
+def test_streamlit_config_skips_the_forced_collection_after_every_rerun():
+    """``.streamlit/config.toml`` (read by the hub and by every chapter run alone) turns off Streamlit's full
+    garbage collection after each rerun: it took longer than most pages' scripts (issue "Speed")."""
+    import tomllib
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert cfg["runner"]["postScriptGC"] is False
+    assert cfg["client"]["toolbarMode"] == "viewer"
