@@ -191,7 +191,7 @@ def noise_png(n_sweep, size_labels, _X, _y) -> bytes:
         a1.grid(alpha=0.3)
     a2.bar([r["batch size"] for r in rows], [r["ms per update"] for r in rows],
            color=[color(racing.batch_label(BATCH_OPTIONS[r["batch size"]])) for r in rows])
-    a2.set_ylabel(f"ms per update (best of {timing_repeats(1)}; {timing_repeats(LARGE_BATCH + 1)} above B = {LARGE_BATCH})")
+    a2.set_ylabel(f"ms per update (best of {timing_repeats(1)},\n{timing_repeats(LARGE_BATCH + 1)} for B > {LARGE_BATCH})")
     a2.set_xlabel("batch size")
     a2.grid(alpha=0.3)
     return playground.figure_png(fig)
