@@ -30,7 +30,9 @@ playground.chapter_header(
 MODELS = ("small", "medium")
 MAX_LENGTH = 1000          # the Length slider's end
 STREAM_SECONDS = 0.25      # the generated text is redrawn at most this often while it streams
-TOP_K = [None, 1, 3, 5, 10, 20, 40]
+#: the Top-k choices; 0 stands for "all 65" (None as an option showed Streamlit's "Choose an option" placeholder
+#: after a rerun in the hub, which re-saves every setting)
+TOP_K = [0, 1, 3, 5, 10, 20, 40]
 GEN, LEARN = gpt.GENERATE_DEFAULTS, gpt.LEARN_DEFAULTS
 page = PageState("ch10", generated={}, run=None, history=None, base=0, samples=[], wall=0.0, speed=None)
 
@@ -71,9 +73,9 @@ if tab_gen.open:
         temperature = c2.slider("Temperature", 0.0, 2.0, GEN["temperature"], 0.05, key=page.key("temperature"),
                                 help="Divides the logits before the softmax: below 1 sharper (0 = always the most "
                                      "likely character), above 1 flatter.")
-        top_k = c3.selectbox("Top-k", TOP_K, index=TOP_K.index(GEN["top_k"]), key=page.key("top_k"),
-                             format_func=lambda k: "all 65" if k is None else str(k),
-                             help="Sample only among the k most likely characters.")
+        top_k = c3.selectbox("Top-k", TOP_K, index=TOP_K.index(GEN["top_k"] or 0), key=page.key("top_k"),
+                             format_func=lambda k: f"all {TOK.vocab_size}" if k == 0 else str(k),
+                             help="Sample only among the k most likely characters.") or None
         length = c4.slider("Length", 20, MAX_LENGTH, GEN["length"], 10, key=page.key("length"))
         seed = c5.number_input("Seed", 0, 10_000, GEN["seed"], key=page.key("seed"),
                                help="The same seed and settings give the same text.")

@@ -53,6 +53,8 @@ def test_first_load_generates_with_both_checkpoints(page):
     assert at.title[0].value == "10 · Transformer"
     texts = [c.value for c in at.code]
     assert len(texts) == 2
+    top_k = at.selectbox(key="ch10_top_k")     # 0 stands for all (None showed a placeholder after a hub rerun)
+    assert top_k.value == 0 and top_k.options[0] == "all 65"
     for text, name in zip(texts, ("small", "medium")):
         model, tok, _ = gpt.shipped(name)
         assert text == "ROMEO:\n" + gpt.sample_string(model, tok, "ROMEO:\n", 300, temperature=0.8, seed=0)
