@@ -303,18 +303,20 @@ def test_chunked_evaluation_forward_is_the_whole_batch_forward_bit_for_bit(monke
         np.testing.assert_array_equal(g, grads[k])
 
 
-@pytest.mark.parametrize("k, p", [(3, 1), (5, 2), (5, 0)])
-def test_chunked_input_gradient_is_the_whole_batch_product_bit_for_bit(monkeypatch, k, p):
-    """conv2d_backward builds the transposed convolution's columns a few samples at a time
-    (BACKWARD_CHUNK_VALUES): dx equals the one-product form (Wflipped @ im2col(dout)) exactly."""
+@pytest.mark.parametrize("k, p", [(3, 1), (5, 2), (5, 0), (3, 3), (1, 0), (2, 1)])
+def test_stride1_input_gradient_is_col2im_bit_for_bit(monkeypatch, k, p):
+    """With stride 1, conv2d_backward adds each kernel offset's column gradients as one run on rows widened
+    to the padded width, a few samples at a time (BACKWARD_CHUNK_VALUES): dx equals the plain
+    col2im(Wᵀ dO) exactly, for any chunk size, padding wider than the kernel and non-square inputs."""
     import common.conv as conv
     rng = np.random.default_rng(k + p)
     x = rng.standard_normal((7, 3, 10, 9)).astype(np.float32)
     W = rng.standard_normal((4, 3, k, k)).astype(np.float32)
     out, cols = conv2d_forward(x, W, None, 1, p)
     dout = rng.standard_normal(out.shape).astype(np.float32)
-    w_flip = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).reshape(3, -1)
-    expected = (w_flip @ im2col(dout, k, 1, k - 1 - p)).reshape(x.shape)
-    for values in (1, 2 * w_flip.shape[1] * 90, 1 << 30):      # one sample, two, the whole batch at a time
+    expected = col2im(W.reshape(4, -1).T @ dout.reshape(7, 4, -1), x.shape, k, 1, p)
+    for values in (1, 2 * 3 * k * k * out.shape[2] * (9 + 2 * p), 1 << 30):   # one sample, two, the whole batch
         monkeypatch.setattr(conv, "BACKWARD_CHUNK_VALUES", values)
-        np.testing.assert_array_equal(conv2d_backward(dout, cols, x.shape, W, 1, p)[0], expected)
+        dx = conv2d_backward(dout, cols, x.shape, W, 1, p)[0]
+        assert dx.flags.c_contiguous and dx.dtype == np.float32
+        np.testing.assert_array_equal(dx, expected)
