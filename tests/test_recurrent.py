@@ -362,3 +362,46 @@ def test_torch_parity_embedding_and_clipping():
     norm = clip_grad_norm(emb, 0.5)
     assert norm == pytest.approx(float(norm_t), rel=1e-12)
     np.testing.assert_allclose(emb.grads["W"], te.weight.grad.numpy(), rtol=1e-9)
+
+
+@pytest.mark.parametrize("N,T,D,H,dtype", [(32, 20, 16, 48, np.float32), (32, 12, 16, 32, np.float32),
+                                          (64, 30, 10, 32, np.float32), (5, 7, 3, 4, np.float64),
+                                          (1, 3, 2, 5, np.float32), (8, 5, 4, 24, np.float64)])
+def test_lstm_feature_major_loop_equals_the_loop_over_cells(N, T, D, H, dtype):
+    """``LSTM.forward``/``backward`` (the feature-major loop) against ``forward_by_cell``/``backward_by_cell``
+    (the loop over ``LSTMCell._step``), with an initial state and a gradient on the final state: every
+    output, gradient, state and gate. Bit for bit at the chapters' sizes (batch 32, H 32 or 48); elsewhere the
+    transposed matrix products may round differently in the last bit."""
+    rng = np.random.default_rng(7)
+    fast, ref = LSTM(D, H, rng, dtype=dtype), LSTM(D, H, np.random.default_rng(0), dtype=dtype)
+    for k in fast.params:
+        ref.params[k][...] = fast.params[k]
+    x, dout = rng.standard_normal((N, T, D)).astype(dtype), rng.standard_normal((N, T, H)).astype(dtype)
+    s0 = tuple(rng.standard_normal((N, H)).astype(dtype) for _ in range(2))
+    dfinal = (rng.standard_normal((N, H)).astype(dtype), None)
+    given = dout.copy()
+    pairs = [(fast.forward(x, state=s0), ref.forward_by_cell(x, state=s0))]
+    pairs += [(fast.gate_activations()[k], ref.gate_activations()[k]) for k in "ifogc"]
+    pairs += list(zip(fast.extras["state"], ref.extras["state"]))
+    for _ in range(2):                                   # twice: the work arrays are reused, grads accumulate
+        pairs.append((fast.backward(dout, state=dfinal), ref.backward_by_cell(dout, state=dfinal)))
+    pairs += [(fast.grads[k], ref.grads[k]) for k in fast.grads]
+    pairs += list(zip(fast.extra_grads["state"], ref.extra_grads["state"]))
+    np.testing.assert_array_equal(dout, given)            # the gradient it was given is left as it was
+    pairs.append((fast.extra_grads["hs"], ref.extra_grads["hs"]))
+    for a, b in pairs:
+        assert a.shape == b.shape and a.dtype == b.dtype == dtype
+        if N == 32:
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_lstm_with_layer_norm_takes_the_loop_over_cells():
+    rng = np.random.default_rng(8)
+    lstm = LSTM(3, 4, rng, layer_norm=True)
+    lstm.forward(rng.standard_normal((2, 5, 3)))
+    assert type(lstm._cache).__name__ == "SequenceCache"
+    plain = LSTM(3, 4, rng)
+    plain.forward(rng.standard_normal((2, 5, 3)))
+    assert type(plain._cache).__name__ == "LSTMRunCache"
