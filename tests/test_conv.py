@@ -127,6 +127,27 @@ def test_pooling_fast_agrees_with_naive(k, s, p):
                                avg_pool2d_backward_naive(dout, x.shape, k, s, p), rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("k, s, p", [(2, 2, 0), (3, 3, 0), (3, 2, 1), (3, 1, 0), (2, 2, 1)])
+def test_max_pool_backward_first_winner_with_ties_nan_and_inf(k, s, p):
+    """The backward sends each window's gradient to its first maximum, row-major (the naive loop's
+    ``np.argmax``), also when the winner is the window's last offset (found without a comparison: the
+    windows no earlier offset won), when several values tie anywhere in the window, and with NaN
+    (the first NaN wins) and ±inf."""
+    rng = np.random.default_rng(11)
+    x = rng.integers(-2, 3, size=(3, 2, 6, 6)).astype(np.float64)     # small integers: ties everywhere
+    x[0, 0, 0, 0], x[0, 0, 1, 1], x[0, 1, 2, 3] = np.nan, np.nan, np.nan
+    x[1, 0, 3, 3], x[1, 1, 0, 0], x[2, 0, 5, 5] = np.inf, -np.inf, np.nan
+    x[2, 1] = -np.inf                                                    # a map where every value ties
+    out = max_pool2d_forward(x, k, s, p)
+    np.testing.assert_array_equal(out, max_pool2d_forward_naive(x, k, s, p))
+    dout = rng.standard_normal(out.shape)
+    dx, ref = max_pool2d_backward(dout, x, out, k, s, p), max_pool2d_backward_naive(dout, x, k, s, p)
+    if s >= k:
+        np.testing.assert_array_equal(dx, ref)
+    else:       # a pixel can win several overlapping windows: the two add its gradients in other orders
+        np.testing.assert_allclose(dx, ref, rtol=1e-13, atol=1e-13)
+
+
 def test_max_pool_of_the_posts_example():
     fmap = np.array([[1, 3, 2, 4], [5, 6, 1, 2], [3, 8, 4, 7], [1, 2, 6, 3]], dtype=float)[None, None]
     np.testing.assert_array_equal(max_pool2d_forward(fmap, 2)[0, 0], [[6, 4], [8, 7]])
