@@ -11,12 +11,56 @@ would collide between chapters.
 
 from __future__ import annotations
 
+import os
 import re
 
 import numpy as np
 
 from .chapters import CHAPTERS
 from .plots import figure_png  # noqa: F401  (pages call playground.figure_png)
+
+# ---- BLAS threads -------------------------------------------------------------------------------------
+
+#: the environment variable that sets how many BLAS threads the pages compute with (0: the library's own)
+PAGE_BLAS_THREADS_VAR = "P2T_PAGE_BLAS_THREADS"
+#: the variables BLAS libraries read themselves; when one is set, the pages leave the count to it
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def limit_blas_threads() -> int | None:
+    """Run the pages' NumPy on one BLAS thread (``threadpoolctl``), unless ``P2T_PAGE_BLAS_THREADS`` asks for
+    another count (0: the library's default) or one of ``BLAS_THREAD_VARS`` is set. Returns the count set,
+    or None when the library's is kept. Called once when this module is imported, i.e. by every page.
+
+    Why one: the pages' matrices are small, and the browser showing the page runs on the same machine.
+    Measured on a 2-core machine: chapter 10's first Generate (2 × 300 characters) took 1.2 s with one
+    thread and 5.7–6.6 s with OpenBLAS's default two while another process kept the second core busy
+    (1.1 s against 1.4 s on an idle machine); chapter 06's "Train both" 4.3 s against 5.7 s (idle: 3.7 s
+    against 4.1 s). The benchmarks and training scripts already pin one thread for the same reason."""
+    raw = os.environ.get(PAGE_BLAS_THREADS_VAR)
+    if raw is None:
+        if any(v in os.environ for v in BLAS_THREAD_VARS):
+            return None
+        n = 1
+    else:
+        try:
+            n = int(raw)
+        except ValueError:
+            n = -1
+        if n < 0:
+            raise ValueError(f"{PAGE_BLAS_THREADS_VAR} must be a whole number ≥ 0 (0: the BLAS library's "
+                             f"default), got {raw!r}")
+    if n == 0:
+        return None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:                  # installed with requirements.txt; without it the default stays
+        return None
+    threadpool_limits(limits=n, user_api="blas")
+    return n
+
+
+limit_blas_threads()
 
 
 def _st():

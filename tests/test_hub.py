@@ -1,5 +1,8 @@
 """The hub page: the chapter map it shows and the pages it registers."""
 
+import json
+import os
+
 import pytest
 import re
 from pathlib import Path
@@ -74,3 +77,28 @@ def test_streamlit_config_skips_the_forced_collection_after_every_rerun():
     cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert cfg["runner"]["postScriptGC"] is False
     assert cfg["client"]["toolbarMode"] == "viewer"
+
+
+@pytest.mark.parametrize("env, expected", [({}, 1), ({"P2T_PAGE_BLAS_THREADS": "2"}, 2),
+                                           ({"OPENBLAS_NUM_THREADS": "2"}, 2)])
+def test_pages_compute_on_one_blas_thread_unless_told_otherwise(env, expected):
+    """Importing common.playground (every page does) sets NumPy's BLAS to one thread; P2T_PAGE_BLAS_THREADS
+    sets another count, and a BLAS variable the user set is left to the library. In a fresh interpreter."""
+    import subprocess
+    import sys
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("P2T_PAGE_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    code = ("import common.playground\nfrom threadpoolctl import threadpool_info\n"
+            "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env={**clean, **env}, check=True)
+    found = json.loads(out.stdout.strip())
+    assert found and (found == [expected] or (expected == 2 and os.cpu_count() == 1)), out.stdout
+
+
+def test_a_bad_page_blas_thread_count_is_a_clear_error():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import common.playground"], capture_output=True, text=True,
+                         cwd=ROOT, env={**os.environ, "P2T_PAGE_BLAS_THREADS": "two"})
+    assert out.returncode != 0 and "ValueError: P2T_PAGE_BLAS_THREADS must be a whole number ≥ 0" in out.stderr
