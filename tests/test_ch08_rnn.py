@@ -448,3 +448,20 @@ def test_readme_reproducibility_claim():
                     moved.add(int(row[1]))
                     largest = max(largest, c)
     assert moved == {int(m.group(1)), int(m.group(2))} and f"{largest:.0f}" == m.group(3)
+
+
+def test_speed_section_ratios_and_the_fast_loop_it_names():
+    """The README's benchmark runs are records (a timing cannot be re-measured here): each printed ratio
+    must be its two printed timings' quotient, the run counts must match the text, and the one-process
+    comparison with the loop over the cell must be the one ``LSTM``'s docstring records."""
+    import common.recurrent as recurrent
+    speed = README.split("## Speed")[1].split("## ")[0]
+    speed = " ".join(speed.split())
+    runs = re.findall(r"([\d.]+) ms against ([\d.]+) ms \(([\d.]+)×\)", speed)
+    assert len(runs) == 5 and "in three runs; at batch 1" in speed
+    for a, b, ratio in runs:
+        assert f"{float(a) / float(b):.2f}" == ratio, (a, b, ratio)
+    (before, after), = re.findall(r"a training step ([\d.]+) → ([\d.]+) ms", speed)
+    doc = " ".join(recurrent.LSTM.__doc__.split())
+    assert f"the whole training step {before} → {after} ms" in doc
+    assert hasattr(recurrent.LSTM, "forward_by_cell") and "(features, N)" in speed
