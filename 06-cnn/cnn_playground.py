@@ -13,7 +13,6 @@ import time
 import numpy as np
 import pandas as pd
 import streamlit as st
-from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 import cnn
 import cnn_architectures as arch
@@ -24,7 +23,7 @@ import pooling
 from common import playground
 from common.conv import col2im, conv_output_size, max_pool2d_forward
 from common.playground import PageState
-from common.plots import color, colorize, fmt_num, fmt_pct, heatmap_spec, outline, rgb255, to_rgb, training_curves
+from common.plots import color, colorize, curves_spec, fmt_num, fmt_pct, heatmap_spec, outline, rgb255, to_rgb
 from common.training import Live, ProgressCallback
 
 playground.chapter_header(
@@ -110,43 +109,17 @@ def show_maps(maps, captions, cmap="viridis", size=84, symmetric=False):
     st.image([colorize(m, cmap, size, symmetric) for m in maps], caption=captions)
 
 
-def curves(histories, metric, title):
-    """``training_curves`` in the palette's colours; accuracy as percentages."""
-    fig = training_curves(histories, metric=metric, title=title)
-    for ax in fig.axes:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        for line in ax.get_lines():
-            line.set_color(color(CONCEPT[line.get_label().split(" (")[0]]))
-        if ax.get_legend() is not None:
-            ax.legend(fontsize=8)
-        if metric == "acc":
-            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-            ax.set_ylabel("accuracy")
-    return fig
-
-
 def show_curves(histories, live=False):
-    """Loss and accuracy curves of ``histories`` side by side. A finished run's pictures are kept (keyed by
-    the histories and their epoch counts), so a rerun that changes something else does not redraw them."""
+    """Loss and accuracy curves of ``histories`` side by side, as Vega-Lite charts the browser draws (two
+    Matplotlib figures after every epoch of a live run were ~2 s of the 7.7 s "Train both" took in AppTest).
+    ``live`` is kept for the callers: both cases draw the same charts."""
     histories = {k: h for k, h in histories.items() if h.epochs}
     if not histories:
         return
-    key = tuple((k, id(h), h.epochs) for k, h in histories.items())
-    cache = page.setdefault("curve_cache", {})
-    if key not in cache:
-        pictures = (playground.figure_png(curves(histories, "loss", "loss (solid: train, dashed: test)")),
-                    playground.figure_png(curves(histories, "acc", "accuracy (solid: train, dashed: test)")))
-        if live:
-            return _show_pair(pictures)
-        if len(cache) > 8:
-            cache.clear()
-        cache[key] = pictures
-    _show_pair(cache[key])
-
-
-def _show_pair(pictures):
-    for col, picture in zip(st.columns(2), pictures):
-        col.image(picture)
+    colors = {k: color(CONCEPT[k]) for k in histories}
+    for col, metric, what in zip(st.columns(2), ("loss", "acc"), ("loss", "accuracy")):
+        col.vega_lite_chart(curves_spec(histories, metric=metric, colors=colors,
+                                        title=f"{what} (solid: train, dashed: test)"), width="stretch")
 
 
 def plural(n, word):

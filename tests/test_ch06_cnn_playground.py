@@ -210,6 +210,23 @@ def test_train_both_live_then_look_inside(app_test, page_data):
     assert job["done"] and not job["stopped"]
     assert f"Train both took {playground_seconds(job['seconds'])}" in captions(at)
     assert not any("Shown on arrival" in c for c in captions(at))        # the checkpoint caption is gone
+    # The curves: two Vega-Lite charts of exactly the trained epochs, train and test, loss and accuracy.
+    import json
+
+    import pyarrow as pa                # Streamlit's own dependency: a chart's data travels as Arrow
+    curves = {}
+    for c in at.get("vega_lite_chart"):
+        spec = json.loads(c.proto.spec)
+        if spec["encoding"]["x"].get("field") == "epoch":
+            curves[spec["title"]["text"].split(" ")[0]] = pa.ipc.open_stream(c.proto.data.data).read_all().to_pylist()
+    assert set(curves) == {"loss", "accuracy"}
+    for what, field in (("loss", "loss"), ("accuracy", "acc")):
+        rows = curves[what]
+        for name in ("FC", "CNN"):
+            h = runs[name]["history"]
+            for split, shown in (("train", "train"), ("val", "test")):
+                assert [r["value"] for r in rows if r["run"] == name and r["split"] == shown] == \
+                    getattr(h, f"{split}_{field}")
 
     # Layer explorer on that CNN.
     tab(at, "Layer explorer")

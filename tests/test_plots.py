@@ -116,3 +116,27 @@ def test_colorize_fixed_range_and_masked_cells():
 def test_rgb255_is_the_palette_colour_exactly():
     assert plots.rgb255("#ffbf00").tolist() == [255, 191, 0]
     assert plots.rgb255("white").dtype == np.uint8
+
+
+def test_curves_spec_lines_per_run_and_split():
+    """``curves_spec``: one datum per (run, split, epoch) with the recorded value, the runs' colours in
+    order, train solid and val dashed (named "test" by default), accuracy in percent, a clear error."""
+    import json
+    from common.training import History
+    h = History()
+    h.train_loss, h.val_loss, h.train_acc, h.val_acc = [1.0, 0.5], [1.1, 0.7], [0.6, 0.8], [0.55, 0.75]
+    spec = plots.curves_spec({"FC": h, "CNN": {"train_loss": [0.9], "val_loss": [1.0]}}, colors={"CNN": "#123456"},
+                             title="loss")
+    json.dumps(spec)
+    rows = spec["data"]["values"]
+    assert rows[:2] == [{"epoch": 1, "value": 1.0, "run": "FC", "split": "train"},
+                        {"epoch": 2, "value": 0.5, "run": "FC", "split": "train"}]
+    assert {"epoch": 2, "value": 0.7, "run": "FC", "split": "test"} in rows and len(rows) == 6
+    enc = spec["encoding"]
+    assert enc["color"]["scale"] == {"domain": ["FC", "CNN"], "range": [plots.CLASS_COLORS[0], "#123456"]}
+    assert enc["strokeDash"]["scale"] == {"domain": ["train", "test"], "range": [[1, 0], [5, 3]]}
+    assert spec["title"]["text"] == "loss" and "format" not in enc["y"].get("axis", {})
+    acc = plots.curves_spec({"FC": h}, metric="acc")
+    assert acc["encoding"]["y"]["axis"]["format"] == ".0%" and acc["data"]["values"][0]["value"] == 0.6
+    with pytest.raises(ValueError, match="metric must be 'loss' or 'acc'"):
+        plots.curves_spec({"FC": h}, metric="f1")
