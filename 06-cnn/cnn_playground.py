@@ -109,10 +109,10 @@ def show_maps(maps, captions, cmap="viridis", size=84, symmetric=False):
     st.image([colorize(m, cmap, size, symmetric) for m in maps], caption=captions)
 
 
-def show_curves(histories, live=False):
-    """Loss and accuracy curves of ``histories`` side by side, as Vega-Lite charts the browser draws (two
-    Matplotlib figures after every epoch of a live run were ~2 s of the 7.7 s "Train both" took in AppTest).
-    ``live`` is kept for the callers: both cases draw the same charts."""
+def show_curves(histories):
+    """Loss and accuracy curves of ``histories`` side by side (live after every epoch, and once a run is
+    done), as Vega-Lite charts the browser draws: two Matplotlib figures after every epoch of a live run
+    were ~2 s of the 7.7 s "Train both" took in AppTest."""
     histories = {k: h for k, h in histories.items() if h.epochs}
     if not histories:
         return
@@ -178,7 +178,7 @@ if train_clicked:
 
     def redraw(_state=None):
         with live_slot.container():
-            show_curves({k: r["history"] for k, r in page["runs"].items()}, live=True)
+            show_curves({k: r["history"] for k, r in page["runs"].items()})
 
     def callbacks_for(name, model):
         def keep(state):      # the live History and model: a Stop or any rerun keeps the finished epochs
@@ -438,7 +438,7 @@ if tab_lenet.open:
 
             def redraw_lenet(state):
                 with live_slot.container():
-                    show_curves({"LeNet-5": state.history}, live=True)
+                    show_curves({"LeNet-5": state.history})
 
             cnn.train(model, data.x_train[:n_used], data.y_train[:n_used], epochs=epochs, rng=rng,
                       batch_size=batch_size, x_val=X_VAL, y_val=Y_VAL,

@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from ._script import BLAS_THREAD_VARS
 from .chapters import CHAPTERS
 from .plots import figure_png  # noqa: F401  (pages call playground.figure_png)
 
@@ -23,13 +24,12 @@ from .plots import figure_png  # noqa: F401  (pages call playground.figure_png)
 
 #: the environment variable that sets how many BLAS threads the pages compute with (0: the library's own)
 PAGE_BLAS_THREADS_VAR = "P2T_PAGE_BLAS_THREADS"
-#: the variables BLAS libraries read themselves; when one is set, the pages leave the count to it
-BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def limit_blas_threads() -> int | None:
     """Run the pages' NumPy on one BLAS thread (``threadpoolctl``), unless ``P2T_PAGE_BLAS_THREADS`` asks for
-    another count (0: the library's default) or one of ``BLAS_THREAD_VARS`` is set. Returns the count set,
+    another count (0: the library's default) or a variable BLAS reads itself (``BLAS_THREAD_VARS``,
+    shared with the training scripts' ``common/_script.py``) is set. Returns the count set,
     or None when the library's is kept. Called once when this module is imported, i.e. by every page.
 
     Why one: the pages' matrices are small, and the browser showing the page runs on the same machine.

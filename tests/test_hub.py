@@ -86,8 +86,8 @@ def test_pages_compute_on_one_blas_thread_unless_told_otherwise(env, expected):
     sets another count, and a BLAS variable the user set is left to the library. In a fresh interpreter."""
     import subprocess
     import sys
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("P2T_PAGE_BLAS_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    from common._script import BLAS_THREAD_VARS
+    clean = {k: v for k, v in os.environ.items() if k not in ("P2T_PAGE_BLAS_THREADS", *BLAS_THREAD_VARS)}
     code = ("import common.playground\nfrom threadpoolctl import threadpool_info\n"
             "print(sorted({i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
