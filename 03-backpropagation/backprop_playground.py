@@ -113,9 +113,14 @@ tab_train, tab_flow, tab_vanish = st.tabs(["Training", "Gradient flow", "Vanishi
                                           on_change="rerun")
 # Only the open tab runs (on_change="rerun"), so the page stays quick.
 config = (arch, activation, init, float(lr), int(epochs), seed)
+if tab_train.open or tab_flow.open:
+    # The progress bar's slot is there on every run, trained or not: a bar left behind on the training run
+    # only would move the tab's pictures on the next change (see playground.note_if).
+    with tab_train if tab_train.open else tab_flow:
+        bar_slot = st.empty()
 if (tab_train.open or tab_flow.open) and page["config"] != config:
     with tab_train if tab_train.open else tab_flow:
-        bar = st.progress(0.0, text="training…")
+        bar = bar_slot.progress(0.0, text="training…")
         t0 = time.perf_counter()
         net, result = bp.train_xor(arch, activation, init, lr, epochs, seed, snapshot_every=max(1, epochs // 50),
                                    callbacks=[ProgressCallback(playground.progress_reporter(bar), min_interval=0.2)])

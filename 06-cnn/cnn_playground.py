@@ -223,7 +223,14 @@ def explorer_owner() -> tuple[dict, tuple]:
 
 
 def pick_digit(prefix, where):
-    """A test digit (by index) or a drawing; returns (image (1, 28, 28), label or None, description)."""
+    """A test digit (by index) or a drawing; returns (image (1, 28, 28), label or None, description). Drawn
+    in one container: the two inputs show different numbers of elements, and a count that changed would
+    move every view below (``playground.note_if`` says what that costs in the browser)."""
+    with st.container():
+        return _pick_digit(prefix, where)
+
+
+def _pick_digit(prefix, where):
     source = st.radio(f"Input ({where})", ["Test digit", "Draw a digit"], horizontal=True,
                       key=page.key(f"{prefix}_source"))
     if source == "Test digit":

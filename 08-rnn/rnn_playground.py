@@ -188,9 +188,8 @@ else:
     else:
         st.caption(f"Stopped after {fmt_seconds(run['seconds'])}: {done} of {cfg['steps']}. Every step that "
                    "finished is kept; the views below use the models as they were.")
-if cfg != config:
-    st.caption(f"The sidebar has changed since these models were trained ({settings_text(cfg)}). "
-               "Press Train to retrain.")
+playground.note_if(cfg != config, f"The sidebar has changed since these models were trained ({settings_text(cfg)}). "
+                                  "Press Train to retrain.")
 
 
 def seconds(h) -> str:

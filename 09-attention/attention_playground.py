@@ -229,10 +229,9 @@ def mname(which):
 
 
 lo, hi = cfg["lengths"]
-if cfg != config:
-    st.caption(f"The sidebar has changed since these models were trained; they were trained on “{cfg['task']}” "
-               f"with lengths {lo}–{hi}, H={cfg['hidden_size']}, {cfg['steps']} steps, Luong score "
-               f"{cfg['luong_score']}. Press Train to retrain.")
+playground.note_if(cfg != config, f"The sidebar has changed since these models were trained; they were trained on "
+                   f"“{cfg['task']}” with lengths {lo}–{hi}, H={cfg['hidden_size']}, {cfg['steps']} steps, Luong "
+                   f"score {cfg['luong_score']}. Press Train to retrain.")
 
 
 def cached(name, fn):
@@ -533,9 +532,8 @@ if tab_self.open:
         W = model.attn.weights[0]
         M = W.mean(axis=0) if view == "average" else W[int(view)]
         labels = [f"{j}:{X[0, j]}" for j in range(model.T)]
-        if not causal:
-            st.warning("Illustrative: the model was trained with the causal mask; removing it at inference "
-                       "shows where the same weights would look if the future were visible.")
+        playground.note_if(not causal, "Illustrative: the model was trained with the causal mask; removing it at "
+                           "inference shows where the same weights would look if the future were visible.", "warning")
         left, right = st.columns(2)
         with left:
             st.vega_lite_chart(heatmap_spec(M, xlabels=labels, ylabels=labels, vmin=0, vmax=1, cell=30,

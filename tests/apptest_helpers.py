@@ -63,3 +63,27 @@ def widget_labels(at, tabs, tab_key: str) -> list[str]:
 def repeated(labels) -> list[str]:
     """The labels that appear more than once, sorted."""
     return sorted(lab for lab in set(labels) if labels.count(lab) > 1)
+
+
+#: the element types that cost the browser a rebuild when they move: charts, images and tables
+VIEW_TYPES = ("arrow_vega_lite_chart", "vega_lite_chart", "imgs", "dataframe", "arrow_data_frame", "table")
+
+
+def placed_views(at) -> dict[bytes, tuple[int, ...]]:
+    """Each chart, image and table on the page (its whole message) → its place in the element tree. Streamlit's
+    browser side matches elements by place: one that keeps its content but changes place is built again."""
+    out = {}
+
+    def walk(node, path):
+        for i, child in getattr(node, "children", {}).items():
+            here = path + (i,)
+            if getattr(child, "type", None) in VIEW_TYPES and hasattr(child, "proto"):
+                out[child.proto.SerializeToString()] = here
+            walk(child, here)
+    walk(at._tree, ())
+    return out
+
+
+def moved_views(before: dict, after: dict) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """(old place, new place) of every view ``placed_views`` found unchanged in both, somewhere else."""
+    return [(p, after[m]) for m, p in before.items() if m in after and after[m] != p]
