@@ -12,7 +12,7 @@ import streamlit as st
 import mlp
 from common import activations, playground
 from common.datasets import xor
-from common.plots import color, decision_regions, fmt_num, fmt_pct, new_figure
+from common.plots import color, fmt_num, fmt_pct, new_figure
 
 playground.chapter_header(
     2, "Two hidden sigmoid units compute OR and AND; the output unit computes *OR and not AND*, which is XOR. "
@@ -20,7 +20,6 @@ playground.chapter_header(
 
 X, y = xor()
 ACT_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu"]
-PROBABILITY_LEVELS = np.linspace(0, 1, 21)      # one colour scale for ŷ at every scale s
 # One dict of session state and "ch02_"-prefixed widget keys: the hub runs every page in one session.
 page = playground.PageState("ch02", linear_key=None, linear_model=None, linear_history=None)
 
@@ -48,32 +47,29 @@ png, legend_below = plots.figure_png, plots.legend_below
 
 
 def output_range(predict, padding: float = 0.5, resolution: int = 150) -> tuple[float, float]:
-    """The smallest and largest ŷ on the grid ``decision_regions`` shades (the data's box ± padding)."""
+    """The smallest and largest ŷ on the grid ``plots.regions_spec`` shades (the data's box ± padding)."""
     lo, hi = X.min() - padding, X.max() + padding
     gx, gy = np.meshgrid(np.linspace(lo, hi, resolution), np.linspace(lo, hi, resolution))
     z = predict(np.c_[gx.ravel(), gy.ravel()])
     return float(z.min()), float(z.max())
 
 
-def regions_png(predict, title: str, resolution: int, colorbar: bool) -> tuple[bytes, tuple[float, float]]:
+def regions_chart(predict, title: str, resolution: int, colorbar: bool) -> tuple[dict, tuple[float, float]]:
     """ŷ over the plane on the fixed 0–1 colour scale, the ŷ = 0.5 line only where ŷ crosses 0.5 (the title
-    says which), the legend under the plot. Returns the PNG and ŷ's range on the plot."""
+    says which), the classes' legend under the plot: a Vega-Lite spec the browser draws
+    (``plots.regions_spec``; a Matplotlib figure took 0.3–0.5 s for each new scale). Returns the spec and
+    ŷ's range on the plot."""
     lo, hi = output_range(predict, resolution=resolution)
     has_line = lo < 0.5 < hi
     spread = f"ŷ = {fmt_num(lo)} everywhere" if fmt_num(lo) == fmt_num(hi) else f"ŷ stays in {fmt_num(lo)}–{fmt_num(hi)}"
-    title += "; black line: ŷ = 0.5" if has_line else f"\nno ŷ = 0.5 line: {spread}"
-    fig = decision_regions(predict, X, y, resolution=resolution, show_colorbar=colorbar, levels=PROBABILITY_LEVELS,
-                           title=title)
-    if colorbar:
-        fig.axes[-1].set_ylabel("ŷ", rotation=0, labelpad=8)
-        fig.axes[-1].set_yticks([0, 0.25, 0.5, 0.75, 1])
-    legend_below(fig)
-    return png(fig), (lo, hi)
+    title = [title + "; black line: ŷ = 0.5"] if has_line else [title, f"no ŷ = 0.5 line: {spread}"]
+    spec = plots.regions_spec(predict, X, y, resolution=resolution, title=title, colorbar=colorbar)
+    return spec, (lo, hi)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def mlp_png(scale: float, resolution: int, colorbar: bool, title: str) -> tuple[bytes, tuple[float, float]]:
-    return regions_png(lambda P: mlp.xor_network(scale).forward(P)[:, 0], title, resolution, colorbar)
+def mlp_chart(scale: float, resolution: int, colorbar: bool, title: str) -> tuple[dict, tuple[float, float]]:
+    return regions_chart(lambda P: mlp.xor_network(scale).forward(P)[:, 0], title, resolution, colorbar)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -108,8 +104,8 @@ if tab_sol.open:
                        "is still right but no output crosses 0.5, so the black ŷ = 0.5 line disappears. Slide it "
                        "up to 20 and they come within 5·10⁻⁵ of 0 and 1.")
         with right:
-            image, (lo, hi) = mlp_png(float(scale), 150, True, f"MLP output ŷ (scale {scale:g})")
-            st.image(image)
+            spec, (lo, hi) = mlp_chart(float(scale), 150, True, f"MLP output ŷ (scale {scale:g})")
+            st.vega_lite_chart(spec, width="stretch")
             cross = mlp.boundary_crossing(net)
             st.caption("The colour scale is fixed at 0–1 (white = 0.5), so a pale plot means ŷ near 0.5. "
                        + (f"No ŷ = 0.5 line anywhere on this plot: ŷ stays between {fmt_num(lo)} and {fmt_num(hi)}."
@@ -121,48 +117,53 @@ if tab_sol.open:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def hidden_png(scale: float) -> bytes:
-    """The four points in input space and in hidden space with the output unit's boundary, as PNG bytes
-    (pure in the scale: cached, so a rerun that does not move the scale draws nothing)."""
+def hidden_chart(scale: float) -> dict:
+    """The four points in input space and in hidden space with the output unit's boundary: a Vega-Lite spec
+    (pure in the scale: cached; a Matplotlib figure took ~0.5 s for each new scale)."""
     net = mlp.xor_network(scale)
     trace = mlp.forward_trace(net, X)
     W2, b2 = net[2].params["W"][:, 0], float(net[2].params["b"][0])
-    fig, (ax_in, ax_h) = new_figure(1, 2, size=(4.5, 4))
-    for ax, pts, title in ((ax_in, X, "input space (x₁, x₂): no line works"),
-                           (ax_h, trace["h"], "hidden space (h₁, h₂): one line works")):
-        for c in (0, 1):
-            ax.scatter(pts[y == c, 0], pts[y == c, 1], s=90, c=color(f"class {c}"), edgecolors="k",
-                       label=f"XOR = {c}")
+    lim = [-0.2, 1.3]
+
+    def panel(pts, title, xlabel, ylabel, boundary=False):
         labels_at = {}          # points that land on the same spot share one label
         for (px, py), (a, b) in zip(pts, X.astype(int)):
             labels_at.setdefault((round(float(px), 3), round(float(py), 3)), []).append(f"({a},{b})")
-        for (px, py), names in labels_at.items():
-            right = px > 0.9            # labels of points at the right edge go to their left, inside the axes
-            ax.annotate(" = ".join(names), (px, py), textcoords="offset points", xytext=(-8 if right else 8, -12),
-                        ha="right" if right else "left", fontsize=9)
-        ax.set_xlim(-0.2, 1.3)
-        ax.set_ylim(-0.2, 1.3)
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-    # The output unit's boundary: W2[0] h1 + W2[1] h2 + b2 = 0.
-    hs = np.linspace(-0.2, 1.3, 2)
-    ax_h.plot(hs, -(W2[0] * hs + b2) / W2[1], "-", color=color("boundary"), lw=2, label="output boundary")
-    ax_h.set_xlabel("h₁ (OR)")
-    ax_h.set_ylabel("h₂ (AND)")
-    ax_in.set_xlabel("x₁")
-    ax_in.set_ylabel("x₂")
-    ax_h.legend()
-    legend_below(fig)
-    return png(fig)
+        texts = [{"x": px, "y": py, "t": " = ".join(names), "right": px > 0.9} for (px, py), names in labels_at.items()]
+        axis = lambda t: {"field": "x" if t == "x" else "y", "type": "quantitative",            # noqa: E731
+                          "scale": {"domain": lim, "nice": False}, "title": xlabel if t == "x" else ylabel}
+        layers = []
+        if boundary:            # the output unit's boundary: W2[0] h1 + W2[1] h2 + b2 = 0
+            layers.append({"data": {"values": [{"x": h, "y": -(W2[0] * h + b2) / W2[1]} for h in lim]},
+                           "mark": {"type": "line", "color": color("boundary"), "strokeWidth": 2, "clip": True},
+                           "encoding": {"x": axis("x"), "y": axis("y")}})
+        layers.append({"data": {"values": [{"x": float(a), "y": float(b), "class": f"XOR = {c}"}
+                                           for (a, b), c in zip(pts, y)]},
+                       "mark": {"type": "point", "filled": True, "size": 150, "stroke": "black", "strokeWidth": 1,
+                                "opacity": 1},
+                       "encoding": {"x": axis("x"), "y": axis("y"), "fill": {
+                           "field": "class", "type": "nominal", "title": None, "legend": {"orient": "bottom"},
+                           "scale": {"domain": ["XOR = 0", "XOR = 1"], "range": [color("class 0"), color("class 1")]}}}})
+        for right in (False, True):     # labels of points at the right edge go to their left, inside the axes
+            layers.append({"data": {"values": [t for t in texts if t["right"] == right]},
+                           "mark": {"type": "text", "align": "right" if right else "left", "dx": -8 if right else 8,
+                                    "dy": 12, "fontSize": 11},
+                           "encoding": {"x": axis("x"), "y": axis("y"), "text": {"field": "t"}}})
+        return {"layer": layers, "width": 260, "height": 240, "title": {"text": title, "fontSize": 12}}
+
+    return {"hconcat": [
+        panel(X, "input space (x₁, x₂): no line works", "x₁", "x₂"),
+        panel(trace["h"], "hidden space (h₁, h₂): one line works", "h₁ (OR)", "h₂ (AND)", boundary=True)],
+        "resolve": {"scale": {"fill": "shared"}}}
 
 
 if tab_hidden.open:
     with tab_hidden:
         st.markdown("The output unit never sees x. It sees **(h₁, h₂)**, where the four points sit differently: "
                     "(0,1) and (1,0) land on the same spot, and one straight line separates the classes.")
-        st.image(hidden_png(float(scale)))
+        st.vega_lite_chart(hidden_chart(float(scale)), width="content")
         st.latex(rf"\text{{output boundary: }} {W2[0]:g}\,h_1 {W2[1]:+g}\,h_2 {b2:+g} = 0")
-        st.caption("The boundary line in hidden space is h₁ − h₂ = 0.5 at every scale; what the scale changes is "
+        st.caption("Black line: the output unit's boundary. In hidden space it is h₁ − h₂ = 0.5 at every scale; what the scale changes is "
                    "where the points sit (closer to the corners as s grows).")
 
 
@@ -203,13 +204,13 @@ if tab_diagram.open:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def line_png(seed: int, epochs: int) -> bytes:
-    """The trained line's ŷ over the plane, as PNG bytes, drawn once per (seed, epochs) like the line itself.
+def line_chart(seed: int, epochs: int) -> dict:
+    """The trained line's ŷ over the plane, drawn once per (seed, epochs) like the line itself.
     Rounded to 6 decimals as linear_accuracy does: the trained line's 0.5 ± 1e-16 is a tie, not a
     boundary, and round-off noise must not draw one."""
     model = linear_model(seed, epochs)[0]
-    return regions_png(lambda P: np.round(activations.sigmoid(model.forward(P)[:, 0]), 6),
-                       f"logistic regression after {epochs} epochs", 100, False)[0]
+    return regions_chart(lambda P: np.round(activations.sigmoid(model.forward(P)[:, 0]), 6),
+                         f"logistic regression after {epochs} epochs", 100, False)[0]
 
 
 @st.fragment
@@ -234,7 +235,7 @@ def line_vs_mlp():
         playground.took(lin_seconds, f"Training the line ({lin_epochs} epochs)")
     left, right = st.columns(2)
     with left:
-        st.image(line_png(int(lin_seed), int(lin_epochs)))
+        st.vega_lite_chart(line_chart(int(lin_seed), int(lin_epochs)), width="stretch")
         W = lin_model[0].params["W"][:, 0]
         st.dataframe({"x₁": X[:, 0].astype(int), "x₂": X[:, 1].astype(int), "σ(w·x + b)": nums(lin_p),
                       "target": y}, hide_index=True)
@@ -244,8 +245,7 @@ def line_vs_mlp():
                    "by the symmetry of the four points): it ends up answering 0.5 for every input (loss ln 2 ≈ "
                    "0.6931). A tie counts as class 0 here, so at the end it gets exactly the two 0-cases.")
     with right:
-        image, _ = mlp_png(float(scale), 100, False, f"hand-set MLP (scale {scale:g})")
-        st.image(image)
+        st.vega_lite_chart(mlp_chart(float(scale), 100, False, f"hand-set MLP (scale {scale:g})")[0], width="stretch")
         st.caption("What to try: fewer epochs or another seed; the line still cannot separate XOR.")
 
 

@@ -440,6 +440,182 @@ def heatmap_spec(matrix: np.ndarray, *, xlabels=None, ylabels=None, title=None, 
     return spec
 
 
+def png_data_url(rgb: np.ndarray) -> str:
+    """An (H, W, 3) or (H, W, 4) uint8 image as a ``data:image/png;base64,…`` URL: what a Vega-Lite image mark
+    shows (``raster_spec``)."""
+    import base64
+    import io
+
+    from PIL import Image           # Pillow: Matplotlib requires it
+
+    a = np.asarray(rgb)
+    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ValueError(f"rgb must be a uint8 array of shape (H, W, 3) or (H, W, 4), got {a.dtype} {a.shape}")
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(a)).save(buf, format="png", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _blend(rgb: np.ndarray, alpha: float) -> np.ndarray:
+    """Colours drawn at ``alpha`` over white, as opaque uint8 (what Matplotlib's alpha shading looks like)."""
+    return np.round(255 - alpha * (255 - rgb.astype(np.float64))).astype(np.uint8)
+
+
+def raster_spec(a: np.ndarray, *, cmap: str = "viridis", vmin=None, vmax=None, extent=None, origin: str = "upper",
+                width: int = 360, height: int = 280, xlabel=None, ylabel=None, title=None, legend_title=None,
+                alpha: float = 1.0, legend: bool = True) -> dict:
+    """A 2-D array as one image across a Vega-Lite chart's axes, with a colour bar: ``imshow`` drawn by the
+    browser. The array is coloured here through Matplotlib's ``cmap`` (``vmin``/``vmax``: the scale's ends,
+    default the values' range) and sent as one PNG, so a large map costs one image, not a mark per cell
+    (``heatmap_spec``, for small annotated matrices).
+
+    ``extent`` = (left, right, bottom, top) in data coordinates, as for ``imshow``: the default puts cell
+    (i, j) at x = j, y = i. ``origin="upper"``: row 0 at the top (the y axis runs down), ``"lower"``: at the
+    bottom. ``alpha`` < 1 lightens the colours towards white, the colour bar's too. The spec is a layer: a
+    caller appends layers (points, lines) that use the same x and y scales."""
+    m = np.asarray(a, dtype=np.float64)
+    if m.ndim != 2 or 0 in m.shape:
+        raise ValueError(f"a must be a non-empty 2-D array, got shape {m.shape}")
+    if origin not in ("upper", "lower"):
+        raise ValueError(f"origin must be 'upper' or 'lower', got {origin!r}")
+    if cmap not in colormaps:
+        raise ValueError(f"cmap must be a Matplotlib colormap name, got {cmap!r}")
+    if not 0 < alpha <= 1:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha!r}")
+    rows, cols = m.shape
+    if extent is None:
+        extent = (-0.5, cols - 0.5, rows - 0.5, -0.5) if origin == "upper" else (-0.5, cols - 0.5, -0.5, rows - 0.5)
+    left, right, bottom, top = (float(v) for v in extent)
+    finite = m[np.isfinite(m)]
+    lo = float(vmin) if vmin is not None else float(finite.min()) if finite.size else 0.0
+    hi = float(vmax) if vmax is not None else float(finite.max()) if finite.size else 1.0
+    rgb = colorize(m, cmap, size=1, vmin=lo, vmax=hi)                       # one pixel per cell
+    if alpha < 1:
+        rgb = _blend(rgb, alpha)
+    if origin == "lower":               # the image's first row is drawn at the extent's top: row 0 belongs at the bottom
+        rgb = rgb[::-1]
+    axis = {"grid": False}
+    layer = [{"data": {"values": [{"x": left, "x2": right, "y": top, "y2": bottom, "url": png_data_url(rgb)}]},
+              "mark": {"type": "image", "aspect": False, "smooth": False},
+              "encoding": {
+                  "x": {"field": "x", "type": "quantitative", "title": xlabel, "axis": axis,
+                        "scale": {"domain": sorted([left, right]), "nice": False, "zero": False,
+                                  "reverse": left > right}},
+                  "x2": {"field": "x2"},
+                  "y": {"field": "y", "type": "quantitative", "title": ylabel, "axis": axis,
+                        "scale": {"domain": sorted([bottom, top]), "nice": False, "zero": False,
+                                  "reverse": bottom > top}},
+                  "y2": {"field": "y2"},
+                  "url": {"field": "url", "type": "nominal"}}}]
+    if legend:
+        stops = np.linspace(0, 1, 11)
+        colours = (np.asarray(colormaps[cmap](stops))[:, :3] * 255).round().astype(np.uint8)
+        colours = _blend(colours, alpha) if alpha < 1 else colours
+        layer.append({"data": {"values": [{"v": lo}, {"v": hi}]}, "mark": {"type": "point", "opacity": 0},
+                      "encoding": {"x": {"value": 0}, "y": {"value": 0}, "color": {
+                          "field": "v", "type": "quantitative", "title": legend_title,
+                          "scale": {"domain": (lo + stops * (hi - lo)).tolist(),
+                                    "range": ["#%02x%02x%02x" % tuple(c) for c in colours]},
+                          "legend": {"gradientLength": max(60, int(0.8 * height))}}}})
+    # "fit-x": a chart shown with width="stretch" fits its width to the column; its height stays the plot's
+    spec = {"width": width, "height": height, "layer": layer, "autosize": {"type": "fit-x", "contains": "padding"}}
+    if title:
+        spec["title"] = {"text": title, "fontSize": 12}
+    return spec
+
+
+def contour_segments(z: np.ndarray, level: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The line z = ``level`` through a grid (z[i, j] at (xs[j], ys[i])) as straight segments, one or two per
+    cell, by marching squares with linear interpolation along the cell edges (the points Matplotlib's
+    ``contour`` joins). Returns (K, 4): x, y of one end, x, y of the other. A saddle cell (the level crosses all
+    four edges) is split by the value at its centre (the mean of its corners), as Matplotlib does."""
+    z = np.asarray(z, dtype=np.float64)
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    if z.ndim != 2 or z.shape != (len(ys), len(xs)) or min(z.shape) < 2:
+        raise ValueError(f"z must have shape (len(ys), len(xs)) with both at least 2, got {z.shape} for "
+                         f"{len(ys)} ys and {len(xs)} xs")
+    above = z > level
+    z00, z01, z10, z11 = z[:-1, :-1], z[:-1, 1:], z[1:, :-1], z[1:, 1:]           # corners of each cell
+    a00, a01, a10, a11 = above[:-1, :-1], above[:-1, 1:], above[1:, :-1], above[1:, 1:]
+    shape = z00.shape
+    X0, X1 = np.broadcast_to(xs[:-1], shape), np.broadcast_to(xs[1:], shape)
+    Y0, Y1 = np.broadcast_to(ys[:-1, None], shape), np.broadcast_to(ys[1:, None], shape)
+
+    def cross(za, zb):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.clip((level - za) / (zb - za), 0.0, 1.0)
+    # where each edge is crossed (NaN where it is not): bottom (y0), top (y1), left (x0), right (x1)
+    bottom = np.where(a00 != a01, X0 + cross(z00, z01) * (X1 - X0), np.nan)
+    top = np.where(a10 != a11, X0 + cross(z10, z11) * (X1 - X0), np.nan)
+    left = np.where(a00 != a10, Y0 + cross(z00, z10) * (Y1 - Y0), np.nan)
+    right = np.where(a01 != a11, Y0 + cross(z01, z11) * (Y1 - Y0), np.nan)
+    pts = np.stack([np.stack([bottom, Y0], -1), np.stack([top, Y1], -1),
+                    np.stack([X0, left], -1), np.stack([X1, right], -1)], axis=2)   # (ny-1, nx-1, 4 edges, 2)
+    has = ~np.isnan(np.stack([bottom, top, left, right], axis=2))
+    count = has.sum(axis=2)
+    two = count == 2
+    firsts = np.argmax(has, axis=2)
+    seconds = 3 - np.argmax(has[..., ::-1], axis=2)
+    ii, jj = np.nonzero(two)
+    segs = [np.concatenate([pts[ii, jj, firsts[ii, jj]], pts[ii, jj, seconds[ii, jj]]], axis=1)]
+    si, sj = np.nonzero(count == 4)
+    if len(si):
+        centre_above = (z00 + z01 + z10 + z11)[si, sj] / 4 > level
+        # the corner (0, 0)'s side: joined to the centre, its region separates bottom-right from top-left
+        same = centre_above == a00[si, sj]
+        p = pts[si, sj]
+        pair_a = np.where(same[:, None], np.concatenate([p[:, 0], p[:, 3]], 1), np.concatenate([p[:, 0], p[:, 2]], 1))
+        pair_b = np.where(same[:, None], np.concatenate([p[:, 2], p[:, 1]], 1), np.concatenate([p[:, 3], p[:, 1]], 1))
+        segs += [pair_a, pair_b]
+    return np.concatenate(segs, axis=0)
+
+
+def regions_spec(predict, X: np.ndarray, y: np.ndarray | None = None, *, resolution: int = 150,
+                 padding: float = 0.5, title=None, width: int = 340, height: int = 300, legend_title: str = "ŷ",
+                 xlabel: str = "x₁", ylabel: str = "x₂", colorbar: bool = True) -> dict:
+    """``decision_regions`` for a score in [0, 1], drawn by the browser (a Vega-Lite spec): the score over the
+    plane as one image on the fixed colour scale 0–1 (``RdBu_r`` at alpha 0.35: white = 0.5), the line
+    score = 0.5 (``contour_segments``) where the score crosses it, and the points coloured by class.
+    ``predict(points (M, 2)) -> (M,)``. ``title``: a string or a list of lines."""
+    X = np.asarray(X, dtype=np.float64)
+    x0, x1 = X[:, 0].min() - padding, X[:, 0].max() + padding
+    y0, y1 = X[:, 1].min() - padding, X[:, 1].max() + padding
+    xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    z = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()]), dtype=np.float64)
+    if z.ndim != 1 or z.size != gx.size:
+        raise ValueError(f"predict must return one score per point, shape ({gx.size},), got {z.shape}")
+    z = z.reshape(gx.shape)
+    # each grid value is a cell of the image: the image reaches half a cell past the outer grid points
+    hx, hy = (x1 - x0) / (resolution - 1) / 2, (y1 - y0) / (resolution - 1) / 2
+    spec = raster_spec(z, cmap="RdBu_r", vmin=0, vmax=1, extent=(x0 - hx, x1 + hx, y0 - hy, y1 + hy), origin="lower",
+                       alpha=0.35, width=width, height=height, xlabel=xlabel, ylabel=ylabel, legend_title=legend_title,
+                       legend=colorbar)
+    enc = spec["layer"][0]["encoding"]
+    enc["x"]["scale"]["domain"], enc["y"]["scale"]["domain"] = [x0, x1], [y0, y1]
+    spec["layer"][0]["mark"]["clip"] = True
+    if np.nanmin(z) < 0.5 < np.nanmax(z):
+        segs = contour_segments(z, 0.5, xs, ys)
+        spec["layer"].append({"data": {"values": [dict(zip(("x", "y", "x2", "y2"), map(float, r))) for r in segs]},
+                              "mark": {"type": "rule", "color": color("boundary"), "strokeWidth": 1.5},
+                              "encoding": {"x": {"field": "x", "type": "quantitative"}, "x2": {"field": "x2"},
+                                           "y": {"field": "y", "type": "quantitative"}, "y2": {"field": "y2"}}})
+    if y is not None:
+        y = np.asarray(y).astype(int)
+        classes = [f"class {c}" for c in np.unique(y)]
+        spec["layer"].append({
+            "data": {"values": [{"x": float(a), "y": float(b), "class": f"class {c}"} for (a, b), c in zip(X, y)]},
+            "mark": {"type": "point", "filled": True, "size": 110, "stroke": "black", "strokeWidth": 1,
+                     "opacity": 1},
+            "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"},
+                         "fill": {"field": "class", "type": "nominal", "title": None, "legend": {"orient": "bottom"},
+                                  "scale": {"domain": classes,
+                                            "range": [CLASS_COLORS[int(c[6:]) % 10] for c in classes]}}}})
+    if title:
+        spec["title"] = {"text": title, "fontSize": 12}
+    return spec
+
+
 def figure_png(fig, dpi: int = 120) -> bytes:
     """A figure as PNG bytes at ``dpi`` (what ``playground.show_figure`` shows; a cached view keeps only the
     bytes).

@@ -140,3 +140,86 @@ def test_curves_spec_lines_per_run_and_split():
     assert acc["encoding"]["y"]["axis"]["format"] == ".0%" and acc["data"]["values"][0]["value"] == 0.6
     with pytest.raises(ValueError, match="metric must be 'loss' or 'acc'"):
         plots.curves_spec({"FC": h}, metric="f1")
+
+
+def _decode(url):
+    """A data URL's PNG as an (H, W, channels) uint8 array."""
+    import base64
+    import io
+
+    from PIL import Image
+    assert url.startswith("data:image/png;base64,")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+def test_png_data_url_round_trip_and_errors():
+    rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert np.array_equal(_decode(plots.png_data_url(rgb)), rgb)
+    with pytest.raises(ValueError, match="uint8"):
+        plots.png_data_url(rgb.astype(float))
+
+
+def test_raster_spec_pixels_orientation_legend_and_errors():
+    a = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    spec = plots.raster_spec(a, cmap="viridis", vmin=0, vmax=5, xlabel="col", ylabel="row", title="t", legend_title="v")
+    image, legend = spec["layer"]
+    pixels = _decode(image["data"]["values"][0]["url"])
+    assert np.array_equal(pixels, plots.colorize(a, "viridis", size=1, vmin=0, vmax=5))      # row 0 at the top
+    x, y = image["encoding"]["x"], image["encoding"]["y"]
+    assert x["scale"]["domain"] == [-0.5, 2.5] and not x["scale"]["reverse"]
+    assert y["scale"]["domain"] == [-0.5, 1.5] and y["scale"]["reverse"]                     # the y axis runs down
+    assert (x["title"], y["title"], spec["title"]["text"]) == ("col", "row", "t")
+    scale = legend["encoding"]["color"]["scale"]
+    assert scale["domain"][0] == 0 and scale["domain"][-1] == 5 and len(scale["range"]) == len(scale["domain"])
+    lower = plots.raster_spec(a, origin="lower", alpha=0.5, legend=False)
+    assert len(lower["layer"]) == 1
+    flipped = _decode(lower["layer"][0]["data"]["values"][0]["url"])
+    full = plots.colorize(a, "viridis", size=1)
+    assert np.array_equal(flipped, np.round(255 - 0.5 * (255 - full[::-1].astype(float))).astype(np.uint8))
+    for bad, match in [(dict(a=np.zeros(3)), "2-D"), (dict(a=a, origin="left"), "origin"),
+                       (dict(a=a, cmap="nope"), "cmap"), (dict(a=a, alpha=0), "alpha")]:
+        with pytest.raises(ValueError, match=match):
+            plots.raster_spec(**bad)
+
+
+@pytest.mark.parametrize("f", [lambda x, y: 1 / (1 + np.exp(-4 * np.sin(5 * x) * np.cos(4 * y))),   # saddles
+                               lambda x, y: (x - 0.5) ** 2 + (y - 0.4) ** 2 + 0.45])              # one ring
+def test_contour_segments_are_matplotlibs(f):
+    """Marching squares gives exactly the segments Matplotlib's contour joins into its lines."""
+    xs, ys = np.linspace(-0.5, 1.5, 60), np.linspace(-0.7, 1.5, 50)
+    gx, gy = np.meshgrid(xs, ys)
+    z = f(gx, gy)
+    mine = {frozenset([tuple(np.round(s[:2], 9)), tuple(np.round(s[2:], 9))])
+            for s in plots.contour_segments(z, 0.5, xs, ys)}
+    theirs = set()
+    for path in Figure().subplots().contour(gx, gy, z, levels=[0.5]).get_paths():
+        start = prev = None
+        for vertex, code in path.iter_segments(simplify=False, curves=False):
+            v = tuple(np.round(vertex, 9))
+            if code == path.MOVETO:
+                start = prev = v
+                continue
+            if code == path.CLOSEPOLY:
+                v = start
+            if v != prev:
+                theirs.add(frozenset([prev, v]))
+            prev = v
+    assert mine and mine == theirs
+    with pytest.raises(ValueError, match="shape"):
+        plots.contour_segments(z.T, 0.5, xs, ys)
+
+
+def test_regions_spec_layers_line_only_where_the_score_crosses():
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    y = np.array([0, 0, 1, 1])
+    spec = plots.regions_spec(lambda p: 1 / (1 + np.exp(-(p[:, 1] - 0.5) * 10)), X, y, resolution=40, title="t")
+    marks = [l["mark"]["type"] for l in spec["layer"]]
+    assert marks == ["image", "point", "rule", "point"]          # shading, its colour bar, the 0.5 line, the data
+    rule = spec["layer"][2]["data"]["values"]
+    assert all(abs(r["y"] - 0.5) < 1e-9 and abs(r["y2"] - 0.5) < 1e-9 for r in rule)
+    points = spec["layer"][3]["data"]["values"]
+    assert [p["class"] for p in points] == ["class 0", "class 0", "class 1", "class 1"]
+    flat = plots.regions_spec(lambda p: np.full(len(p), 0.3), X, y, resolution=20, colorbar=False)
+    assert [l["mark"]["type"] for l in flat["layer"]] == ["image", "point"]        # no line, no colour bar
+    with pytest.raises(ValueError, match="one score per point"):
+        plots.regions_spec(lambda p: np.c_[p[:, 0], p[:, 1]], X, y)
