@@ -17,7 +17,7 @@ import gpt
 import gpt_inside as inside
 from common import playground
 from common.playground import PageState, show_figure
-from common.plots import color, colorize, fmt_num, fmt_pct, new_figure, outline
+from common.plots import color, colorize, fmt_num, fmt_pct, new_figure, outline, raster_spec
 from common.training import Callback, Live
 from common.transformer import sinusoidal_encoding
 
@@ -199,30 +199,26 @@ if tab_inside.open:
 
 # ------------------------------------------------------------------------------------ Positional encoding
 @st.cache_data(max_entries=64, show_spinner=False)
-def encoding_png(T: int, d_model: int) -> bytes:
-    """The sinusoidal table P (T, d_model) as a heat map, PNG bytes (pure: cached)."""
-    P = sinusoidal_encoding(T, d_model)
-    fig, ax = new_figure(size=(6, 4))
-    im = ax.imshow(P, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    ax.set_xlabel("dimension (sin, cos, sin, … slower to the right)")
-    ax.set_ylabel("position t")
-    fig.colorbar(im, ax=ax, shrink=0.8)
-    ax.set_title("P[t, 2i] = sin(t/10000^(2i/D)), P[t, 2i+1] = cos(…)", fontsize=9)
-    return playground.figure_png(fig)
+def encoding_chart(T: int, d_model: int) -> dict:
+    """The sinusoidal table P (T, d_model) as a heat map the browser draws (``plots.raster_spec``: one image,
+    no Matplotlib figure per setting; pure: cached)."""
+    return raster_spec(sinusoidal_encoding(T, d_model), cmap="RdBu_r", vmin=-1, vmax=1, width=380, height=280,
+                       xlabel="dimension (sin, cos, sin, … slower to the right)", ylabel="position t",
+                       title="P[t, 2i] = sin(t/10000^(2i/D)), P[t, 2i+1] = cos(…)")
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def similarity_view(d_model: int):
     """cos(P_s, P_t) over the first 64 positions for the sinusoids of width ``d_model`` and for the medium
-    model's learned table, and their two heat maps as PNG bytes (the checkpoints are fixed: cached)."""
+    model's learned table, and their two heat maps side by side (the checkpoints are fixed: cached)."""
     sims = {"sinusoidal": inside.position_similarity(sinusoidal_encoding(64, d_model)),
             "learned (medium)": inside.position_similarity(inside.learned_positions(CKPT["medium"][0]))}
-    fig, axes = new_figure(1, 2, size=(3.4, 3.2))
-    for ax, (name, S) in zip(axes, sims.items()):
-        ax.imshow(S, cmap="viridis", vmin=-1, vmax=1)
-        ax.set_title(f"{name}: cos(P_s, P_t)", fontsize=9)
-        ax.set_xlabel("position")
-    return sims, playground.figure_png(fig)
+    panels = [raster_spec(S, cmap="viridis", vmin=-1, vmax=1, width=150, height=150, xlabel="position",
+                          ylabel="position" if i == 0 else None, title=f"{name}: cos(P_s, P_t)", legend=i == 1)
+              for i, (name, S) in enumerate(sims.items())]
+    for p in panels:
+        p.pop("autosize")
+    return sims, {"hconcat": panels, "spacing": 16}
 
 
 @st.cache_data(show_spinner=False)
@@ -247,10 +243,10 @@ if tab_pos.open:
         Tn = c2.slider("Positions", 16, 256, 64, 16, key=page.key("pos_T"))
         left, right = st.columns(2)
         with left:
-            st.image(encoding_png(int(Tn), int(D)))
-        sims, png = similarity_view(int(D))
+            st.vega_lite_chart(encoding_chart(int(Tn), int(D)), width="stretch")
+        sims, chart = similarity_view(int(D))
         with right:
-            st.image(png)
+            st.vega_lite_chart(chart, width="content")
         near = {name: float(np.mean(np.diag(S, 1))) for name, S in sims.items()}
         far = {name: float(np.mean(np.diag(S, 32))) for name, S in sims.items()}
         st.dataframe([{"positions": n, "similarity of neighbours (t, t+1)": fmt_num(near[n]),
