@@ -292,17 +292,26 @@ def acc_table():
 @st.cache_data(max_entries=64, show_spinner=False)
 def entropy_view(n_keys: int):
     """What √d does: the softmax's mean entropy against d, scaled and unscaled, on random vectors (seed 0),
-    and its figure as PNG bytes. Pure in ``n_keys``: cached."""
+    and its chart (a Vega-Lite spec the browser draws: a Matplotlib figure took ~0.3 s for each new number
+    of keys). Pure in ``n_keys``: cached."""
     dims = np.array([2, 4, 8, 16, 32, 64, 128, 256, 512])
     sc, un = attention.softmax_entropy_vs_d(dims, np.random.default_rng(0), n_keys=n_keys)
-    fig, ax = new_figure(size=(7, 3.5))
-    ax.semilogx(dims, sc, "-o", color=color("scaled"), label="softmax(q·k/√d)")
-    ax.semilogx(dims, un, "-o", color=color("unscaled"), label="softmax(q·k), unscaled")
-    ax.axhline(np.log(n_keys), color=color("chance"), ls=":", label=f"uniform: log {n_keys}")
-    ax.set_xlabel("d (width of q and k, entries ~ N(0, 1))")
-    ax.set_ylabel("mean entropy of the weights (nats)")
-    ax.legend(fontsize=8)
-    return dims, sc, un, playground.figure_png(fig)
+    names = {"softmax(q·k/√d)": color("scaled"), "softmax(q·k), unscaled": color("unscaled"),
+             f"uniform: log {n_keys}": color("chance")}
+    rows = ([{"d": int(d), "entropy": float(v), "curve": "softmax(q·k/√d)"} for d, v in zip(dims, sc)]
+            + [{"d": int(d), "entropy": float(v), "curve": "softmax(q·k), unscaled"} for d, v in zip(dims, un)])
+    x = {"field": "d", "type": "quantitative", "scale": {"type": "log", "base": 2},
+         "title": "d (width of q and k, entries ~ N(0, 1))", "axis": {"values": dims.tolist()}}
+    colours = {"field": "curve", "type": "nominal", "title": None, "legend": {"orient": "bottom"},
+               "scale": {"domain": list(names), "range": list(names.values())}}
+    chart = {"height": 300, "layer": [
+        {"data": {"values": rows}, "mark": {"type": "line", "point": True},
+         "encoding": {"x": x, "y": {"field": "entropy", "type": "quantitative",
+                                    "title": "mean entropy of the weights (nats)"}, "color": colours}},
+        {"data": {"values": [{"entropy": float(np.log(n_keys)), "curve": f"uniform: log {n_keys}"}]},
+         "mark": {"type": "rule", "strokeDash": [2, 3]},
+         "encoding": {"y": {"field": "entropy", "type": "quantitative"}, "color": colours}}]}
+    return dims, sc, un, chart
 
 
 def alignment_chart(W, words, outw, copied, title) -> dict:
@@ -451,8 +460,8 @@ if tab_sdpa.open:
                            width="content")
         st.subheader("What √d does (measured on random vectors)")
         n_keys = st.slider("Keys", 4, 64, 16, key=key("sdpa_keys"))
-        dims, sc, un, png = entropy_view(int(n_keys))
-        st.image(png)
+        dims, sc, un, chart = entropy_view(int(n_keys))
+        st.vega_lite_chart(chart, width="stretch")
         st.dataframe({"d": dims, "entropy scaled": [fmt_num(x) for x in sc],
                       "entropy unscaled": [fmt_num(x) for x in un]}, hide_index=True)
         st.caption("Unscaled, q·k has variance d: for wide vectors one key takes nearly all the weight and the "
