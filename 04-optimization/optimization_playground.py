@@ -4,6 +4,7 @@ against batch size, and the moving averages inside Adam.
     streamlit run 04-optimization/optimization_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
+import base64
 import time
 
 import numpy as np
@@ -15,11 +16,12 @@ import gradient_noise as noise
 import loss_landscapes as land
 import optimization
 import optimizer_race as racing
-from common import playground
+from common import playground, plots
 from common.optimizers import DEFAULT_LR
 from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, image_grid, new_figure
 from common.training import Live, ProgressCallback
+from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 playground.chapter_header(
@@ -331,6 +333,59 @@ def surface_grid(fkey: str):
     return gx, gy, np.log(z - z.min() + 1e-3)
 
 
+@st.cache_data(show_spinner=False)
+def surface_image(fkey: str) -> str:
+    """The surface's shading (40 levels of log(f − min f), alpha 0.55) and 20 contour lines, drawn once per
+    surface by Matplotlib without axes, as a PNG data URL: the background the browser draws the paths on."""
+    fn = land.FUNCTIONS[fkey]
+    gx, gy, logz = surface_grid(fkey)
+    fig = Figure(figsize=(6.4, 4.0), dpi=100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.contourf(gx, gy, logz, levels=40, cmap="viridis", alpha=0.55)
+    ax.contour(gx, gy, logz, levels=20, colors="k", linewidths=0.4, alpha=0.5)
+    ax.set_xlim(*fn.xlim)
+    ax.set_ylim(*fn.ylim)
+    ax.axis("off")
+    return "data:image/png;base64," + base64.b64encode(playground.figure_png(fig, dpi=100)).decode("ascii")
+
+
+#: a five-pointed star for the minima (Vega-Lite takes an SVG path as a point's shape)
+STAR = "M0,-1L0.24,-0.33L0.95,-0.31L0.38,0.12L0.59,0.81L0,0.4L-0.59,0.81L-0.38,0.12L-0.95,-0.31L-0.24,-0.33Z"
+
+
+def landscape_chart(fkey: str, trs: dict, start: tuple[float, float]) -> dict:
+    """The surface with each optimizer's path, its minima and the start: a Vega-Lite chart (a Matplotlib
+    figure of the contours took ~0.3 s on every change of the tab's controls; now the background is drawn
+    once per surface and the browser draws the paths)."""
+    fn = land.FUNCTIONS[fkey]
+    marks = ["global minimum"] + (["local minimum"] if len(fn.minima) > 1 else []) + ["start"]
+    domain = list(trs) + marks
+    colour = {"field": "what", "type": "nominal", "title": None,
+              "scale": {"domain": domain, "range": [color(n) for n in domain]}}
+    x = {"field": "x", "type": "quantitative"}
+    y = {"field": "y", "type": "quantitative"}
+    layers = [plots.image_layer(surface_image(fkey), (*fn.xlim, *fn.ylim), xlabel="x", ylabel="y", smooth=True)]
+    for n, tr in trs.items():
+        pts = np.asarray(tr.points, dtype=np.float64)
+        rows = [{"i": i, "x": float(a) if np.isfinite(a) else None, "y": float(b) if np.isfinite(b) else None,
+                 "what": n} for i, (a, b) in enumerate(pts)]
+        layers.append({"data": {"values": rows},
+                       "mark": {"type": "line", "strokeWidth": 1.6, "clip": True, "point": len(pts) < 80},
+                       "encoding": {"x": x, "y": y, "order": {"field": "i", "type": "quantitative"},
+                                    "color": colour}})
+    spots = [{"x": float(m[0]), "y": float(m[1]), "what": "global minimum" if i == 0 else "local minimum",
+              "size": 260 if i == 0 else 140} for i, m in enumerate(fn.minima)]
+    layers.append({"data": {"values": spots},
+                   "mark": {"type": "point", "shape": STAR, "filled": True, "stroke": "black", "strokeWidth": 0.8,
+                            "opacity": 1},
+                   "encoding": {"x": x, "y": y, "color": colour,
+                                "size": {"field": "size", "type": "quantitative", "legend": None, "scale": None}}})
+    layers.append({"data": {"values": [{"x": float(start[0]), "y": float(start[1]), "what": "start"}]},
+                   "mark": {"type": "point", "filled": True, "size": 60, "opacity": 1},
+                   "encoding": {"x": x, "y": y, "color": colour}})
+    return {"layer": layers, "height": 420, "title": {"text": f"{fn.name}; shading = log(f − min f)", "fontSize": 12}}
+
+
 def landscape_display_rows(rows: list[dict]) -> list[dict]:
     """The diagnostics table as shown: every float through ``fmt_num`` (tiny values in scientific
     notation: a column of 1e-15 values would otherwise be cut to its last digits)."""
@@ -362,25 +417,7 @@ def landscape_view():
     st.caption(fn.about)
     trs = landscape_paths(fkey, tuple(chosen), float(scale), float(sx), float(sy), int(steps))
 
-    fig, ax = new_figure(size=(8.0, 5.0))
-    gx, gy, logz = surface_grid(fkey)
-    ax.contourf(gx, gy, logz, levels=40, cmap="viridis", alpha=0.55)
-    ax.contour(gx, gy, logz, levels=20, colors="k", linewidths=0.3, alpha=0.5)
-    for i, m in enumerate(fn.minima):
-        ax.plot(*m, marker="*", ms=16 if i == 0 else 11, mec="k", ls="none",
-                color=color("global minimum" if i == 0 else "local minimum"),
-                label=("global minimum" if i == 0 else "local minimum") if i <= 1 else None)
-    ax.plot(sx, sy, "o", color=color("start"), ms=7, ls="none", label="start")
-    for n, tr in trs.items():
-        pts = tr.points
-        ax.plot(pts[:, 0], pts[:, 1], "-", color=color(n), lw=1.6, label=n, marker="." if len(pts) < 80 else None)
-    ax.set_xlim(*fn.xlim)
-    ax.set_ylim(*fn.ylim)
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
-    ax.set_title(f"{fn.name}; shading = log(f − min f)", fontsize=10)
-    show_figure(fig)
+    st.vega_lite_chart(landscape_chart(fkey, trs, (sx, sy)), width="stretch")
 
     rows = land.trajectory_table(fn, trs)
     st.dataframe(landscape_display_rows(rows), hide_index=True, key=page.key("land_table"))
@@ -493,34 +530,31 @@ def adam_steps(steps: int, beta2: float):
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def ewma_png(beta: float, corrected: bool, kind: str, noise_level: float) -> bytes:
-    """The noisy series (seed 0), its signal and its EWMA (raw, and corrected when asked), as PNG bytes: pure
-    in its arguments, so each of the two figures of the tab is drawn only when its own controls move."""
+def ewma_chart(beta: float, corrected: bool, kind: str, noise_level: float) -> dict:
+    """The noisy series (seed 0), its signal and its EWMA (raw, and corrected when asked), as a Vega-Lite
+    chart the browser draws (a Matplotlib figure took ~0.3 s for each new setting): pure in its arguments."""
     clean, noisy = ewma.noisy_series(300, np.random.default_rng(0), kind=kind, noise=noise_level)
-    fig, ax = new_figure(size=(9.0, 3.6))
-    ax.plot(noisy, ".", color=color("observations"), ms=3, alpha=0.6, label="noisy series")
-    ax.plot(clean, "--", color=color("reference"), lw=1, label="signal")
-    ax.plot(ewma.ewma(noisy, beta), color=color("ewma"), lw=1.8, label=f"EWMA β={beta:g}")
+    t = np.arange(len(noisy))
+    series = {"noisy series": (t, noisy), "signal": (t, clean), f"EWMA β={beta:g}": (t, ewma.ewma(noisy, beta))}
+    colors = {"noisy series": color("observations"), "signal": color("reference"), f"EWMA β={beta:g}": color("ewma")}
     if corrected:
-        ax.plot(ewma.ewma(noisy, beta, bias_correction=True), color=color("bias-corrected"), lw=1.8,
-                label="EWMA / (1 − βᵗ)")
-    line_chart_style(fig, ax, "t")
-    return playground.figure_png(fig)
+        series["EWMA / (1 − βᵗ)"] = (t, ewma.ewma(noisy, beta, bias_correction=True))
+        colors["EWMA / (1 − βᵗ)"] = color("bias-corrected")
+    return plots.lines_spec(series, colors=colors, styles={"noisy series": "points", "signal": "dashed"},
+                            x_title="t", height=340)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def adam_png(steps: int, beta2: float) -> bytes:
-    """Adam's measured step sizes with and without bias correction against the formula, as PNG bytes."""
+def adam_chart(steps: int, beta2: float) -> dict:
+    """Adam's measured step sizes with and without bias correction against the formula (a Vega-Lite chart)."""
     with_bc, without = adam_steps(steps, beta2)
     t = np.arange(1, len(with_bc) + 1)
-    fig, ax = new_figure(size=(9.0, 3.2))
-    ax.plot(t, with_bc / 1e-3, color=color("adam"), label="Adam (bias-corrected), measured")
-    ax.plot(t, without / 1e-3, color=color("no bias correction"), label="Adam without correction, measured")
-    ax.plot(t, adam_bc.uncorrected_step_factor(t, 0.9, beta2), ":", color=color("reference"),
-            label="(1−β₁ᵗ)/√(1−β₂ᵗ)")
-    ax.set_xscale("log")
-    line_chart_style(fig, ax, "step t", "|Δθ| / η")
-    return playground.figure_png(fig)
+    series = {"Adam (bias-corrected), measured": (t, with_bc / 1e-3),
+              "Adam without correction, measured": (t, without / 1e-3),
+              "(1−β₁ᵗ)/√(1−β₂ᵗ)": (t, adam_bc.uncorrected_step_factor(t, 0.9, beta2))}
+    colors = dict(zip(series, (color("adam"), color("no bias correction"), color("reference"))))
+    return plots.lines_spec(series, colors=colors, styles={"(1−β₁ᵗ)/√(1−β₂ᵗ)": "dotted"}, x_title="step t",
+                            y_title="|Δθ| / η", x_log=True, height=320)
 
 
 @st.fragment
@@ -544,7 +578,7 @@ def ewma_view():
     m[1].metric("v₁ (first average)", fmt_num(raw[0]), help=f"x₁ = {fmt_num(noisy[0])}; v₁ = (1−β)·x₁")
     m[2].metric(f"Mean |error| first {k} steps, raw", fmt_num(np.mean(np.abs(raw[:k] - clean[:k]))))
     m[3].metric(f"Mean |error| first {k} steps, corrected", fmt_num(np.mean(np.abs(cor[:k] - clean[:k]))))
-    st.image(ewma_png(float(beta), bool(corrected), kind, float(noise_level)))
+    st.vega_lite_chart(ewma_chart(float(beta), bool(corrected), kind, float(noise_level)), width="stretch")
     st.caption(f"What to try: β = 0.99 on the constant series: the raw average starts at 0, is at "
                f"{fmt_pct(1 - 0.99 ** 100, 0)} of the level after 100 steps (1 − 0.99¹⁰⁰) and needs "
                f"{ewma.steps_to_reach(0.95, 0.99)} steps to reach 95%; the corrected one is right from t = 1. "
@@ -563,7 +597,7 @@ def ewma_view():
     e1.metric("Largest uncorrected step / η (measured)", fmt_num(without.max() / 1e-3),
               help=f"at step {int(np.argmax(without)) + 1}")
     e2.metric("Corrected step / η (measured)", fmt_num(with_bc.max() / 1e-3, 4))
-    st.image(adam_png(int(steps_a), float(b2)))
+    st.vega_lite_chart(adam_chart(int(steps_a), float(b2)), width="stretch")
 
 
 if tab_ewma.open:

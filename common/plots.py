@@ -292,6 +292,44 @@ def curves_spec(histories: dict, *, metric: str = "loss", title=None, colors: di
     return spec
 
 
+#: how ``lines_spec`` draws a series
+LINE_STYLES = {"line": [1, 0], "dashed": [5, 3], "dotted": [1, 3], "points": None}
+
+
+def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_title: str = "x", y_title=None,
+               x_log: bool = False, height: int = 260, title=None) -> dict:
+    """Line charts (``ax.plot``) as a Vega-Lite spec the browser draws: ``series`` maps a name to (x, y);
+    ``colors`` a name to its colour; ``styles`` a name to one of ``LINE_STYLES`` (default "line"; "points":
+    dots without a line). The legend, under the chart, names every series in ``series``' order."""
+    styles = styles or {}
+    names = list(series)
+    missing = [n for n in names if n not in colors]
+    if missing:
+        raise ValueError(f"colors must give a colour for every series, missing {missing}")
+    bad = {n: st for n, st in styles.items() if st not in LINE_STYLES}
+    if bad:
+        raise ValueError(f"styles must be among {list(LINE_STYLES)}, got {bad}")
+    colour = {"field": "series", "type": "nominal", "title": None, "legend": {"orient": "bottom", "labelLimit": 400},
+              "scale": {"domain": names, "range": [colors[n] for n in names]}}
+    x = {"field": "x", "type": "quantitative", "title": x_title,
+         "scale": {"type": "log", "nice": False} if x_log else {"nice": False}}
+    y = {"field": "y", "type": "quantitative", "title": y_title, "scale": {"zero": False}}
+    layers = []
+    for n in names:
+        xs, ys = (np.asarray(v, dtype=np.float64) for v in series[n])
+        if xs.shape != ys.shape:
+            raise ValueError(f"series {n!r}: x and y must have the same shape, got {xs.shape} and {ys.shape}")
+        style = styles.get(n, "line")
+        mark = ({"type": "point", "filled": True, "size": 10, "opacity": 0.6} if style == "points" else
+                {"type": "line", "strokeDash": LINE_STYLES[style], "strokeWidth": 1.8 if style == "line" else 1.2})
+        layers.append({"data": {"values": [{"x": float(a), "y": float(b), "series": n} for a, b in zip(xs, ys)]},
+                       "mark": mark, "encoding": {"x": x, "y": y, "color": colour}})
+    spec = {"height": height, "layer": layers}
+    if title:
+        spec["title"] = {"text": str(title), "fontSize": 12}
+    return spec
+
+
 def image_grid(images: np.ndarray, labels=None, predictions=None, *, ncols: int = 8, cmap: str = "gray",
                size: float = 1.2, titles=None):
     """Images (N, H, W) or (N, H·W) with square H·W, in a grid, each scaled to its own range (as
@@ -461,6 +499,24 @@ def _blend(rgb: np.ndarray, alpha: float) -> np.ndarray:
     return np.round(255 - alpha * (255 - rgb.astype(np.float64))).astype(np.uint8)
 
 
+def image_layer(url: str, extent, *, xlabel=None, ylabel=None, smooth: bool = False) -> dict:
+    """A Vega-Lite layer that stretches the image at ``url`` over ``extent`` = (left, right, bottom, top) in
+    data coordinates (the image's first row at ``top``), with the x and y scales fixed to that extent;
+    layers a caller adds beside it share those scales."""
+    left, right, bottom, top = (float(v) for v in extent)
+    axis = {"grid": False}
+    return {"data": {"values": [{"x": left, "x2": right, "y": top, "y2": bottom, "url": url}]},
+            "mark": {"type": "image", "aspect": False, "smooth": smooth},
+            "encoding": {
+                "x": {"field": "x", "type": "quantitative", "title": xlabel, "axis": axis,
+                      "scale": {"domain": sorted([left, right]), "nice": False, "zero": False, "reverse": left > right}},
+                "x2": {"field": "x2"},
+                "y": {"field": "y", "type": "quantitative", "title": ylabel, "axis": axis,
+                      "scale": {"domain": sorted([bottom, top]), "nice": False, "zero": False, "reverse": bottom > top}},
+                "y2": {"field": "y2"},
+                "url": {"field": "url", "type": "nominal"}}}
+
+
 def raster_spec(a: np.ndarray, *, cmap: str = "viridis", vmin=None, vmax=None, extent=None, origin: str = "upper",
                 width: int = 360, height: int = 280, xlabel=None, ylabel=None, title=None, legend_title=None,
                 alpha: float = 1.0, legend: bool = True) -> dict:
@@ -494,19 +550,7 @@ def raster_spec(a: np.ndarray, *, cmap: str = "viridis", vmin=None, vmax=None, e
         rgb = _blend(rgb, alpha)
     if origin == "lower":               # the image's first row is drawn at the extent's top: row 0 belongs at the bottom
         rgb = rgb[::-1]
-    axis = {"grid": False}
-    layer = [{"data": {"values": [{"x": left, "x2": right, "y": top, "y2": bottom, "url": png_data_url(rgb)}]},
-              "mark": {"type": "image", "aspect": False, "smooth": False},
-              "encoding": {
-                  "x": {"field": "x", "type": "quantitative", "title": xlabel, "axis": axis,
-                        "scale": {"domain": sorted([left, right]), "nice": False, "zero": False,
-                                  "reverse": left > right}},
-                  "x2": {"field": "x2"},
-                  "y": {"field": "y", "type": "quantitative", "title": ylabel, "axis": axis,
-                        "scale": {"domain": sorted([bottom, top]), "nice": False, "zero": False,
-                                  "reverse": bottom > top}},
-                  "y2": {"field": "y2"},
-                  "url": {"field": "url", "type": "nominal"}}}]
+    layer = [image_layer(png_data_url(rgb), (left, right, bottom, top), xlabel=xlabel, ylabel=ylabel)]
     if legend:
         stops = np.linspace(0, 1, 11)
         colours = (np.asarray(colormaps[cmap](stops))[:, :3] * 255).round().astype(np.uint8)

@@ -223,3 +223,20 @@ def test_regions_spec_layers_line_only_where_the_score_crosses():
     assert [l["mark"]["type"] for l in flat["layer"]] == ["image", "point"]        # no line, no colour bar
     with pytest.raises(ValueError, match="one score per point"):
         plots.regions_spec(lambda p: np.c_[p[:, 0], p[:, 1]], X, y)
+
+
+def test_lines_spec_series_styles_and_errors():
+    spec = plots.lines_spec({"a": ([1, 2, 3], [3.0, 2.0, 1.0]), "b": ([1, 2], [0.5, 0.25])},
+                            colors={"a": "#000000", "b": "#ff0000"}, styles={"b": "points"}, x_title="t",
+                            y_title="v", x_log=True, title="T")
+    a, b = spec["layer"]
+    assert [r["y"] for r in a["data"]["values"]] == [3.0, 2.0, 1.0] and a["mark"]["type"] == "line"
+    assert b["mark"]["type"] == "point" and [r["series"] for r in b["data"]["values"]] == ["b", "b"]
+    assert a["encoding"]["color"]["scale"] == {"domain": ["a", "b"], "range": ["#000000", "#ff0000"]}
+    assert a["encoding"]["x"]["scale"]["type"] == "log" and spec["title"]["text"] == "T"
+    with pytest.raises(ValueError, match="colour for every series"):
+        plots.lines_spec({"a": ([1], [1])}, colors={})
+    with pytest.raises(ValueError, match="styles must be"):
+        plots.lines_spec({"a": ([1], [1])}, colors={"a": "#000"}, styles={"a": "wavy"})
+    with pytest.raises(ValueError, match="same shape"):
+        plots.lines_spec({"a": ([1, 2], [1])}, colors={"a": "#000"})
