@@ -9,11 +9,11 @@ import time
 import numpy as np
 import pandas as pd
 import streamlit as st
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 import batchnorm_inference as bni
 import normalization_residual as nr
-from common import playground
+from common import playground, plots
 from common.checkpoints import read_meta
 from common.playground import PageState, show_figure
 from common.plots import color, fmt_num, fmt_pct, heatmap, new_figure, training_curves
@@ -129,33 +129,31 @@ SWEEP_META = read_meta(nr.sweep_path())
 SWEEP_N, SWEEP_T, SWEEP_EPOCHS = SWEEP_META["n_train"], SWEEP_META["n_test"], SWEEP_META["epochs"]
 
 
-def sweep_figure(rows, depth_, variants):
-    """Test accuracy and final training loss against the Adam learning rate, one line per variant."""
-    fig, axes = new_figure(1, 2, size=(5.2, 3.4))
+def sweep_chart(rows, depth_, variants) -> dict:
+    """Test accuracy and final training loss against the Adam learning rate, one line per variant: a
+    Vega-Lite chart the browser draws (a Matplotlib figure took ~0.4 s per depth, and was redrawn after every
+    run of a live sweep)."""
+    acc, loss = {}, {}
     for v in variants:
         pts = sorted((r["lr"], r["val acc"], r["train loss"]) for r in rows if r["variant"] == v and r["depth"] == depth_)
-        if not pts:
-            continue
-        lrs_, acc, loss = (np.array(c) for c in zip(*pts))
-        axes[0].plot(lrs_, 100 * acc, marker="o", color=color(v), label=v)
-        axes[1].plot(lrs_, loss, marker="o", color=color(v), label=v)
-    axes[0].axhline(10, color=color("chance"), ls="--", lw=1, label="chance (10%)")
-    axes[0].set_ylim(0, 100)
-    axes[0].set_ylabel("test accuracy (%)")
-    axes[0].set_title(f"depth {depth_}: test accuracy after {SWEEP_EPOCHS} epochs")
-    axes[1].set_yscale("log")
-    axes[1].yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    axes[1].yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_num(v, 1)))
-    axes[1].set_ylabel("final training loss (log scale)")
-    axes[1].set_title(f"depth {depth_}: training loss")
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_xticks(nr.SWEEP_LRS, [nr.lr_label(lr) for lr in nr.SWEEP_LRS])
-        ax.minorticks_off()
-        ax.set_xlabel("Adam learning rate")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    return fig
+        if pts:
+            lrs_, a, l_ = (np.array(c) for c in zip(*pts))
+            acc[v], loss[v] = (lrs_, 100 * a), (lrs_, l_)
+    colors = {v: color(v) for v in acc}
+    ticks = {lr: nr.lr_label(lr) for lr in nr.SWEEP_LRS}
+    common_ = dict(colors=colors, x_title="Adam learning rate", x_log=True, x_ticks=ticks, markers=True,
+                   height=240, width=300)
+    left = plots.lines_spec({**acc, "chance (10%, dashed)": (np.array(nr.SWEEP_LRS), np.full(len(nr.SWEEP_LRS), 10.0))},
+                            **{**common_, "colors": {**colors, "chance (10%, dashed)": color("chance")}},
+                            styles={"chance (10%, dashed)": "dashed"}, y_title="test accuracy (%)", y_domain=(0, 100),
+                            title=f"depth {depth_}: test accuracy after {SWEEP_EPOCHS} epochs")
+    right = plots.lines_spec(loss, **common_, y_log=True, y_title="final training loss (log scale)",
+                             title=f"depth {depth_}: training loss")
+    for panel in (left, right):
+        for layer in panel["layer"]:
+            if layer["data"]["values"] and layer["data"]["values"][0]["series"] == "chance (10%, dashed)":
+                layer["mark"]["point"] = False
+    return {"hconcat": [left, right], "resolve": {"scale": {"color": "shared"}}}
 
 
 def sweep_table(rows, depth_, variants):
@@ -198,8 +196,7 @@ if tab_sweep.open:
 
             def keep_point(row):
                 sweep["rows"].append({k: v for k, v in row.items() if k != "history"})
-                with live_chart.container():
-                    show_figure(sweep_figure(sweep["rows"], sweep_depth, sweep_variants), dpi=90)
+                live_chart.vega_lite_chart(sweep_chart(sweep["rows"], sweep_depth, sweep_variants), width="content")
 
             t0 = time.perf_counter()
             nr.lr_sweep(data.x_train[:SWEEP_N], data.y_train[:SWEEP_N], data.x_test[:SWEEP_T], data.y_test[:SWEEP_T],
@@ -222,12 +219,7 @@ if tab_sweep.open:
                                  f"{' and '.join(str(d) for d in nr.SWEEP_DEPTHS)}",
                 action="Press *Rerun the sweep live* to run it here.")
         if variants:
-            # Kept with the sweep it shows (the live one's dict, or the page's for the shipped one): a rerun
-            # of the tab draws it once per depth and choice of variants.
-            shown_live = live is not None and rows is live["rows"]
-            playground.show_kept_figure(live if shown_live else page.data,
-                                        ("sweep", len(rows), sweep_depth, tuple(variants)),
-                                        lambda: sweep_figure(rows, sweep_depth, variants))
+            st.vega_lite_chart(sweep_chart(rows, sweep_depth, variants), width="content")
             st.dataframe(sweep_table(rows, sweep_depth, variants), hide_index=True, key=page.key("sweep_table"))
             measured = nr.bn_vs_plain(rows, sweep_depth)
             if measured:

@@ -13,6 +13,7 @@ up across Streamlit reruns. Pass ``ax=`` to draw into an existing axes instead.
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -297,10 +298,12 @@ LINE_STYLES = {"line": [1, 0], "dashed": [5, 3], "dotted": [1, 3], "points": Non
 
 
 def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_title: str = "x", y_title=None,
-               x_log: bool = False, height: int = 260, title=None) -> dict:
+               x_log: bool = False, y_log: bool = False, y_domain=None, x_ticks: dict | None = None,
+               markers: bool = False, height: int = 260, width=None, title=None) -> dict:
     """Line charts (``ax.plot``) as a Vega-Lite spec the browser draws: ``series`` maps a name to (x, y);
     ``colors`` a name to its colour; ``styles`` a name to one of ``LINE_STYLES`` (default "line"; "points":
-    dots without a line). The legend, under the chart, names every series in ``series``' order."""
+    dots without a line); ``markers``: a dot on every point of the lines; ``x_ticks`` the x axis's ticks, value →
+    label. The legend, under the chart, names every series in ``series``' order."""
     styles = styles or {}
     names = list(series)
     missing = [n for n in names if n not in colors]
@@ -313,7 +316,13 @@ def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_titl
               "scale": {"domain": names, "range": [colors[n] for n in names]}}
     x = {"field": "x", "type": "quantitative", "title": x_title,
          "scale": {"type": "log", "nice": False} if x_log else {"nice": False}}
-    y = {"field": "y", "type": "quantitative", "title": y_title, "scale": {"zero": False}}
+    if x_ticks:
+        labels = " : ".join(f"datum.value == {float(v)!r} ? {json.dumps(str(t))}" for v, t in x_ticks.items())
+        x["axis"] = {"values": [float(v) for v in x_ticks], "labelExpr": f"{labels} : ''"}
+    y = {"field": "y", "type": "quantitative", "title": y_title,
+         "scale": {"type": "log"} if y_log else {"zero": False}}
+    if y_domain is not None:
+        y["scale"]["domain"] = [float(v) for v in y_domain]
     layers = []
     for n in names:
         xs, ys = (np.asarray(v, dtype=np.float64) for v in series[n])
@@ -321,10 +330,11 @@ def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_titl
             raise ValueError(f"series {n!r}: x and y must have the same shape, got {xs.shape} and {ys.shape}")
         style = styles.get(n, "line")
         mark = ({"type": "point", "filled": True, "size": 10, "opacity": 0.6} if style == "points" else
-                {"type": "line", "strokeDash": LINE_STYLES[style], "strokeWidth": 1.8 if style == "line" else 1.2})
+                {"type": "line", "strokeDash": LINE_STYLES[style], "strokeWidth": 1.8 if style == "line" else 1.2,
+                 "point": markers})
         layers.append({"data": {"values": [{"x": float(a), "y": float(b), "series": n} for a, b in zip(xs, ys)]},
                        "mark": mark, "encoding": {"x": x, "y": y, "color": colour}})
-    spec = {"height": height, "layer": layers}
+    spec = {"height": height, "layer": layers, **({"width": width} if width else {})}
     if title:
         spec["title"] = {"text": str(title), "fontSize": 12}
     return spec
