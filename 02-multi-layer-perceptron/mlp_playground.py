@@ -57,8 +57,8 @@ def output_range(predict, padding: float = 0.5, resolution: int = 150) -> tuple[
 def regions_chart(predict, title: str, resolution: int, colorbar: bool) -> tuple[dict, tuple[float, float]]:
     """ŷ over the plane on the fixed 0–1 colour scale, the ŷ = 0.5 line only where ŷ crosses 0.5 (the title
     says which), the classes' legend under the plot: a Vega-Lite spec the browser draws
-    (``plots.regions_spec``; a Matplotlib figure took 0.3–0.5 s for each new scale). Returns the spec and
-    ŷ's range on the plot."""
+    (``plots.regions_spec``; a Matplotlib figure took 0.4–0.6 s for each new scale on the 2-core machine).
+    Returns the spec and ŷ's range on the plot."""
     lo, hi = output_range(predict, resolution=resolution)
     has_line = lo < 0.5 < hi
     spread = f"ŷ = {fmt_num(lo)} everywhere" if fmt_num(lo) == fmt_num(hi) else f"ŷ stays in {fmt_num(lo)}–{fmt_num(hi)}"

@@ -48,7 +48,20 @@ if page["config"] is None:
     page.update(models={k: m for k, (m, _, _) in runs.items()}, histories={k: h for k, (_, h, _) in runs.items()},
                 config=dict(D, kinds=tuple(D["kinds"])), source="checkpoint", version=page["version"] + 1)
 
-with st.sidebar:
+def stale_note(slot, cfg, config) -> None:
+    """Under the settings: whether they differ from those of the models shown (one slot, always there)."""
+    if cfg is not None and cfg != config:
+        slot.caption(f"The sidebar has changed since these models were trained ({settings_text(cfg)}). "
+                     "Press Train to retrain.")
+    else:
+        slot.empty()
+
+
+@st.fragment
+def training_settings():
+    """The settings of the next Train, in a fragment: moving one reruns only the sidebar (they change no view:
+    the views show the models already trained), not the whole page, which cost 250–450 ms a change in
+    Chromium on the 2-core machine. Returns the settings and the slot of ``stale_note``."""
     st.header("Training")
     kinds = st.multiselect("Models", list(rnn.MODEL_KINDS), default=list(D["kinds"]), key=key("kinds"),
                            format_func=rnn.MODEL_NAMES.get,
@@ -67,12 +80,18 @@ with st.sidebar:
                              help="Normalises h·W_h over each sample's own units at every step: no batch "
                                   "statistics, so it works for any batch size and sentence length.")
     seed = st.number_input("Seed", 0, 10_000, D["seed"], key=key("seed"))
+    config = dict(kinds=tuple(kinds), fillers=tuple(fillers), hidden=int(hidden), steps=int(steps), lr=float(lr),
+                  layer_norm=bool(layer_norm), seed=int(seed))
+    slot = st.empty()
+    stale_note(slot, page["config"], config)
+    return config, slot
+
+
+with st.sidebar:
+    config, note_slot = training_settings()
     train_clicked = st.button("Train", type="primary", key=page.button_key("train"), width="stretch")
     st.button("Stop", key=page.button_key("stop"), width="stretch",
               help="Stops training; every step finished so far is kept.")
-
-config = dict(kinds=tuple(kinds), fillers=tuple(fillers), hidden=int(hidden), steps=int(steps), lr=float(lr),
-              layer_norm=bool(layer_norm), seed=int(seed))
 
 
 def pct_axis(ax, label):
@@ -166,7 +185,7 @@ def run_training(cfg):
 
 
 if train_clicked:
-    if not kinds:
+    if not config["kinds"]:
         st.warning("Choose at least one model.")
     else:
         run_training(config)
@@ -188,8 +207,7 @@ else:
     else:
         st.caption(f"Stopped after {fmt_seconds(run['seconds'])}: {done} of {cfg['steps']}. Every step that "
                    "finished is kept; the views below use the models as they were.")
-playground.note_if(cfg != config, f"The sidebar has changed since these models were trained ({settings_text(cfg)}). "
-                                  "Press Train to retrain.")
+stale_note(note_slot, cfg, config)          # after a Train, for the models it left
 
 
 def seconds(h) -> str:

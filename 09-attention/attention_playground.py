@@ -28,7 +28,23 @@ V = attention.VOCAB
 D = attention.PAGE_DEFAULTS
 CKPT = attention.CHECKPOINT_DIR
 
-with st.sidebar:
+def stale_note(slot, shown, config) -> None:
+    """Under the settings: whether they differ from those of the models shown (one slot, always there)."""
+    cfg = None if shown is None else shown["config"]
+    if cfg is not None and cfg != config:
+        lo_, hi_ = cfg["lengths"]
+        slot.caption(f"The sidebar has changed since these models were trained; they were trained on “{cfg['task']}” "
+                     f"with lengths {lo_}–{hi_}, H={cfg['hidden_size']}, {cfg['steps']} steps, Luong score "
+                     f"{cfg['luong_score']}. Press Train to retrain.")
+    else:
+        slot.empty()
+
+
+@st.fragment
+def training_settings():
+    """The settings of the next Train, in a fragment: moving one reruns only the sidebar (they change no view:
+    the views show the models already trained), not the whole page, which cost 250–450 ms a change in
+    Chromium on the 2-core machine. Returns the settings and the slot of ``stale_note``."""
     st.header("Sequence to sequence")
     task = st.selectbox("Task", ["reverse", "sov"], key=key("task"),
                         format_func={"reverse": "reverse the sequence", "sov": "SOV → SVO clauses"}.get,
@@ -51,13 +67,19 @@ with st.sidebar:
                              help="The task needs two relations (previous word, first word).")
     head_seed = st.number_input("Seed of the heads model", 0, 10_000, D["head_seed"], key=key("head_seed"),
                                 help="Try 0: that run solves the task with two heads that share both jobs.")
+    config = dict(D, task=task, lengths=tuple(int(v) for v in lengths), hidden_size=int(hidden), steps=int(steps),
+                  luong_score=luong_score, seed=int(seed), data_seed=int(seed) + 1, heads=int(heads),
+                  head_seed=int(head_seed))
+    slot = st.empty()
+    stale_note(slot, page["shown"], config)
+    return config, slot
+
+
+with st.sidebar:
+    config, note_slot = training_settings()
     train_clicked = st.button("Train", type="primary", key=page.button_key("train"), width="stretch")
     st.button("Stop", key=page.button_key("stop"), width="stretch", help="Stops training; every step finished so far is kept.")
     took_slot = st.empty()
-
-config = dict(D, task=task, lengths=tuple(int(v) for v in lengths), hidden_size=int(hidden), steps=int(steps),
-              luong_score=luong_score, seed=int(seed), data_seed=int(seed) + 1, heads=int(heads),
-              head_seed=int(head_seed))
 
 
 @st.cache_data(show_spinner="Evaluating the shipped checkpoint…")
@@ -229,9 +251,7 @@ def mname(which):
 
 
 lo, hi = cfg["lengths"]
-playground.note_if(cfg != config, f"The sidebar has changed since these models were trained; they were trained on "
-                   f"“{cfg['task']}” with lengths {lo}–{hi}, H={cfg['hidden_size']}, {cfg['steps']} steps, Luong "
-                   f"score {cfg['luong_score']}. Press Train to retrain.")
+stale_note(note_slot, shown, config)         # after a Train, for the models it left
 
 
 def cached(name, fn):

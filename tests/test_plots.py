@@ -240,3 +240,13 @@ def test_lines_spec_series_styles_and_errors():
         plots.lines_spec({"a": ([1], [1])}, colors={"a": "#000"}, styles={"a": "wavy"})
     with pytest.raises(ValueError, match="same shape"):
         plots.lines_spec({"a": ([1, 2], [1])}, colors={"a": "#000"})
+
+
+def test_lines_spec_log_y_fixed_range_ticks_and_markers():
+    spec = plots.lines_spec({"a": ([1e-3, 1e-2], [0.5, 0.1])}, colors={"a": "#000"}, x_log=True, y_log=True,
+                            y_domain=(0, 1), x_ticks={1e-3: "10⁻³", 1e-2: "10⁻²"}, markers=True, width=200)
+    layer = spec["layer"][0]
+    x, y = layer["encoding"]["x"], layer["encoding"]["y"]
+    assert y["scale"] == {"type": "log", "domain": [0.0, 1.0]} and layer["mark"]["point"] is True
+    assert x["axis"]["values"] == [1e-3, 1e-2] and "'10⁻³'" not in x["axis"]["labelExpr"]
+    assert '"10⁻³"' in x["axis"]["labelExpr"] and spec["width"] == 200

@@ -60,3 +60,19 @@ def test_ch03_progress_bar_slot_stays_after_training(app_test):
     """03: the first run trains with a bar; the next change, which trains nothing, must not lose its slot."""
     at = app_test("03-backpropagation/backprop_playground.py").run()
     assert not change_and_compare(at, lambda at: at.slider(key=Keys("ch03")("n_seeds")).set_value(90))
+
+
+def test_ch08_stale_note_follows_the_settings_and_goes_after_train(app_test):
+    """08's settings rerun only the sidebar (a fragment): the note under them says when they differ from the
+    models shown, and a Train with them clears it in the same run."""
+    k = Keys("ch08")
+    at = app_test("08-rnn/rnn_playground.py").run()
+    note = lambda at: [c.value for c in at.sidebar.caption if "The sidebar has changed" in c.value]  # noqa: E731
+    assert not note(at)
+    at.multiselect(key=k("kinds")).set_value(["rnn"])
+    at.select_slider(key=k("steps")).set_value(25)
+    at.run()
+    assert note(at)
+    at.button(key="ch08_btn_train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not note(at)

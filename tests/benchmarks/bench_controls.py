@@ -58,6 +58,35 @@ WATCH = """() => {
 }"""
 
 
+# A change that reruns only a fragment can start and end within one render of the page, and then the app's
+# script state never reads "running" in the DOM. The WebSocket tells such a rerun apart from no rerun: the
+# browser sent the change (a message out) and the server answered; the change ends at the first paint after
+# the last answer.
+WIRE = """(() => { window.__wire = []; const W = window.WebSocket;
+  window.WebSocket = class extends W { constructor(...a) { super(...a);
+    this.addEventListener('message', () => { const t = performance.now(); window.__wire.push(['in', t]);
+      requestAnimationFrame(() => setTimeout(() => window.__wire.push(['painted', performance.now(), t]), 0)); });
+    const send = this.send.bind(this);
+    this.send = (d) => { window.__wire.push(['out', performance.now()]); send(d); }; } }; })();"""
+
+
+def wire_rerun(page, t0: float, quiet: float = 0.3):
+    """Seconds from ``t0`` to the paint after the server's last answer to a message the browser sent after
+    ``t0`` (once nothing has arrived for ``quiet`` s), or None if the browser sent nothing."""
+    while True:
+        log = page.evaluate("(t0) => window.__wire.filter(r => r[1] > t0)", t0)
+        outs = [r[1] for r in log if r[0] == "out"]
+        if not outs:
+            return None
+        ins = [r[1] for r in log if r[0] == "in" and r[1] > outs[0]]
+        now = page.evaluate("performance.now()")
+        if ins and now - ins[-1] > 1000 * quiet:
+            painted = [r[1] for r in log if r[0] == "painted" and r[2] >= ins[-1]]
+            if painted:
+                return (painted[0] - t0) / 1000
+        time.sleep(0.02)
+
+
 def timed(page, act, patience: float = 1.5):
     """Milliseconds-accurate seconds from the change to the end of the rerun it started (the browser's own
     clock, from a MutationObserver on the app's script state), or None if no rerun started. ``act()`` gets
@@ -77,7 +106,7 @@ def timed(page, act, patience: float = 1.5):
             if done:
                 return (done[0][0] - t0) / 1000
         elif time.perf_counter() - started > patience:
-            return None
+            return wire_rerun(page, t0)       # a fragment's rerun that left no trace in the DOM, or None
         time.sleep(0.01)
     raise TimeoutError("the rerun did not finish in 240 s")
 
@@ -132,6 +161,7 @@ def move(page, kind, loc, k):
 
 def measure_page(browser, url, moves: int) -> list[tuple[float, str]]:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.add_init_script(WIRE)
     times = []        # (seconds, "tab · control")
     try:
         page.goto(url, timeout=60_000)
