@@ -69,9 +69,8 @@ SHIPPED_SETTINGS = (f"{D['n_train']:,} digits of the bundled 10,000-digit MNIST 
 # --- sidebar ---------------------------------------------------------------------------------------------
 @st.fragment
 def training_settings() -> tuple:
-    """The settings of the next Train (both, or LeNet-5), in a fragment: moving one reruns only the sidebar,
-    not the whole page (they change no view until Train; a whole-page rerun cost 250–500 ms in Chromium on
-    the 2-core machine, in whichever tab was open)."""
+    """The settings of the next Train (both, or LeNet-5), in a fragment (``playground.settings_note`` says
+    why: 06 has no note, its views say which settings trained them)."""
     st.header("FC vs CNN training")
     fc_hidden = st.select_slider("FC hidden units", options=[16, 32, 64, 128, 256], value=D["fc_hidden"],
                                  key=page.key("fc_hidden"),

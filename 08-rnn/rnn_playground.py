@@ -48,20 +48,18 @@ if page["config"] is None:
     page.update(models={k: m for k, (m, _, _) in runs.items()}, histories={k: h for k, (_, h, _) in runs.items()},
                 config=dict(D, kinds=tuple(D["kinds"])), source="checkpoint", version=page["version"] + 1)
 
+
 def stale_note(slot, cfg, config) -> None:
-    """Under the settings: whether they differ from those of the models shown (one slot, always there)."""
-    if cfg is not None and cfg != config:
-        slot.caption(f"The sidebar has changed since these models were trained ({settings_text(cfg)}). "
-                     "Press Train to retrain.")
-    else:
-        slot.empty()
+    """Whether the settings differ from those of the models shown (``playground.settings_note``)."""
+    playground.settings_note(slot, None if cfg is None or cfg == config else
+                             f"The sidebar has changed since these models were trained ({settings_text(cfg)}). "
+                             "Press Train to retrain.")
 
 
 @st.fragment
 def training_settings():
-    """The settings of the next Train, in a fragment: moving one reruns only the sidebar (they change no view:
-    the views show the models already trained), not the whole page, which cost 250–450 ms a change in
-    Chromium on the 2-core machine. Returns the settings and the slot of ``stale_note``."""
+    """The settings of the next Train, in a fragment (``playground.settings_note`` says why); returns them
+    and the note's slot."""
     st.header("Training")
     kinds = st.multiselect("Models", list(rnn.MODEL_KINDS), default=list(D["kinds"]), key=key("kinds"),
                            format_func=rnn.MODEL_NAMES.get,

@@ -28,23 +28,23 @@ V = attention.VOCAB
 D = attention.PAGE_DEFAULTS
 CKPT = attention.CHECKPOINT_DIR
 
+
 def stale_note(slot, shown, config) -> None:
-    """Under the settings: whether they differ from those of the models shown (one slot, always there)."""
+    """Whether the settings differ from those of the models shown (``playground.settings_note``)."""
     cfg = None if shown is None else shown["config"]
+    text = None
     if cfg is not None and cfg != config:
         lo_, hi_ = cfg["lengths"]
-        slot.caption(f"The sidebar has changed since these models were trained; they were trained on “{cfg['task']}” "
-                     f"with lengths {lo_}–{hi_}, H={cfg['hidden_size']}, {cfg['steps']} steps, Luong score "
-                     f"{cfg['luong_score']}. Press Train to retrain.")
-    else:
-        slot.empty()
+        text = (f"The sidebar has changed since these models were trained; they were trained on “{cfg['task']}” "
+                f"with lengths {lo_}–{hi_}, H={cfg['hidden_size']}, {cfg['steps']} steps, Luong score "
+                f"{cfg['luong_score']}. Press Train to retrain.")
+    playground.settings_note(slot, text)
 
 
 @st.fragment
 def training_settings():
-    """The settings of the next Train, in a fragment: moving one reruns only the sidebar (they change no view:
-    the views show the models already trained), not the whole page, which cost 250–450 ms a change in
-    Chromium on the 2-core machine. Returns the settings and the slot of ``stale_note``."""
+    """The settings of the next Train, in a fragment (``playground.settings_note`` says why); returns them
+    and the note's slot."""
     st.header("Sequence to sequence")
     task = st.selectbox("Task", ["reverse", "sov"], key=key("task"),
                         format_func={"reverse": "reverse the sequence", "sov": "SOV → SVO clauses"}.get,

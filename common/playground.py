@@ -239,6 +239,20 @@ def note_if(show: bool, text: str, kind: str = "caption") -> None:
         getattr(slot, kind)(text)
 
 
+def settings_note(slot, text: str | None) -> None:
+    """The note under a page's training settings (``text``, or nothing when they match the models shown),
+    in ``slot``, an ``st.empty()`` that is there either way.
+
+    Chapters 06, 08 and 09 draw those settings in an ``st.fragment``: they change no view until Train (the
+    views show the models already trained), so moving one reruns only the sidebar, where a whole-page rerun
+    cost 250–500 ms a change in Chromium on the 2-core machine. The fragment returns its slot too, and the
+    page writes the note again after a Train, for the models that run left."""
+    if text:
+        slot.caption(text)
+    else:
+        slot.empty()
+
+
 def post_vs_measured(post: str, measured: str) -> None:
     """A short note beside a result where the post's claim and this page's measurement differ:
     "**The post says** … · **Measured here:** …" (issue "Every page explorable": say it where the learner looks)."""

@@ -76,3 +76,23 @@ def test_ch08_stale_note_follows_the_settings_and_goes_after_train(app_test):
     at.button(key="ch08_btn_train").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert not note(at)
+
+
+def test_settings_note_writes_or_clears_its_slot():
+    from common.playground import settings_note
+
+    class Slot:
+        def __init__(self):
+            self.shown = "old"
+
+        def caption(self, text):
+            self.shown = text
+
+        def empty(self):
+            self.shown = None
+
+    slot = Slot()
+    settings_note(slot, "differs")
+    assert slot.shown == "differs"
+    settings_note(slot, None)
+    assert slot.shown is None
