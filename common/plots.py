@@ -317,7 +317,7 @@ def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_titl
     x = {"field": "x", "type": "quantitative", "title": x_title,
          "scale": {"type": "log", "nice": False} if x_log else {"nice": False}}
     if x_ticks:
-        labels = " : ".join(f"datum.value == {float(v)!r} ? {json.dumps(str(t))}" for v, t in x_ticks.items())
+        labels = " : ".join(f"datum.value == {float(v)!r} ? {json.dumps(str(t), ensure_ascii=False)}" for v, t in x_ticks.items())
         x["axis"] = {"values": [float(v) for v in x_ticks], "labelExpr": f"{labels} : ''"}
     y = {"field": "y", "type": "quantitative", "title": y_title,
          "scale": {"type": "log"} if y_log else {"zero": False}}
