@@ -4,7 +4,6 @@ against batch size, and the moving averages inside Adam.
     streamlit run 04-optimization/optimization_playground.py      (or open it from the hub: streamlit run app.py)
 """
 
-import base64
 import time
 
 import numpy as np
@@ -18,7 +17,7 @@ import optimization
 import optimizer_race as racing
 from common import playground, plots
 from common.optimizers import DEFAULT_LR
-from common.playground import PageState, show_figure
+from common.playground import PageState
 from common.plots import color, fmt_num, fmt_pct, image_grid, new_figure
 from common.training import Live, ProgressCallback
 from matplotlib.figure import Figure
@@ -346,7 +345,7 @@ def surface_image(fkey: str) -> str:
     ax.set_xlim(*fn.xlim)
     ax.set_ylim(*fn.ylim)
     ax.axis("off")
-    return "data:image/png;base64," + base64.b64encode(playground.figure_png(fig, dpi=100)).decode("ascii")
+    return plots.png_data_url(playground.figure_png(fig, dpi=100))
 
 
 #: a five-pointed star for the minima (Vega-Lite takes an SVG path as a point's shape)

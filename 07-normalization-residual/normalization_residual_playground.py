@@ -149,10 +149,6 @@ def sweep_chart(rows, depth_, variants) -> dict:
                             title=f"depth {depth_}: test accuracy after {SWEEP_EPOCHS} epochs")
     right = plots.lines_spec(loss, **common_, y_log=True, y_title="final training loss (log scale)",
                              title=f"depth {depth_}: training loss")
-    for panel in (left, right):
-        for layer in panel["layer"]:
-            if layer["data"]["values"] and layer["data"]["values"][0]["series"] == "chance (10%, dashed)":
-                layer["mark"]["point"] = False
     return {"hconcat": [left, right], "resolve": {"scale": {"color": "shared"}}}
 
 

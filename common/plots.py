@@ -302,7 +302,7 @@ def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_titl
                markers: bool = False, height: int = 260, width=None, title=None) -> dict:
     """Line charts (``ax.plot``) as a Vega-Lite spec the browser draws: ``series`` maps a name to (x, y);
     ``colors`` a name to its colour; ``styles`` a name to one of ``LINE_STYLES`` (default "line"; "points":
-    dots without a line); ``markers``: a dot on every point of the lines; ``x_ticks`` the x axis's ticks, value →
+    dots without a line); ``markers``: a dot on every point of the solid lines; ``x_ticks`` the x axis's ticks, value →
     label. The legend, under the chart, names every series in ``series``' order."""
     styles = styles or {}
     names = list(series)
@@ -317,7 +317,8 @@ def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_titl
     x = {"field": "x", "type": "quantitative", "title": x_title,
          "scale": {"type": "log", "nice": False} if x_log else {"nice": False}}
     if x_ticks:
-        labels = " : ".join(f"datum.value == {float(v)!r} ? {json.dumps(str(t), ensure_ascii=False)}" for v, t in x_ticks.items())
+        labels = " : ".join(f"datum.value == {float(v)!r} ? {json.dumps(str(t), ensure_ascii=False)}"
+                            for v, t in x_ticks.items())
         x["axis"] = {"values": [float(v) for v in x_ticks], "labelExpr": f"{labels} : ''"}
     y = {"field": "y", "type": "quantitative", "title": y_title,
          "scale": {"type": "log"} if y_log else {"zero": False}}
@@ -331,7 +332,7 @@ def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_titl
         style = styles.get(n, "line")
         mark = ({"type": "point", "filled": True, "size": 10, "opacity": 0.6} if style == "points" else
                 {"type": "line", "strokeDash": LINE_STYLES[style], "strokeWidth": 1.8 if style == "line" else 1.2,
-                 "point": markers})
+                 "point": markers and style == "line"})
         layers.append({"data": {"values": [{"x": float(a), "y": float(b), "series": n} for a, b in zip(xs, ys)]},
                        "mark": mark, "encoding": {"x": x, "y": y, "color": colour}})
     spec = {"height": height, "layer": layers, **({"width": width} if width else {})}
@@ -488,20 +489,25 @@ def heatmap_spec(matrix: np.ndarray, *, xlabels=None, ylabels=None, title=None, 
     return spec
 
 
-def png_data_url(rgb: np.ndarray) -> str:
-    """An (H, W, 3) or (H, W, 4) uint8 image as a ``data:image/png;base64,…`` URL: what a Vega-Lite image mark
-    shows (``raster_spec``)."""
+def png_data_url(rgb) -> str:
+    """An (H, W, 3) or (H, W, 4) uint8 image, or PNG bytes already encoded (``figure_png``), as a
+    ``data:image/png;base64,…`` URL: what a Vega-Lite image mark shows (``raster_spec``, ``image_layer``)."""
     import base64
     import io
 
     from PIL import Image           # Pillow: Matplotlib requires it
 
-    a = np.asarray(rgb)
-    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ValueError(f"rgb must be a uint8 array of shape (H, W, 3) or (H, W, 4), got {a.dtype} {a.shape}")
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(a)).save(buf, format="png", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    if isinstance(rgb, bytes):
+        png = rgb
+    else:
+        a = np.asarray(rgb)
+        if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4):
+            raise ValueError(f"rgb must be PNG bytes or a uint8 array of shape (H, W, 3) or (H, W, 4), got "
+                             f"{a.dtype} {a.shape}")
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(a)).save(buf, format="png", compress_level=1)
+        png = buf.getvalue()
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _blend(rgb: np.ndarray, alpha: float) -> np.ndarray:

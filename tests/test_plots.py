@@ -155,6 +155,8 @@ def _decode(url):
 def test_png_data_url_round_trip_and_errors():
     rgb = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
     assert np.array_equal(_decode(plots.png_data_url(rgb)), rgb)
+    png = plots.figure_png(plots.new_figure(size=(1, 1))[0], dpi=20)
+    assert plots.png_data_url(png).endswith(__import__("base64").b64encode(png).decode())          # bytes as given
     with pytest.raises(ValueError, match="uint8"):
         plots.png_data_url(rgb.astype(float))
 
