@@ -10,6 +10,8 @@ small data sets, MNIST and the plotting helpers the playgrounds share.
 >>> model = Sequential(Dense(784, 128, rng), ReLU(), Dense(128, 10, rng))
 """
 
+# First: glibc keeps the memory one training step frees for the next (see common/_memory.py).
+from . import _memory  # noqa: F401
 from . import activations, attention, conv, datasets, gradcheck, init, losses, norm, optimizers, recurrent, training
 from .conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, Residual

@@ -41,9 +41,18 @@ def add_common_args(parser) -> None:
 
 def run_twin(script: str, argv: list[str]) -> dict:
     """Run a benchmark's PyTorch twin in its own process (never in the same one: on 2 cores the two BLAS
-    thread pools fight) with ``argv`` plus ``--json``, and return the JSON line it prints last."""
+    thread pools fight) with ``argv`` plus ``--json``, and return the JSON line it prints last.
+
+    The twin runs with the allocator settings ``import common`` gives this process (glibc's environment form
+    of them, ``common._memory.GLIBC_ENV``), so that a ratio compares the two engines, not two allocators;
+    with ``P2T_MALLOC_DEFAULTS`` set, both keep glibc's defaults."""
+    from common import _memory
+
+    env = dict(os.environ)
+    if _memory.TUNED:
+        env.update(_memory.GLIBC_ENV)
     proc = subprocess.run([sys.executable, str(HERE / script), *argv, "--json"], capture_output=True, text=True,
-                          check=False)
+                          check=False, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"the torch reference {script} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
