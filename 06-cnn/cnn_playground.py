@@ -495,66 +495,71 @@ if tab_lenet.open:
 # --- Convolution step by step ----------------------------------------------------------------------------
 if tab_conv.open:
     with tab_conv:
-        st.markdown(
-            "**What to try:** move the window with the two sliders and check the sum yourself: every output value "
-            "is the window times the filter, added up. Switch to **RGB** to see a filter with one 3×3 slice per "
-            "channel: the three channel sums are added into **one** output value. Choose several filters to "
-            "get one feature map each. The filters here are hand-designed (Sobel, blur, sharpen); a CNN learns "
-            "its own.")
-        c1, c2 = st.columns(2)
-        kind = c1.radio("Image", ["grey digit", "RGB (synthetic)"], horizontal=True, key=page.key("conv_kind"),
-                        help="The RGB image is a small synthetic picture (a red bar, a green bar, a blue square), "
-                             "made so that each channel holds a different pattern.")
-        names = c2.multiselect("Filters", list(filters.FILTERS), default=["Sobel x (vertical edges)"],
-                               key=page.key("conv_filters"), help="Each filter gives one feature map.")
-        if not names:
-            st.warning("Pick at least one filter.")
-        else:
-            if kind == "grey digit":
-                idx = st.number_input("Test digit index (convolution)", 0, len(data.x_test) - 1, 0, key=page.key("conv_index"))
-                image = np.asarray(data.x_test[idx][0], dtype=np.float64)
-                kernel = filters.FILTERS[names[0]].astype(np.float64)
-                bank = np.stack([filters.FILTERS[n] for n in names])
-            else:
-                image = filters.rgb_example(12)
-                kernel = filters.rgb_kernel(filters.FILTERS[names[0]])
-                bank = np.stack([filters.rgb_kernel(filters.FILTERS[n]) for n in names])
-            h, w = image.shape[-2:]
+        @st.fragment
+        def conv_tab():
+            """The tab's controls rerun only the tab (a fragment): nothing above it changes with them."""
+            st.markdown(
+                "**What to try:** move the window with the two sliders and check the sum yourself: every output value "
+                "is the window times the filter, added up. Switch to **RGB** to see a filter with one 3×3 slice per "
+                "channel: the three channel sums are added into **one** output value. Choose several filters to "
+                "get one feature map each. The filters here are hand-designed (Sobel, blur, sharpen); a CNN learns "
+                "its own.")
             c1, c2 = st.columns(2)
-            # One pair of sliders per image: the digit's range (0-25) does not fit the RGB picture's (0-9).
-            suffix = "" if kind == "grey digit" else "_rgb"
-            row = c1.slider("Window row", 0, h - 3, min(h - 3, h // 2 - 1), key=page.key("conv_row" + suffix))
-            col = c2.slider("Window column", 0, w - 3, min(w - 3, w // 2 - 1), key=page.key("conv_col" + suffix))
-            step = filters.conv_step(image, kernel, row, col)
-            maps = filters.apply_filters(image, bank)
-            st.metric("Output value at this position", fmt_num(step.value, 4))
-            if kind == "grey digit":
-                # Three small coloured tables, not a figure: a window move costs milliseconds, not 0.2 s.
-                cols = st.columns(3)
-                for slot, arr, title, (cmap, signed) in zip(
-                        cols, (step.window[0], kernel, step.products[0]),
-                        ("window (input)", f"filter: {names[0]}", f"products, sum = {fmt_num(step.value, 4)}"),
-                        (("gray", False), ("RdBu_r", True), ("RdBu_r", True))):
-                    slot.markdown(f"**{title}**")
-                    slot.dataframe(number_table(arr, cmap, symmetric=signed), hide_index=True)
+            kind = c1.radio("Image", ["grey digit", "RGB (synthetic)"], horizontal=True, key=page.key("conv_kind"),
+                            help="The RGB image is a small synthetic picture (a red bar, a green bar, a blue square), "
+                                 "made so that each channel holds a different pattern.")
+            names = c2.multiselect("Filters", list(filters.FILTERS), default=["Sobel x (vertical edges)"],
+                                   key=page.key("conv_filters"), help="Each filter gives one feature map.")
+            if not names:
+                st.warning("Pick at least one filter.")
             else:
-                for c, ch in enumerate(("red", "green", "blue")):
-                    st.markdown(f"**{ch} channel**: window × filter slice = products, "
-                                f"sum {fmt_num(step.channel_sums[c], 4)}")
-                    for slot, arr in zip(st.columns(3), (step.window[c], kernel[c], step.products[c])):
-                        slot.dataframe(pd.DataFrame([[fmt_num(v) for v in r] for r in arr]), hide_index=True)
-                st.markdown("Output = " + " + ".join(fmt_num(s, 4) for s in step.channel_sums)
-                            + f" = **{fmt_num(step.value, 4)}**")
-                st.caption("Illustrative filter: the chosen 2-D filter weighted 1 on red, 0.5 on green and −1 on "
-                           "blue, so the three channel slices differ. A trained CNN learns its own slices.")
-            # The input and each feature map as images with the window drawn in (no figure: ~5 ms a move).
-            gold = color("window")
-            shown = (colorize(image, "gray", 252) if image.ndim == 2 else to_rgb(image, 252))
-            pictures = [outline(shown, row, col, 3, 3, (h, w), gold, 3)]
-            for m in maps:
-                pictures.append(outline(colorize(m, "RdBu_r", 252, symmetric=True), row, col, 1, 1, m.shape, gold, 3))
-            st.image(pictures, caption=["input and the window"] + [f"feature map: {n}" for n in names], width=220)
-            st.caption(f"Each feature map is {maps.shape[1]}×{maps.shape[2]}: {h}×{w} input, 3×3 filter, no padding.")
+                if kind == "grey digit":
+                    idx = st.number_input("Test digit index (convolution)", 0, len(data.x_test) - 1, 0, key=page.key("conv_index"))
+                    image = np.asarray(data.x_test[idx][0], dtype=np.float64)
+                    kernel = filters.FILTERS[names[0]].astype(np.float64)
+                    bank = np.stack([filters.FILTERS[n] for n in names])
+                else:
+                    image = filters.rgb_example(12)
+                    kernel = filters.rgb_kernel(filters.FILTERS[names[0]])
+                    bank = np.stack([filters.rgb_kernel(filters.FILTERS[n]) for n in names])
+                h, w = image.shape[-2:]
+                c1, c2 = st.columns(2)
+                # One pair of sliders per image: the digit's range (0-25) does not fit the RGB picture's (0-9).
+                suffix = "" if kind == "grey digit" else "_rgb"
+                row = c1.slider("Window row", 0, h - 3, min(h - 3, h // 2 - 1), key=page.key("conv_row" + suffix))
+                col = c2.slider("Window column", 0, w - 3, min(w - 3, w // 2 - 1), key=page.key("conv_col" + suffix))
+                step = filters.conv_step(image, kernel, row, col)
+                maps = filters.apply_filters(image, bank)
+                st.metric("Output value at this position", fmt_num(step.value, 4))
+                if kind == "grey digit":
+                    # Three small coloured tables, not a figure: a window move costs milliseconds, not 0.2 s.
+                    cols = st.columns(3)
+                    for slot, arr, title, (cmap, signed) in zip(
+                            cols, (step.window[0], kernel, step.products[0]),
+                            ("window (input)", f"filter: {names[0]}", f"products, sum = {fmt_num(step.value, 4)}"),
+                            (("gray", False), ("RdBu_r", True), ("RdBu_r", True))):
+                        slot.markdown(f"**{title}**")
+                        slot.dataframe(number_table(arr, cmap, symmetric=signed), hide_index=True)
+                else:
+                    for c, ch in enumerate(("red", "green", "blue")):
+                        st.markdown(f"**{ch} channel**: window × filter slice = products, "
+                                    f"sum {fmt_num(step.channel_sums[c], 4)}")
+                        for slot, arr in zip(st.columns(3), (step.window[c], kernel[c], step.products[c])):
+                            slot.dataframe(pd.DataFrame([[fmt_num(v) for v in r] for r in arr]), hide_index=True)
+                    st.markdown("Output = " + " + ".join(fmt_num(s, 4) for s in step.channel_sums)
+                                + f" = **{fmt_num(step.value, 4)}**")
+                    st.caption("Illustrative filter: the chosen 2-D filter weighted 1 on red, 0.5 on green and −1 on "
+                               "blue, so the three channel slices differ. A trained CNN learns its own slices.")
+                # The input and each feature map as images with the window drawn in (no figure: ~5 ms a move).
+                gold = color("window")
+                shown = (colorize(image, "gray", 252) if image.ndim == 2 else to_rgb(image, 252))
+                pictures = [outline(shown, row, col, 3, 3, (h, w), gold, 3)]
+                for m in maps:
+                    pictures.append(outline(colorize(m, "RdBu_r", 252, symmetric=True), row, col, 1, 1, m.shape, gold, 3))
+                st.image(pictures, caption=["input and the window"] + [f"feature map: {n}" for n in names], width=220)
+                st.caption(f"Each feature map is {maps.shape[1]}×{maps.shape[2]}: {h}×{w} input, 3×3 filter, no padding.")
+
+        conv_tab()
 
 def padding_view(size: int, k: int, p: int, s: int, out: int):
     """Padding & stride: how many windows cover each input pixel (``col2im`` of all-ones windows) as a
@@ -611,169 +616,179 @@ if tab_pad.open:
 # --- Max-pool zoom ---------------------------------------------------------------------------------------
 if tab_pool.open:
     with tab_pool:
-        st.markdown(
-            "**What to try:** the numbers are a real 4×4 patch of a real conv1+ReLU feature map of the trained "
-            "CNN; each 2×2 block keeps only its largest value (outlined). Then shift the digit by a pixel or two: "
-            "position-by-position, the pooled maps change less than the maps before pooling, which is the "
-            "tolerance to small shifts the post describes (partial, not full invariance).")
-        model, description = explorer_cnn()
-        st.caption(f"Model: {description}.")
-        idx = st.number_input("Test digit index (max-pool zoom)", 0, len(data.x_test) - 1, 0, key=page.key("pool_index"))
-        image = data.x_test[idx:idx + 1]
-        fmaps = model[1].forward(model[0].forward(image.astype(np.float32)))[0]
-        channel = st.slider("Feature map (conv1 filter)", 0, fmaps.shape[0] - 1, 0, key=page.key("pool_channel"))
-        fmap = fmaps[channel].astype(np.float64)
-        top0, left0 = pooling.busiest_patch(fmap)
-        c1, c2 = st.columns(2)
-        # Keyed by digit and map, so a new digit or map starts on its own busiest patch.
-        top = c1.slider("Patch top row", 0, fmap.shape[0] - 4, top0, step=2,
-                        key=page.key(f"pool_top_{idx}_{channel}"))
-        left = c2.slider("Patch left column", 0, fmap.shape[1] - 4, left0, step=2,
-                         key=page.key(f"pool_left_{idx}_{channel}"))
-        patch, pooled, winners = pooling.max_pool_zoom(fmap, top, left)
+        @st.fragment
+        def pool_tab():
+            """The tab's controls rerun only the tab (a fragment)."""
+            st.markdown(
+                "**What to try:** the numbers are a real 4×4 patch of a real conv1+ReLU feature map of the trained "
+                "CNN; each 2×2 block keeps only its largest value (outlined). Then shift the digit by a pixel or two: "
+                "position-by-position, the pooled maps change less than the maps before pooling, which is the "
+                "tolerance to small shifts the post describes (partial, not full invariance).")
+            model, description = explorer_cnn()
+            st.caption(f"Model: {description}.")
+            idx = st.number_input("Test digit index (max-pool zoom)", 0, len(data.x_test) - 1, 0, key=page.key("pool_index"))
+            image = data.x_test[idx:idx + 1]
+            fmaps = model[1].forward(model[0].forward(image.astype(np.float32)))[0]
+            channel = st.slider("Feature map (conv1 filter)", 0, fmaps.shape[0] - 1, 0, key=page.key("pool_channel"))
+            fmap = fmaps[channel].astype(np.float64)
+            top0, left0 = pooling.busiest_patch(fmap)
+            c1, c2 = st.columns(2)
+            # Keyed by digit and map, so a new digit or map starts on its own busiest patch.
+            top = c1.slider("Patch top row", 0, fmap.shape[0] - 4, top0, step=2,
+                            key=page.key(f"pool_top_{idx}_{channel}"))
+            left = c2.slider("Patch left column", 0, fmap.shape[1] - 4, left0, step=2,
+                             key=page.key(f"pool_left_{idx}_{channel}"))
+            patch, pooled, winners = pooling.max_pool_zoom(fmap, top, left)
 
-        # The map as an image with the patch outlined, the patch and the pooled values as Vega-Lite heat maps
-        # in the map's own coordinates, the 2×2 winners outlined (no Matplotlib figure: ~0.4 s a new patch).
-        left_col, mid_col, right_col = st.columns([1, 1.2, 1])
-        left_col.image(outline(colorize(fmap, "viridis", 224), top, left, 4, 4, fmap.shape, color("window"), 3),
-                       caption=f"map {channel} of digit #{idx}, the 4×4 patch outlined")
-        zoom = heatmap_spec(patch, xlabels=[str(left + i) for i in range(4)], ylabels=[str(top + i) for i in range(4)],
-                            title="4×4 patch (values)", xlabel="map column", ylabel="map row", legend=False, cell=48)
-        zoom["layer"].append({"data": {"values": [{"x": int(b), "y": int(a)} for a, b in winners.reshape(-1, 2)]},
-                              "mark": {"type": "rect", "fill": None, "stroke": color("selected"), "strokeWidth": 3}})
-        mid_col.vega_lite_chart(zoom, width="content")
-        right_col.vega_lite_chart(heatmap_spec(
-            pooled, xlabels=[str(left // 2 + i) for i in range(2)], ylabels=[str(top // 2 + i) for i in range(2)],
-            title="2×2 after max-pool", xlabel="pooled map column", ylabel="pooled map row", legend=False, cell=48),
-            width="content")
-        owner, version = explorer_owner()
-        st.dataframe(pd.DataFrame([[fmt_num(v) for v in r] for r in pooled], columns=["left", "right"],
-                                  index=["top", "bottom"]), key=page.key("pooled_table"))
-        st.subheader("Shift the digit")
-        c1, c2 = st.columns(2)
-        dy = c1.slider("Shift down (pixels)", -3, 3, 0, key=page.key("pool_dy"))
-        dx = c2.slider("Shift right (pixels)", -3, 3, 1, key=page.key("pool_dx"))
-        one = pooling.translation_tolerance(model, image, dy, dx)
-        tolerance = owner.setdefault("tolerance", {})         # 200 digits through conv1: once per shift
-        if (*version, dy, dx) not in tolerance:
-            tolerance[(*version, dy, dx)] = pooling.translation_tolerance(model, data.x_test[:200], dy, dx)
-        many = tolerance[(*version, dy, dx)]
-        shifted = digit_images.shift_image(image, dy, dx)
-        a1 = model[1].forward(model[0].forward(shifted.astype(np.float32)))[0, channel]
-        c1, c2, c3 = st.columns(3)
-        c1.metric("Change before pooling (this digit)", fmt_pct(one["before pooling"], 0))
-        c2.metric("Change after pooling (this digit)", fmt_pct(one["after pooling"], 0))
-        c3.metric("After / before (200 test digits)",
-                  fmt_num(many["after pooling"] / max(many["before pooling"], 1e-12)))
-        show_maps([fmap, a1, max_pool2d_forward(fmap[None, None], 2)[0, 0],
-                   max_pool2d_forward(a1[None, None].astype(np.float64), 2)[0, 0]],
-                  ["conv map, original", "conv map, shifted", "pooled, original", "pooled, shifted"], size=140)
-        st.caption(f"Change = ‖f(shifted) − f(original)‖ / ‖f(original)‖ over all {fmaps.shape[0]} conv1 maps, "
-                   "compared position by position. Prediction on the shifted digit: "
-                   f"{int(model.predict(shifted.astype(np.float32)).argmax())}.")
+            # The map as an image with the patch outlined, the patch and the pooled values as Vega-Lite heat maps
+            # in the map's own coordinates, the 2×2 winners outlined (no Matplotlib figure: ~0.4 s a new patch).
+            left_col, mid_col, right_col = st.columns([1, 1.2, 1])
+            left_col.image(outline(colorize(fmap, "viridis", 224), top, left, 4, 4, fmap.shape, color("window"), 3),
+                           caption=f"map {channel} of digit #{idx}, the 4×4 patch outlined")
+            zoom = heatmap_spec(patch, xlabels=[str(left + i) for i in range(4)], ylabels=[str(top + i) for i in range(4)],
+                                title="4×4 patch (values)", xlabel="map column", ylabel="map row", legend=False, cell=48)
+            zoom["layer"].append({"data": {"values": [{"x": int(b), "y": int(a)} for a, b in winners.reshape(-1, 2)]},
+                                  "mark": {"type": "rect", "fill": None, "stroke": color("selected"), "strokeWidth": 3}})
+            mid_col.vega_lite_chart(zoom, width="content")
+            right_col.vega_lite_chart(heatmap_spec(
+                pooled, xlabels=[str(left // 2 + i) for i in range(2)], ylabels=[str(top // 2 + i) for i in range(2)],
+                title="2×2 after max-pool", xlabel="pooled map column", ylabel="pooled map row", legend=False, cell=48),
+                width="content")
+            owner, version = explorer_owner()
+            st.dataframe(pd.DataFrame([[fmt_num(v) for v in r] for r in pooled], columns=["left", "right"],
+                                      index=["top", "bottom"]), key=page.key("pooled_table"))
+            st.subheader("Shift the digit")
+            c1, c2 = st.columns(2)
+            dy = c1.slider("Shift down (pixels)", -3, 3, 0, key=page.key("pool_dy"))
+            dx = c2.slider("Shift right (pixels)", -3, 3, 1, key=page.key("pool_dx"))
+            one = pooling.translation_tolerance(model, image, dy, dx)
+            tolerance = owner.setdefault("tolerance", {})         # 200 digits through conv1: once per shift
+            if (*version, dy, dx) not in tolerance:
+                tolerance[(*version, dy, dx)] = pooling.translation_tolerance(model, data.x_test[:200], dy, dx)
+            many = tolerance[(*version, dy, dx)]
+            shifted = digit_images.shift_image(image, dy, dx)
+            a1 = model[1].forward(model[0].forward(shifted.astype(np.float32)))[0, channel]
+            c1, c2, c3 = st.columns(3)
+            c1.metric("Change before pooling (this digit)", fmt_pct(one["before pooling"], 0))
+            c2.metric("Change after pooling (this digit)", fmt_pct(one["after pooling"], 0))
+            c3.metric("After / before (200 test digits)",
+                      fmt_num(many["after pooling"] / max(many["before pooling"], 1e-12)))
+            show_maps([fmap, a1, max_pool2d_forward(fmap[None, None], 2)[0, 0],
+                       max_pool2d_forward(a1[None, None].astype(np.float64), 2)[0, 0]],
+                      ["conv map, original", "conv map, shifted", "pooled, original", "pooled, shifted"], size=140)
+            st.caption(f"Change = ‖f(shifted) − f(original)‖ / ‖f(original)‖ over all {fmaps.shape[0]} conv1 maps, "
+                       "compared position by position. Prediction on the shifted digit: "
+                       f"{int(model.predict(shifted.astype(np.float32)).argmax())}.")
+
+        pool_tab()
 
 # --- Types of pooling ------------------------------------------------------------------------------------
 POOL_NAMES = [k for k in pooling.POOLINGS if k != "none"]
 
 if tab_types.open:
     with tab_types:
-        st.markdown(
-            "**What to try:** the same trained feature maps pooled three ways. Max keeps each window's strongest "
-            "response, average its mean, and global average one number per map. Shift the digit and watch which "
-            "outputs stay put; then read the table, measured over many test digits: the smaller the pooled "
-            "output, the fewer parameters the classifier head needs and the less a small shift moves it. Try "
-            "conv1 and conv2: after the first 2×2 pooling a 2-pixel shift is one whole cell, which global "
-            "average pooling does not see at all.")
-        model, description = explorer_cnn()
-        st.caption(f"Model: {description}.")
-        c1, c2, c3, c4 = st.columns(4)
-        layer = c1.radio("Feature maps", pooling.MAP_LAYERS, index=1, horizontal=True, key=page.key("types_layer"),
-                         help="conv1 + ReLU (28×28 maps) or conv2 + ReLU (14×14 maps, what the CNN's classifier "
-                              "head pools and reads).")
-        idx = c2.number_input("Test digit index (pooling types)", 0, len(data.x_test) - 1, 0,
-                              key=page.key("types_index"))
-        k = c3.slider("Shift right (pixels, pooling types)", 0, 3, 1, key=page.key("types_shift"))
-        n_digits = c4.select_slider("Digits measured", [100, 200, 500, 1000], value=200, key=page.key("types_n"),
-                                    help="How many test digits the table averages over (500 digits: about 1 s).")
-        image = data.x_test[idx:idx + 1]
-        maps = pooling.trained_maps(model, image, layer)
-        moved = pooling.trained_maps(model, digit_images.shift_image(image, 0, k), layer)
-        channel = st.slider("Map", 0, maps.shape[1] - 1, 0, key=page.key(f"types_channel_{layer}"))
-        cols = st.columns([1, 1, 1, 2])
-        for col, kind in zip(cols, ["none", "max 2×2", "average 2×2"]):
-            p0, p1 = pooling.pool(kind, maps)[0, channel], pooling.pool(kind, moved)[0, channel]
-            title = "feature map" if kind == "none" else kind
-            with col:
-                st.markdown(f"**{title}** ({p0.shape[0]}×{p0.shape[1]})")
-                show_maps([p0, p1], ["original", f"shifted {k} px"], size=140)
-                st.caption(f"change: {fmt_pct(float(pooling.relative_change(p0[None], p1[None])[0]), 0)}")
-        with cols[3]:
-            g0, g1 = pooling.pool("global average", maps)[0], pooling.pool("global average", moved)[0]
-            st.markdown(f"**global average** ({len(g0)} numbers, one per map)")
-            shifted = f"shifted {k} px"
-            st.vega_lite_chart({                 # a Vega-Lite chart: a Matplotlib figure cost ~0.15 s every rerun
-                "data": {"values": [{"map": i, "digit": d, "mean": float(v)}
-                                    for d, g in (("original", g0), (shifted, g1)) for i, v in enumerate(g)]},
-                "mark": "bar", "height": 220,
-                "encoding": {"x": {"field": "map", "type": "ordinal", "title": "map", "axis": {"labelAngle": 0}},
-                             "xOffset": {"field": "digit", "sort": ["original", shifted]},
-                             "y": {"field": "mean", "type": "quantitative", "title": "mean activation"},
-                             "color": {"field": "digit", "type": "nominal", "title": None,
-                                       "scale": {"domain": ["original", shifted],
-                                                 "range": [color("cnn"), color("selected")]},
-                                       "legend": {"orient": "top"}}}})
-            st.caption(f"change: {pooling.change_text(float(pooling.relative_change(g0[None], g1[None])[0]))}")
-        # The measurement over many digits (≈0.5 s per 200 digits), kept per model, layer and count.
-        cache_key = (id(model), layer, n_digits)
-        if cache_key not in page["pool_cache"]:
-            page["pool_cache"][cache_key] = pooling.pooling_comparison(model, data.x_test[:n_digits], layer)
-        rows = page["pool_cache"][cache_key]
-        by = {r["pooling"]: r for r in rows}
-        st.markdown(f"**Measured over the first {n_digits:,} test digits** (shifts by 1 and 2 pixels, averaged over "
-                    "right, left, down and up)")
-        shown = [{"pooling": r["pooling"], "output per digit": r["output shape"], "values": r["values"],
-                  "classifier head Dense(values, 10)": f"{r['head parameters']:,} parameters",
-                  "change, 1-px shift": pooling.change_text(r["change, 1-px shift"]),
-                  "change, 2-px shift": pooling.change_text(r["change, 2-px shift"])} for r in rows]
-        st.dataframe(pd.DataFrame(shown), hide_index=True, key=page.key("types_table"))
-        cols = st.columns(3)
-        for col, kind in zip(cols, POOL_NAMES):
-            col.metric(f"Head parameters after {kind}", f"{by[kind]['head parameters']:,}")
-        st.caption("Change = ‖p(shifted) − p(original)‖ / ‖p(original)‖ per digit, position by position. The head "
-                   "column is what a single dense layer to the 10 classes would cost on each pooled output "
-                   f"(the small CNN's own head reads the max-pooled conv2 maps: {model.layers[-1].num_params():,}).")
-        # The same small CNN trained with each head pooling (shipped, trained identically): what it costs.
-        st.markdown(f"**The small CNN trained with each pooling before its head** (the shipped checkpoints "
-                    f"`cnn`, `cnn_avgpool`, `cnn_gap`, trained identically: {SHIPPED_SETTINGS}); accuracy here on the "
-                    f"first {n_digits:,} test digits, as they are and shifted by 1 and 2 pixels (four directions)")
-        head_key = ("heads", n_digits)
-        if head_key not in page["pool_cache"]:
-            models = {kind: page["shipped"][name]["model"] for kind, name in cnn.HEAD_POOL_CHECKPOINTS.items()}
-            page["pool_cache"][head_key] = cnn.head_pool_rows(data.x_test[:n_digits], data.y_test[:n_digits],
-                                                              models=models)
-        heads = page["pool_cache"][head_key]
-        st.dataframe(pd.DataFrame([{"head pooling": r["head pooling"], "head parameters": f"{r['head parameters']:,}",
-                                    "all parameters": f"{r['parameters']:,}",
-                                    "test accuracy": fmt_pct(r["test accuracy"], 2),
-                                    "digits shifted 1 px": fmt_pct(r["accuracy, 1-px shift"], 2),
-                                    "digits shifted 2 px": fmt_pct(r["accuracy, 2-px shift"], 2)} for r in heads]),
-                     hide_index=True, key=page.key("heads_table"))
-        hb = {r["head pooling"]: r for r in heads}
-        n_maps = page["shipped"]["cnn_gap"]["model"].layers[-1].params["W"].shape[0]
-        st.caption(f"Global average pooling leaves {n_maps} numbers per digit and a "
-                   f"{hb['global average']['head parameters']}-parameter head, and the CNN reaches only "
-                   f"{fmt_pct(hb['global average']['test accuracy'], 1)}: averaging a whole map away forgets *where* "
-                   f"each stroke was, which {n_maps} small maps cannot spare. "
-                   "A 2-pixel shift costs the max-pooled CNN "
-                   f"{fmt_num(100 * (hb['max']['test accuracy'] - hb['max']['accuracy, 2-px shift']), 3)} points and "
-                   "the average-pooled one "
-                   f"{fmt_num(100 * (hb['average']['test accuracy'] - hb['average']['accuracy, 2-px shift']), 3)}.")
-        mx, gap, none = by["max 2×2"], by["global average"], by["none"]
-        playground.post_vs_measured(
-            post="pooling makes the network tolerant to small shifts in position (translation invariance) and "
-                 "reduces the size, so fewer parameters downstream.",
-            measured=f"on these {layer} maps a 1-pixel shift changes the max-pooled output by "
-                     f"{fmt_pct(mx['change, 1-px shift'], 0)} (the maps themselves {fmt_pct(none['change, 1-px shift'], 0)}): "
-                     "more tolerant, not invariant. Only global average pooling comes close "
-                     f"({pooling.change_text(gap['change, 1-px shift'])}), and it shrinks the head from "
-                     f"{mx['head parameters']:,} to {gap['head parameters']:,} parameters.")
+        @st.fragment
+        def types_tab():
+            """The tab's controls rerun only the tab (a fragment)."""
+            st.markdown(
+                "**What to try:** the same trained feature maps pooled three ways. Max keeps each window's strongest "
+                "response, average its mean, and global average one number per map. Shift the digit and watch which "
+                "outputs stay put; then read the table, measured over many test digits: the smaller the pooled "
+                "output, the fewer parameters the classifier head needs and the less a small shift moves it. Try "
+                "conv1 and conv2: after the first 2×2 pooling a 2-pixel shift is one whole cell, which global "
+                "average pooling does not see at all.")
+            model, description = explorer_cnn()
+            st.caption(f"Model: {description}.")
+            c1, c2, c3, c4 = st.columns(4)
+            layer = c1.radio("Feature maps", pooling.MAP_LAYERS, index=1, horizontal=True, key=page.key("types_layer"),
+                             help="conv1 + ReLU (28×28 maps) or conv2 + ReLU (14×14 maps, what the CNN's classifier "
+                                  "head pools and reads).")
+            idx = c2.number_input("Test digit index (pooling types)", 0, len(data.x_test) - 1, 0,
+                                  key=page.key("types_index"))
+            k = c3.slider("Shift right (pixels, pooling types)", 0, 3, 1, key=page.key("types_shift"))
+            n_digits = c4.select_slider("Digits measured", [100, 200, 500, 1000], value=200, key=page.key("types_n"),
+                                        help="How many test digits the table averages over (500 digits: about 1 s).")
+            image = data.x_test[idx:idx + 1]
+            maps = pooling.trained_maps(model, image, layer)
+            moved = pooling.trained_maps(model, digit_images.shift_image(image, 0, k), layer)
+            channel = st.slider("Map", 0, maps.shape[1] - 1, 0, key=page.key(f"types_channel_{layer}"))
+            cols = st.columns([1, 1, 1, 2])
+            for col, kind in zip(cols, ["none", "max 2×2", "average 2×2"]):
+                p0, p1 = pooling.pool(kind, maps)[0, channel], pooling.pool(kind, moved)[0, channel]
+                title = "feature map" if kind == "none" else kind
+                with col:
+                    st.markdown(f"**{title}** ({p0.shape[0]}×{p0.shape[1]})")
+                    show_maps([p0, p1], ["original", f"shifted {k} px"], size=140)
+                    st.caption(f"change: {fmt_pct(float(pooling.relative_change(p0[None], p1[None])[0]), 0)}")
+            with cols[3]:
+                g0, g1 = pooling.pool("global average", maps)[0], pooling.pool("global average", moved)[0]
+                st.markdown(f"**global average** ({len(g0)} numbers, one per map)")
+                shifted = f"shifted {k} px"
+                st.vega_lite_chart({                 # a Vega-Lite chart: a Matplotlib figure cost ~0.15 s every rerun
+                    "data": {"values": [{"map": i, "digit": d, "mean": float(v)}
+                                        for d, g in (("original", g0), (shifted, g1)) for i, v in enumerate(g)]},
+                    "mark": "bar", "height": 220,
+                    "encoding": {"x": {"field": "map", "type": "ordinal", "title": "map", "axis": {"labelAngle": 0}},
+                                 "xOffset": {"field": "digit", "sort": ["original", shifted]},
+                                 "y": {"field": "mean", "type": "quantitative", "title": "mean activation"},
+                                 "color": {"field": "digit", "type": "nominal", "title": None,
+                                           "scale": {"domain": ["original", shifted],
+                                                     "range": [color("cnn"), color("selected")]},
+                                           "legend": {"orient": "top"}}}})
+                st.caption(f"change: {pooling.change_text(float(pooling.relative_change(g0[None], g1[None])[0]))}")
+            # The measurement over many digits (≈0.5 s per 200 digits), kept per model, layer and count.
+            cache_key = (id(model), layer, n_digits)
+            if cache_key not in page["pool_cache"]:
+                page["pool_cache"][cache_key] = pooling.pooling_comparison(model, data.x_test[:n_digits], layer)
+            rows = page["pool_cache"][cache_key]
+            by = {r["pooling"]: r for r in rows}
+            st.markdown(f"**Measured over the first {n_digits:,} test digits** (shifts by 1 and 2 pixels, averaged over "
+                        "right, left, down and up)")
+            shown = [{"pooling": r["pooling"], "output per digit": r["output shape"], "values": r["values"],
+                      "classifier head Dense(values, 10)": f"{r['head parameters']:,} parameters",
+                      "change, 1-px shift": pooling.change_text(r["change, 1-px shift"]),
+                      "change, 2-px shift": pooling.change_text(r["change, 2-px shift"])} for r in rows]
+            st.dataframe(pd.DataFrame(shown), hide_index=True, key=page.key("types_table"))
+            cols = st.columns(3)
+            for col, kind in zip(cols, POOL_NAMES):
+                col.metric(f"Head parameters after {kind}", f"{by[kind]['head parameters']:,}")
+            st.caption("Change = ‖p(shifted) − p(original)‖ / ‖p(original)‖ per digit, position by position. The head "
+                       "column is what a single dense layer to the 10 classes would cost on each pooled output "
+                       f"(the small CNN's own head reads the max-pooled conv2 maps: {model.layers[-1].num_params():,}).")
+            # The same small CNN trained with each head pooling (shipped, trained identically): what it costs.
+            st.markdown(f"**The small CNN trained with each pooling before its head** (the shipped checkpoints "
+                        f"`cnn`, `cnn_avgpool`, `cnn_gap`, trained identically: {SHIPPED_SETTINGS}); accuracy here on the "
+                        f"first {n_digits:,} test digits, as they are and shifted by 1 and 2 pixels (four directions)")
+            head_key = ("heads", n_digits)
+            if head_key not in page["pool_cache"]:
+                models = {kind: page["shipped"][name]["model"] for kind, name in cnn.HEAD_POOL_CHECKPOINTS.items()}
+                page["pool_cache"][head_key] = cnn.head_pool_rows(data.x_test[:n_digits], data.y_test[:n_digits],
+                                                                  models=models)
+            heads = page["pool_cache"][head_key]
+            st.dataframe(pd.DataFrame([{"head pooling": r["head pooling"], "head parameters": f"{r['head parameters']:,}",
+                                        "all parameters": f"{r['parameters']:,}",
+                                        "test accuracy": fmt_pct(r["test accuracy"], 2),
+                                        "digits shifted 1 px": fmt_pct(r["accuracy, 1-px shift"], 2),
+                                        "digits shifted 2 px": fmt_pct(r["accuracy, 2-px shift"], 2)} for r in heads]),
+                         hide_index=True, key=page.key("heads_table"))
+            hb = {r["head pooling"]: r for r in heads}
+            n_maps = page["shipped"]["cnn_gap"]["model"].layers[-1].params["W"].shape[0]
+            st.caption(f"Global average pooling leaves {n_maps} numbers per digit and a "
+                       f"{hb['global average']['head parameters']}-parameter head, and the CNN reaches only "
+                       f"{fmt_pct(hb['global average']['test accuracy'], 1)}: averaging a whole map away forgets *where* "
+                       f"each stroke was, which {n_maps} small maps cannot spare. "
+                       "A 2-pixel shift costs the max-pooled CNN "
+                       f"{fmt_num(100 * (hb['max']['test accuracy'] - hb['max']['accuracy, 2-px shift']), 3)} points and "
+                       "the average-pooled one "
+                       f"{fmt_num(100 * (hb['average']['test accuracy'] - hb['average']['accuracy, 2-px shift']), 3)}.")
+            mx, gap, none = by["max 2×2"], by["global average"], by["none"]
+            playground.post_vs_measured(
+                post="pooling makes the network tolerant to small shifts in position (translation invariance) and "
+                     "reduces the size, so fewer parameters downstream.",
+                measured=f"on these {layer} maps a 1-pixel shift changes the max-pooled output by "
+                         f"{fmt_pct(mx['change, 1-px shift'], 0)} (the maps themselves {fmt_pct(none['change, 1-px shift'], 0)}): "
+                         "more tolerant, not invariant. Only global average pooling comes close "
+                         f"({pooling.change_text(gap['change, 1-px shift'])}), and it shrinks the head from "
+                         f"{mx['head parameters']:,} to {gap['head parameters']:,} parameters.")
+
+        types_tab()
