@@ -401,22 +401,27 @@ if tab_weights.open:
 # ------------------------------------------------------------------------------------ dropout up close
 if tab_drop.open:
     with tab_drop:
-        c1, c2, c3 = st.columns(3)
-        p = c1.slider("p", 0.1, 0.9, 0.5, 0.1, key=page.key("drop_p"), persist_state="page")
-        steps = c2.slider("Training steps to show", 1, 8, 4, key=page.key("drop_steps"), persist_state="page")
-        draws = c3.select_slider("Passes averaged", [10, 100, 1000, 5000], value=1000, key=page.key("drop_draws"),
-                                 persist_state="page", help="More passes, closer the average to its expectation.")
-        st.metric("Scale of a kept unit 1/(1−p)", fmt_num(1 / (1 - p)))
-        st.vega_lite_chart(masks_chart(float(p), int(steps)), width="content")
-        st.markdown("Each step draws a new mask: a different subnetwork of the 2ⁿ possible ones. The survivors are "
-                    "scaled by 1/(1−p), so the *expected* activation equals the evaluation-time one. Measured below "
-                    "on the hidden activations (ReLU of the first layer at its seed-0 initial weights, untrained) of "
-                    "32 test images:")
-        res, png = dropout_measured(float(p), int(draws), data.x_test[:32])
-        m = st.columns(3)
-        m[0].metric("‖mean(train) − eval‖ / ‖eval‖, inverted dropout", fmt_num(res["rel_diff"]),
-                    help=f"sampling noise expected ≈ {fmt_num(res['expected_rel_noise'])}")
-        m[1].metric("Same without the 1/(1−p) scale", fmt_num(res["rel_diff_unscaled"]),
-                    help="≈ p: unscaled, training-time activations are (1−p) times too small")
-        m[2].metric("Fraction of active units kept", fmt_num(res["kept_fraction"]), help=f"expected {1 - p:g}")
-        st.image(png)
+        @st.fragment
+        def dropout_tab():
+            """The tab's controls rerun only the tab (a fragment)."""
+            c1, c2, c3 = st.columns(3)
+            p = c1.slider("p", 0.1, 0.9, 0.5, 0.1, key=page.key("drop_p"), persist_state="page")
+            steps = c2.slider("Training steps to show", 1, 8, 4, key=page.key("drop_steps"), persist_state="page")
+            draws = c3.select_slider("Passes averaged", [10, 100, 1000, 5000], value=1000, key=page.key("drop_draws"),
+                                     persist_state="page", help="More passes, closer the average to its expectation.")
+            st.metric("Scale of a kept unit 1/(1−p)", fmt_num(1 / (1 - p)))
+            st.vega_lite_chart(masks_chart(float(p), int(steps)), width="content")
+            st.markdown("Each step draws a new mask: a different subnetwork of the 2ⁿ possible ones. The survivors are "
+                        "scaled by 1/(1−p), so the *expected* activation equals the evaluation-time one. Measured below "
+                        "on the hidden activations (ReLU of the first layer at its seed-0 initial weights, untrained) of "
+                        "32 test images:")
+            res, png = dropout_measured(float(p), int(draws), data.x_test[:32])
+            m = st.columns(3)
+            m[0].metric("‖mean(train) − eval‖ / ‖eval‖, inverted dropout", fmt_num(res["rel_diff"]),
+                        help=f"sampling noise expected ≈ {fmt_num(res['expected_rel_noise'])}")
+            m[1].metric("Same without the 1/(1−p) scale", fmt_num(res["rel_diff_unscaled"]),
+                        help="≈ p: unscaled, training-time activations are (1−p) times too small")
+            m[2].metric("Fraction of active units kept", fmt_num(res["kept_fraction"]), help=f"expected {1 - p:g}")
+            st.image(png)
+
+        dropout_tab()

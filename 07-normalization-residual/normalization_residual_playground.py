@@ -246,65 +246,70 @@ def signal_at_init(variants: tuple, depth_: int, activation_: str, init_scale_: 
 
 if tab_signal.open:
     with tab_signal:
-        st.markdown(
-            "**What to try:** with the textbook scale (1.0) a plain ReLU net keeps its signal bounded: He "
-            "initialisation was designed for that. Set the scale to **1.2 or 1.5** and the plain net's signal "
-            "grows geometrically, the post's \"exploding\" table. With BatchNorm the Dense output that feeds "
-            "each BatchNorm keeps the same spread at every depth (about the weight scale): BatchNorm's own "
-            "output is mean 0, std 1 by construction, so the view measures the layer's input instead. Switch to "
-            "*after training* or *during training* (train in the next tab first) to see the statistics of "
-            "trained nets, epoch by epoch.")
-        when = st.radio("When", ["at initialisation", "after training", "during training"], horizontal=True,
-                        key=page.key("signal_when"), help="After/during training use the nets from the Training tab, "
-                                                          "in evaluation mode (BatchNorm with its running averages).")
-        shown = [] if when == "during training" else st.multiselect(
-            "Variants to measure", nr.VARIANTS, default=["plain", "batchnorm"], key=page.key("signal_variants"))
-        if when == "at initialisation":
-            stats = signal_at_init(tuple(shown), depth, activation, init_scale)
-        else:
-            stats = {v: nr.signal_through_depth(page["runs"][v]["model"], PROBE_X, training=False)
-                     for v in shown if v in page["runs"]}
-        if when != "at initialisation" and not page["runs"]:
-            st.info("No trained models yet: train the variants in **Training deep nets**.")
-        if when == "during training" and page["runs"]:
-            trained = [v for v in nr.VARIANTS if v in page["runs"]]
-            v = st.selectbox("Variant to follow", trained, key=page.key("signal_follow"))
-            tracked = page["runs"][v]["signal"].stats
-            fig, ax = new_figure(size=(7, 3.4))
-            for e, s in enumerate(tracked):      # the variant's colour, fainter for earlier epochs
-                ax.plot(np.arange(1, len(s.std) + 1), s.std, marker="o", ms=3, label=f"after {e} epoch(s)",
-                        color=color(v), alpha=0.25 + 0.75 * e / max(1, len(tracked) - 1))
-            ax.set_yscale("log")
-            ax.set_xlabel("hidden layer")
-            integer_x(ax)
-            ax.set_title(f"{v}: standard deviation per layer, epoch by epoch (evaluation mode)")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-            show_figure(fig)
-            st.dataframe(pd.DataFrame([{"epoch": e, **{f"layer {r['layer']} std": fmt_num(r["std"])
-                                                       for r in nr.post_table(s)}}
-                                       for e, s in enumerate(tracked)]), hide_index=True)
-        if stats:
-            rows = []
-            for v, s in stats.items():
-                for r in nr.post_table(s):
-                    rows.append({"variant": v, "layer": r["layer"], "mean": fmt_num(r["mean"]), "std": fmt_num(r["std"])})
-            st.markdown("**The post's table, measured** (signal at layers 5, 10, 20 on 512 training digits)")
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("signal_table"))
-            st.vega_lite_chart(signal_chart(stats))
-            plain = stats.get("plain")
-            shown_rows = nr.post_table(plain) if plain is not None else []
-            if shown_rows and np.all(np.isfinite(plain.std)) and shown_rows[-1]["std"] < 4.7:
-                # The post's "without batch norm" column explodes; at these settings the measured one does not.
-                playground.post_vs_measured(
-                    post="Without batch norm: layer 5 std 4.7, layer 10 std 31.2, layer 20 mean NaN (the signal "
-                         "explodes).",
-                    measured=f"the plain net ({network_text()}, {when}) keeps its signal bounded: std "
-                             + ", ".join(f"{fmt_num(r['std'])} at layer {r['layer']}" for r in shown_rows)
-                             + ". Raise the initial weight scale to 1.5 to see it explode.")
-            st.caption("Measured signal: each hidden Dense layer's output for plain and batchnorm (it feeds the "
-                       "ReLU, or the BatchNorm); the residual stream x + F(x) for residual and both. BatchNorm in "
-                       "training mode (batch statistics) at initialisation, evaluation mode after training.")
+        @st.fragment
+        def signal_tab():
+            """The tab's controls rerun only the tab (a fragment)."""
+            st.markdown(
+                "**What to try:** with the textbook scale (1.0) a plain ReLU net keeps its signal bounded: He "
+                "initialisation was designed for that. Set the scale to **1.2 or 1.5** and the plain net's signal "
+                "grows geometrically, the post's \"exploding\" table. With BatchNorm the Dense output that feeds "
+                "each BatchNorm keeps the same spread at every depth (about the weight scale): BatchNorm's own "
+                "output is mean 0, std 1 by construction, so the view measures the layer's input instead. Switch to "
+                "*after training* or *during training* (train in the next tab first) to see the statistics of "
+                "trained nets, epoch by epoch.")
+            when = st.radio("When", ["at initialisation", "after training", "during training"], horizontal=True,
+                            key=page.key("signal_when"), help="After/during training use the nets from the Training tab, "
+                                                              "in evaluation mode (BatchNorm with its running averages).")
+            shown = [] if when == "during training" else st.multiselect(
+                "Variants to measure", nr.VARIANTS, default=["plain", "batchnorm"], key=page.key("signal_variants"))
+            if when == "at initialisation":
+                stats = signal_at_init(tuple(shown), depth, activation, init_scale)
+            else:
+                stats = {v: nr.signal_through_depth(page["runs"][v]["model"], PROBE_X, training=False)
+                         for v in shown if v in page["runs"]}
+            if when != "at initialisation" and not page["runs"]:
+                st.info("No trained models yet: train the variants in **Training deep nets**.")
+            if when == "during training" and page["runs"]:
+                trained = [v for v in nr.VARIANTS if v in page["runs"]]
+                v = st.selectbox("Variant to follow", trained, key=page.key("signal_follow"))
+                tracked = page["runs"][v]["signal"].stats
+                fig, ax = new_figure(size=(7, 3.4))
+                for e, s in enumerate(tracked):      # the variant's colour, fainter for earlier epochs
+                    ax.plot(np.arange(1, len(s.std) + 1), s.std, marker="o", ms=3, label=f"after {e} epoch(s)",
+                            color=color(v), alpha=0.25 + 0.75 * e / max(1, len(tracked) - 1))
+                ax.set_yscale("log")
+                ax.set_xlabel("hidden layer")
+                integer_x(ax)
+                ax.set_title(f"{v}: standard deviation per layer, epoch by epoch (evaluation mode)")
+                ax.grid(alpha=0.3)
+                ax.legend(fontsize=8)
+                show_figure(fig)
+                st.dataframe(pd.DataFrame([{"epoch": e, **{f"layer {r['layer']} std": fmt_num(r["std"])
+                                                           for r in nr.post_table(s)}}
+                                           for e, s in enumerate(tracked)]), hide_index=True)
+            if stats:
+                rows = []
+                for v, s in stats.items():
+                    for r in nr.post_table(s):
+                        rows.append({"variant": v, "layer": r["layer"], "mean": fmt_num(r["mean"]), "std": fmt_num(r["std"])})
+                st.markdown("**The post's table, measured** (signal at layers 5, 10, 20 on 512 training digits)")
+                st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("signal_table"))
+                st.vega_lite_chart(signal_chart(stats))
+                plain = stats.get("plain")
+                shown_rows = nr.post_table(plain) if plain is not None else []
+                if shown_rows and np.all(np.isfinite(plain.std)) and shown_rows[-1]["std"] < 4.7:
+                    # The post's "without batch norm" column explodes; at these settings the measured one does not.
+                    playground.post_vs_measured(
+                        post="Without batch norm: layer 5 std 4.7, layer 10 std 31.2, layer 20 mean NaN (the signal "
+                             "explodes).",
+                        measured=f"the plain net ({network_text()}, {when}) keeps its signal bounded: std "
+                                 + ", ".join(f"{fmt_num(r['std'])} at layer {r['layer']}" for r in shown_rows)
+                                 + ". Raise the initial weight scale to 1.5 to see it explode.")
+                st.caption("Measured signal: each hidden Dense layer's output for plain and batchnorm (it feeds the "
+                           "ReLU, or the BatchNorm); the residual stream x + F(x) for residual and both. BatchNorm in "
+                           "training mode (batch statistics) at initialisation, evaluation mode after training.")
+
+        signal_tab()
 
 # --- Training deep nets ----------------------------------------------------------------------------------
 def show_variants(runs):
@@ -481,27 +486,32 @@ def gradient_view(variants: tuple, depth_: int, activation_: str, init_scale_: f
 
 if tab_grad.open:
     with tab_grad:
-        st.markdown(
-            "**What to try:** set the sidebar's **Activation** to **sigmoid** (σ′ ≤ 1/4): the plain net's gradient "
-            "shrinks by orders of magnitude on its way back to layer 1: ∂L/∂x = ∂L/∂out · F′(x), multiplied layer "
-            "after layer. A residual block gives ∂L/∂x = ∂L/∂out · (F′(x) + 1): the gradient reaches the first "
-            "layer about as large as it left the last. With ReLU and He initialisation the plain net's gradient "
-            "does not vanish, but BatchNorm without skips makes it *grow* towards the input. One forward/backward "
-            f"pass on 256 training digits, at initialisation ({network_text()}, from the sidebar).")
-        shown = st.multiselect("Variants to backpropagate through", nr.VARIANTS, default=["plain", "residual"],
-                               key=page.key("grad_variants"))
-        norms = gradient_view(tuple(shown), depth, activation, init_scale)
-        if norms:
-            rows = [{"variant": v, "‖∂L/∂h‖ at layer 1": fmt_num(g["signal"][0]),
-                     f"‖∂L/∂h‖ at layer {depth}": fmt_num(g["signal"][-1]),
-                     "layer 1 / last": fmt_num(g["signal"][0] / g["signal"][-1])} for v, g in norms.items()]
-            cols = st.columns(len(rows))
-            for col, row in zip(cols, rows):
-                col.metric(f"{row['variant']}: layer 1 / layer {depth}", row["layer 1 / last"])
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("grad_table"))
-            st.vega_lite_chart(per_layer_chart(
-                norms, [("signal", "‖∂L/∂h‖ reaching each layer", True), ("weights", "‖∂L/∂W‖ of each layer's weights", True)],
-                "hidden layer (1 = nearest the input)"))
+        @st.fragment
+        def gradient_tab():
+            """The tab's controls rerun only the tab (a fragment)."""
+            st.markdown(
+                "**What to try:** set the sidebar's **Activation** to **sigmoid** (σ′ ≤ 1/4): the plain net's gradient "
+                "shrinks by orders of magnitude on its way back to layer 1: ∂L/∂x = ∂L/∂out · F′(x), multiplied layer "
+                "after layer. A residual block gives ∂L/∂x = ∂L/∂out · (F′(x) + 1): the gradient reaches the first "
+                "layer about as large as it left the last. With ReLU and He initialisation the plain net's gradient "
+                "does not vanish, but BatchNorm without skips makes it *grow* towards the input. One forward/backward "
+                f"pass on 256 training digits, at initialisation ({network_text()}, from the sidebar).")
+            shown = st.multiselect("Variants to backpropagate through", nr.VARIANTS, default=["plain", "residual"],
+                                   key=page.key("grad_variants"))
+            norms = gradient_view(tuple(shown), depth, activation, init_scale)
+            if norms:
+                rows = [{"variant": v, "‖∂L/∂h‖ at layer 1": fmt_num(g["signal"][0]),
+                         f"‖∂L/∂h‖ at layer {depth}": fmt_num(g["signal"][-1]),
+                         "layer 1 / last": fmt_num(g["signal"][0] / g["signal"][-1])} for v, g in norms.items()]
+                cols = st.columns(len(rows))
+                for col, row in zip(cols, rows):
+                    col.metric(f"{row['variant']}: layer 1 / layer {depth}", row["layer 1 / last"])
+                st.dataframe(pd.DataFrame(rows), hide_index=True, key=page.key("grad_table"))
+                st.vega_lite_chart(per_layer_chart(
+                    norms, [("signal", "‖∂L/∂h‖ reaching each layer", True), ("weights", "‖∂L/∂W‖ of each layer's weights", True)],
+                    "hidden layer (1 = nearest the input)"))
+
+        gradient_tab()
 
 # --- BatchNorm at inference ------------------------------------------------------------------------------
 if tab_bn.open:

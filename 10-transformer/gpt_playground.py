@@ -149,53 +149,58 @@ if tab_gen.open:
 # -------------------------------------------------------------------------------------- Inside the model
 if tab_inside.open:
     with tab_inside:
-        c1, c2 = st.columns([3, 1])
-        text = c1.text_input("Prompt", "To be, or not to be, that is the question:", key=page.key("inside_prompt"),
-                             help="Up to 64 characters (the context) are shown.")
-        which = c2.selectbox("Model", MODELS, index=0, key=page.key("inside_model"))
-        text = valid_prompt(text)
-        if text:
-            text = text[-64:]
-            model = CKPT[which][0]
-            maps = inside.attention_maps(model, TOK.encode(text)[None])
-            T = len(text)
-            query = st.slider("Query position (the character that looks back)", 0, T - 1, T - 1,
-                              key=page.key("inside_query"))
-            L, H = maps.shape[:2]
-            # Each map an image (no Matplotlib figure: 16 maps took ~0.6 s to draw for every query move);
-            # the query's row outlined in red.
-            future = ~np.tril(np.ones((T, T), bool))
-            st.caption("Attention weights of every head: row = query, column = key (both the characters of the "
-                       "prompt, left to right and top to bottom); bright = weight near 1, dark = near 0, grey = "
-                       "masked (the future); the query's row is outlined in red.")
-            # One image list per layer, not a column per head: each element costs the browser a render, and
-            # 4 × 4 columns of images made switching to the medium model take ~0.4 s in Chromium.
-            for l in range(L):
-                st.image([outline(colorize(np.where(future, np.nan, maps[l, h]), size=192, vmin=0, vmax=1),
-                                   query, 0, 1, T, (T, T), edge="red", thickness=2) for h in range(H)],
-                         caption=[f"layer {l} · head {h}" for h in range(H)], width=192)
-            rows = inside.attended(model, text, query)
-            st.markdown(f"From position {query} (**{inside.show_char(text[query])}**), each head looks most at:")
-            st.dataframe([{"layer": r["layer"], "head": r["head"], "looks at (char@position)": r["looks at"],
-                           "weights": ", ".join(fmt_pct(w) for w in r["weights"])} for r in rows], hide_index=True)
-            norms = inside.residual_norms(model, TOK.encode(text)[None])
+        @st.fragment
+        def inside_tab():
+            """The tab's controls rerun only the tab (a fragment)."""
+            c1, c2 = st.columns([3, 1])
+            text = c1.text_input("Prompt", "To be, or not to be, that is the question:", key=page.key("inside_prompt"),
+                                 help="Up to 64 characters (the context) are shown.")
+            which = c2.selectbox("Model", MODELS, index=0, key=page.key("inside_model"))
+            text = valid_prompt(text)
+            if text:
+                text = text[-64:]
+                model = CKPT[which][0]
+                maps = inside.attention_maps(model, TOK.encode(text)[None])
+                T = len(text)
+                query = st.slider("Query position (the character that looks back)", 0, T - 1, T - 1,
+                                  key=page.key("inside_query"))
+                L, H = maps.shape[:2]
+                # Each map an image (no Matplotlib figure: 16 maps took ~0.6 s to draw for every query move);
+                # the query's row outlined in red.
+                future = ~np.tril(np.ones((T, T), bool))
+                st.caption("Attention weights of every head: row = query, column = key (both the characters of the "
+                           "prompt, left to right and top to bottom); bright = weight near 1, dark = near 0, grey = "
+                           "masked (the future); the query's row is outlined in red.")
+                # One image list per layer, not a column per head: each element costs the browser a render, and
+                # 4 × 4 columns of images made switching to the medium model take ~0.4 s in Chromium.
+                for l in range(L):
+                    st.image([outline(colorize(np.where(future, np.nan, maps[l, h]), size=192, vmin=0, vmax=1),
+                                       query, 0, 1, T, (T, T), edge="red", thickness=2) for h in range(H)],
+                             caption=[f"layer {l} · head {h}" for h in range(H)], width=192)
+                rows = inside.attended(model, text, query)
+                st.markdown(f"From position {query} (**{inside.show_char(text[query])}**), each head looks most at:")
+                st.dataframe([{"layer": r["layer"], "head": r["head"], "looks at (char@position)": r["looks at"],
+                               "weights": ", ".join(fmt_pct(w) for w in r["weights"])} for r in rows], hide_index=True)
+                norms = inside.residual_norms(model, TOK.encode(text)[None])
 
-            names = ["embeddings"] + [f"after block {i}" for i in range(L)]
-            depth = [mcolors.to_hex(c) for c in colormaps["viridis"](np.linspace(0, 0.85, len(norms)))]
-            st.vega_lite_chart({                    # darker = earlier in the stream
-                "data": {"values": [{"t": t, "norm": float(v), "point": names[i]}
-                                    for i, n in enumerate(norms) for t, v in enumerate(n)]},
-                "mark": "line", "height": 260,
-                "encoding": {"x": {"field": "t", "type": "quantitative", "title": "position",
-                                   "scale": {"domain": [0, T - 1], "nice": False}},
-                             "y": {"field": "norm", "type": "quantitative", "title": "‖x_t‖, residual stream"},
-                             "color": {"field": "point", "type": "nominal", "title": None,
-                                       "scale": {"domain": names, "range": depth}}}})
-            st.dataframe({"point in the stream": names,
-                          "mean ‖x_t‖": [fmt_num(v) for v in norms.mean(axis=1)]}, hide_index=True)
-            st.caption("Each block adds its attention and feed-forward outputs to the stream (x + …), so the "
-                       "norm grows block by block; the final LayerNorm rescales it before the head. Heads in "
-                       "the first layer often look one or two characters back; later ones spread over the word.")
+                names = ["embeddings"] + [f"after block {i}" for i in range(L)]
+                depth = [mcolors.to_hex(c) for c in colormaps["viridis"](np.linspace(0, 0.85, len(norms)))]
+                st.vega_lite_chart({                    # darker = earlier in the stream
+                    "data": {"values": [{"t": t, "norm": float(v), "point": names[i]}
+                                        for i, n in enumerate(norms) for t, v in enumerate(n)]},
+                    "mark": "line", "height": 260,
+                    "encoding": {"x": {"field": "t", "type": "quantitative", "title": "position",
+                                       "scale": {"domain": [0, T - 1], "nice": False}},
+                                 "y": {"field": "norm", "type": "quantitative", "title": "‖x_t‖, residual stream"},
+                                 "color": {"field": "point", "type": "nominal", "title": None,
+                                           "scale": {"domain": names, "range": depth}}}})
+                st.dataframe({"point in the stream": names,
+                              "mean ‖x_t‖": [fmt_num(v) for v in norms.mean(axis=1)]}, hide_index=True)
+                st.caption("Each block adds its attention and feed-forward outputs to the stream (x + …), so the "
+                           "norm grows block by block; the final LayerNorm rescales it before the head. Heads in "
+                           "the first layer often look one or two characters back; later ones spread over the word.")
+
+        inside_tab()
 
 # ------------------------------------------------------------------------------------ Positional encoding
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -238,32 +243,37 @@ def order_rows() -> list[dict]:
 
 if tab_pos.open:
     with tab_pos:
-        c1, c2 = st.columns(2)
-        D = c1.select_slider("d_model of the sinusoids", [16, 32, 64, 128, 256], value=128, key=page.key("pos_d"))
-        Tn = c2.slider("Positions", 16, 256, 64, 16, key=page.key("pos_T"))
-        left, right = st.columns(2)
-        with left:
-            st.vega_lite_chart(encoding_chart(int(Tn), int(D)), width="stretch")
-        sims, chart = similarity_view(int(D))
-        with right:
-            st.vega_lite_chart(chart, width="content")
-        near = {name: float(np.mean(np.diag(S, 1))) for name, S in sims.items()}
-        far = {name: float(np.mean(np.diag(S, 32))) for name, S in sims.items()}
-        st.dataframe([{"positions": n, "similarity of neighbours (t, t+1)": fmt_num(near[n]),
-                       "similarity 32 apart": fmt_num(far[n])} for n in sims], hide_index=True)
-        st.caption("Both kinds give neighbouring positions similar vectors and distant ones different ones; the "
-                   "learned table (64 × 128 numbers trained with the rest) found that on its own.")
-        st.subheader("Without positions, attention sees a set")
-        a, b = inside.ORDER_PROMPTS
-        st.dataframe(order_rows(), hide_index=True)
-        st.markdown(
-            f"Measured on the prompts `{a}` and `{b}`: the same characters, the same last character, another "
-            "order. Without positions, the first block's output at the last position is the same for both (up to "
-            "float64 round-off): attention is a weighted *sum* over the earlier characters, and a sum does not "
-            "know the order. Only the causal mask breaks the symmetry (position t sees t + 1 characters), so the "
-            "second block can recover a little order from how much each earlier position saw; the learned "
-            "positions tell the two prompts apart from the first block on. The `nopos` model is `small` trained "
-            "without positions; its validation loss is what order is worth.")
+        @st.fragment
+        def positions_tab():
+            """The tab's controls rerun only the tab (a fragment)."""
+            c1, c2 = st.columns(2)
+            D = c1.select_slider("d_model of the sinusoids", [16, 32, 64, 128, 256], value=128, key=page.key("pos_d"))
+            Tn = c2.slider("Positions", 16, 256, 64, 16, key=page.key("pos_T"))
+            left, right = st.columns(2)
+            with left:
+                st.vega_lite_chart(encoding_chart(int(Tn), int(D)), width="stretch")
+            sims, chart = similarity_view(int(D))
+            with right:
+                st.vega_lite_chart(chart, width="content")
+            near = {name: float(np.mean(np.diag(S, 1))) for name, S in sims.items()}
+            far = {name: float(np.mean(np.diag(S, 32))) for name, S in sims.items()}
+            st.dataframe([{"positions": n, "similarity of neighbours (t, t+1)": fmt_num(near[n]),
+                           "similarity 32 apart": fmt_num(far[n])} for n in sims], hide_index=True)
+            st.caption("Both kinds give neighbouring positions similar vectors and distant ones different ones; the "
+                       "learned table (64 × 128 numbers trained with the rest) found that on its own.")
+            st.subheader("Without positions, attention sees a set")
+            a, b = inside.ORDER_PROMPTS
+            st.dataframe(order_rows(), hide_index=True)
+            st.markdown(
+                f"Measured on the prompts `{a}` and `{b}`: the same characters, the same last character, another "
+                "order. Without positions, the first block's output at the last position is the same for both (up to "
+                "float64 round-off): attention is a weighted *sum* over the earlier characters, and a sum does not "
+                "know the order. Only the causal mask breaks the symmetry (position t sees t + 1 characters), so the "
+                "second block can recover a little order from how much each earlier position saw; the learned "
+                "positions tell the two prompts apart from the first block on. The `nopos` model is `small` trained "
+                "without positions; its validation loss is what order is worth.")
+
+        positions_tab()
 
 # ----------------------------------------------------------------------------------------- Watch it learn
 if tab_learn.open:
