@@ -16,8 +16,8 @@ from matplotlib import colors as mcolors
 import gpt
 import gpt_inside as inside
 from common import playground
-from common.playground import PageState, show_figure
-from common.plots import color, colorize, fmt_num, fmt_pct, new_figure, outline, raster_spec
+from common.playground import PageState
+from common.plots import color, colorize, fmt_num, fmt_pct, lines_spec, new_figure, outline, raster_spec
 from common.training import Callback, Live
 from common.transformer import sinusoidal_encoding
 
@@ -333,28 +333,15 @@ if tab_learn.open:
                 done += history.batch_loss[run.step - page["base"]:]
             return done
 
-        def draw(keep: bool = False):
-            """The run's curves so far; ``keep``: a finished or stopped run, whose picture is drawn once and
-            kept with it (the tab's controls rerun the page but only set the next run)."""
+        def draw():
+            """The run's curves so far, drawn by the browser: a Vega-Lite chart, where a Matplotlib figure
+            cost the training loop its drawing at each redraw, every 10 steps, and a finished run's kept picture."""
             run, curve = page["run"], losses()
-
-            def figure():
-                fig, ax = new_figure(size=(8, 3))
-                ax.plot(np.arange(1, len(curve) + 1), curve, color=color("train"), lw=0.8, label="batch loss")
-                if run.val_steps:
-                    ax.plot(run.val_steps, run.val_curve, "o-", color=color("validation"),
-                            label=f"validation loss (first {run.config.eval_windows * 64:,} characters)")
-                ax.set_xlabel("step")
-                ax.set_ylabel("cross-entropy (nats/char)")
-                ax.set_xlim(0, run.config.iters)
-                ax.legend(fontsize=8)
-                return fig
-
-            with chart.container():
-                if keep:
-                    playground.show_kept_figure(run, (len(curve), len(run.val_steps)), figure)
-                else:
-                    show_figure(figure())
+            val = f"validation loss (first {run.config.eval_windows * 64:,} characters)"
+            series = {"batch loss": (np.arange(1, len(curve) + 1), curve), val: (run.val_steps, run.val_curve)}
+            chart.vega_lite_chart(lines_spec(series, colors={"batch loss": color("train"), val: color("validation")},
+                                             markers=[val], x_title="step", y_title="loss (nats/char)",
+                                             x_domain=(0, run.config.iters), height=320), width="stretch")
             status.markdown(f"Step **{len(curve)}** of {run.config.iters} · wall time **{playground.fmt_seconds(page['wall'])}** · "
                             f"last batch loss **{fmt_num(curve[-1]) if curve else '–'}**")
             return len(curve), page["wall"]
@@ -388,12 +375,13 @@ if tab_learn.open:
             page["wall"] = time.perf_counter() - start
             st.rerun()
         if page["run"] is None:
-            note.info("Press **Train**: 300 steps of batch 16 take well under a minute on a free CPU core. The "
-                      "curve updates as it trains and a sample is written at every validation point.")
+            note.info(f"Press **Train**: {LEARN['steps']} steps of batch {LEARN['batch']} take a few seconds on a free "
+                      "CPU core (more steps on the slider get further). The curve updates as it trains and a sample "
+                      "is written at every validation point.")
             with chart.container():
                 shipped_run()
         else:
-            done_steps, wall = draw(keep=True)        # one reading: a stopped run may still finish a step
+            done_steps, wall = draw()                 # one reading: a stopped run may still finish a step
             with note:
                 playground.took(wall, f"Training {done_steps} of {page['run'].config.iters} steps"
                                 + ("" if done_steps >= page["run"].config.iters else " (stopped)"))

@@ -298,11 +298,12 @@ LINE_STYLES = {"line": [1, 0], "dashed": [5, 3], "dotted": [1, 3], "points": Non
 
 
 def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_title: str = "x", y_title=None,
-               x_log: bool = False, y_log: bool = False, y_domain=None, x_ticks: dict | None = None,
-               markers: bool = False, height: int = 260, width=None, title=None) -> dict:
+               x_log: bool = False, y_log: bool = False, x_domain=None, y_domain=None, x_ticks: dict | None = None,
+               markers=False, height: int = 260, width=None, title=None) -> dict:
     """Line charts (``ax.plot``) as a Vega-Lite spec the browser draws: ``series`` maps a name to (x, y);
     ``colors`` a name to its colour; ``styles`` a name to one of ``LINE_STYLES`` (default "line"; "points":
-    dots without a line); ``markers``: a dot on every point of the solid lines; ``x_ticks`` the x axis's ticks, value →
+    dots without a line); ``markers``: a dot on every point of the solid lines (``True``) or of the solid lines
+    named (a list of names); ``x_domain``/``y_domain`` fixed axis ranges; ``x_ticks`` the x axis's ticks, value →
     label. The legend, under the chart, names every series in ``series``' order."""
     styles = styles or {}
     names = list(series)
@@ -322,8 +323,11 @@ def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_titl
         x["axis"] = {"values": [float(v) for v in x_ticks], "labelExpr": f"{labels} : ''"}
     y = {"field": "y", "type": "quantitative", "title": y_title,
          "scale": {"type": "log"} if y_log else {"zero": False}}
+    if x_domain is not None:
+        x["scale"]["domain"] = [float(v) for v in x_domain]
     if y_domain is not None:
         y["scale"]["domain"] = [float(v) for v in y_domain]
+    marked = set(names) if markers is True else set(markers or ())
     layers = []
     for n in names:
         xs, ys = (np.asarray(v, dtype=np.float64) for v in series[n])
@@ -332,7 +336,7 @@ def lines_spec(series: dict, *, colors: dict, styles: dict | None = None, x_titl
         style = styles.get(n, "line")
         mark = ({"type": "point", "filled": True, "size": 10, "opacity": 0.6} if style == "points" else
                 {"type": "line", "strokeDash": LINE_STYLES[style], "strokeWidth": 1.8 if style == "line" else 1.2,
-                 "point": markers and style == "line"})
+                 "point": n in marked and style == "line"})
         layers.append({"data": {"values": [{"x": float(a), "y": float(b), "series": n} for a, b in zip(xs, ys)]},
                        "mark": mark, "encoding": {"x": x, "y": y, "color": colour}})
     spec = {"height": height, "layer": layers, **({"width": width} if width else {})}

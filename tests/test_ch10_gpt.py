@@ -215,10 +215,10 @@ def test_check_full_compares_the_whole_run(tmp_path, capsys):
 
 def test_page_actions_are_the_pages_buttons_with_its_defaults():
     assert list(gpt.PAGE_ACTIONS) == ["Generate: 300 characters from both models (first load)",
-                                      "Watch it learn: Train (300 steps of batch 16)",
+                                      "Watch it learn: Train (100 steps of batch 16)",
                                       "Size and cost: Measure tokens per second"]
     assert gpt.GENERATE_DEFAULTS["length"] == 300
-    assert (gpt.LEARN_DEFAULTS["steps"], gpt.LEARN_DEFAULTS["batch"]) == (300, 16)
+    assert (gpt.LEARN_DEFAULTS["steps"], gpt.LEARN_DEFAULTS["batch"]) == (100, 16)
     page = (gpt.HERE / "gpt_playground.py").read_text()
     assert all(f'"{tab}"' in page for tab in ("Generate", "Watch it learn", "Size and cost"))
     assert 'st.button("Measure tokens per second"' in page and 'b1.button("Train"' in page
@@ -227,13 +227,13 @@ def test_page_actions_are_the_pages_buttons_with_its_defaults():
 @pytest.mark.parametrize("label", [pytest.param(label, marks=pytest.mark.slow) if "Train" in label else label
                                    for label in gpt.PAGE_ACTIONS])
 def test_every_page_action_runs(label):
-    """Each action as registered (the default Train, 300 steps, is slow here; it is timed in CPU seconds
-    against the page's "well under a minute")."""
+    """Each action as registered (the default Train, 100 steps, is slow here; it is timed in CPU seconds
+    against the page's "a few seconds", with room for a slow machine)."""
     import time
     cpu = time.process_time()
     assert gpt.PAGE_ACTIONS[label]() is None
     if "Train" in label:
-        assert time.process_time() - cpu < 60
+        assert time.process_time() - cpu < 15
 
 
 def test_train_action_with_a_tiny_override(monkeypatch):
@@ -246,7 +246,7 @@ def test_train_action_with_a_tiny_override(monkeypatch):
     new_run, sample_string = gpt.new_run, gpt.sample_string
     monkeypatch.setattr(gpt, "new_run", lambda cfg: runs.append(new_run(cfg)) or runs[-1])
     monkeypatch.setattr(gpt, "sample_string", lambda *a, **k: samples.append((runs[-1].step, k)) or sample_string(*a, **k))
-    gpt.PAGE_ACTIONS["Watch it learn: Train (300 steps of batch 16)"]()
+    gpt.PAGE_ACTIONS["Watch it learn: Train (100 steps of batch 16)"]()
     (run,) = runs
     assert run.config == gpt.learn_config(steps=50, batch=8, lr=2e-3, every=25, seed=0)
     assert run.done and run.val_steps == [25, 50] and len(run.batch_loss) == 50

@@ -252,3 +252,11 @@ def test_lines_spec_log_y_fixed_range_ticks_and_markers():
     assert y["scale"] == {"type": "log", "domain": [0.0, 1.0]} and layer["mark"]["point"] is True
     assert x["axis"]["values"] == [1e-3, 1e-2] and "'10⁻³'" not in x["axis"]["labelExpr"]
     assert '"10⁻³"' in x["axis"]["labelExpr"] and spec["width"] == 200
+
+
+def test_lines_spec_markers_on_the_named_lines_and_a_fixed_x_range():
+    spec = plots.lines_spec({"batch": ([1, 2, 3], [3.0, 2.5, 2.4]), "val": ([2], [2.6])},
+                            colors={"batch": "#000", "val": "#f00"}, markers=["val"], x_domain=(0, 100))
+    batch, val = spec["layer"]
+    assert batch["mark"]["point"] is False and val["mark"]["point"] is True
+    assert batch["encoding"]["x"]["scale"] == {"nice": False, "domain": [0.0, 100.0]}
