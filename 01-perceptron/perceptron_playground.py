@@ -7,12 +7,12 @@ import time
 
 import numpy as np
 import streamlit as st
-from matplotlib.colors import ListedColormap
 from matplotlib.ticker import MaxNLocator
 
 import perceptron as pc
 from common import playground
 from common.datasets import linearly_separable, logic_gate, non_separable
+from common import plots
 from common.plots import color, fmt_num, fmt_pct, new_figure
 
 playground.chapter_header(
@@ -99,41 +99,57 @@ def where_caption(where: str, nearest, w, b) -> str:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def state_png(name: str, draw: int, w: tuple, b: float, title: str, highlight: tuple | None):
-    """The plane shaded by the perceptron (w, b) with the data, as PNG bytes, and where the line is.
-
-    Pure in its arguments, so it is cached: stepping back and forth through a replay draws each state once."""
+def state_chart(name: str, draw: int, w: tuple, b: float, title: str, highlight: tuple | None):
+    """The plane shaded by the perceptron (w, b) with the data, as a Vega-Lite spec the browser draws, and
+    where the line is. The shading is one small image (``plots.image_layer``); the line, the points and the
+    ringed mistake are marks on the same axes. A Matplotlib picture cost ~0.4 s the first time each update
+    of a replay was shown. Pure in its arguments, so it is cached: stepping back and forth draws each state once."""
     Xd, yd = load(name, draw)
     w = np.asarray(w, dtype=float)
     xlim, ylim, where, nearest = pc.line_view(Xd, w, b)
-    fig, ax = new_figure(size=(5.6, 4.2))
-    gx, gy = np.meshgrid(np.linspace(*xlim, 200), np.linspace(*ylim, 200))
-    z = pc.step(np.c_[gx.ravel(), gy.ravel()] @ w + b).reshape(gx.shape)
-    ax.imshow(z, origin="lower", extent=(*xlim, *ylim), aspect="auto", alpha=0.25, vmin=0, vmax=1,
-              cmap=ListedColormap([color("class 0"), color("class 1")]), interpolation="nearest")
+    n = 200
+    xs, ys = np.linspace(*xlim, n), np.linspace(*ylim, n)
+    gx, gy = np.meshgrid(xs, ys)
+    z = pc.step(np.c_[gx.ravel(), gy.ravel()] @ w + b).reshape(gx.shape).astype(int)
+    # each class's colour at alpha 0.25 over white (the shading Matplotlib drew)
+    shades = np.stack([np.round(255 - 0.25 * (255 - plots.rgb255(color(f"class {c}")).astype(float))) for c in (0, 1)])
+    shades = shades.astype(np.uint8)
+    rgb = shades[z][::-1]                                  # the image's first row is drawn at the top: y = ylim[1]
+    hx, hy = (xlim[1] - xlim[0]) / (n - 1) / 2, (ylim[1] - ylim[0]) / (n - 1) / 2
+    layers = [plots.image_layer(plots.png_data_url(rgb), (xlim[0] - hx, xlim[1] + hx, ylim[0] - hy, ylim[1] + hy),
+                                xlabel="x₁", ylabel="x₂")]
+    enc = layers[0]["encoding"]
+    enc["x"]["scale"]["domain"], enc["y"]["scale"]["domain"] = [float(v) for v in xlim], [float(v) for v in ylim]
+    layers[0]["mark"]["clip"] = True
+    names = (["w·x + b = 0"] if pc.boundary_points(w, b, xlim=xlim) is not None else []) + ["class 0", "class 1"] \
+        + (["the mistake"] if highlight is not None else [])
+    colours = {"w·x + b = 0": color("boundary"), "class 0": color("class 0"), "class 1": color("class 1"),
+               "the mistake": color("mistake")}
+    legend = {"field": "shown", "type": "nominal", "title": None, "legend": {"orient": "right"},
+              "scale": {"domain": names, "range": [colours[k] for k in names]}}
+    xy = {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}
     line = pc.boundary_points(w, b, xlim=xlim)
     if line is not None:
-        ax.plot(*line, "-", color=color("boundary"), lw=2, label="w·x + b = 0")
-    for c in (0, 1):
-        ax.scatter(Xd[yd == c, 0], Xd[yd == c, 1], s=45, c=color(f"class {c}"), edgecolors="k",
-                   label=f"class {c}", zorder=3)
+        layers.append({"data": {"values": [{"x": float(a), "y": float(c), "shown": "w·x + b = 0"} for a, c in zip(*line)]},
+                       "mark": {"type": "line", "strokeWidth": 2, "clip": True}, "encoding": {**xy, "color": legend}})
+    layers.append({"data": {"values": [{"x": float(a), "y": float(c), "shown": f"class {int(k)}"}
+                                       for (a, c), k in zip(Xd, yd)]},
+                   "mark": {"type": "point", "filled": True, "size": 90, "stroke": "black", "strokeWidth": 1,
+                            "opacity": 1, "clip": True},
+                   "encoding": {**xy, "color": legend}})
     if highlight is not None:
-        ax.scatter([highlight[0]], [highlight[1]], s=300, facecolors="none", edgecolors=color("mistake"),
-                   linewidths=3, label="the mistake", zorder=4)
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
-    ax.set_title(title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), fontsize=8, borderaxespad=0)   # off the data
-    return playground.figure_png(fig), where, None if nearest is None else tuple(nearest)
+        layers.append({"data": {"values": [{"x": float(highlight[0]), "y": float(highlight[1]), "shown": "the mistake"}]},
+                       "mark": {"type": "point", "filled": False, "size": 500, "strokeWidth": 3, "opacity": 1},
+                       "encoding": {**xy, "color": legend}})
+    spec = {"width": 440, "height": 330, "layer": layers, "title": {"text": title, "fontSize": 13}}
+    return spec, where, None if nearest is None else tuple(nearest)
 
 
 def plot_state(w, b, title, highlight=None):
     """Show the state (w, b) and, under it, where its line is when the picture cannot show it plainly."""
-    image, where, nearest = state_png(dataset, page["draw"], tuple(float(v) for v in w), float(b), title,
-                                      None if highlight is None else tuple(float(v) for v in highlight))
-    st.image(image)
+    spec, where, nearest = state_chart(dataset, page["draw"], tuple(float(v) for v in w), float(b), title,
+                                       None if highlight is None else tuple(float(v) for v in highlight))
+    st.vega_lite_chart(spec, width=560)
     note = where_caption(where, nearest, w, b)
     if note:
         st.caption(note)
