@@ -10,9 +10,8 @@ import streamlit as st
 from matplotlib.ticker import MaxNLocator
 
 import perceptron as pc
-from common import playground
+from common import playground, plots
 from common.datasets import linearly_separable, logic_gate, non_separable
-from common import plots
 from common.plots import color, fmt_num, fmt_pct, new_figure
 
 playground.chapter_header(
@@ -111,9 +110,7 @@ def state_chart(name: str, draw: int, w: tuple, b: float, title: str, highlight:
     xs, ys = np.linspace(*xlim, n), np.linspace(*ylim, n)
     gx, gy = np.meshgrid(xs, ys)
     z = pc.step(np.c_[gx.ravel(), gy.ravel()] @ w + b).reshape(gx.shape).astype(int)
-    # each class's colour at alpha 0.25 over white (the shading Matplotlib drew)
-    shades = np.stack([np.round(255 - 0.25 * (255 - plots.rgb255(color(f"class {c}")).astype(float))) for c in (0, 1)])
-    shades = shades.astype(np.uint8)
+    shades = plots.over_white(np.stack([plots.rgb255(color(f"class {c}")) for c in (0, 1)]), 0.25)
     rgb = shades[z][::-1]                                  # the image's first row is drawn at the top: y = ylim[1]
     hx, hy = (xlim[1] - xlim[0]) / (n - 1) / 2, (ylim[1] - ylim[0]) / (n - 1) / 2
     layers = [plots.image_layer(plots.png_data_url(rgb), (xlim[0] - hx, xlim[1] + hx, ylim[0] - hy, ylim[1] + hy),
@@ -121,14 +118,14 @@ def state_chart(name: str, draw: int, w: tuple, b: float, title: str, highlight:
     enc = layers[0]["encoding"]
     enc["x"]["scale"]["domain"], enc["y"]["scale"]["domain"] = [float(v) for v in xlim], [float(v) for v in ylim]
     layers[0]["mark"]["clip"] = True
-    names = (["w·x + b = 0"] if pc.boundary_points(w, b, xlim=xlim) is not None else []) + ["class 0", "class 1"] \
+    line = pc.boundary_points(w, b, xlim=xlim)
+    names = (["w·x + b = 0"] if line is not None else []) + ["class 0", "class 1"] \
         + (["the mistake"] if highlight is not None else [])
     colours = {"w·x + b = 0": color("boundary"), "class 0": color("class 0"), "class 1": color("class 1"),
                "the mistake": color("mistake")}
     legend = {"field": "shown", "type": "nominal", "title": None, "legend": {"orient": "right"},
               "scale": {"domain": names, "range": [colours[k] for k in names]}}
     xy = {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y", "type": "quantitative"}}
-    line = pc.boundary_points(w, b, xlim=xlim)
     if line is not None:
         layers.append({"data": {"values": [{"x": float(a), "y": float(c), "shown": "w·x + b = 0"} for a, c in zip(*line)]},
                        "mark": {"type": "line", "strokeWidth": 2, "clip": True}, "encoding": {**xy, "color": legend}})

@@ -334,8 +334,8 @@ if tab_learn.open:
             return done
 
         def draw():
-            """The run's curves so far, drawn by the browser: a Vega-Lite chart, where a Matplotlib figure
-            cost the training loop its drawing at each redraw, every 10 steps, and a finished run's kept picture."""
+            """The run's curves so far as a Vega-Lite chart the browser draws, live (every 10 steps) and for a
+            finished run: a Matplotlib figure here cost the training loop its drawing at every redraw."""
             run, curve = page["run"], losses()
             val = f"validation loss (first {run.config.eval_windows * 64:,} characters)"
             series = {"batch loss": (np.arange(1, len(curve) + 1), curve), val: (run.val_steps, run.val_curve)}

@@ -514,8 +514,9 @@ def png_data_url(rgb) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _blend(rgb: np.ndarray, alpha: float) -> np.ndarray:
-    """Colours drawn at ``alpha`` over white, as opaque uint8 (what Matplotlib's alpha shading looks like)."""
+def over_white(rgb: np.ndarray, alpha: float) -> np.ndarray:
+    """Colours (uint8 RGB, any shape (..., 3)) drawn at ``alpha`` over white, as opaque uint8: what Matplotlib's
+    alpha shading looks like, for an image a Vega-Lite chart shows (``raster_spec``, chapter 01's half-planes)."""
     return np.round(255 - alpha * (255 - rgb.astype(np.float64))).astype(np.uint8)
 
 
@@ -567,14 +568,14 @@ def raster_spec(a: np.ndarray, *, cmap: str = "viridis", vmin=None, vmax=None, e
     hi = float(vmax) if vmax is not None else float(finite.max()) if finite.size else 1.0
     rgb = colorize(m, cmap, size=1, vmin=lo, vmax=hi)                       # one pixel per cell
     if alpha < 1:
-        rgb = _blend(rgb, alpha)
+        rgb = over_white(rgb, alpha)
     if origin == "lower":               # the image's first row is drawn at the extent's top: row 0 belongs at the bottom
         rgb = rgb[::-1]
     layer = [image_layer(png_data_url(rgb), (left, right, bottom, top), xlabel=xlabel, ylabel=ylabel)]
     if legend:
         stops = np.linspace(0, 1, 11)
         colours = (np.asarray(colormaps[cmap](stops))[:, :3] * 255).round().astype(np.uint8)
-        colours = _blend(colours, alpha) if alpha < 1 else colours
+        colours = over_white(colours, alpha) if alpha < 1 else colours
         layer.append({"data": {"values": [{"v": lo}, {"v": hi}]}, "mark": {"type": "point", "opacity": 0},
                       "encoding": {"x": {"value": 0}, "y": {"value": 0}, "color": {
                           "field": "v", "type": "quantitative", "title": legend_title,

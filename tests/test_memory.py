@@ -4,6 +4,7 @@ measured as page faults (a count, not a time), and when it leaves the allocator 
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from common import _memory
 
 ROOT = Path(__file__).resolve().parent.parent
-glibc = pytest.mark.skipif(not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+glibc = pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
                            reason="the setting is glibc's")
 
 #: a training step's pattern: a few arrays of 1.6 MB made from one another and freed, again and again
