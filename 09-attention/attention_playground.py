@@ -22,7 +22,7 @@ playground.chapter_header(
        "models: on arrival the shipped checkpoints of the sidebar's default run, after **Train** your own; a view "
        "that is illustrative says so.")
 
-page = PageState("ch09", shown=None, training=None, version=0, cache=dict, took=None, error=None)
+page = PageState("ch09", shown=None, training=None, version=0, cache=dict, took=None, error=None, heads_kept=None)
 key = page.key
 V = attention.VOCAB
 D = attention.PAGE_DEFAULTS
@@ -58,7 +58,8 @@ def training_settings():
                              help=f"Batches of {D['batch_size']}. The defaults are the run the page opens on (the "
                                   "shipped checkpoint) and train in about three seconds on a quiet machine; more "
                                   "steps and longer lengths widen the gap between the models. The heads models "
-                                  f"always take {attention.DOC_HEAD_STEPS} steps.")
+                                  f"take {attention.DOC_HEAD_STEPS} steps, and a Train trains them only when "
+                                  "their own settings below change.")
     luong_score = st.selectbox("Luong score", ["general", "dot", "concat"], key=key("luong_score"),
                                help="dot: h_t·h̄_s; general: h_t W_a h̄_s; concat: vᵀtanh(W[h_t; h̄_s]).")
     seed = st.number_input("Seed", 0, 10_000, D["seed"], key=key("seed"))
@@ -101,6 +102,7 @@ def from_checkpoint():
     return dict(config=dict(D), models={w: runs[w][0] for w in attention.MODELS},
                 histories={w: runs[w][1] for w in attention.MODELS},
                 heads={h: heads_models[(h, D["head_seed"])] for h in (D["heads"], 1)},
+                heads_seed={h: D["head_seed"] for h in (D["heads"], 1)},
                 source="checkpoint", origin={}, complete=True)
 
 
@@ -128,26 +130,43 @@ def settle_interrupted():
             models[w], histories[w] = old["models"][w], old["histories"][w]
             origin[w] = "from before this run"
     heads_models = {**old["heads"], **run["heads"]}
+    heads_seed = {**old.get("heads_seed", {}), **run.get("heads_seed", {})}
     page["shown"] = dict(config=run["config"], models=models, histories=histories, heads=heads_models,
+                         heads_seed=heads_seed,
                          source="trained", origin=origin, complete=False)
     page["version"] += 1
 
 
+def kept_note(counts: list[int], seed: int) -> str | None:
+    """What a Train says of the heads models it kept (``counts``, largest first), or None."""
+    if not counts:
+        return None
+    which = f"{counts[0]}- and {counts[1]}-head models" if len(counts) == 2 else f"{counts[0]}-head model"
+    return (f"Self-attention heads: the {which} of seed {seed} {'were' if len(counts) == 2 else 'was'} kept, not "
+            "trained again: no sequence-to-sequence setting reaches them, and the same seed trains the same "
+            "model. Change Heads or their seed to train new ones.")
+
+
 def run_training(cfg):
-    """Train the three encoder–decoders, then the heads models (``attention.train_page``), with live loss
-    curves. Each model and its live ``History`` go into ``page["training"]`` when its training begins,
+    """Train the three encoder–decoders, then the heads models the page does not already have with these
+    heads settings (``attention.train_page``), with live loss curves. Each model and its live ``History`` go into ``page["training"]`` when its training begins,
     so Stop (or an error) keeps every step done; what shows switches to the new run once it finishes."""
     import time
 
-    run = dict(config=cfg, models={}, histories={}, heads={}, source="trained", origin={}, complete=False,
-               started=time.perf_counter())
-    page.update(training=run, took=None, error=None, took_what="Train")
+    # The heads models shown with this heads seed are kept: no sequence-to-sequence setting reaches them
+    # and the same seed repeats the same run (``attention.train_page``).
+    shown = page["shown"]
+    kept = {h: m for h, m in shown["heads"].items() if shown.get("heads_seed", {}).get(h) == cfg["head_seed"]}
+    to_train = attention.heads_to_train(cfg, kept)
+    run = dict(config=cfg, models={}, histories={}, heads={}, heads_seed={}, source="trained", origin={},
+               complete=False, started=time.perf_counter())
+    page.update(training=run, took=None, error=None, took_what="Train",
+                heads_kept=kept_note(sorted(set(kept) & {cfg["heads"], 1}, reverse=True), cfg["head_seed"]))
     t0 = time.perf_counter()
     bar = st.progress(0.0, text="starting…")
     report = playground.progress_reporter(bar)
     chart = st.empty()
-    n_heads = 2 if cfg["heads"] != 1 else 1
-    total = 3 * cfg["steps"] + n_heads * attention.DOC_HEAD_STEPS
+    total = 3 * cfg["steps"] + len(to_train) * attention.DOC_HEAD_STEPS
     done = {"steps": 0}
 
     def keep(which, model, history):
@@ -155,6 +174,7 @@ def run_training(cfg):
 
     def keep_heads(h, model):
         run["heads"][h] = model
+        run["heads_seed"][h] = cfg["head_seed"]
 
     def draw(state, name):
         base = done["steps"]
@@ -171,7 +191,7 @@ def run_training(cfg):
         return [Done(on_update=lambda s: draw(s, name), every_steps=25, min_interval=0.3)]
 
     try:
-        attention.train_page(cfg, callbacks_for=callbacks_for, on_seq2seq=keep, on_heads=keep_heads)
+        attention.train_page(cfg, callbacks_for=callbacks_for, on_seq2seq=keep, on_heads=keep_heads, kept_heads=kept)
     except Exception as e:                          # keep what finished, say what went wrong
         page["error"] = f"Training stopped with an error: {type(e).__name__}: {e}. What had finished is kept."
         settle_interrupted()
@@ -232,8 +252,10 @@ if page["error"]:
     st.error(page["error"])
     page["error"] = None                              # said once, beside the run it belongs to
 if page["took"] is not None:
-    with took_slot:
+    with took_slot.container():
         playground.took(page["took"], page.get("took_what", "Train"))
+        if page["heads_kept"] and page.get("took_what") == "Train":
+            st.caption(page["heads_kept"])
 
 shown = page["shown"]
 models, histories, cfg = shown["models"], shown["histories"], shown["config"]
@@ -296,6 +318,9 @@ def heads_or_stop():
     elif heads_count != cfg["heads"]:
         st.caption(f"Training stopped before the {cfg['heads']}-head model finished: showing the "
                    f"{heads_count}-head model kept from before.")
+    elif shown.get("heads_seed", {}).get(heads_count, cfg["head_seed"]) != cfg["head_seed"]:
+        st.caption(f"Training stopped before the seed-{cfg['head_seed']} heads model finished: showing the "
+                   f"seed-{shown['heads_seed'][heads_count]} model kept from before.")
     return heads_model
 
 

@@ -573,6 +573,19 @@ def test_train_page_stops_and_reports_what_it_began():
     assert list(began) == ["none"] and began["none"][1].steps == 5 and not heads_done
 
 
+def test_train_page_keeps_the_heads_models_it_is_given(monkeypatch):
+    """``kept_heads``: those heads models go to ``on_heads`` as they are; only the others train."""
+    trained, given = [], {}
+    from common.training import History
+    monkeypatch.setattr(attention, "train_heads", lambda model, **kw: trained.append(model.num_heads) or History())
+    kept = {1: attention.HeadsModel(1, seed=1)}
+    cfg = dict(attention.PAGE_DEFAULTS, steps=2, heads=4)
+    attention.train_page(cfg, on_heads=lambda h, m: given.setdefault(h, m), kept_heads=kept)
+    assert trained == [4] and given[1] is kept[1] and list(given) == [4, 1]
+    assert attention.heads_to_train(cfg, kept) == [4] and attention.heads_to_train(cfg) == [4, 1]
+    assert attention.heads_to_train(dict(cfg, heads=1), kept) == []
+
+
 def test_page_defaults_are_the_shipped_run():
     assert attention.page_run(attention.PAGE_DEFAULTS) == attention.DOC_RUN
     assert set(attention.PAGE_ACTIONS) == {"Train"} and callable(attention.PAGE_ACTIONS["Train"])

@@ -268,6 +268,7 @@ def test_an_error_during_train_keeps_what_finished(app_test, monkeypatch):
 
     monkeypatch.setattr(attention, "train_heads", broken)
     at = app_test(PAGE).run()
+    at.number_input(key="ch09_head_seed").set_value(0)      # new heads settings: the heads models train
     at = _train(at)                                 # _train asserts no exception
     assert any("Training stopped with an error: RuntimeError: simulated failure" in e.value for e in at.error)
     acc = at.dataframe[0].value
@@ -276,3 +277,35 @@ def test_an_error_during_train_keeps_what_finished(app_test, monkeypatch):
     for tab in ("Scaled dot-product", "Self-attention", "Multi-head"):
         at = open_tab(at, tab, key=TAB)
     assert at.dataframe[0].value["model"].tolist() == ["1 head(s)", "2 head(s)", "2 head(s)"]   # from before
+    assert any("showing the seed-1 model kept from before" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_train_keeps_the_heads_models_whose_settings_did_not_change(app_test, monkeypatch):
+    """A Train with the heads settings of the models shown keeps them (none of the encoder–decoder settings
+    reaches them), says so beside the time, and trains only the heads models it does not have."""
+    trained = []
+    real = attention.train_heads
+
+    def counted(model, *args, **kwargs):
+        trained.append(model.num_heads)
+        return real(model, *args, **kwargs)
+
+    monkeypatch.setattr(attention, "train_heads", counted)
+    at = app_test(PAGE).run()
+    shipped = at.session_state["ch09"]["shown"]["heads"]
+    at = _train(at)
+    assert trained == []
+    assert at.session_state["ch09"]["shown"]["heads"] == shipped               # the same objects
+    assert any(c.value.startswith("Self-attention heads: the 2- and 1-head models of seed 1 were kept")
+               for c in at.sidebar.caption)
+    at.select_slider(key="ch09_heads").set_value(4)
+    at = _train(at)
+    assert trained == [4]                                                       # the 1-head model is kept
+    assert any(c.value.startswith("Self-attention heads: the 1-head model of seed 1 was kept")
+               for c in at.sidebar.caption)
+    at.number_input(key="ch09_head_seed").set_value(0)
+    at = _train(at)
+    assert trained == [4, 4, 1]
+    assert not any(c.value.startswith("Self-attention heads") for c in at.sidebar.caption)
+    assert at.session_state["ch09"]["shown"]["heads_seed"] == {4: 0, 1: 0}
