@@ -213,8 +213,6 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 CHECKPOINTS = {"reverse": "seq2seq_reverse.npz", "sov": "seq2seq_sov.npz", "heads": "heads.npz"}
 
 
-
-
 def records(table: str) -> list[dict]:
     """A table written by ``_markdown`` as one dict per row (header → cell, code marks dropped): what a
     page shows of a documented table, so the two cannot differ."""
@@ -442,22 +440,20 @@ def page_run(cfg: dict) -> dict:
     return {k: cfg[k] for k in DOC_RUN}
 
 
+def heads_to_train(cfg: dict, kept_heads=None) -> list[int]:
+    """The heads counts ``train_page(cfg, kept_heads=…)`` trains, largest first."""
+    return [h for h in sorted({cfg["heads"], 1}, reverse=True) if not (kept_heads and h in kept_heads)]
+
+
 def train_page(cfg: dict = PAGE_DEFAULTS, *, callbacks_for=None, on_seq2seq=None, on_heads=None,
                kept_heads=None) -> None:
-    """Train what the page's Train button trains, in order: the three encoder–decoders (no attention,
-    Bahdanau, Luong with ``cfg["luong_score"]``), then the heads model with ``cfg["heads"]`` heads and the
-    one-head model it is compared with (seed ``cfg["head_seed"]``, ``DOC_HEAD_STEPS`` steps; the one-head
-    model only once when ``heads`` is 1).
-
-    ``kept_heads``: {heads: model} of heads models the page already has with this ``head_seed`` (shipped,
-    or trained by an earlier Train). None of the sequence-to-sequence settings reaches them, and the same
-    heads count and seed repeat the same run (``train_attention.py --check`` retrains the shipped ones to
-    the same metrics), so each of these is handed to ``on_heads`` as it is, not trained again.
-
-    ``callbacks_for(name)`` gives the ``fit`` callbacks of model ``name`` (live curves, Stop);
-    ``on_seq2seq(name, model, history)`` is called when one begins (with the live history: a Stop keeps
-    every step done), ``on_heads(h, model)`` when a heads model has finished. Lengths are checked first,
-    so a bad range raises before anything trains."""
+    """What the page's Train button trains, in order: the three encoder–decoders (no attention, Bahdanau,
+    Luong with ``cfg["luong_score"]``), then the ``cfg["heads"]``-head model and the one-head model it is
+    compared with (seed ``cfg["head_seed"]``, ``DOC_HEAD_STEPS`` steps), except those in ``kept_heads``
+    ({heads: model} the page has with this seed: no sequence-to-sequence setting reaches them and the same
+    seed repeats the same run). ``callbacks_for(name)`` gives model ``name``'s ``fit`` callbacks (live
+    curves, Stop); ``on_seq2seq(name, model, history)`` is called when one begins (a Stop keeps every
+    step done), ``on_heads(h, model)`` when a heads model is done. A bad length range raises first."""
     check_lengths(cfg["lengths"], cfg["task"])
     run = page_run(cfg)
     for which in MODELS:
@@ -469,34 +465,23 @@ def train_page(cfg: dict = PAGE_DEFAULTS, *, callbacks_for=None, on_seq2seq=None
             run["data_seed"]), lengths=run["lengths"], batch_size=run["batch_size"], lr=run["lr"], callbacks=callbacks)
         if history.stop_reason:
             return
+    todo = heads_to_train(cfg, kept_heads)
     for h in sorted({cfg["heads"], 1}, reverse=True):
-        if kept_heads and h in kept_heads:
-            if on_heads is not None:
-                on_heads(h, kept_heads[h])
-            continue
-        model = HeadsModel(h, seed=cfg["head_seed"])
-        history = train_heads(model, steps=DOC_HEAD_STEPS, rng=np.random.default_rng(cfg["head_seed"] + 1),
-                              callbacks=list(callbacks_for(f"heads-{h}")) if callbacks_for else [])
-        if history.stop_reason:
+        model = kept_heads[h] if h not in todo else HeadsModel(h, seed=cfg["head_seed"])
+        if h in todo and train_heads(model, steps=DOC_HEAD_STEPS, rng=np.random.default_rng(cfg["head_seed"] + 1),
+                                     callbacks=list(callbacks_for(f"heads-{h}")) if callbacks_for else []).stop_reason:
             return
         if on_heads is not None:
             on_heads(h, model)
 
 
-#: The page's buttons with their default settings (tests/benchmarks/bench_pages.py times them).
-def heads_to_train(cfg: dict, kept_heads=None) -> list[int]:
-    """The heads counts ``train_page(cfg, kept_heads=…)`` trains (largest first)."""
-    return [h for h in sorted({cfg["heads"], 1}, reverse=True) if not (kept_heads and h in kept_heads)]
-
-
 def _train_on_arrival() -> None:
-    """The page's Train with its defaults, as the page opens: the three encoder–decoders; the 2- and 1-head
-    models it shows are the shipped ones of the same settings, kept."""
-    shipped = load_heads_checkpoint()
-    h, seed = PAGE_DEFAULTS["heads"], PAGE_DEFAULTS["head_seed"]
-    train_page(PAGE_DEFAULTS, kept_heads={k: shipped[(k, seed)] for k in (h, 1)})
+    """Train with the defaults as the page opens: the encoder–decoders; the shipped heads models are kept."""
+    shipped, seed = load_heads_checkpoint(), PAGE_DEFAULTS["head_seed"]
+    train_page(PAGE_DEFAULTS, kept_heads={h: shipped[(h, seed)] for h in (PAGE_DEFAULTS["heads"], 1)})
 
 
+#: The page's buttons with their default settings (tests/benchmarks/bench_pages.py times them).
 PAGE_ACTIONS = {"Train": _train_on_arrival}
 
 
