@@ -442,7 +442,7 @@ def page_run(cfg: dict) -> dict:
 
 def heads_to_train(cfg: dict, kept_heads=None) -> list[int]:
     """The heads counts ``train_page(cfg, kept_heads=…)`` trains, largest first."""
-    return [h for h in sorted({cfg["heads"], 1}, reverse=True) if not (kept_heads and h in kept_heads)]
+    return [h for h in sorted({cfg["heads"], 1}, reverse=True) if h not in (kept_heads or {})]
 
 
 def train_page(cfg: dict = PAGE_DEFAULTS, *, callbacks_for=None, on_seq2seq=None, on_heads=None,
@@ -450,10 +450,9 @@ def train_page(cfg: dict = PAGE_DEFAULTS, *, callbacks_for=None, on_seq2seq=None
     """What the page's Train button trains, in order: the three encoder–decoders (no attention, Bahdanau,
     Luong with ``cfg["luong_score"]``), then the ``cfg["heads"]``-head model and the one-head model it is
     compared with (seed ``cfg["head_seed"]``, ``DOC_HEAD_STEPS`` steps), except those in ``kept_heads``
-    ({heads: model} the page has with this seed: no sequence-to-sequence setting reaches them and the same
-    seed repeats the same run). ``callbacks_for(name)`` gives model ``name``'s ``fit`` callbacks (live
-    curves, Stop); ``on_seq2seq(name, model, history)`` is called when one begins (a Stop keeps every
-    step done), ``on_heads(h, model)`` when a heads model is done. A bad length range raises first."""
+    ({heads: model} the page has with this seed: no sequence-to-sequence setting reaches them, the same seed
+    repeats the same run). Called: ``callbacks_for(name)`` for model ``name``'s ``fit`` callbacks, ``on_seq2seq(
+    name, model, history)`` as one begins, ``on_heads(h, model)`` as a heads model is done. Lengths checked first."""
     check_lengths(cfg["lengths"], cfg["task"])
     run = page_run(cfg)
     for which in MODELS:
@@ -465,18 +464,19 @@ def train_page(cfg: dict = PAGE_DEFAULTS, *, callbacks_for=None, on_seq2seq=None
             run["data_seed"]), lengths=run["lengths"], batch_size=run["batch_size"], lr=run["lr"], callbacks=callbacks)
         if history.stop_reason:
             return
-    todo = heads_to_train(cfg, kept_heads)
     for h in sorted({cfg["heads"], 1}, reverse=True):
-        model = kept_heads[h] if h not in todo else HeadsModel(h, seed=cfg["head_seed"])
-        if h in todo and train_heads(model, steps=DOC_HEAD_STEPS, rng=np.random.default_rng(cfg["head_seed"] + 1),
-                                     callbacks=list(callbacks_for(f"heads-{h}")) if callbacks_for else []).stop_reason:
-            return
+        model = (kept_heads or {}).get(h)
+        if model is None:
+            model = HeadsModel(h, seed=cfg["head_seed"])
+            if train_heads(model, steps=DOC_HEAD_STEPS, rng=np.random.default_rng(cfg["head_seed"] + 1),
+                           callbacks=list(callbacks_for(f"heads-{h}")) if callbacks_for else []).stop_reason:
+                return
         if on_heads is not None:
             on_heads(h, model)
 
 
 def _train_on_arrival() -> None:
-    """Train with the defaults as the page opens: the encoder–decoders; the shipped heads models are kept."""
+    """Train as the page opens: the encoder–decoders; the shipped heads models are kept."""
     shipped, seed = load_heads_checkpoint(), PAGE_DEFAULTS["head_seed"]
     train_page(PAGE_DEFAULTS, kept_heads={h: shipped[(h, seed)] for h in (PAGE_DEFAULTS["heads"], 1)})
 

@@ -149,8 +149,9 @@ def kept_note(counts: list[int], seed: int) -> str | None:
 
 def run_training(cfg):
     """Train the three encoder–decoders, then the heads models the page does not already have with these
-    heads settings (``attention.train_page``), with live loss curves. Each model and its live ``History`` go into ``page["training"]`` when its training begins,
-    so Stop (or an error) keeps every step done; what shows switches to the new run once it finishes."""
+    heads settings (``attention.train_page``), with live loss curves. Each model and its live ``History``
+    go into ``page["training"]`` when its training begins, so Stop (or an error) keeps every step done;
+    what shows switches to the new run once it finishes."""
     import time
 
     # The heads models shown with this heads seed are kept: no sequence-to-sequence setting reaches them
@@ -161,7 +162,8 @@ def run_training(cfg):
     run = dict(config=cfg, models={}, histories={}, heads={}, heads_seed={}, source="trained", origin={},
                complete=False, started=time.perf_counter())
     page.update(training=run, took=None, error=None, took_what="Train",
-                heads_kept=kept_note(sorted(set(kept) & {cfg["heads"], 1}, reverse=True), cfg["head_seed"]))
+                heads_kept=kept_note([h for h in sorted({cfg["heads"], 1}, reverse=True) if h not in to_train],
+                                     cfg["head_seed"]))
     t0 = time.perf_counter()
     bar = st.progress(0.0, text="starting…")
     report = playground.progress_reporter(bar)
