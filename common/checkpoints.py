@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _script
 from .training import History
 
 #: History fields stored per epoch and per step
@@ -69,9 +70,10 @@ def read_history(path, prefix: str) -> History:
 
 
 #: The OpenBLAS kernel the shipped checkpoints of chapters 06, 07 and 10 (and the exact doc tables) were
-#: trained with. On it the training scripts reproduce them bit for bit; under another kernel float32 sums
+#: trained with (defined in ``common/_script.py``, which the training scripts run before NumPy loads, to
+#: select it). On it the training scripts reproduce them bit for bit; under another kernel float32 sums
 #: round differently and a run drifts (by how much, each chapter's tests state).
-RECORDED_BLAS_CORE = "SkylakeX"
+RECORDED_BLAS_CORE = _script.RECORDED_BLAS_CORE
 
 
 def on_recorded_kernel() -> bool:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import runpy
 import sys
 from pathlib import Path
 
@@ -19,15 +20,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "datasets" / "mnist"
 
-def _cpu_runs_recorded_kernels() -> bool:
-    """Whether this CPU has the AVX-512 subsets OpenBLAS's SkylakeX kernels need (read before NumPy loads)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(next((line for line in f if line.startswith("flags")), "").split())
-    except OSError:
-        return False
-    return {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"} <= flags
-
+# The training scripts' set-up (standard library only), loaded by its path: importing ``common`` would load
+# NumPy, and the BLAS variables below only take effect before that.
+_SCRIPT = runpy.run_path(str(ROOT / "common" / "_script.py"))
 
 # One BLAS thread, set before anything imports NumPy: the tests multiply small matrices, where a second
 # OpenBLAS thread costs more in synchronisation than it gains (on a busy 2-core machine, 5-20x slower).
@@ -39,8 +34,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 # the recorded kernels, the tests use them, so the records are compared bit for bit; elsewhere the tests
 # that pin bits compare within the tolerance each states, or skip with the reason
 # (P2T_KEEP_OPENBLAS_CORETYPE=1 keeps the machine's own choice, to see those paths here).
-if _cpu_runs_recorded_kernels() and not os.environ.get("P2T_KEEP_OPENBLAS_CORETYPE"):
-    os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+_SCRIPT["select_recorded_kernel"]()
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["P2T_MNIST_OFFLINE"] = "1"
 os.environ["P2T_SHAKESPEARE_OFFLINE"] = "1"        # Tiny Shakespeare: the cache, else the bundled copy

@@ -21,11 +21,28 @@ if str(ROOT) not in sys.path[:2]:
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def set_threads(n: int | None) -> None:
-    """Pin BLAS (and torch intra-op) threads; ``None`` keeps the library defaults."""
+def set_threads(n: int | None, *, recorded_kernel: bool = True) -> None:
+    """Pin BLAS (and torch intra-op) threads; ``None`` keeps the library defaults. With ``recorded_kernel``
+    (the engine benchmarks), NumPy then multiplies with the OpenBLAS kernel the training scripts and the
+    tests choose (``common/_script.py``'s ``select_recorded_kernel``: ``SkylakeX`` where the CPU runs it;
+    ``P2T_KEEP_OPENBLAS_CORETYPE=1`` keeps the machine's setting); ``kernel_line()`` says which ran. The
+    page benchmark passes False: pages served by ``streamlit run`` get the machine's setting."""
     if n:
         for var in THREAD_VARS:
             os.environ[var] = str(n)
+    if recorded_kernel:
+        import runpy
+
+        runpy.run_path(str(ROOT / "common" / "_script.py"))["select_recorded_kernel"]()
+
+
+def kernel_line() -> str:
+    """The line an engine benchmark prints last: which OpenBLAS kernel NumPy multiplied with (loads NumPy)."""
+    from common.checkpoints import compute_path
+
+    chosen = "the machine's setting" if os.environ.get("P2T_KEEP_OPENBLAS_CORETYPE") else \
+        "P2T_KEEP_OPENBLAS_CORETYPE=1 keeps the machine's setting"
+    return f"NumPy multiplied with OpenBLAS's {compute_path().split('/')[0]} kernels ({chosen})"
 
 
 def add_common_args(parser) -> None:

@@ -81,6 +81,8 @@ def main() -> None:
               f"(best): {mine['best_ms'] / ref['best_ms']:.2f} ({what(args)}, threads={args.threads})")
         if args.record:
             record(args, mine, ref)
+    if not args.json:
+        print(_bench.kernel_line())
 
 
 def record(args, mine, ref) -> None:

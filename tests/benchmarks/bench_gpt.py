@@ -156,6 +156,8 @@ def main() -> None:
         print(ratio_line(mine, ref, args.threads))
     if args.save:
         record(args.save, sys.argv[1:], args, mine, ref)
+    if not args.json:
+        print(_bench.kernel_line())
 
 
 if __name__ == "__main__":

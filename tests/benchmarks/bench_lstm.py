@@ -77,6 +77,8 @@ def main() -> None:
         show("pytorch (cpu)", [t / 1000 for t in ref["step_ms"]], args, False)
         print(f"ratio numpy/pytorch (median step): {mine['median_ms'] / ref['median_ms']:.2f}, "
               f"(best block): {mine['best_ms'] / ref['best_ms']:.2f} (threads={args.threads})")
+    if not args.json:
+        print(_bench.kernel_line())
 
 
 if __name__ == "__main__":

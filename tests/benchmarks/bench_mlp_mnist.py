@@ -43,6 +43,8 @@ def main() -> None:
         _bench.report("pytorch (cpu)", ref["epoch_times"], ref["test_accuracy"], False)
         print(f"ratio numpy/pytorch (median epoch): {mine['median_epoch'] / ref['median_epoch']:.2f} "
               f"({args.clock} clock, threads={args.threads})")
+    if not args.json:
+        print(_bench.kernel_line())
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 import _bench  # noqa: E402  (sets BLAS threads before NumPy loads)
 
-_bench.set_threads(1)
+_bench.set_threads(1, recorded_kernel=False)   # pages get the machine's kernel setting
 sys.path.insert(0, str(ROOT))
 
 
