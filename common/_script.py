@@ -5,7 +5,8 @@ repository, the chapter folder (and, for some, ``tests/``) on ``sys.path``. The 
 
 Standard library only. A script loads this file by its path (``runpy.run_path``), not as
 ``common._script``: importing the ``common`` package imports NumPy, and the thread variables only take
-effect when they are set before that.
+effect when they are set before that. (``common.checkpoints`` imports it as ``common._script`` for
+``RECORDED_BLAS_CORE`` alone.)
 """
 
 from __future__ import annotations

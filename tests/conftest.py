@@ -26,14 +26,14 @@ _SCRIPT = runpy.run_path(str(ROOT / "common" / "_script.py"))
 
 # One BLAS thread, set before anything imports NumPy: the tests multiply small matrices, where a second
 # OpenBLAS thread costs more in synchronisation than it gains (on a busy 2-core machine, 5-20x slower).
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+for _var in _SCRIPT["BLAS_THREAD_VARS"]:
     os.environ.setdefault(_var, "1")
 # The shipped checkpoints and the exact doc tables were computed with OpenBLAS's SkylakeX kernels
 # (``common.checkpoints.RECORDED_BLAS_CORE``); float32 training rounds differently under another kernel,
 # which a machine can select by setting OPENBLAS_CORETYPE (some CI hosts set Haswell). Where the CPU can run
 # the recorded kernels, the tests use them, so the records are compared bit for bit; elsewhere the tests
 # that pin bits compare within the tolerance each states, or skip with the reason
-# (P2T_KEEP_OPENBLAS_CORETYPE=1 keeps the machine's own choice, to see those paths here).
+# (P2T_KEEP_OPENBLAS_CORETYPE=1 keeps the machine's setting, to see those paths here).
 _SCRIPT["select_recorded_kernel"]()
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ["P2T_MNIST_OFFLINE"] = "1"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import statistics
 import subprocess
 import sys
@@ -18,7 +19,9 @@ ROOT = HERE.parent.parent
 # checkout: otherwise a benchmark run from a worktree times the other tree's engine.
 if str(ROOT) not in sys.path[:2]:
     sys.path.insert(1, str(ROOT))
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# The training scripts' set-up (standard library only, loaded by its path: ``import common`` would load NumPy).
+_SCRIPT = runpy.run_path(str(ROOT / "common" / "_script.py"))
+THREAD_VARS = _SCRIPT["BLAS_THREAD_VARS"]
 
 
 def set_threads(n: int | None, *, recorded_kernel: bool = True) -> None:
@@ -31,9 +34,7 @@ def set_threads(n: int | None, *, recorded_kernel: bool = True) -> None:
         for var in THREAD_VARS:
             os.environ[var] = str(n)
     if recorded_kernel:
-        import runpy
-
-        runpy.run_path(str(ROOT / "common" / "_script.py"))["select_recorded_kernel"]()
+        _SCRIPT["select_recorded_kernel"]()
 
 
 def kernel_line() -> str:
