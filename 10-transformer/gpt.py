@@ -405,7 +405,7 @@ def _measure_tokens_per_second() -> None:
 
 
 PAGE_ACTIONS = {
-    "Generate: 300 characters from both models (first load)": _generate_with_defaults,
+    "Generate: 300 characters from both models (first load, or the Generate button)": _generate_with_defaults,
     f"Watch it learn: Train ({LEARN_DEFAULTS['steps']} steps of batch {LEARN_DEFAULTS['batch']})": _train_with_defaults,
     "Size and cost: Measure tokens per second": _measure_tokens_per_second,
 }

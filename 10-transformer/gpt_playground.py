@@ -67,20 +67,31 @@ tab_gen, tab_inside, tab_pos, tab_learn, tab_size = tabs
 # ---------------------------------------------------------------------------------------------- Generate
 if tab_gen.open:
     with tab_gen:
-        c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1])
-        prompt = c1.text_area("Prompt", GEN["prompt"], height=80, key=page.key("prompt"),
-                              help="The models continue this text. Only the last 64 characters fit in their context.")
-        temperature = c2.slider("Temperature", 0.0, 2.0, GEN["temperature"], 0.05, key=page.key("temperature"),
-                                help="Divides the logits before the softmax: below 1 sharper (0 = always the most "
-                                     "likely character), above 1 flatter.")
-        top_k = c3.selectbox("Top-k", TOP_K, index=TOP_K.index(GEN["top_k"] or 0), key=page.key("top_k"),
-                             format_func=lambda k: f"all {TOK.vocab_size}" if k == 0 else str(k),
-                             help="Sample only among the k most likely characters.") or None
-        length = c4.slider("Length", 20, MAX_LENGTH, GEN["length"], 10, key=page.key("length"))
-        seed = c5.number_input("Seed", 0, 10_000, GEN["seed"], key=page.key("seed"),
-                               help="The same seed and settings give the same text.")
-        st.caption("What to try: temperature 0 (greedy) loops on common phrases; 1.5 invents words; top-k 5 "
-                   "keeps temperature 1 from wandering. Compare the two models on the same seed.")
+        # The sampling settings take effect when Generate is pressed (a form): a new temperature, top-k,
+        # seed or prompt means 2 × Length new forward passes, about a second for the two models, too slow to
+        # follow a slider. Length stays outside: a shorter text is a prefix, a longer one only continues.
+        settings_col, length_col = st.columns([6, 1], vertical_alignment="bottom")
+        with settings_col, st.form(page.key("generate_form"), border=False, enter_to_submit=False):
+            c1, c2, c3, c4, c5 = st.columns([3, 1, 1, 1, 1], vertical_alignment="bottom")
+            prompt = c1.text_area("Prompt", GEN["prompt"], height=80, key=page.key("prompt"),
+                                  help="The models continue this text. Only the last 64 characters fit in their "
+                                       "context.")
+            temperature = c2.slider("Temperature", 0.0, 2.0, GEN["temperature"], 0.05, key=page.key("temperature"),
+                                    help="Divides the logits before the softmax: below 1 sharper (0 = always the most "
+                                         "likely character), above 1 flatter.")
+            top_k = c3.selectbox("Top-k", TOP_K, index=TOP_K.index(GEN["top_k"] or 0), key=page.key("top_k"),
+                                 format_func=lambda k: f"all {TOK.vocab_size}" if k == 0 else str(k),
+                                 help="Sample only among the k most likely characters.") or None
+            seed = c4.number_input("Seed", 0, 10_000, GEN["seed"], key=page.key("seed"),
+                                   help="The same seed and settings give the same text.")
+            c5.form_submit_button("Generate", key=page.button_key("generate"), type="primary", width="stretch",
+                                  help="Sample both models again with these settings.")
+        length = length_col.slider("Length", 20, MAX_LENGTH, GEN["length"], 10, key=page.key("length"),
+                                   help="Characters to show: shorter shows the start of the same text, longer "
+                                        "continues it.")
+        st.caption("Change the settings, then press **Generate**. What to try: temperature 0 (greedy) loops on "
+                   "common phrases; 1.5 invents words; top-k 5 keeps temperature 1 from wandering. Compare the two "
+                   "models on the same seed.")
         prompt = valid_prompt(prompt)
         if prompt is not None:
             # One sampling run per (prompt, temperature, top-k, seed), kept with its live generators: a run's

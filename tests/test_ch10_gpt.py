@@ -214,9 +214,10 @@ def test_check_full_compares_the_whole_run(tmp_path, capsys):
 # ------------------------------------------------------------------------------------------ PAGE_ACTIONS
 
 def test_page_actions_are_the_pages_buttons_with_its_defaults():
-    assert list(gpt.PAGE_ACTIONS) == ["Generate: 300 characters from both models (first load)",
-                                      "Watch it learn: Train (100 steps of batch 16)",
-                                      "Size and cost: Measure tokens per second"]
+    assert list(gpt.PAGE_ACTIONS) == [
+        "Generate: 300 characters from both models (first load, or the Generate button)",
+        "Watch it learn: Train (100 steps of batch 16)",
+        "Size and cost: Measure tokens per second"]
     assert gpt.GENERATE_DEFAULTS["length"] == 300
     assert (gpt.LEARN_DEFAULTS["steps"], gpt.LEARN_DEFAULTS["batch"]) == (100, 16)
     page = (gpt.HERE / "gpt_playground.py").read_text()

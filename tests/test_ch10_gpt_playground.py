@@ -4,7 +4,6 @@ checkpoint and script they come from; every tab opens and shows the module's num
 what is shown; Watch it learn shows the shipped small run's record before any run of its own, then trains,
 says how long it took and keeps its samples."""
 
-import numpy as np
 import pytest
 
 from apptest_helpers import open_tab
@@ -85,9 +84,15 @@ def test_length_shows_a_prefix_and_samples_only_what_is_new(page):
 @pytest.mark.slow
 def test_generation_controls(page):
     at = page
+    first = [c.value for c in at.code]
     at.slider(key="ch10_temperature").set_value(0.0)
-    at.slider(key="ch10_length").set_value(40)
     at.text_area(key="ch10_prompt").set_value("JULIET:\n").run()
+    assert [c.value for c in at.code] == first       # the sampling settings wait for Generate (a form)
+    at.slider(key="ch10_length").set_value(40).run()  # Length responds at once: the first 40 characters
+    assert [c.value for c in at.code] == [text[:len("ROMEO:\n") + 40] for text in first]
+    at.slider(key="ch10_temperature").set_value(0.0)  # (AppTest drops a form's unsent values on a rerun)
+    at.text_area(key="ch10_prompt").set_value("JULIET:\n")
+    at.button(key="ch10_btn_generate").click().run()
     assert not at.exception
     model, tok, _ = gpt.shipped("medium")
     greedy = gpt.sample_string(model, tok, "JULIET:\n", 40, temperature=0)
@@ -97,13 +102,15 @@ def test_generation_controls(page):
     ids = tok.encode("JULIET:\n" + greedy[:10])[None]
     assert at.dataframe[1].value["character"][0] == repr(tok.chars[model.forward(ids)[0, -1].argmax()])
     at.slider(key="ch10_temperature").set_value(1.0)
-    at.selectbox(key="ch10_top_k").set_value(3).run()
+    at.selectbox(key="ch10_top_k").set_value(3)
+    at.button(key="ch10_btn_generate").click().run()
     assert len(at.dataframe[0].value) == 10 and (at.dataframe[0].value["probability"][3:] == "0.0%").all()
     at.slider(key="ch10_length").set_value(100).run()
     at.slider(key="ch10_cursor").set_value(90).run()
     at.slider(key="ch10_length").set_value(40).run()                  # shorter than where the cursor was
     assert not at.exception and at.slider(key="ch10_cursor").value == 39
-    at.text_area(key="ch10_prompt").set_value("café").run()
+    at.text_area(key="ch10_prompt").set_value("café")
+    at.button(key="ch10_btn_generate").click().run()
     assert any("never saw" in e.value for e in at.error)
 
 

@@ -68,6 +68,9 @@ from common.playground import PageState
 page = PageState("ch01")
 st.slider("Learning rate", 0.0, 1.0, 0.5, key=page.key("lr"))
 st.button("Train", key=page.button_key("train"))
+with st.form(page.key("form")):             # a form's settings too (chapter 10's sampling settings)
+    st.slider("Temperature", 0.0, 2.0, 0.8, key=page.key("temperature"))
+    st.form_submit_button("Generate", key=page.button_key("generate"))
 """
 PAGE_TWO = """
 import streamlit as st
@@ -87,12 +90,14 @@ def test_settings_survive_switching_pages(tmp_path):
     assert not at.exception
     at.slider(key="ch01_lr").set_value(0.9).run()
     at.button(key="ch01_btn_train").click().run()
+    at.slider(key="ch01_temperature").set_value(1.5)
+    at.button(key="ch01_btn_generate").click().run()
     assert not at.exception
     at.switch_page("two.py").run()
     assert not at.exception and not at.slider
     at.switch_page("one.py").run()
     assert not at.exception
-    assert at.slider(key="ch01_lr").value == 0.9
+    assert at.slider(key="ch01_lr").value == 0.9 and at.slider(key="ch01_temperature").value == 1.5
 
 
 def test_seconds_and_notes():

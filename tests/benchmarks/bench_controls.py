@@ -7,7 +7,8 @@ For every page, in every tab, each visible slider (and select-slider) is moved a
 each radio group switched to another option, each checkbox toggled, each selectbox set to the next option
 (and back) with the keyboard, ``--moves`` times; the time from the input to the page's script being idle
 again is recorded. A change that starts no rerun within 1.5 s (the value did not change: a slider at its
-end, a select at its last option) is not counted and is named on stderr. Prints the median and p95 per page
+end, a select at its last option, a setting inside a form, which waits for its button: chapter 10's
+sampling settings) is not counted and is named on stderr. Prints the median and p95 per page
 and overall. Target (issue "Speed"): p95 ≤ 300 ms on a quiet machine for the controls that do not train.
 
 Buttons are not pressed here (they train); ``tests/test_browser_smoke.py`` presses those. A few controls
