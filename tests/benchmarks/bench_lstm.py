@@ -7,7 +7,7 @@ last step, softmax cross-entropy, Adam; float32) through ``common``, on the chap
 Prints the median (and best) time per training step (forward, backward, optimizer step) over ``--repeats``
 blocks of ``--steps`` steps; ``--vs-torch`` runs the same model in PyTorch (``torch.nn.LSTM``) in a
 separate process and prints the ratio of medians (NumPy / PyTorch) and of the best blocks, which is the
-steadier of the two on a busy machine. Target: ratio ≤ 1.3 at batch 32.
+steadier of the two on a busy machine. Target (issue 15): ratio ≤ 0.8 at batch 32.
 """
 
 from __future__ import annotations
