@@ -6,8 +6,9 @@ through ``common``.
 
 Prints seconds per epoch (training only, median over epochs) and test accuracy after the last epoch;
 ``--vs-torch`` runs the same model in PyTorch in a separate process and prints the ratio of medians
-(NumPy / PyTorch). Targets: ratio ≤ 0.9 (issue 15) and test accuracy ≥ 98.5% after 3 epochs. ``--lr`` sets Adam's
-learning rate for both (default 3·10⁻³, which reached 98.53% here; 10⁻³ reached 97.97% after 3 epochs).
+(NumPy / PyTorch). Targets: ratio ≤ 0.9 (issue 15) and test accuracy ≥ 98.5% after 3 epochs. ``--lr``
+sets Adam's learning rate for both (default 3·10⁻³, which reached 98.53% here; 10⁻³ reached 97.97% after
+3 epochs).
 """
 
 from __future__ import annotations
