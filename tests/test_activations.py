@@ -68,3 +68,14 @@ def test_gelu_backward_reads_the_forward_tanh_without_changing_it():
     first = layer.backward(dout)
     assert first.tobytes() == layer.backward(dout).tobytes()
     np.testing.assert_allclose(first, dout * A.gelu_derivative(x.astype(np.float64)), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_layer_equals_maximum_with_zero_bit_for_bit(dtype):
+    """``ReLU.forward`` takes the maximum against an array of zeros (NumPy's fast loop), not the scalar 0:
+    the same bits for signed zeros, infinities and NaN, in training mode and out of it."""
+    x = np.array([[-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, 1.5, -1.5, 1e-45, -1e-45]], dtype=dtype)
+    x = np.concatenate([x, np.random.default_rng(0).standard_normal((3, x.shape[1])).astype(dtype)])
+    for training in (False, True):
+        out = A.ReLU().forward(x, training=training)
+        assert out.dtype == dtype and out.tobytes() == np.maximum(x, 0).tobytes()
