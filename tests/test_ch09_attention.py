@@ -470,7 +470,9 @@ def test_named_functions_exist():
 def test_readme_reproducibility_claim():
     """The README's account of the trained tables under other BLAS and SIMD code paths, measured again."""
     flat = " ".join(README.split())
-    m = re.search(r"Bahdanau rows moved by up to ([\d.]+) points \(whole sequences\), the one-head model by up to "
+    m = re.search(r"Bahdanau rows moved by up to ([\d.]+) points \(whole sequences; ([\d.]+) on a second machine "
+                  r"with the same NumPy and OpenBLAS: how far they drift depends on the machine, not only on the "
+                  r"kernel\), the one-head model by up to "
                   r"([\d.]+) points and the seed-0 heads by up to ([\d.]+) in weight; the no-attention and Luong rows of "
                   r"both tasks and the two- and four-head models of seed 1 moved by at most ([\d.]+) points", flat)
     assert m, "the README's reproducibility sentence"
@@ -491,8 +493,11 @@ def test_readme_reproducibility_claim():
                     seed0_weight = max(seed0_weight, *(abs(float(a) - float(b)) for a, b in zip(row[3:5], new[3:5])))
                 else:
                     rest = max(rest, change)
-    assert [f"{bahdanau:.1f}", f"{one_head:.1f}", f"{seed0_weight:.2f}"] == list(m.groups()[:3])
-    assert rest <= float(m.group(4)) + 1e-9
+    # The Bahdanau rows' drift was measured on two machines (the same software) and differs
+    # between them: this machine's figure must be one of the two the README states.
+    assert f"{bahdanau:.1f}" in m.groups()[:2], (bahdanau, m.groups()[:2])
+    assert [f"{one_head:.1f}", f"{seed0_weight:.2f}"] == list(m.groups()[2:4])
+    assert rest <= float(m.group(5)) + 1e-9
 
 
 # ---------------------------------------------------------------------------------------------------------
