@@ -341,3 +341,17 @@ def test_stride1_input_gradient_is_col2im_bit_for_bit(monkeypatch, k, p):
         dx = conv2d_backward(dout, cols, x.shape, W, 1, p)[0]
         assert dx.flags.c_contiguous and dx.dtype == np.float32
         np.testing.assert_array_equal(dx, expected)
+        for flat in (True, False):        # both layouts, whichever the rule picks for this shape
+            dx = conv._input_grad_stride1(dout, W, x.shape, p, flat=flat)
+            assert dx.flags.c_contiguous and dx.dtype == np.float32
+            np.testing.assert_array_equal(dx, expected)
+            np.testing.assert_array_equal(np.signbit(dx), np.signbit(expected))
+
+
+def test_stride1_input_gradient_layout_rule():
+    """The flat layout (one run per sample and kernel offset) is chosen for several channels when its padding
+    adds at most a quarter more values: the benchmark CNN's second layer, not LeNet-5's 5×5 one or one channel."""
+    from common.conv import _flat_layout
+    assert _flat_layout(channels=8, kernel=3, padded_width=16, out_height=14)        # 34 extra per 224
+    assert not _flat_layout(channels=6, kernel=5, padded_width=14, out_height=10)    # 60 extra per 140
+    assert not _flat_layout(channels=1, kernel=3, padded_width=30, out_height=28)    # one channel: nothing saved
