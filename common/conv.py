@@ -187,32 +187,28 @@ def _input_grad_stride1(dout: np.ndarray, W: np.ndarray, x_shape, padding: int, 
     if flat:
         wt = W.transpose(2, 3, 1, 0).reshape(k * k * c, f)        # (K·K·C, F): rows by (ki, kj, c)
         row = region                                   # the column gradients padded to the region's length
+        cols_shape, acc_shape = (k * k, c * region), (c * region + reach,)   # per sample: one run per offset
     else:
         wt = W.reshape(f, -1).T                        # (C·K·K, F): rows by (c, ki, kj)
         row = span
+        cols_shape, acc_shape = (c, k * k, span), (c, region)                # per sample: a run per channel
     dtype = np.result_type(wt, dout)
     step = min(n, max(1, BACKWARD_CHUNK_VALUES // (wt.shape[0] * row)))
     wide = np.zeros((step, f, row), dtype=dtype)       # dout with zero columns up to the padded width
-    acc = np.empty((step, c, region), dtype=dtype) if not flat else np.empty((step, c * region + reach), dtype=dtype)
+    acc = np.empty((step, *acc_shape), dtype=dtype)
     dx = np.empty((n, c, h, w), dtype=dtype)
     for i in range(0, n, step):
         m = min(step, n - i)
         wide[:m, :, :span].reshape(m, f, ho, wp)[..., :wo] = dout[i:i + m]
+        dcols = (wt @ wide[:m]).reshape(m, *cols_shape)
+        run = cols_shape[-1]
         a = acc[:m]
         a[...] = 0
-        if flat:
-            dcols = (wt @ wide[:m]).reshape(m, k * k, c * region)
-            for ki in range(k):
-                for kj in range(k):
-                    start = ki * wp + kj
-                    a[:, start:start + c * region] += dcols[:, ki * k + kj]
-            a = a[:, :c * region].reshape(m, c, region)
-        else:
-            dcols = (wt @ wide[:m]).reshape(m, c, k * k, span)
-            for ki in range(k):
-                for kj in range(k):
-                    start = ki * wp + kj
-                    a[:, :, start:start + span] += dcols[:, :, ki * k + kj]
+        for ki in range(k):
+            for kj in range(k):
+                start = ki * wp + kj
+                a[..., start:start + run] += dcols[..., ki * k + kj, :]
+        a = a[..., :c * region].reshape(m, c, region)
         dx[i:i + m] = a[:, :, :hp * wp].reshape(m, c, hp, wp)[:, :, padding:padding + h, padding:padding + w]
     return dx
 
